@@ -1,0 +1,136 @@
+/**
+ * The `dpgate` command. Each subcommand is a thin edge over the same modules the server uses.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readConfig } from './config.ts';
+import { readCommonsCatalog } from './db/commons-catalog.ts';
+import { openDatabase } from './db/connect.ts';
+import { migrate } from './db/migrate.ts';
+import { loadDemoCommons } from './demo/load-demo.ts';
+import { checkPolicySet } from './policy/check-policy-set.ts';
+import { formatIssue } from './policy/issues.ts';
+import { readPolicyDirectory } from './policy/load-directory.ts';
+import { ROLES } from './policy/schema.ts';
+import { validatePolicyFiles } from './policy/validate.ts';
+import { ApiKeyError, createApiKey } from './principals/api-keys.ts';
+import { runServer } from './server.ts';
+
+const program = new Command('dpgate')
+  .description('A differentially private query and statistics gateway for a data commons.')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('Start the HTTP gateway (migrations run first).')
+  .option('--demo', 'load the demo commons and create demo keys (same as DPGATE_DEMO=1)')
+  .option('--host <host>', 'address to listen on (HOST)')
+  .option('--port <port>', 'port to listen on (PORT)', parsePort)
+  .action(async (options: { demo?: boolean; host?: string; port?: number }) => {
+    const config = readConfig();
+    await runServer({
+      ...config,
+      DPGATE_DEMO: config.DPGATE_DEMO || Boolean(options.demo),
+      HOST: options.host ?? config.HOST,
+      PORT: options.port ?? config.PORT,
+    });
+  });
+
+program
+  .command('migrate')
+  .description('Apply pending database migrations (safe to run again, or from two processes at once).')
+  .action(async () => {
+    const config = readConfig();
+    const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DPGATE_DATA_DIR });
+    try {
+      const applied = await migrate(database);
+      console.log(applied === 0 ? 'database is up to date' : `applied ${applied} migration(s)`);
+    } finally {
+      await database.close();
+    }
+  });
+
+const policy = program.command('policy').description('Work with policy files.');
+policy
+  .command('check')
+  .description('Validate a policy directory: files, schema, cross-references and the database.')
+  .argument('[dir]', 'policy directory (DPGATE_POLICY_DIR, default policies/)')
+  .option('--offline', 'skip the checks against the database')
+  .option('--demo', 'load the demo commons into the database first (once)')
+  .action(async (dir: string | undefined, options: { offline?: boolean; demo?: boolean }) => {
+    const config = readConfig();
+    const files = await readPolicyDirectory(dir ?? config.DPGATE_POLICY_DIR);
+    if (options.offline) return reportPolicy(await validatePolicyFiles(files));
+    const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DPGATE_DATA_DIR });
+    try {
+      await migrate(database);
+      if (options.demo || config.DPGATE_DEMO) await loadDemoCommons(database.db);
+      reportPolicy(await checkPolicySet(files, (p) => readCommonsCatalog(database.db, p)));
+    } finally {
+      await database.close();
+    }
+  });
+
+const keys = program.command('keys').description('Manage API keys.');
+keys
+  .command('create')
+  .description('Create an API key and print it once; only its hash is stored.')
+  .addOption(
+    new Option('--role <role>', 'analyst, contributor or council').choices(ROLES).makeOptionMandatory(),
+  )
+  .option('--community <id>', 'the community a contributor key belongs to')
+  .requiredOption('--name <name>', 'who or what the key is for')
+  .action(async (options: { role: (typeof ROLES)[number]; community?: string; name: string }) => {
+    const config = readConfig();
+    if (options.community) {
+      const validation = await validatePolicyFiles(await readPolicyDirectory(config.DPGATE_POLICY_DIR));
+      if (validation.ok && !(options.community in validation.snapshot.policy.budgets)) {
+        fail(
+          `unknown community "${options.community}": the policy has budgets for ${Object.keys(validation.snapshot.policy.budgets).join(', ')}`,
+        );
+      }
+    }
+    const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DPGATE_DATA_DIR });
+    try {
+      await migrate(database);
+      const created = await createApiKey(database.db, {
+        role: options.role,
+        name: options.name,
+        communityId: options.community,
+      });
+      console.log(created.key);
+      console.error(
+        `created ${options.role} key "${options.name}" (${created.prefix}…); it will not be shown again`,
+      );
+    } catch (error) {
+      if (error instanceof ApiKeyError) fail(error.message);
+      throw error;
+    } finally {
+      await database.close();
+    }
+  });
+
+function reportPolicy(result: Awaited<ReturnType<typeof validatePolicyFiles>>): void {
+  if (result.ok) {
+    console.log(`policy ok (version ${result.snapshot.version.slice(0, 12)})`);
+    return;
+  }
+  for (const issue of result.issues) console.error(formatIssue(issue));
+  process.exitCode = 1;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new InvalidArgumentError('must be a port number');
+  return port;
+}
+
+function fail(message: string): never {
+  console.error(`dpgate: ${message}`);
+  process.exit(1);
+}
+
+await program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`dpgate: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

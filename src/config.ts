@@ -1,0 +1,47 @@
+/**
+ * Every setting dpgate reads from the environment, read in one place at the edge. The core never
+ * reads the environment; it is handed what it needs.
+ */
+import { z } from 'zod';
+
+const flag = z
+  .enum(['1', '0', 'true', 'false', ''])
+  .optional()
+  .transform((value) => value === '1' || value === 'true');
+
+const environment = z.object({
+  DATABASE_URL: z.string().min(1).optional(),
+  DPGATE_DATA_DIR: z.string().min(1).default('.dpgate'),
+  DPGATE_POLICY_DIR: z.string().min(1).default('policies'),
+  DPGATE_DEMO: flag,
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DPGATE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+});
+
+export type Config = z.output<typeof environment>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function readConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = environment.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  throw new ConfigError(`invalid environment:\n  ${problems.join('\n  ')}`);
+}
+
+/** Documented for the README's configuration table; kept beside the schema so the two agree. */
+export const CONFIG_DOCS: Record<keyof Config, string> = {
+  DATABASE_URL: 'PostgreSQL connection string. When unset, dpgate uses embedded PGlite.',
+  DPGATE_DATA_DIR:
+    'PGlite data directory (and where demo-keys.json is written); `memory://` for a throwaway database.',
+  DPGATE_POLICY_DIR: 'Directory of policy files (`*.yaml`).',
+  DPGATE_DEMO: '`1` loads the demo commons and creates demo keys on start (once per database).',
+  HOST: 'Address the HTTP server listens on.',
+  PORT: 'Port the HTTP server listens on.',
+  LOG_LEVEL: 'pino log level: fatal, error, warn, info, debug, trace or silent.',
+  DPGATE_SHUTDOWN_TIMEOUT_MS: 'How long a shutdown waits for in-flight requests before closing anyway.',
+};

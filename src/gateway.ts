@@ -1,0 +1,93 @@
+/**
+ * Bringing a gateway up against its database: migrate, load the demo if asked, check and apply the
+ * policy, make demo keys. Shared by `dpgate serve` and the tests; the HTTP server is separate.
+ */
+import { join } from 'node:path';
+import { readCommonsCatalog } from './db/commons-catalog.ts';
+import { type DatabaseHandle, openDatabase } from './db/connect.ts';
+import { migrate } from './db/migrate.ts';
+import { type DemoKeys, ensureDemoKeys } from './demo/demo-keys.ts';
+import { loadDemoCommons } from './demo/load-demo.ts';
+import type { Logger } from './http/context.ts';
+import { applyPolicy } from './ledger/apply-policy.ts';
+import { checkPolicySet } from './policy/check-policy-set.ts';
+import { formatIssue, InvalidPolicyError, type PolicyIssue } from './policy/issues.ts';
+import { readPolicyDirectory } from './policy/load-directory.ts';
+import type { PolicyFile } from './policy/policy-files.ts';
+import { PolicyStore } from './policy/policy-store.ts';
+import { type PolicySnapshot, validatePolicyFiles } from './policy/validate.ts';
+
+export interface GatewayOptions {
+  readonly databaseUrl?: string | undefined;
+  readonly dataDir: string;
+  readonly policyDir: string;
+  readonly demo: boolean;
+  readonly logger: Logger;
+}
+
+export interface Gateway {
+  readonly database: DatabaseHandle;
+  readonly policies: PolicyStore;
+  readonly demoKeys?: DemoKeys;
+  readonly demoKeysFile: string;
+}
+
+export async function openGateway(options: GatewayOptions): Promise<Gateway> {
+  const { logger } = options;
+  const database = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir });
+  try {
+    const applied = await migrate(database);
+    logger.info({ applied, database: database.driver.kind }, 'migrations checked');
+    if (options.demo && (await loadDemoCommons(database.db))) logger.info({}, 'demo commons loaded');
+
+    const startup = await loadStartupPolicy(database, options.policyDir, logger);
+    const policies = new PolicyStore(startup.snapshot);
+    if (startup.refusedIssues) policies.refuse(startup.refusedIssues);
+    await applyPolicy(database.db, policies.current);
+    logger.info({ policy_version: policies.current.version }, 'policy in force');
+
+    const demoKeysFile = join(
+      options.dataDir.includes('://') ? '.dpgate' : options.dataDir,
+      'demo-keys.json',
+    );
+    if (!options.demo) return { database, policies, demoKeysFile };
+    const communities = Object.keys(policies.current.policy.budgets);
+    return {
+      database,
+      policies,
+      demoKeysFile,
+      demoKeys: await ensureDemoKeys(database.db, demoKeysFile, communities),
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+/**
+ * The policy files on disk if they pass every check; otherwise the last version that took effect in
+ * this database (a wrong file never takes effect, even across restarts); otherwise a refusal to start.
+ */
+async function loadStartupPolicy(
+  database: DatabaseHandle,
+  policyDir: string,
+  logger: Logger,
+): Promise<{ snapshot: PolicySnapshot; refusedIssues?: readonly PolicyIssue[] }> {
+  const files = await readPolicyDirectory(policyDir);
+  const result = await checkPolicySet(files, (policy) => readCommonsCatalog(database.db, policy));
+  if (result.ok) return { snapshot: result.snapshot };
+
+  const lastGood = await database.db
+    .selectFrom('dpgate.policy_versions')
+    .select(['files'])
+    .orderBy('applied_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const fallback = lastGood ? await validatePolicyFiles(lastGood.files as PolicyFile[]) : undefined;
+  if (!fallback?.ok) throw new InvalidPolicyError(result.issues);
+  logger.warn(
+    { issues: result.issues.map(formatIssue) },
+    'policy files refused; serving the last good policy',
+  );
+  return { snapshot: fallback.snapshot, refusedIssues: result.issues };
+}

@@ -1,0 +1,87 @@
+/**
+ * The dpgate HTTP app: one `fetch` function built from web standards. Runtime adapters (`server.ts`
+ * for Node, `worker.ts` for Workers) only hand it its dependencies.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { AppDependencies, AppEnv } from './context.ts';
+import { authenticate } from './middleware/auth.ts';
+import { requestLog } from './middleware/request-log.ts';
+import { Problem, problemResponse } from './problem.ts';
+import { docsRoutes } from './routes/docs.ts';
+import { healthRoutes } from './routes/health.ts';
+import { meRoutes } from './routes/me.ts';
+import { policyRoutes } from './routes/policies.ts';
+
+export function createApp(deps: AppDependencies) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: rejectInvalidRequest });
+
+  app.use(requestId({ headerName: 'x-request-id' }));
+  app.use(requestLog(deps.logger));
+  app.use('/v1/*', authenticate(deps.db));
+
+  app.route('/', healthRoutes(deps));
+  app.route('/', docsRoutes(deps));
+  app.route('/', meRoutes());
+  app.route('/', policyRoutes(deps));
+  app.get('/', (c) => c.redirect('/docs'));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key made by `dpgate keys create`.',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'dpgate',
+      version: '0.1.0',
+      description: 'A differentially private query and statistics gateway for a data commons.',
+    },
+  });
+
+  app.notFound((c) =>
+    problemResponse(
+      new Problem('not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`),
+      c.var.requestId,
+    ),
+  );
+  app.onError((error, c) => {
+    if (error instanceof Problem) return problemResponse(error, c.var.requestId);
+    if (error instanceof HTTPException && error.status === 413) {
+      return problemResponse(
+        new Problem('payload_too_large', 'The request body is too large.'),
+        c.var.requestId,
+      );
+    }
+    // Anything unexpected is logged in full here and described to the client in general terms only,
+    // because its message may carry values from the database.
+    (c.var.logger ?? deps.logger).error({ err: error }, 'unhandled error');
+    return problemResponse(
+      new Problem(
+        'internal_error',
+        'Something went wrong inside dpgate. The request id identifies it in the logs.',
+      ),
+      c.var.requestId,
+    );
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;
+
+/** Validation failures name the fields at fault and what is wrong, never echoing the values sent. */
+function rejectInvalidRequest(result: {
+  success: boolean;
+  error?: { issues: readonly { path: PropertyKey[]; message: string }[] };
+}) {
+  if (result.success || !result.error) return;
+  const issues = result.error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message: issue.message,
+  }));
+  throw new Problem('invalid_request', issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; '), {
+    extensions: { issues },
+  });
+}

@@ -1,0 +1,30 @@
+/** What every handler can reach: the request's own variables and the app's dependencies. */
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/database.ts';
+import type { PolicyStore } from '../policy/policy-store.ts';
+import type { Principal } from '../principals/principal.ts';
+
+/** The subset of pino's logger the app uses, so tests and Workers can pass their own. */
+export interface Logger {
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+  child(fields: object): Logger;
+}
+
+export interface AppDependencies {
+  readonly db: Kysely<Database>;
+  readonly databaseKind: 'postgres' | 'pglite';
+  readonly policies: PolicyStore;
+  readonly logger: Logger;
+  /** Reads a bundled static asset (the API docs viewer); undefined where none are bundled. */
+  readonly readAsset?: (name: string) => Promise<Uint8Array | undefined>;
+}
+
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    logger: Logger;
+    principal: Principal;
+  };
+}

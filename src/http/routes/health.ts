@@ -1,0 +1,55 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { sql } from 'kysely';
+import type { AppDependencies, AppEnv } from '../context.ts';
+
+const HealthSchema = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    database: z.enum(['ok', 'unreachable']),
+    database_kind: z.enum(['postgres', 'pglite']),
+    policy_version: z.string(),
+    policy_refused: z
+      .object({ at: z.string(), issues: z.array(z.string()) })
+      .nullable()
+      .openapi({
+        description: 'The last policy set that was refused, while the previous one keeps serving.',
+      }),
+  })
+  .openapi('Health');
+
+const route = createRoute({
+  method: 'get',
+  path: '/health',
+  summary: 'Liveness and database reachability',
+  tags: ['operations'],
+  responses: {
+    200: {
+      description: 'dpgate and its database are up',
+      content: { 'application/json': { schema: HealthSchema } },
+    },
+    503: {
+      description: 'The database is unreachable',
+      content: { 'application/json': { schema: HealthSchema } },
+    },
+  },
+});
+
+export function healthRoutes(deps: AppDependencies) {
+  return new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
+    const databaseOk = await sql`select 1`
+      .execute(deps.db)
+      .then(() => true)
+      .catch(() => false);
+    const refusal = deps.policies.lastRefusal;
+    const body = {
+      status: databaseOk ? ('ok' as const) : ('degraded' as const),
+      database: databaseOk ? ('ok' as const) : ('unreachable' as const),
+      database_kind: deps.databaseKind,
+      policy_version: deps.policies.current.version,
+      policy_refused: refusal
+        ? { at: refusal.at.toISOString(), issues: refusal.issues.map((issue) => issue.message) }
+        : null,
+    };
+    return databaseOk ? c.json(body, 200) : c.json(body, 503);
+  });
+}

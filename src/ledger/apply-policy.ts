@@ -1,0 +1,33 @@
+/**
+ * Making a validated policy the one in force in the database: record its version and bring every
+ * community's budget totals in line with it. One transaction, so budgets never reflect half a policy.
+ * A total below what a community has already spent violates the budget CHECK and the whole apply is
+ * refused.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/database.ts';
+import type { PolicySnapshot } from '../policy/validate.ts';
+
+export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot): Promise<void> {
+  const { policy, version } = snapshot;
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('dpgate.policy_versions')
+      .values({ version, policy, files: snapshot.files.map(({ name, text }) => ({ name, text })) })
+      .onConflict((oc) => oc.column('version').doNothing())
+      .execute();
+    for (const [communityId, budget] of Object.entries(policy.budgets)) {
+      const totals = {
+        accounting: policy.accounting,
+        epsilon_total: String(budget.epsilon),
+        delta_total: String(budget.delta),
+        policy_version: version,
+      };
+      await trx
+        .insertInto('dpgate.community_budgets')
+        .values({ community_id: communityId, ...totals })
+        .onConflict((oc) => oc.column('community_id').doUpdateSet({ ...totals, updated_at: new Date() }))
+        .execute();
+    }
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * Checks a policy against what the database really holds: tables and columns exist in schema
+ * `commons` with types that fit the policy, the unit and community columns exist, and every
+ * community present in the data has a budget. Pure: the caller supplies the catalog it read.
+ */
+import { parseUnitHop } from './cross-check.ts';
+import type { PolicyIssue } from './issues.ts';
+import type { ColumnType, Policy } from './schema.ts';
+
+type Issue = Omit<PolicyIssue, 'file' | 'line' | 'column'>;
+
+/** What the checker needs to know about the commons database. */
+export interface CommonsCatalog {
+  /** table → column → PostgreSQL type name (`integer`, `double precision`, `text`, ...). */
+  readonly tables: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Distinct values of the community column in the unit table (community ids are public). */
+  readonly communitiesInData: readonly string[];
+  /** Values of the public communities domain column, when the policy names one. */
+  readonly communitiesInDomain?: readonly string[];
+}
+
+const COMPATIBLE_TYPES: Record<ColumnType, readonly string[]> = {
+  int: ['smallint', 'integer', 'bigint'],
+  real: ['real', 'double precision', 'numeric', 'smallint', 'integer', 'bigint'],
+  text: ['text', 'character varying', 'character', 'uuid'],
+  bool: ['boolean'],
+  date: ['date'],
+  timestamp: ['timestamp without time zone', 'timestamp with time zone'],
+};
+
+export function checkPolicyAgainstDatabase(policy: Policy, catalog: CommonsCatalog): Issue[] {
+  const issues: Issue[] = [];
+  const columnExists = (table: string, column: string) => catalog.tables.get(table)?.has(column) ?? false;
+
+  for (const [tableName, table] of Object.entries(policy.tables)) {
+    const actual = catalog.tables.get(tableName);
+    if (!actual) {
+      issues.push({
+        path: ['tables', tableName],
+        message: `table commons.${tableName} does not exist in the database`,
+      });
+      continue;
+    }
+    for (const [columnName, column] of Object.entries(table.columns)) {
+      const actualType = actual.get(columnName);
+      if (!actualType) {
+        issues.push({
+          path: ['tables', tableName, 'columns', columnName],
+          message: `column ${columnName} does not exist in commons.${tableName}`,
+        });
+      } else if (!COMPATIBLE_TYPES[column.type].includes(actualType)) {
+        issues.push({
+          path: ['tables', tableName, 'columns', columnName, 'type'],
+          message: `is ${column.type}, but commons.${tableName}.${columnName} is ${actualType}`,
+        });
+      }
+    }
+    table.unit_path?.forEach((hop, index) => {
+      const { column, table: target, references } = parseUnitHop(hop);
+      const from = index === 0 ? tableName : parseUnitHop(table.unit_path![index - 1]!).table;
+      if (!columnExists(from, column)) {
+        issues.push({
+          path: ['tables', tableName, 'unit_path', index],
+          message: `column ${column} does not exist in commons.${from}`,
+        });
+      }
+      if (!columnExists(target, references)) {
+        issues.push({
+          path: ['tables', tableName, 'unit_path', index],
+          message: `column ${references} does not exist in commons.${target}`,
+        });
+      }
+    });
+  }
+
+  const unit = policy.privacy_unit;
+  if (catalog.tables.has(unit.table) && !columnExists(unit.table, unit.column)) {
+    issues.push({
+      path: ['privacy_unit', 'column'],
+      message: `column ${unit.column} does not exist in commons.${unit.table}`,
+    });
+  }
+  if (catalog.tables.has(unit.table) && !columnExists(unit.table, policy.communities.column)) {
+    issues.push({
+      path: ['communities', 'column'],
+      message: `column ${policy.communities.column} does not exist in commons.${unit.table}, the privacy unit's table`,
+    });
+  }
+
+  const budgeted = new Set(Object.keys(policy.budgets));
+  const unbudgeted = [
+    ...new Set([...catalog.communitiesInData, ...(catalog.communitiesInDomain ?? [])]),
+  ].filter((community) => !budgeted.has(community));
+  if (unbudgeted.length > 0) {
+    issues.push({
+      path: ['budgets'],
+      message: `has no budget for communit${unbudgeted.length > 1 ? 'ies' : 'y'} ${unbudgeted.map((c) => `"${c}"`).join(', ')} found in the database`,
+    });
+  }
+  return issues;
+}

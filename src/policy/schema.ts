@@ -1,0 +1,121 @@
+/**
+ * The policy format councils write in `policies/*.yaml`, as a zod schema.
+ *
+ * This schema checks the shape of one merged policy (types, ranges, unknown keys). Facts that need
+ * more than one field at a time (a unit path naming a declared table, a public domain pointing at a
+ * public table, ...) are checked in `cross-check.ts`; facts about the database in `database-check.ts`.
+ * `policies/schema.json` is generated from this file (`npm run policy:schema`) so editors can check
+ * files as they are typed.
+ */
+import { z } from 'zod';
+
+export const ROLES = ['analyst', 'contributor', 'council'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const COLUMN_TYPES = ['int', 'real', 'text', 'bool', 'date', 'timestamp'] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
+
+/** SQL identifiers as dpgate accepts them in policy: lower-case, unquoted PostgreSQL names. */
+const identifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL name (letters, digits, _; at most 63)');
+
+/** `table.column`, both identifiers. */
+const columnReference = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$/, 'must be written table.column');
+
+/** One hop of a unit path: `local_column -> table.column`. */
+const unitHop = z
+  .string()
+  .regex(
+    /^[a-z_][a-z0-9_]{0,62}\s*->\s*[a-z_][a-z0-9_]{0,62}\.[a-z_][a-z0-9_]{0,62}$/,
+    'must be written "column -> table.column"',
+  );
+
+const finiteNumber = z.number({ error: 'must be a finite number' });
+const scalarValue = z.union([z.string(), finiteNumber, z.boolean()]);
+
+const epsilon = finiteNumber.positive('must be greater than 0');
+const delta = finiteNumber.min(0, 'must be at least 0').lt(1, 'must be less than 1');
+
+const budget = z.strictObject({
+  epsilon,
+  delta,
+});
+
+const column = z.strictObject({
+  type: z.enum(COLUMN_TYPES),
+  /** Inclusive clamping bounds [lower, upper] for numeric and date columns. */
+  bounds: z.tuple([scalarValue, scalarValue]).optional(),
+  /** Release grid for real values: answers are multiples of this step. */
+  granularity: finiteNumber.positive('must be greater than 0').optional(),
+  /** An enumerated public domain: every value is released as a group, empty or not. */
+  public_values: z.array(scalarValue).min(1, 'must list at least one value').optional(),
+  /** An integer range [from, to] as public domain. */
+  public_range: z.tuple([z.number().int(), z.number().int()]).optional(),
+  /** A public table's column whose values form the domain. */
+  public_domain: columnReference.optional(),
+  /** Never readable by analysts, not even inside an aggregate. */
+  hidden: z.boolean().optional(),
+});
+
+const contributions = z.strictObject({
+  /** L∞ bound: rows one person may contribute to one group. */
+  max_rows_per_unit: z.number().int().positive('must be at least 1'),
+  /** L0 bound: groups one person may contribute to in one query. */
+  max_groups_per_unit: z.number().int().positive('must be at least 1').default(1),
+});
+
+const table = z.strictObject({
+  /** A public table holds no personal data: reading it alone costs nothing. */
+  public: z.boolean().default(false),
+  /** For private tables other than the unit table: the foreign-key path to the privacy unit. */
+  unit_path: z.array(unitHop).min(1).optional(),
+  contributions: contributions.optional(),
+  columns: z.record(identifier, column).default({}),
+});
+
+const limits = z.strictObject({
+  max_epsilon_per_query: epsilon.default(1),
+  max_delta_per_query: delta.default(1e-6),
+  default_epsilon: epsilon.default(0.1),
+  default_delta: delta.default(1e-7),
+  statement_timeout_ms: z.number().int().positive().max(600_000).default(5_000),
+  max_result_cells: z.number().int().positive().default(10_000),
+});
+
+const access = z.record(
+  z.string(),
+  z.strictObject({
+    tables: z.array(identifier),
+  }),
+);
+
+export const policySchema = z.strictObject({
+  privacy_unit: z.strictObject({ table: identifier, column: identifier }),
+  communities: z.strictObject({
+    /** The column, on the privacy unit's table, that names each person's community. */
+    column: identifier,
+    /** Optional public table column listing every community, for cross-checks. */
+    domain: columnReference.optional(),
+  }),
+  accounting: z.enum(['basic', 'zcdp']),
+  budgets: z
+    .record(identifier, budget)
+    .refine((b) => Object.keys(b).length > 0, 'must name at least one community'),
+  default_mechanism: z.enum(['laplace', 'gaussian']).default('laplace'),
+  /** Return the stored answer, at no cost, when the same principal repeats the same query. */
+  reuse_answers: z.boolean().default(true),
+  limits: limits.default(limits.parse({})),
+  tables: z.record(identifier, table),
+  access: access.default({}),
+});
+
+/** A policy as written (before defaults are filled in). */
+export type PolicyInput = z.input<typeof policySchema>;
+/** A policy with defaults filled in; everything downstream reads this. */
+export type Policy = z.output<typeof policySchema>;
+export type TablePolicy = Policy['tables'][string];
+export type ColumnPolicy = TablePolicy['columns'][string];
+export type Budget = Policy['budgets'][string];
