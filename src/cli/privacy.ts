@@ -1,0 +1,148 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  ACCOUNTANT_NAMES,
+  type AccountantName,
+  AccountingInputError,
+  dpSgdEpsilonByPld,
+  dpSgdEpsilonByRdp,
+  dpSgdSigma,
+} from '../dp/accounting/index.ts';
+
+/**
+ * `dpgate privacy epsilon|sigma`: the DP-SGD calculators (like TF Privacy's
+ * compute_dp_sgd_privacy and Opacus' get_noise_multiplier) over the accountants in
+ * src/dp/accounting. Prints one JSON object per run through the command's configured output;
+ * bad input exits non-zero with a one-line reason.
+ */
+export function privacyCommand(): Command {
+  const privacy = new Command('privacy').description(
+    'DP-SGD privacy accounting: ε for a run, or σ for a target ε',
+  );
+
+  addSamplingOptions(
+    privacy
+      .command('epsilon')
+      .description('ε of a DP-SGD run at δ')
+      .requiredOption('--sigma <sigma>', 'noise multiplier σ (noise std / clipping norm)', parseNumber),
+  ).action(function (this: Command) {
+    const options = this.opts<SamplingOptions & { sigma: number }>();
+    runChecked(this, () => {
+      const setting = { ...sampling(options), sigma: options.sigma, delta: options.delta };
+      if (options.accountant === 'rdp') {
+        const { epsilon, order } = dpSgdEpsilonByRdp(setting);
+        return { epsilon, accountant: 'rdp', ...setting, order };
+      }
+      const { epsilon, epsilonError } = dpSgdEpsilonByPld(setting);
+      return { epsilon, accountant: 'pld', ...setting, epsilon_error: epsilonError };
+    });
+  });
+
+  addSamplingOptions(
+    privacy
+      .command('sigma')
+      .description('smallest noise multiplier σ whose ε at δ meets the target')
+      .requiredOption('--epsilon <epsilon>', 'target ε', parseNumber)
+      .option('--tolerance <fraction>', 'relative precision of σ', parseNumber, 1e-3),
+  ).action(function (this: Command) {
+    const options = this.opts<SamplingOptions & { epsilon: number; tolerance: number }>();
+    runChecked(this, () => {
+      const { q, steps } = sampling(options);
+      const request = {
+        epsilon: options.epsilon,
+        delta: options.delta,
+        q,
+        steps,
+        accountant: options.accountant,
+      };
+      const { sigma, epsilon } = dpSgdSigma({ ...request, tolerance: options.tolerance });
+      return {
+        sigma,
+        accountant: options.accountant,
+        epsilon,
+        target_epsilon: options.epsilon,
+        delta: options.delta,
+        q,
+        steps,
+      };
+    });
+  });
+  return privacy;
+}
+
+interface SamplingOptions {
+  delta: number;
+  accountant: AccountantName;
+  q?: number;
+  steps?: number;
+  batchSize?: number;
+  datasetSize?: number;
+  epochs?: number;
+}
+
+function addSamplingOptions(command: Command): Command {
+  return command
+    .requiredOption('--delta <delta>', 'target δ in (0, 1)', parseNumber)
+    .option('--q <q>', 'sampling probability in (0, 1]', parseNumber)
+    .option('--steps <steps>', 'number of steps T', parseNumber)
+    .option('--batch-size <size>', 'expected batch size B (with --dataset-size and --epochs)', parseNumber)
+    .option('--dataset-size <size>', 'dataset size N', parseNumber)
+    .option('--epochs <epochs>', 'epochs E: q = B/N, steps = ceil(E·N/B)', parseNumber)
+    .addOption(new Option('--accountant <name>', 'accountant').choices(ACCOUNTANT_NAMES).default('rdp'));
+}
+
+/** q and T from --q/--steps, or from --batch-size/--dataset-size/--epochs as in TF Privacy. */
+function sampling(options: SamplingOptions): { q: number; steps: number } {
+  const { q, steps, batchSize, datasetSize, epochs } = options;
+  const direct = q !== undefined || steps !== undefined;
+  const byEpochs = batchSize !== undefined || datasetSize !== undefined || epochs !== undefined;
+  if (direct && byEpochs) {
+    throw new AccountingInputError(
+      'give either --q and --steps, or --batch-size, --dataset-size and --epochs',
+    );
+  }
+  if (direct) {
+    if (q === undefined || steps === undefined) throw new AccountingInputError('--q and --steps go together');
+    return { q, steps };
+  }
+  if (batchSize === undefined || datasetSize === undefined || epochs === undefined) {
+    throw new AccountingInputError('need --q and --steps, or --batch-size, --dataset-size and --epochs');
+  }
+  if (
+    !(
+      Number.isInteger(batchSize) &&
+      Number.isInteger(datasetSize) &&
+      batchSize >= 1 &&
+      batchSize <= datasetSize
+    )
+  ) {
+    throw new AccountingInputError(
+      '--batch-size and --dataset-size must be integers with 1 ≤ batch size ≤ dataset size',
+    );
+  }
+  if (!(epochs > 0)) throw new AccountingInputError(`--epochs must be > 0, got ${epochs}`);
+  return { q: batchSize / datasetSize, steps: Math.ceil((epochs * datasetSize) / batchSize) };
+}
+
+function parseNumber(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) throw new InvalidArgumentError('not a number');
+  return value;
+}
+
+/**
+ * Writes the result as JSON. Input errors exit with code 2; a setting the accountants cannot
+ * handle (e.g. a PLD grid too large, no σ in range) exits with code 1; both print one line.
+ */
+function runChecked(command: Command, compute: () => object): void {
+  let result: object;
+  try {
+    result = compute();
+  } catch (error) {
+    if (error instanceof AccountingInputError)
+      command.error(`error: ${error.message}`, { exitCode: 2, code: error.code });
+    if (error instanceof RangeError)
+      command.error(`error: ${error.message}`, { exitCode: 1, code: 'dpgate.accounting' });
+    throw error;
+  }
+  command.configureOutput().writeOut?.(`${JSON.stringify(result)}\n`);
+}
