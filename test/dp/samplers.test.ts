@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { bernoulliExpMinus, bernoulliExpMinusBig } from '../../src/dp/bernoulli.ts';
+import { cryptoRandom, type RandomSource, uniformBigInt, uniformInt } from '../../src/dp/random.ts';
+import {
+  type Rational,
+  rational,
+  rationalAtLeast,
+  rationalValue,
+  squareAtLeast,
+} from '../../src/dp/rational.ts';
+import {
+  planDiscreteGaussian,
+  sampleDiscreteGaussian,
+  sampleDiscreteLaplace,
+} from '../../src/dp/samplers.ts';
+import { seededRandom } from '../support/seeded-random.ts';
+import {
+  chiSquareTest,
+  criticalValue,
+  discreteGaussianPmf,
+  discreteLaplacePmf,
+  type ExactPmf,
+  moments,
+} from './chi-square.ts';
+
+const SAMPLES = 200_000;
+
+function draw(count: number, sample: () => number): number[] {
+  return Array.from({ length: count }, sample);
+}
+
+/** Sample mean within 6 standard errors of 0, sample variance within 6 of its own standard errors. */
+function expectMoments(samples: readonly number[], pmf: ExactPmf): void {
+  const exact = moments(pmf);
+  const n = samples.length;
+  const mean = samples.reduce((sum, x) => sum + x, 0) / n;
+  const variance = samples.reduce((sum, x) => sum + (x - mean) ** 2, 0) / (n - 1);
+  expect(Math.abs(mean)).toBeLessThanOrEqual(6 * Math.sqrt(exact.variance / n));
+  const varianceError = Math.sqrt((exact.fourth - exact.variance ** 2) / n);
+  expect(Math.abs(variance - exact.variance)).toBeLessThanOrEqual(6 * varianceError);
+}
+
+describe('discrete Laplace sampler (CKS20 Algorithm 2)', () => {
+  const cases: Array<[string, Rational, number]> = [
+    ['0.1', rationalAtLeast(0.1), 1_000_000], // tails are rare: enough draws for ≥ 20 per tail bin
+    ['1', rational(1), SAMPLES],
+    ['10', rational(10), SAMPLES],
+    ['100', rational(100), SAMPLES],
+    ['10^4', rational(10_000), SAMPLES],
+    ['7/3', rational(7, 3), SAMPLES],
+  ];
+  it.each(cases)(
+    'matches the exact pmf at scale %s (χ², p = 1e-4), with the right mean and variance',
+    (_, scale, n) => {
+      const random = seededRandom(20_260_001);
+      const samples = draw(n, () => sampleDiscreteLaplace(random, scale));
+      const pmf = discreteLaplacePmf(rationalValue(scale));
+      const result = chiSquareTest(samples, pmf);
+      expect(result.degreesOfFreedom).toBeGreaterThanOrEqual(2);
+      expect(result.statistic).toBeLessThanOrEqual(result.critical);
+      expectMoments(samples, pmf);
+    },
+  );
+
+  it('passes with the crypto source too', () => {
+    const scale = rational(10);
+    const samples = draw(SAMPLES, () => sampleDiscreteLaplace(cryptoRandom, scale));
+    expect(chiSquareTest(samples, discreteLaplacePmf(10)).passes).toBe(true);
+  });
+
+  it('power check: a sampler with a 10% wrong scale fails the same test', () => {
+    const random = seededRandom(7);
+    const wrong = rational(11);
+    const samples = draw(SAMPLES, () => sampleDiscreteLaplace(random, wrong));
+    const result = chiSquareTest(samples, discreteLaplacePmf(10));
+    expect(result.passes).toBe(false);
+    expect(result.statistic).toBeGreaterThan(10 * result.critical);
+  });
+});
+
+describe('discrete Gaussian sampler (CKS20 Algorithm 3)', () => {
+  const cases: Array<[string, Rational]> = [
+    ['σ = 0.7 (σ² = a/b with 2ab > 2^53: BigInt acceptance path)', squareAtLeast(0.7)],
+    ['σ = 1', rational(1)],
+    ['σ² = 7/3', rational(7, 3)],
+    ['σ = 10', squareAtLeast(10)],
+    ['σ = 100', squareAtLeast(100)],
+    ['σ = 10^4', squareAtLeast(10_000)],
+    ['σ = 3.7306 (dyadic σ² from a float)', squareAtLeast(3.7306)],
+  ];
+  it.each(cases)(
+    'matches the exact pmf at %s (χ², p = 1e-4), with the right mean and variance',
+    (_, sigmaSquared) => {
+      const random = seededRandom(20_260_002);
+      const plan = planDiscreteGaussian(sigmaSquared);
+      const samples = draw(SAMPLES, () => sampleDiscreteGaussian(random, plan));
+      const pmf = discreteGaussianPmf(rationalValue(sigmaSquared));
+      const result = chiSquareTest(samples, pmf);
+      expect(result.degreesOfFreedom).toBeGreaterThanOrEqual(2);
+      expect(result.statistic).toBeLessThanOrEqual(result.critical);
+      expectMoments(samples, pmf);
+    },
+  );
+
+  it('σ = 0.1 is a point mass at 0 up to P(Z ≠ 0) ≈ 4e-22', () => {
+    const random = seededRandom(3);
+    const plan = planDiscreteGaussian(squareAtLeast(0.1));
+    expect(draw(50_000, () => sampleDiscreteGaussian(random, plan)).every((z) => z === 0)).toBe(true);
+  });
+
+  it('passes with the crypto source too', () => {
+    const sigmaSquared = rational(100);
+    const plan = planDiscreteGaussian(sigmaSquared);
+    const samples = draw(SAMPLES, () => sampleDiscreteGaussian(cryptoRandom, plan));
+    expect(chiSquareTest(samples, discreteGaussianPmf(100)).passes).toBe(true);
+  });
+
+  it('power check: σ 5% too large fails the same test', () => {
+    const random = seededRandom(11);
+    const plan = planDiscreteGaussian(squareAtLeast(10.5));
+    const samples = draw(SAMPLES, () => sampleDiscreteGaussian(random, plan));
+    expect(chiSquareTest(samples, discreteGaussianPmf(100)).passes).toBe(false);
+  });
+});
+
+describe('Bernoulli(exp(−n/d)) (CKS20 Algorithm 1)', () => {
+  const gammas: Array<[number, number]> = [
+    [0, 1],
+    [1, 3],
+    [1, 1],
+    [7, 3],
+    [5, 1],
+  ];
+  /** Frequency within 5 binomial standard errors of exp(−γ). */
+  function expectFrequency(draw: () => boolean, gamma: number): void {
+    const n = 100_000;
+    let hits = 0;
+    for (let i = 0; i < n; i++) if (draw()) hits++;
+    const p = Math.exp(-gamma);
+    expect(Math.abs(hits / n - p)).toBeLessThanOrEqual(5 * Math.sqrt((p * (1 - p)) / n) + 1e-12);
+  }
+  it.each(gammas)('Number path: γ = %i/%i', (n, d) => {
+    const random = seededRandom(n * 31 + d);
+    expectFrequency(() => bernoulliExpMinus(random, n, d), n / d);
+  });
+  it.each(gammas)('BigInt path: γ = %i/%i', (n, d) => {
+    const random = seededRandom(n * 37 + d);
+    expectFrequency(() => bernoulliExpMinusBig(random, BigInt(n), BigInt(d)), n / d);
+  });
+  it('BigInt path with a denominator beyond 2^53', () => {
+    const random = seededRandom(5);
+    const d = 2n ** 70n;
+    expectFrequency(() => bernoulliExpMinusBig(random, d / 2n, d), 0.5);
+  });
+});
+
+describe('uniform integers by rejection', () => {
+  const uniformCases: Array<[string, (random: RandomSource) => number, number]> = [
+    ['n = 3', (random) => uniformInt(random, 3), 3],
+    ['n = 2^32 − 5 (rejection near the word size)', (random) => uniformInt(random, 2 ** 32 - 5) % 7, 7],
+    ['n = 3·2^40 (53-bit path)', (random) => uniformInt(random, 3 * 2 ** 40) % 6, 6],
+    ['bigint n = 5^30', (random) => Number(uniformBigInt(random, 5n ** 30n) % 5n), 5],
+  ];
+  it.each(uniformCases)('%s is uniform (χ², p = 1e-4)', (_, drawValue, cells) => {
+    const random = seededRandom(99);
+    const counts = new Array<number>(cells).fill(0);
+    const n = 60_000;
+    for (let i = 0; i < n; i++) counts[drawValue(random)]!++;
+    const statistic = counts.reduce((sum, count) => sum + (count - n / cells) ** 2 / (n / cells), 0);
+    expect(statistic).toBeLessThanOrEqual(criticalValue(cells - 1));
+  });
+});
