@@ -2,6 +2,7 @@
  * The `dpgate` command. Each subcommand is a thin edge over the same modules the server uses.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { privacyCommand } from './cli/privacy.ts';
 import { readConfig } from './config.ts';
 import { readCommonsCatalog } from './db/commons-catalog.ts';
 import { openDatabase } from './db/connect.ts';
@@ -108,6 +109,8 @@ keys
       await database.close();
     }
   });
+
+program.addCommand(privacyCommand());
 
 function reportPolicy(result: Awaited<ReturnType<typeof validatePolicyFiles>>): void {
   if (result.ok) {

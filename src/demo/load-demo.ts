@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { jsonb } from '../db/jsonb.ts';
 
 const DEMO_MARKER = 'demo_commons';
 const DEMO_LOCK_KEY = 7_302_114_002;
@@ -81,7 +82,7 @@ export async function loadDemoCommons(db: Kysely<Database>): Promise<boolean> {
     );
     await trx
       .insertInto('dpgate.instance_state')
-      .values({ key: DEMO_MARKER, value: { people: people.length, survey_responses: responses.length } })
+      .values({ key: DEMO_MARKER, value: jsonb({ people: people.length, survey_responses: responses.length }) })
       .execute();
     return true;
   });

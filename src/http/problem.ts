@@ -51,6 +51,10 @@ export function problemResponse(problem: Problem, requestId: string | undefined)
   };
   return new Response(JSON.stringify(body), {
     status: problem.status,
-    headers: { 'content-type': 'application/problem+json', ...problem.headers },
+    headers: {
+      'content-type': 'application/problem+json',
+      ...(requestId ? { 'x-request-id': requestId } : {}),
+      ...problem.headers,
+    },
   });
 }

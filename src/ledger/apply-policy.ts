@@ -6,6 +6,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { jsonb } from '../db/jsonb.ts';
+import { zcdpBudget } from '../dp/accounting/index.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 
 export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot): Promise<void> {
@@ -13,7 +15,7 @@ export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot
   await db.transaction().execute(async (trx) => {
     await trx
       .insertInto('dpgate.policy_versions')
-      .values({ version, policy, files: snapshot.files.map(({ name, text }) => ({ name, text })) })
+      .values({ version, policy: jsonb(policy), files: jsonb(snapshot.files.map(({ name, text }) => ({ name, text }))) })
       .onConflict((oc) => oc.column('version').doNothing())
       .execute();
     for (const [communityId, budget] of Object.entries(policy.budgets)) {
@@ -21,6 +23,8 @@ export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot
         accounting: policy.accounting,
         epsilon_total: String(budget.epsilon),
         delta_total: String(budget.delta),
+        // The CHECK on rho_spent ≤ rho_total backs up the application's own zCDP check.
+        rho_total: policy.accounting === 'zcdp' ? String(zcdpBudget(budget.epsilon, budget.delta)) : null,
         policy_version: version,
       };
       await trx

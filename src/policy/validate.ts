@@ -26,7 +26,7 @@ export async function validatePolicyFiles(files: readonly PolicyFile[]): Promise
   const merged = mergePolicyFiles(files);
   if (merged.issues.length > 0) return { ok: false, issues: merged.issues };
 
-  const parsed = policySchema.safeParse(merged.value);
+  const parsed = policySchema.safeParse(merged.value, { reportInput: true });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => {
       const path = issue.path.map((step) => (typeof step === 'symbol' ? String(step) : step));
