@@ -13,7 +13,7 @@ import { formatIssue } from './policy/issues.ts';
 import { readPolicyDirectory } from './policy/load-directory.ts';
 import { ROLES } from './policy/schema.ts';
 import { validatePolicyFiles } from './policy/validate.ts';
-import { ApiKeyError, createApiKey } from './principals/api-keys.ts';
+import { checkNewApiKey, createApiKey } from './principals/api-keys.ts';
 import { runServer } from './server.ts';
 
 const program = new Command('dpgate')
@@ -82,6 +82,8 @@ keys
   .requiredOption('--name <name>', 'who or what the key is for')
   .action(async (options: { role: (typeof ROLES)[number]; community?: string; name: string }) => {
     const config = readConfig();
+    const request = { role: options.role, name: options.name, communityId: options.community };
+    checkNewApiKey(request);
     if (options.community) {
       const validation = await validatePolicyFiles(await readPolicyDirectory(config.DPGATE_POLICY_DIR));
       if (validation.ok && !(options.community in validation.snapshot.policy.budgets)) {
@@ -93,18 +95,11 @@ keys
     const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DPGATE_DATA_DIR });
     try {
       await migrate(database);
-      const created = await createApiKey(database.db, {
-        role: options.role,
-        name: options.name,
-        communityId: options.community,
-      });
+      const created = await createApiKey(database.db, request);
       console.log(created.key);
       console.error(
         `created ${options.role} key "${options.name}" (${created.prefix}…); it will not be shown again`,
       );
-    } catch (error) {
-      if (error instanceof ApiKeyError) fail(error.message);
-      throw error;
     } finally {
       await database.close();
     }

@@ -10,12 +10,12 @@ import { type DemoKeys, ensureDemoKeys } from './demo/demo-keys.ts';
 import { loadDemoCommons } from './demo/load-demo.ts';
 import type { Logger } from './http/context.ts';
 import { applyPolicy } from './ledger/apply-policy.ts';
+import { latestAppliedPolicy } from './ledger/policy-versions.ts';
 import { checkPolicySet } from './policy/check-policy-set.ts';
 import { formatIssue, InvalidPolicyError, type PolicyIssue } from './policy/issues.ts';
 import { readPolicyDirectory } from './policy/load-directory.ts';
-import type { PolicyFile } from './policy/policy-files.ts';
 import { PolicyStore } from './policy/policy-store.ts';
-import { type PolicySnapshot, validatePolicyFiles } from './policy/validate.ts';
+import type { PolicySnapshot } from './policy/validate.ts';
 
 export interface GatewayOptions {
   readonly databaseUrl?: string | undefined;
@@ -77,17 +77,11 @@ async function loadStartupPolicy(
   const result = await checkPolicySet(files, (policy) => readCommonsCatalog(database.db, policy));
   if (result.ok) return { snapshot: result.snapshot };
 
-  const lastGood = await database.db
-    .selectFrom('dpgate.policy_versions')
-    .select(['files'])
-    .orderBy('applied_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  const fallback = lastGood ? await validatePolicyFiles(lastGood.files as PolicyFile[]) : undefined;
-  if (!fallback?.ok) throw new InvalidPolicyError(result.issues);
+  const fallback = await latestAppliedPolicy(database.db);
+  if (!fallback) throw new InvalidPolicyError(result.issues);
   logger.warn(
     { issues: result.issues.map(formatIssue) },
     'policy files refused; serving the last good policy',
   );
-  return { snapshot: fallback.snapshot, refusedIssues: result.issues };
+  return { snapshot: fallback, refusedIssues: result.issues };
 }

@@ -2,13 +2,12 @@
  * Opening dpgate's database: PostgreSQL through `pg` when a URL is given, otherwise embedded PGlite
  * with its data in a directory (or `memory://`). Either way callers get one Kysely instance.
  */
-import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
+import type { PGlite } from '@electric-sql/pglite';
+import type { Kysely } from 'kysely';
+import type pg from 'pg';
+import { openPGlite } from './connect-pglite.ts';
+import { openPostgres } from './connect-postgres.ts';
 import type { Database } from './database.ts';
-import { PGliteDialect } from './pglite-dialect.ts';
-import { typeParsers } from './type-parsers.ts';
 
 export type DatabaseDriver =
   | { readonly kind: 'postgres'; readonly pool: pg.Pool; readonly url: string }
@@ -30,30 +29,4 @@ export interface DatabaseOptions {
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   return options.url ? openPostgres(options.url, options.maxConnections ?? 20) : openPGlite(options.dataDir);
-}
-
-function openPostgres(url: string, max: number): DatabaseHandle {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max,
-    types: { getTypeParser: (oid, format) => typeParsers[oid] ?? pg.types.getTypeParser(oid, format) },
-  });
-  // An idle client that loses its server must not crash the process; the next query reconnects.
-  pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, driver: { kind: 'postgres', pool, url }, close: () => db.destroy() };
-}
-
-async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
-  if (!dataDir.includes('://')) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir, { parsers: typeParsers });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return {
-    db,
-    driver: { kind: 'pglite', pglite, dataDir },
-    close: async () => {
-      await db.destroy();
-      await pglite.close();
-    },
-  };
 }

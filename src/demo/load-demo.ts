@@ -82,7 +82,10 @@ export async function loadDemoCommons(db: Kysely<Database>): Promise<boolean> {
     );
     await trx
       .insertInto('dpgate.instance_state')
-      .values({ key: DEMO_MARKER, value: jsonb({ people: people.length, survey_responses: responses.length }) })
+      .values({
+        key: DEMO_MARKER,
+        value: jsonb({ people: people.length, survey_responses: responses.length }),
+      })
       .execute();
     return true;
   });

@@ -15,7 +15,11 @@ export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot
   await db.transaction().execute(async (trx) => {
     await trx
       .insertInto('dpgate.policy_versions')
-      .values({ version, policy: jsonb(policy), files: jsonb(snapshot.files.map(({ name, text }) => ({ name, text }))) })
+      .values({
+        version,
+        policy: jsonb(policy),
+        files: jsonb(snapshot.files.map(({ name, text }) => ({ name, text }))),
+      })
       .onConflict((oc) => oc.column('version').doNothing())
       .execute();
     for (const [communityId, budget] of Object.entries(policy.budgets)) {

@@ -28,7 +28,8 @@ export class ApiKeyError extends Error {
   override name = 'ApiKeyError';
 }
 
-export async function createApiKey(db: Kysely<Database>, request: NewApiKey): Promise<CreatedApiKey> {
+/** Refuses a key request that cannot be right, before any database work. */
+export function checkNewApiKey(request: NewApiKey): void {
   const communityId = request.communityId ?? null;
   if (request.role === 'contributor' && !communityId) {
     throw new ApiKeyError('a contributor key needs --community: contributors read one community’s ledger');
@@ -37,6 +38,11 @@ export async function createApiKey(db: Kysely<Database>, request: NewApiKey): Pr
     throw new ApiKeyError(`--community applies to contributor keys only, not ${request.role}`);
   }
   if (!request.name.trim()) throw new ApiKeyError('a key needs a name, so people can tell keys apart');
+}
+
+export async function createApiKey(db: Kysely<Database>, request: NewApiKey): Promise<CreatedApiKey> {
+  checkNewApiKey(request);
+  const communityId = request.communityId ?? null;
   const key = `dpg_${base64url(crypto.getRandomValues(new Uint8Array(KEY_BYTES)))}`;
   const prefix = key.slice(0, PREFIX_LENGTH);
   const row = await db

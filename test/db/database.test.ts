@@ -87,30 +87,42 @@ describeEachDatabase('database layer', (database) => {
     const readCatalog = (policy: Parameters<typeof readCommonsCatalog>[1]) => readCommonsCatalog(db, policy);
     const cases = [
       {
-        edit: (t: string) => t.replace('married:      { type: int,  public_values: [0, 1] }', 'spouse:       { type: int }'),
+        edit: (t: string) =>
+          t.replace('married:      { type: int,  public_values: [0, 1] }', 'spouse:       { type: int }'),
         file: 'tables.yaml',
-        expected: /^tables\.yaml:\d+:\d+ tables\.people\.columns\.spouse: column spouse does not exist in commons\.people/,
+        expected:
+          /^tables\.yaml:\d+:\d+ tables\.people\.columns\.spouse: column spouse does not exist in commons\.people/,
       },
       {
-        edit: (t: string) => t.replace('income:       { type: real, bounds: [0, 500000], granularity: 1 }', 'income:       { type: text }'),
+        edit: (t: string) =>
+          t.replace(
+            'income:       { type: real, bounds: [0, 500000], granularity: 1 }',
+            'income:       { type: text }',
+          ),
         file: 'tables.yaml',
-        expected: /tables\.people\.columns\.income\.type: is text, but commons\.people\.income is double precision/,
+        expected:
+          /tables\.people\.columns\.income\.type: is text, but commons\.people\.income is double precision/,
       },
       {
         edit: (t: string) => t.replace('  lakeside:  { epsilon: 5,  delta: 1.0e-5 }\n', ''),
         file: 'budgets.yaml',
-        expected: /^budgets\.yaml:\d+:\d+ budgets: has no budget for community "lakeside" found in the database/,
+        expected:
+          /^budgets\.yaml:\d+:\d+ budgets: has no budget for community "lakeside" found in the database/,
       },
       {
         edit: (t: string) => t.replace('column: community_id', 'column: neighbourhood'),
         file: 'commons.yaml',
-        expected: /^commons\.yaml:\d+:\d+ communities\.column: column neighbourhood does not exist in commons\.people/,
+        expected:
+          /^commons\.yaml:\d+:\d+ communities\.column: column neighbourhood does not exist in commons\.people/,
       },
     ];
     for (const { edit, file, expected } of cases) {
       const result = await checkPolicySet(editFile(await demoPolicyFiles(), file, edit), readCatalog);
       expect(result.ok).toBe(false);
-      if (!result.ok) expect(result.issues.map(formatIssue)).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+      if (!result.ok)
+        expect(result.issues.map(formatIssue)).toEqual(
+          expect.arrayContaining([expect.stringMatching(expected)]),
+        );
     }
   });
 
@@ -126,7 +138,13 @@ describeEachDatabase('database layer', (database) => {
       .select(['community_id', 'epsilon_total', 'delta_total', 'epsilon_spent', 'rho_total'])
       .orderBy('community_id')
       .execute();
-    expect(budgets.map(({ community_id, epsilon_total, epsilon_spent }) => [community_id, epsilon_total, epsilon_spent])).toEqual([
+    expect(
+      budgets.map(({ community_id, epsilon_total, epsilon_spent }) => [
+        community_id,
+        epsilon_total,
+        epsilon_spent,
+      ]),
+    ).toEqual([
       ['hillcrest', '10', '0'],
       ['lakeside', '5', '0'],
       ['riverside', '10', '0'],
@@ -137,28 +155,37 @@ describeEachDatabase('database layer', (database) => {
   it('refuses, by CHECK, a budget spent beyond its total', async () => {
     const db = database().db;
     await expect(
-      db.updateTable('dpgate.community_budgets').set({ epsilon_spent: '10.000001' }).where('community_id', '=', 'riverside').execute(),
+      db
+        .updateTable('dpgate.community_budgets')
+        .set({ epsilon_spent: '10.000001' })
+        .where('community_id', '=', 'riverside')
+        .execute(),
     ).rejects.toThrow(/budget_epsilon_not_overspent/);
   });
 });
 
-describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('two gateways starting at once on PostgreSQL', () => {
-  it('migrate and load the demo exactly once', async () => {
-    const empty = await openTestDatabase('postgres', { demo: false });
-    try {
-      // The test database is already migrated; start from nothing to race the first migration.
-      await sql`drop schema dpgate cascade; drop schema drizzle cascade`.execute(empty.db);
-      const gateways = await Promise.all([0, 1, 2].map(() => openDatabase({ url: empty.url, dataDir: 'memory://' })));
+describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))(
+  'two gateways starting at once on PostgreSQL',
+  () => {
+    it('migrate and load the demo exactly once', async () => {
+      const empty = await openTestDatabase('postgres', { demo: false });
       try {
-        const applied = await Promise.all(gateways.map((gateway) => migrate(gateway)));
-        expect(applied.sort()).toEqual([0, 0, 1]);
-        const loaded = await Promise.all(gateways.map((gateway) => loadDemoCommons(gateway.db)));
-        expect(loaded.filter(Boolean)).toHaveLength(1);
+        // The test database is already migrated; start from nothing to race the first migration.
+        await sql`drop schema dpgate cascade; drop schema drizzle cascade`.execute(empty.db);
+        const gateways = await Promise.all(
+          [0, 1, 2].map(() => openDatabase({ url: empty.url, dataDir: 'memory://' })),
+        );
+        try {
+          const applied = await Promise.all(gateways.map((gateway) => migrate(gateway)));
+          expect(applied.sort()).toEqual([0, 0, 1]);
+          const loaded = await Promise.all(gateways.map((gateway) => loadDemoCommons(gateway.db)));
+          expect(loaded.filter(Boolean)).toHaveLength(1);
+        } finally {
+          await Promise.all(gateways.map((gateway) => gateway.close()));
+        }
       } finally {
-        await Promise.all(gateways.map((gateway) => gateway.close()));
+        await empty.close();
       }
-    } finally {
-      await empty.close();
-    }
-  });
-});
+    });
+  },
+);

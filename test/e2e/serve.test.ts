@@ -29,7 +29,9 @@ describe('dpgate serve on embedded PGlite', () => {
       expect(Object.keys(keys.contributors).sort()).toEqual(['hillcrest', 'lakeside', 'riverside']);
       expect(gateway.output()).toContain(keys.analyst);
       expect(gateway.output()).toContain(`curl -s -H "Authorization: Bearer ${keys.analyst}"`);
-      const me = await fetch(`${gateway.url}/v1/me`, { headers: { authorization: `Bearer ${keys.council}` } });
+      const me = await fetch(`${gateway.url}/v1/me`, {
+        headers: { authorization: `Bearer ${keys.council}` },
+      });
       expect(await me.json()).toMatchObject({ role: 'council' });
     } finally {
       expect(await gateway.stop('SIGINT')).toBe(0);
@@ -44,7 +46,9 @@ describe('dpgate serve on embedded PGlite', () => {
       expect(gateway.output()).not.toContain('demo commons loaded');
       const keys = JSON.parse(readFileSync(join(dataDir, 'demo-keys.json'), 'utf8'));
       const inFlight = Array.from({ length: 20 }, () =>
-        fetch(`${gateway.url}/v1/me`, { headers: { authorization: `Bearer ${keys.analyst}` } }).then((r) => r.status),
+        fetch(`${gateway.url}/v1/me`, { headers: { authorization: `Bearer ${keys.analyst}` } }).then(
+          (r) => r.status,
+        ),
       );
       await new Promise((resolve) => setTimeout(resolve, 5));
       const exitCode = gateway.stop('SIGTERM');
@@ -75,7 +79,10 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('dpgate serve on Postgr
         expect(outputs.filter((output) => output.includes('"applied":0'))).toHaveLength(1);
         expect(outputs.filter((output) => output.includes('demo commons loaded'))).toHaveLength(1);
         for (const gateway of gateways) {
-          expect(await (await fetch(`${gateway.url}/health`)).json()).toMatchObject({ status: 'ok', database_kind: 'postgres' });
+          expect(await (await fetch(`${gateway.url}/health`)).json()).toMatchObject({
+            status: 'ok',
+            database_kind: 'postgres',
+          });
         }
       } finally {
         await Promise.all(gateways.map((gateway) => gateway.stop()));

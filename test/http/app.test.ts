@@ -1,6 +1,6 @@
 import { beforeAll, expect, it } from 'vitest';
-import { describeEachDatabase } from '../support/databases.ts';
 import { createTestApp } from '../support/app.ts';
+import { describeEachDatabase } from '../support/databases.ts';
 
 describeEachDatabase('HTTP app', (database) => {
   let t: Awaited<ReturnType<typeof createTestApp>>;
@@ -34,15 +34,27 @@ describeEachDatabase('HTTP app', (database) => {
     const missing = await t.app.request('/v1/me');
     await expectProblem(missing, 401, 'unauthorized');
     expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="dpgate"');
-    await expectProblem(await t.app.request('/v1/me', { headers: { authorization: 'Basic abc' } }), 401, 'unauthorized');
-    await expectProblem(await t.app.request('/v1/me', { headers: t.bearer('dpg_not-a-real-key') }), 401, 'unauthorized');
+    await expectProblem(
+      await t.app.request('/v1/me', { headers: { authorization: 'Basic abc' } }),
+      401,
+      'unauthorized',
+    );
+    await expectProblem(
+      await t.app.request('/v1/me', { headers: t.bearer('dpg_not-a-real-key') }),
+      401,
+      'unauthorized',
+    );
     const almost = `${t.keys.analyst.slice(0, -1)}${t.keys.analyst.endsWith('A') ? 'B' : 'A'}`;
     await expectProblem(await t.app.request('/v1/me', { headers: t.bearer(almost) }), 401, 'unauthorized');
   });
 
   it('answers 403 problem+json for a known key with the wrong role', async () => {
     for (const key of [t.keys.analyst, t.keys.riverside]) {
-      const body = await expectProblem(await t.app.request('/v1/policies', { headers: t.bearer(key) }), 403, 'forbidden');
+      const body = await expectProblem(
+        await t.app.request('/v1/policies', { headers: t.bearer(key) }),
+        403,
+        'forbidden',
+      );
       expect(body.required_roles).toEqual(['council']);
     }
   });
@@ -50,14 +62,20 @@ describeEachDatabase('HTTP app', (database) => {
   it('lets each key act as its principal', async () => {
     const me = await t.app.request('/v1/me', { headers: t.bearer(t.keys.riverside) });
     expect(me.status).toBe(200);
-    expect(await me.json()).toMatchObject({ role: 'contributor', community_id: 'riverside', name: 'test contributor' });
+    expect(await me.json()).toMatchObject({
+      role: 'contributor',
+      community_id: 'riverside',
+      name: 'test contributor',
+    });
     const policies = await t.app.request('/v1/policies', { headers: t.bearer(t.keys.council) });
     expect(policies.status).toBe(200);
     expect(await policies.json()).toMatchObject({ version: t.policies.current.version, last_refusal: null });
   });
 
   it('uses a request id from the client or makes one, and logs it without the key', async () => {
-    const response = await t.app.request('/v1/me', { headers: { ...t.bearer(t.keys.analyst), 'x-request-id': 'trace-123' } });
+    const response = await t.app.request('/v1/me', {
+      headers: { ...t.bearer(t.keys.analyst), 'x-request-id': 'trace-123' },
+    });
     expect(response.headers.get('x-request-id')).toBe('trace-123');
     const line = t.logs.find((entry) => entry.fields.request_id === 'trace-123');
     expect(line?.fields).toMatchObject({ method: 'GET', path: '/v1/me', status: 200 });
@@ -66,7 +84,10 @@ describeEachDatabase('HTTP app', (database) => {
   });
 
   it('describes itself in OpenAPI and serves the docs viewer locally', async () => {
-    const spec = (await (await t.app.request('/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
+    const spec = (await (await t.app.request('/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(spec.openapi).toBe('3.1.0');
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/health', '/v1/me', '/v1/policies']));
     const page = await (await t.app.request('/docs')).text();

@@ -21,23 +21,37 @@ const replaceIn = (file: string, from: string | RegExp, to: string) => (files: P
 const BROKEN: readonly BrokenPolicy[] = [
   {
     name: 'bad YAML',
-    break: replaceIn('budgets.yaml', 'riverside: { epsilon: 10, delta: 1.0e-5 }', 'riverside: { epsilon: 10, delta: [1.0e-5 }'),
+    break: replaceIn(
+      'budgets.yaml',
+      'riverside: { epsilon: 10, delta: 1.0e-5 }',
+      'riverside: { epsilon: 10, delta: [1.0e-5 }',
+    ),
     expected: /^budgets\.yaml:\d+:\d+ \(top level\): not valid YAML/,
   },
   {
     name: 'unknown table in a unit path',
     break: replaceIn('tables.yaml', 'person_id -> people.person_id', 'person_id -> persons.person_id'),
-    expected: /^tables\.yaml:\d+:\d+ tables\.survey_responses\.unit_path\.0: refers to table "persons", which is not declared/,
+    expected:
+      /^tables\.yaml:\d+:\d+ tables\.survey_responses\.unit_path\.0: refers to table "persons", which is not declared/,
   },
   {
     name: 'unknown key (a typo)',
-    break: replaceIn('tables.yaml', 'age:          { type: int,  bounds: [0, 100] }', 'age:          { type: int,  bouds: [0, 100] }'),
+    break: replaceIn(
+      'tables.yaml',
+      'age:          { type: int,  bounds: [0, 100] }',
+      'age:          { type: int,  bouds: [0, 100] }',
+    ),
     expected: /^tables\.yaml:\d+:\d+ tables\.people\.columns\.age: unknown key "bouds"/,
   },
   {
     name: 'lower bound above upper',
-    break: replaceIn('tables.yaml', 'age:          { type: int,  bounds: [0, 100] }', 'age:          { type: int,  bounds: [100, 0] }'),
-    expected: /^tables\.yaml:10:\d+ tables\.people\.columns\.age\.bounds: lower bound 100 is above upper bound 0/,
+    break: replaceIn(
+      'tables.yaml',
+      'age:          { type: int,  bounds: [0, 100] }',
+      'age:          { type: int,  bounds: [100, 0] }',
+    ),
+    expected:
+      /^tables\.yaml:10:\d+ tables\.people\.columns\.age\.bounds: lower bound 100 is above upper bound 0/,
   },
   {
     name: 'negative budget',
@@ -56,7 +70,11 @@ const BROKEN: readonly BrokenPolicy[] = [
   },
   {
     name: 'delta of 1 or more',
-    break: replaceIn('budgets.yaml', 'riverside: { epsilon: 10, delta: 1.0e-5 }', 'riverside: { epsilon: 10, delta: 1 }'),
+    break: replaceIn(
+      'budgets.yaml',
+      'riverside: { epsilon: 10, delta: 1.0e-5 }',
+      'riverside: { epsilon: 10, delta: 1 }',
+    ),
     expected: /^budgets\.yaml:\d+:\d+ budgets\.riverside\.delta: must be less than 1/,
   },
   {
@@ -66,48 +84,80 @@ const BROKEN: readonly BrokenPolicy[] = [
   },
   {
     name: 'duplicate community within a file',
-    break: replaceIn('budgets.yaml', '  lakeside:  { epsilon: 5,', '  hillcrest: { epsilon: 1, delta: 1.0e-6 }\n  lakeside:  { epsilon: 5,'),
+    break: replaceIn(
+      'budgets.yaml',
+      '  lakeside:  { epsilon: 5,',
+      '  hillcrest: { epsilon: 1, delta: 1.0e-6 }\n  lakeside:  { epsilon: 5,',
+    ),
     expected: /^budgets\.yaml:\d+:\d+ \(top level\): not valid YAML: Map keys must be unique/,
   },
   {
     name: 'duplicate community across files',
-    break: (files) => [...files, { name: 'more-budgets.yaml', text: 'budgets:\n  riverside: { epsilon: 1, delta: 1.0e-6 }\n' }],
+    break: (files) => [
+      ...files,
+      { name: 'more-budgets.yaml', text: 'budgets:\n  riverside: { epsilon: 1, delta: 1.0e-6 }\n' },
+    ],
     expected: /^more-budgets\.yaml:2:3 budgets\.riverside: is already defined in budgets\.yaml/,
   },
   {
     name: 'bounds on a text column',
-    break: replaceIn('tables.yaml', 'name:         { type: text }', 'name:         { type: text, bounds: [a, z] }'),
-    expected: /^tables\.yaml:\d+:\d+ tables\.communities\.columns\.name\.bounds: bounds apply to int, real, date and timestamp columns, not text/,
+    break: replaceIn(
+      'tables.yaml',
+      'name:         { type: text }',
+      'name:         { type: text, bounds: [a, z] }',
+    ),
+    expected:
+      /^tables\.yaml:\d+:\d+ tables\.communities\.columns\.name\.bounds: bounds apply to int, real, date and timestamp columns, not text/,
   },
   {
     name: 'unknown role',
     break: replaceIn('commons.yaml', '  council:\n', '  auditor:\n'),
-    expected: /^commons\.yaml:\d+:\d+ access\.auditor: unknown role "auditor"; roles are analyst, contributor, council/,
+    expected:
+      /^commons\.yaml:\d+:\d+ access\.auditor: unknown role "auditor"; roles are analyst, contributor, council/,
   },
   {
     name: 'access to an unknown table',
-    break: replaceIn('commons.yaml', 'tables: [people, survey_responses, communities]', 'tables: [people, visits]'),
-    expected: /^commons\.yaml:\d+:\d+ access\.analyst\.tables\.1: refers to table "visits", which is not declared/,
+    break: replaceIn(
+      'commons.yaml',
+      'tables: [people, survey_responses, communities]',
+      'tables: [people, visits]',
+    ),
+    expected:
+      /^commons\.yaml:\d+:\d+ access\.analyst\.tables\.1: refers to table "visits", which is not declared/,
   },
   {
     name: 'granularity on an int column',
-    break: replaceIn('tables.yaml', 'age:          { type: int,  bounds: [0, 100] }', 'age:          { type: int,  bounds: [0, 100], granularity: 5 }'),
+    break: replaceIn(
+      'tables.yaml',
+      'age:          { type: int,  bounds: [0, 100] }',
+      'age:          { type: int,  bounds: [0, 100], granularity: 5 }',
+    ),
     expected: /tables\.people\.columns\.age\.granularity: applies to real columns only, not int/,
   },
   {
     name: 'public value of the wrong type',
-    break: replaceIn('tables.yaml', 'sex:          { type: int,  public_values: [0, 1] }', 'sex:          { type: int,  public_values: [0, male] }'),
+    break: replaceIn(
+      'tables.yaml',
+      'sex:          { type: int,  public_values: [0, 1] }',
+      'sex:          { type: int,  public_values: [0, male] }',
+    ),
     expected: /tables\.people\.columns\.sex\.public_values\.1: "male" is not a int/,
   },
   {
     name: 'private table without a unit path',
     break: replaceIn('tables.yaml', '    unit_path: ["person_id -> people.person_id"]\n', ''),
-    expected: /^tables\.yaml:\d+:\d+ tables\.survey_responses: is private and needs a unit_path to people\.person_id/,
+    expected:
+      /^tables\.yaml:\d+:\d+ tables\.survey_responses: is private and needs a unit_path to people\.person_id/,
   },
   {
     name: 'domain from a private table',
-    break: replaceIn('tables.yaml', 'community_id: { type: text, public_domain: communities.community_id }', 'community_id: { type: text, public_domain: survey_responses.age }'),
-    expected: /tables\.people\.columns\.community_id\.public_domain: refers to "survey_responses", which is private/,
+    break: replaceIn(
+      'tables.yaml',
+      'community_id: { type: text, public_domain: communities.community_id }',
+      'community_id: { type: text, public_domain: survey_responses.age }',
+    ),
+    expected:
+      /tables\.people\.columns\.community_id\.public_domain: refers to "survey_responses", which is private/,
   },
   {
     name: 'unknown accounting mode',
@@ -135,8 +185,14 @@ describe('policy validation', () => {
 
   it('has a stable version that ignores formatting but not meaning', async () => {
     const files = await demoPolicyFiles();
-    const reformatted = editFile(files, 'budgets.yaml', (text) => `# a new comment\n${text.replace(/ {2}riverside/, '  riverside')}\n\n`);
-    const changed = editFile(files, 'budgets.yaml', (text) => text.replace('lakeside:  { epsilon: 5,', 'lakeside:  { epsilon: 6,'));
+    const reformatted = editFile(
+      files,
+      'budgets.yaml',
+      (text) => `# a new comment\n${text.replace(/ {2}riverside/, '  riverside')}\n\n`,
+    );
+    const changed = editFile(files, 'budgets.yaml', (text) =>
+      text.replace('lakeside:  { epsilon: 5,', 'lakeside:  { epsilon: 6,'),
+    );
     const [a, b, c] = await Promise.all([files, reformatted, changed].map(validatePolicyFiles));
     if (!a?.ok || !b?.ok || !c?.ok) throw new Error('expected valid policies');
     expect(b.snapshot.version).toBe(a.snapshot.version);

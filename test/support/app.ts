@@ -1,6 +1,7 @@
 /** An app over a test database with the demo policy in force and one key per role. */
-import type { Logger } from '../../src/http/context.ts';
+
 import { createApp } from '../../src/http/app.ts';
+import type { Logger } from '../../src/http/context.ts';
 import { applyPolicy } from '../../src/ledger/apply-policy.ts';
 import { PolicyStore } from '../../src/policy/policy-store.ts';
 import { createApiKey } from '../../src/principals/api-keys.ts';
@@ -41,7 +42,13 @@ export async function createTestApp(database: TestDatabase) {
   const keys = {
     analyst: (await createApiKey(database.db, { role: 'analyst', name: 'test analyst' })).key,
     council: (await createApiKey(database.db, { role: 'council', name: 'test council' })).key,
-    riverside: (await createApiKey(database.db, { role: 'contributor', name: 'test contributor', communityId: 'riverside' })).key,
+    riverside: (
+      await createApiKey(database.db, {
+        role: 'contributor',
+        name: 'test contributor',
+        communityId: 'riverside',
+      })
+    ).key,
   };
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
   return { app, keys, bearer, logs, policies };

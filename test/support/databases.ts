@@ -31,7 +31,10 @@ export interface TestDatabaseOptions {
   readonly demo?: boolean;
 }
 
-export async function openTestDatabase(kind: DatabaseKind, options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+export async function openTestDatabase(
+  kind: DatabaseKind,
+  options: TestDatabaseOptions = {},
+): Promise<TestDatabase> {
   const demo = options.demo ?? true;
   return kind === 'pglite' ? openPGliteFromTemplate(demo) : openFreshPostgres(demo);
 }

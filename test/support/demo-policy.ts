@@ -17,7 +17,11 @@ export async function demoPolicySnapshot() {
 }
 
 /** The demo files with one file's text edited; fails loudly if the edit did not apply. */
-export function editFile(files: readonly PolicyFile[], name: string, edit: (text: string) => string): PolicyFile[] {
+export function editFile(
+  files: readonly PolicyFile[],
+  name: string,
+  edit: (text: string) => string,
+): PolicyFile[] {
   return files.map((file) => {
     if (file.name !== name) return file;
     const text = edit(file.text);

@@ -32,7 +32,10 @@ export function runDpgate(args: string[], env: Record<string, string | undefined
 }
 
 /** Starts `dpgate serve` on a free port and waits until /health answers 200. */
-export async function startGateway(env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<GatewayProcess> {
+export async function startGateway(
+  env: Record<string, string | undefined>,
+  timeoutMs = 30_000,
+): Promise<GatewayProcess> {
   const started = performance.now();
   const run = runDpgate(['serve'], { HOST: '127.0.0.1', PORT: '0', ...env });
   let exitCode: number | null | undefined;
@@ -43,7 +46,10 @@ export async function startGateway(env: Record<string, string | undefined>, time
     if (exitCode !== undefined) throw new Error(`dpgate exited with ${exitCode}:\n${run.output()}`);
     const url = run.output().match(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/)?.[1];
     if (url) {
-      const healthy = await fetch(`${url}/health`).then((r) => r.status === 200, () => false);
+      const healthy = await fetch(`${url}/health`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (healthy) {
         const readyAfterMs = performance.now() - started;
         return {

@@ -1,0 +1,18 @@
+/** The policy versions that took effect in this database, newest last. */
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/database.ts';
+import type { PolicyFile } from '../policy/policy-files.ts';
+import { type PolicySnapshot, validatePolicyFiles } from '../policy/validate.ts';
+
+/** The newest policy that took effect here, re-validated from its stored files. */
+export async function latestAppliedPolicy(db: Kysely<Database>): Promise<PolicySnapshot | undefined> {
+  const latest = await db
+    .selectFrom('dpgate.policy_versions')
+    .select(['files'])
+    .orderBy('applied_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!latest) return undefined;
+  const validation = await validatePolicyFiles(latest.files as PolicyFile[]);
+  return validation.ok ? validation.snapshot : undefined;
+}
