@@ -1,7 +1,9 @@
 /**
- * The complementary error function and the standard normal CDF, accurate in the far tails (relative
- * error ~1e-15, tested against mpmath at 50 digits in test/dp/normal.test.ts). Used only to
- * calibrate and describe mechanisms, never to draw noise.
+ * The complementary error function and the normal tail, accurate in the far tails: erfc in relative
+ * terms until it underflows (~1e-15, tested against mpmath in test/dp/normal.test.ts), and log erfc
+ * beyond that (erfc(30) ≈ 2.6e-393 is still exact in log space), which the RDP series of the
+ * subsampled Gaussian needs. Used to calibrate, describe and account for mechanisms, never to draw
+ * noise.
  */
 
 const SQRT_PI = Math.sqrt(Math.PI);
@@ -65,4 +67,48 @@ function laplaceContinuedFraction(x: number): number {
 /** Φ(x) = P(N(0,1) ≤ x) = erfc(−x/√2)/2, accurate in relative terms for very negative x. */
 export function standardNormalCdf(x: number): number {
   return erfc(-x / Math.SQRT2) / 2;
+}
+
+const LOG_SQRT_PI = 0.5 * Math.log(Math.PI);
+/** From here on log erfc is computed in log space; below, erfc itself is far from underflow. */
+const LOG_SPACE_FROM = Math.SQRT2;
+const TINY = 1e-300;
+const RELATIVE_TOLERANCE = 1e-16;
+const MAX_TERMS = 500;
+
+/** log of the continued fraction factor h in erfc(x) = x e^{−x²} h / √π, for x ≥ √2 (the continued fraction of Q(½, x²): Press et al.,
+ * Numerical Recipes 3rd ed. §6.2, by the modified Lentz method). */
+function logContinuedFraction(x: number): number {
+  const a = 0.5;
+  const y = x * x;
+  let b = y + 1 - a;
+  let c = 1 / TINY;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < MAX_TERMS; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < TINY) d = TINY;
+    c = b + an / c;
+    if (Math.abs(c) < TINY) c = TINY;
+    d = 1 / d;
+    const change = d * c;
+    h *= change;
+    if (Math.abs(change - 1) < RELATIVE_TOLERANCE) break;
+  }
+  return Math.log(h);
+}
+
+/** log erfc(x) for every real x; finite wherever erfc(x) > 0 mathematically. */
+export function logErfc(x: number): number {
+  if (Number.isNaN(x)) return Number.NaN;
+  if (x === Number.POSITIVE_INFINITY) return Number.NEGATIVE_INFINITY;
+  if (x >= LOG_SPACE_FROM) return -x * x + Math.log(x) - LOG_SQRT_PI + logContinuedFraction(x);
+  return Math.log(erfc(x));
+}
+
+/** P(Z > z) for a standard normal Z. */
+export function normalSurvival(z: number): number {
+  return 0.5 * erfc(z / Math.SQRT2);
 }

@@ -20,7 +20,6 @@ export {
   type ZcdpSpend,
   zcdpSpendToEpsilon,
 } from './ledger-composition.ts';
-export { erfc, logErfc, normalCdf, normalSurvival } from './normal-tail.ts';
 export { dpSgdEpsilonByPld, type PldEpsilon, type PldOptions } from './pld-accountant.ts';
 export { dpSgdEpsilonByRdp, type RdpEpsilon } from './rdp-accountant.ts';
 export { epsilonFromRdpAtOrder, rdpToApprox } from './rdp-to-approx.ts';

@@ -1,4 +1,4 @@
-import { normalCdf, normalSurvival } from './normal-tail.ts';
+import { normalSurvival, standardNormalCdf } from '../normal.ts';
 import type { SubsampledGaussian } from './subsampled-gaussian-rdp.ts';
 
 /**
@@ -43,7 +43,7 @@ export function removalLoss(mechanism: SubsampledGaussian): PrivacyLossDistribut
     cdf(loss) {
       if (loss <= lowest) return 0;
       const x = inverseLoss(mechanism, loss);
-      return (1 - q) * normalCdf(x / sigma) + q * normalCdf((x - 1) / sigma);
+      return (1 - q) * standardNormalCdf(x / sigma) + q * standardNormalCdf((x - 1) / sigma);
     },
   };
 }
@@ -56,7 +56,7 @@ export function additionLoss(mechanism: SubsampledGaussian): PrivacyLossDistribu
     highest,
     survival(loss) {
       if (loss >= highest) return 0;
-      return normalCdf(inverseLoss(mechanism, -loss) / sigma);
+      return standardNormalCdf(inverseLoss(mechanism, -loss) / sigma);
     },
     cdf(loss) {
       if (loss >= highest) return 1;
