@@ -74,7 +74,9 @@ describe('erfc and the normal tail', () => {
   });
 
   it('normal tails: Φ(−8) to 1e-13 relative, and Φ(z) + Φ(−z) = 1', () => {
-    expect(Math.abs(standardNormalCdf(-8) - 6.220960574271784e-16) / 6.220960574271784e-16).toBeLessThan(1e-13);
+    expect(Math.abs(standardNormalCdf(-8) - 6.220960574271784e-16) / 6.220960574271784e-16).toBeLessThan(
+      1e-13,
+    );
     for (const z of [-3, -0.2, 0, 1.7]) expect(standardNormalCdf(z) + normalSurvival(z)).toBeCloseTo(1, 15);
   });
 });

@@ -1,5 +1,5 @@
-import { logAddExp, logSubExp, logSumExp } from './log-space.ts';
 import { logErfc } from '../normal.ts';
+import { logAddExp, logSubExp, logSumExp } from './log-space.ts';
 
 /**
  * Rényi DP of one step of the Poisson-subsampled Gaussian mechanism (each record joins the batch
