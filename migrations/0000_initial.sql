@@ -91,9 +91,12 @@ CREATE TABLE "dpgate"."released_answers" (
 	"request_hash" text NOT NULL,
 	"query_fingerprint" text NOT NULL,
 	"policy_version" text NOT NULL,
-	"response" jsonb NOT NULL,
+	"status" text DEFAULT 'pending' NOT NULL,
+	"response" jsonb,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	CONSTRAINT "released_answers_idempotency" UNIQUE("principal_id","idempotency_key")
+	"released_at" timestamp with time zone,
+	CONSTRAINT "released_answers_idempotency" UNIQUE("principal_id","idempotency_key"),
+	CONSTRAINT "released_answer_has_response" CHECK (("dpgate"."released_answers"."status" = 'released') = ("dpgate"."released_answers"."response" IS NOT NULL))
 );
 --> statement-breakpoint
 CREATE TABLE "dpgate"."training_jobs" (

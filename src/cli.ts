@@ -2,13 +2,14 @@
  * The `dpgate` command. Each subcommand is a thin edge over the same modules the server uses.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { auditCommand } from './cli/audit.ts';
+import { policyReloadCommand } from './cli/policy-reload.ts';
 import { privacyCommand } from './cli/privacy.ts';
 import { readConfig } from './config.ts';
-import { readCommonsCatalog } from './db/commons-catalog.ts';
 import { openDatabase } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
 import { loadDemoCommons } from './demo/load-demo.ts';
-import { checkPolicySet } from './policy/check-policy-set.ts';
+import { checkPolicyChangeInDatabase } from './ledger/policy-change-check.ts';
 import { formatIssue } from './policy/issues.ts';
 import { readPolicyDirectory } from './policy/load-directory.ts';
 import { ROLES } from './policy/schema.ts';
@@ -65,11 +66,13 @@ policy
     try {
       await migrate(database);
       if (options.demo || config.DPGATE_DEMO) await loadDemoCommons(database.db);
-      reportPolicy(await checkPolicySet(files, (p) => readCommonsCatalog(database.db, p)));
+      reportPolicy(await checkPolicyChangeInDatabase(database.db, files));
     } finally {
       await database.close();
     }
   });
+
+policy.addCommand(policyReloadCommand());
 
 const keys = program.command('keys').description('Manage API keys.');
 keys
@@ -106,6 +109,7 @@ keys
   });
 
 program.addCommand(privacyCommand());
+program.addCommand(auditCommand());
 
 function reportPolicy(result: Awaited<ReturnType<typeof validatePolicyFiles>>): void {
   if (result.ok) {

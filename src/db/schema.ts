@@ -93,12 +93,16 @@ export const releasedAnswers = dpgate.table(
     request_hash: text('request_hash').notNull(),
     query_fingerprint: text('query_fingerprint').notNull(),
     policy_version: text('policy_version').notNull(),
-    response: jsonb('response').notNull(),
+    /** pending: charged, answer not yet released; released: `response` holds it; failed: charged, no answer. */
+    status: text('status', { enum: ['pending', 'released', 'failed'] }).notNull().default('pending'),
+    response: jsonb('response'),
     created_at: createdAt(),
+    released_at: timestamp('released_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
     unique('released_answers_idempotency').on(t.principal_id, t.idempotency_key),
     index('released_answers_fingerprint').on(t.principal_id, t.query_fingerprint),
+    check('released_answer_has_response', sql`(${t.status} = 'released') = (${t.response} IS NOT NULL)`),
   ],
 );
 

@@ -7,8 +7,11 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { AppDependencies, AppEnv } from './context.ts';
 import { authenticate } from './middleware/auth.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { Problem, problemResponse } from './problem.ts';
+import { RequestLimiter } from './request-limiter.ts';
+import { communityRoutes } from './routes/communities.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
 import { meRoutes } from './routes/me.ts';
@@ -20,11 +23,13 @@ export function createApp(deps: AppDependencies) {
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(requestLog(deps.logger));
   app.use('/v1/*', authenticate(deps.db));
+  if (deps.rateLimits) app.use('/v1/*', rateLimit(new RequestLimiter(deps.rateLimits)));
 
   app.route('/', healthRoutes(deps));
   app.route('/', docsRoutes(deps));
   app.route('/', meRoutes());
   app.route('/', policyRoutes(deps));
+  app.route('/', communityRoutes(deps));
   app.get('/', (c) => c.redirect('/docs'));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { appendAudit } from '../ledger/audit-log.ts';
 import type { Role } from '../policy/schema.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import type { Principal } from './principal.ts';
@@ -45,17 +46,31 @@ export async function createApiKey(db: Kysely<Database>, request: NewApiKey): Pr
   const communityId = request.communityId ?? null;
   const key = `dpg_${base64url(crypto.getRandomValues(new Uint8Array(KEY_BYTES)))}`;
   const prefix = key.slice(0, PREFIX_LENGTH);
-  const row = await db
-    .insertInto('dpgate.api_keys')
-    .values({
-      name: request.name,
-      role: request.role,
-      community_id: communityId,
-      key_prefix: prefix,
-      key_hash: await sha256Hex(key),
-    })
-    .returning(['id', 'name', 'role', 'community_id'])
-    .executeTakeFirstOrThrow();
+  const row = await db.transaction().execute(async (trx) => {
+    const inserted = await trx
+      .insertInto('dpgate.api_keys')
+      .values({
+        name: request.name,
+        role: request.role,
+        community_id: communityId,
+        key_prefix: prefix,
+        key_hash: await sha256Hex(key),
+      })
+      .returning(['id', 'name', 'role', 'community_id'])
+      .executeTakeFirstOrThrow();
+    await appendAudit(trx, {
+      actor: 'cli',
+      action: 'key.created',
+      details: {
+        key_id: inserted.id,
+        name: inserted.name,
+        role: inserted.role,
+        community_id: communityId,
+        prefix,
+      },
+    });
+    return inserted;
+  });
   return { principal: toPrincipal(row), key, prefix };
 }
 

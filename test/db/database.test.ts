@@ -10,6 +10,7 @@ import { checkPolicySet } from '../../src/policy/check-policy-set.ts';
 import { formatIssue } from '../../src/policy/issues.ts';
 import { describeEachDatabase, openTestDatabase, TEST_DATABASE_KINDS } from '../support/databases.ts';
 import { demoPolicyFiles, demoPolicySnapshot, editFile } from '../support/demo-policy.ts';
+import { MIGRATION_COUNT } from '../support/migrations.ts';
 
 describeEachDatabase('database layer', (database) => {
   it('returns the same JS types from either driver', async () => {
@@ -177,7 +178,7 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))(
         );
         try {
           const applied = await Promise.all(gateways.map((gateway) => migrate(gateway)));
-          expect(applied.sort()).toEqual([0, 0, 1]);
+          expect(applied.sort()).toEqual([0, 0, MIGRATION_COUNT]);
           const loaded = await Promise.all(gateways.map((gateway) => loadDemoCommons(gateway.db)));
           expect(loaded.filter(Boolean)).toHaveLength(1);
         } finally {

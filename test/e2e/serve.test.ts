@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, TEST_DATABASE_KINDS } from '../support/databases.ts';
 import { startGateway } from '../support/gateway-process.ts';
+import { MIGRATION_COUNT } from '../support/migrations.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'dpgate-e2e-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -75,7 +76,7 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('dpgate serve on Postgr
       const gateways = await Promise.all([startGateway(env), startGateway(env)]);
       try {
         const outputs = gateways.map((gateway) => gateway.output());
-        expect(outputs.filter((output) => output.includes('"applied":1'))).toHaveLength(1);
+        expect(outputs.filter((output) => output.includes(`"applied":${MIGRATION_COUNT}`))).toHaveLength(1);
         expect(outputs.filter((output) => output.includes('"applied":0'))).toHaveLength(1);
         expect(outputs.filter((output) => output.includes('demo commons loaded'))).toHaveLength(1);
         for (const gateway of gateways) {

@@ -1,0 +1,70 @@
+/**
+ * A community's budget in the terms of its accounting mode: whether a cost fits, what one charge
+ * adds to each spent column, and what is left. Pure, so the rules can be tested without a database.
+ *
+ * - basic: spent ε and δ add up (Dwork & Roth 2014, Thm 3.16); a cost fits while both stay within
+ *   the totals, checked exactly on NUMERIC by the database (see charge.ts).
+ * - zcdp: spent ρ adds up, with an (ε, δ) part for approximately-DP components (see
+ *   docs/accounting.md); a cost fits while the whole spend, converted with the tight conversion at
+ *   the community's δ, stays within ε_total.
+ */
+import { type ZcdpSpend, zcdpSpendToEpsilon } from '../dp/accounting/index.ts';
+import type { ReleaseCost } from './release-cost.ts';
+
+export interface BudgetState {
+  readonly accounting: 'basic' | 'zcdp';
+  readonly epsilonTotal: number;
+  readonly deltaTotal: number;
+  readonly epsilonSpent: number;
+  readonly deltaSpent: number;
+  readonly rhoSpent: number;
+}
+
+/** What one charge adds to a community's spent columns, in its accounting mode. */
+export interface ChargeAmounts {
+  readonly epsilon: number;
+  readonly delta: number;
+  /** zcdp only. */
+  readonly rho: number | null;
+}
+
+export function chargeAmounts(accounting: BudgetState['accounting'], cost: ReleaseCost): ChargeAmounts {
+  return accounting === 'basic'
+    ? { epsilon: cost.approx.epsilon, delta: cost.approx.delta, rho: null }
+    : { epsilon: cost.zcdp.epsilon, delta: cost.zcdp.delta, rho: cost.zcdp.rho };
+}
+
+/** The spend, as approximate zCDP, of a zcdp community. */
+function zcdpSpend(state: BudgetState, amounts?: ChargeAmounts): ZcdpSpend {
+  return {
+    rho: state.rhoSpent + (amounts?.rho ?? 0),
+    epsilon: state.epsilonSpent + (amounts?.epsilon ?? 0),
+    delta: state.deltaSpent + (amounts?.delta ?? 0),
+  };
+}
+
+/** ε spent so far as the community's accounting states it: the figure contributors compare with ε_total. */
+export function epsilonSpent(state: BudgetState): number {
+  if (state.accounting === 'basic') return state.epsilonSpent;
+  const spend = zcdpSpend(state);
+  return spend.rho === 0 ? spend.epsilon : zcdpSpendToEpsilon(spend, state.deltaTotal);
+}
+
+export function remaining(state: BudgetState): { epsilon: number; delta: number } {
+  return {
+    epsilon: Math.max(0, state.epsilonTotal - epsilonSpent(state)),
+    delta: Math.max(0, state.deltaTotal - state.deltaSpent),
+  };
+}
+
+/**
+ * Whether a charge fits a zcdp community. The comparison is in floating point, so it keeps a margin
+ * of 1e-12 relative on the safe side. (Basic budgets are compared exactly, on NUMERIC, by the
+ * database: see charge.ts.)
+ */
+export function zcdpChargeFits(state: BudgetState, amounts: ChargeAmounts): boolean {
+  const spend = zcdpSpend(state, amounts);
+  if (spend.delta > state.deltaTotal || (spend.rho > 0 && spend.delta >= state.deltaTotal)) return false;
+  const epsilon = spend.rho === 0 ? spend.epsilon : zcdpSpendToEpsilon(spend, state.deltaTotal);
+  return epsilon <= state.epsilonTotal * (1 - 1e-12);
+}

@@ -1,0 +1,173 @@
+/**
+ * Committing a charge: one transaction that locks the budget rows of every community in scope in a
+ * fixed order (so two requests over {a, b} and {b, a} cannot deadlock), checks each remaining budget
+ * under its accounting mode, adds the cost to the spent columns and appends one charge row per
+ * community. Concurrent gateways queue on the row locks; whoever commits first is charged first,
+ * and a request that no longer fits is refused with nothing written.
+ *
+ * Every community in scope is charged the request's full cost: a person belongs to one community,
+ * so that is each person's privacy loss (parallel composition; DESIGN.md §3).
+ */
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/database.ts';
+import type { Principal } from '../principals/principal.ts';
+import {
+  type BudgetState,
+  type ChargeAmounts,
+  chargeAmounts,
+  remaining,
+  zcdpChargeFits,
+} from './budget-state.ts';
+import { decimalAtLeast } from './decimal.ts';
+import type { ReleaseCost } from './release-cost.ts';
+
+export interface ChargeRequest {
+  readonly requestId: string;
+  readonly principal: Principal;
+  readonly kind: 'query' | 'training' | 'evaluation';
+  /** The answer or training job paid for. */
+  readonly subjectId: string;
+  /** What contributors read in their ledger: the query text or a job summary. */
+  readonly description: string;
+  readonly communities: readonly string[];
+  readonly cost: ReleaseCost;
+  readonly policyVersion: string;
+}
+
+export interface CommunityCharge {
+  readonly communityId: string;
+  readonly accounting: BudgetState['accounting'];
+  readonly charged: { readonly epsilon: string; readonly delta: string; readonly rho: string | null };
+  readonly remaining: { readonly epsilon: number; readonly delta: number };
+}
+
+/** The budget of these communities cannot pay for the request; nothing was charged. */
+export class BudgetExhaustedError extends Error {
+  override name = 'BudgetExhaustedError';
+  readonly communities: readonly { communityId: string; remaining: { epsilon: number; delta: number } }[];
+  constructor(communities: BudgetExhaustedError['communities']) {
+    super(
+      `the privacy budget of ${communities.map((c) => c.communityId).join(', ')} cannot pay for this request`,
+    );
+    this.communities = communities;
+  }
+}
+
+/** A community in scope has no budget row: the policy in force and the database disagree. */
+export class UnknownCommunityError extends Error {
+  override name = 'UnknownCommunityError';
+}
+
+/**
+ * Must run inside the caller's transaction, so that what the charge pays for (a pending answer, a
+ * job, the audit entry) commits or rolls back with it. Throws BudgetExhaustedError, which rolls the
+ * transaction back, when any community cannot pay.
+ */
+export async function commitCharge(
+  trx: Kysely<Database>,
+  request: ChargeRequest,
+): Promise<CommunityCharge[]> {
+  if (!trx.isTransaction) throw new Error('commitCharge must run inside a transaction');
+  const communities = [...new Set(request.communities)].sort();
+  if (communities.length === 0) return [];
+
+  const rows = await trx
+    .selectFrom('dpgate.community_budgets')
+    .selectAll()
+    .where('community_id', 'in', communities)
+    .orderBy('community_id')
+    .forUpdate()
+    .execute();
+  const missing = communities.filter((id) => !rows.some((row) => row.community_id === id));
+  if (missing.length > 0) throw new UnknownCommunityError(`no budget for community ${missing.join(', ')}`);
+
+  const charges: CommunityCharge[] = [];
+  const exhausted: BudgetExhaustedError['communities'][number][] = [];
+  for (const row of rows) {
+    const state = budgetState(row);
+    const amounts = chargeAmounts(state.accounting, request.cost);
+    const charged = {
+      epsilon: decimalAtLeast(amounts.epsilon),
+      delta: decimalAtLeast(amounts.delta),
+      rho: amounts.rho === null ? null : decimalAtLeast(amounts.rho),
+    };
+    const updated = await debit(trx, row.community_id, state, amounts, charged);
+    if (!updated) {
+      exhausted.push({ communityId: row.community_id, remaining: remaining(state) });
+      continue;
+    }
+    charges.push({
+      communityId: row.community_id,
+      accounting: state.accounting,
+      charged,
+      remaining: remaining(budgetState(updated)),
+    });
+  }
+  if (exhausted.length > 0) throw new BudgetExhaustedError(exhausted);
+
+  await trx
+    .insertInto('dpgate.charges')
+    .values(
+      charges.map((charge) => ({
+        community_id: charge.communityId,
+        request_id: request.requestId,
+        principal_id: request.principal.id,
+        kind: request.kind,
+        subject_id: request.subjectId,
+        description: request.description,
+        epsilon: charge.charged.epsilon,
+        delta: charge.charged.delta,
+        rho: charge.charged.rho,
+        mechanism: request.cost.mechanism,
+        policy_version: request.policyVersion,
+      })),
+    )
+    .execute();
+  return charges;
+}
+
+/**
+ * Adds the charge to the spent columns if it fits; returns the updated row, or undefined if not.
+ * Basic budgets are compared exactly on NUMERIC in the UPDATE's own condition; zcdp budgets need the
+ * tight conversion, done here on the locked row.
+ */
+async function debit(
+  trx: Kysely<Database>,
+  communityId: string,
+  state: BudgetState,
+  amounts: ChargeAmounts,
+  charged: CommunityCharge['charged'],
+) {
+  if (state.accounting === 'zcdp' && !zcdpChargeFits(state, amounts)) return undefined;
+  const epsilonSpent = sql<string>`epsilon_spent + ${charged.epsilon}::numeric`;
+  const deltaSpent = sql<string>`delta_spent + ${charged.delta}::numeric`;
+  return trx
+    .updateTable('dpgate.community_budgets')
+    .set({
+      epsilon_spent: epsilonSpent,
+      delta_spent: deltaSpent,
+      rho_spent: sql<string>`rho_spent + ${charged.rho ?? '0'}::numeric`,
+      updated_at: new Date(),
+    })
+    .where('community_id', '=', communityId)
+    .where(epsilonSpent, '<=', sql<string>`epsilon_total`)
+    .where(deltaSpent, '<=', sql<string>`delta_total`)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+type BudgetRow = { accounting: 'basic' | 'zcdp' } & Record<
+  'epsilon_total' | 'delta_total' | 'epsilon_spent' | 'delta_spent' | 'rho_spent',
+  string
+>;
+
+export function budgetState(row: BudgetRow): BudgetState {
+  return {
+    accounting: row.accounting,
+    epsilonTotal: Number(row.epsilon_total),
+    deltaTotal: Number(row.delta_total),
+    epsilonSpent: Number(row.epsilon_spent),
+    deltaSpent: Number(row.delta_spent),
+    rhoSpent: Number(row.rho_spent),
+  };
+}

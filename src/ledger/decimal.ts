@@ -1,0 +1,30 @@
+/**
+ * Budget amounts as exact decimal text for PostgreSQL NUMERIC. A charge is written with at most 15
+ * significant digits, rounded UP when the number needs more, so the ledger never records less than
+ * a release cost. A decimal the analyst typed (0.1, 1e-7) is written as typed.
+ */
+const DIGITS = 15;
+
+export function decimalAtLeast(value: number): string {
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`a charge must be a finite non-negative number, not ${value}`);
+  if (value === 0) return '0';
+  const [mantissa = '', exponentText = '0'] = value.toExponential(DIGITS - 1).split('e');
+  let digits = BigInt(mantissa.replace('.', ''));
+  const exponent = Number(exponentText) - (DIGITS - 1);
+  if (Number(`${digits}e${exponent}`) < value) digits += 1n;
+  return normalise(digits, exponent);
+}
+
+/** digits × 10^exponent as plain decimal text without trailing zeros. */
+function normalise(digits: bigint, exponent: number): string {
+  let text = digits.toString();
+  let scale = -exponent;
+  while (scale > 0 && text.endsWith('0')) {
+    text = text.slice(0, -1);
+    scale--;
+  }
+  if (scale <= 0) return text + '0'.repeat(-scale);
+  const padded = text.padStart(scale + 1, '0');
+  return `${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
+}

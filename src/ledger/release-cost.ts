@@ -1,0 +1,43 @@
+/**
+ * What one release costs, in the two forms a ledger may compose (policy `accounting`):
+ * - `approx`: its (ε, δ)-DP guarantee, which a `basic` ledger adds up;
+ * - `zcdp`: the same release as approximate zCDP (ρ, plus an (ε, δ) part for components that are
+ *   only approximately DP), which a `zcdp` ledger adds up.
+ * Both come from the mechanisms' own losses (`mechanism.loss(...)`), composed by the DP core.
+ */
+import { composeBasic, composeZcdp, type ZcdpSpend, zcdpToEpsilon } from '../dp/accounting/index.ts';
+import type { PrivacyLoss } from '../dp/privacy-loss.ts';
+
+export interface ReleaseCost {
+  readonly approx: { readonly epsilon: number; readonly delta: number };
+  readonly zcdp: ZcdpSpend;
+  /** How the noise was made, for the ledger: e.g. `discrete_laplace`, `dp_sgd`. */
+  readonly mechanism: string;
+}
+
+/**
+ * The cost of a release made of several components. zCDP components are stated as (ε, δ) for a
+ * basic ledger at `zcdpDelta` (the δ the analyst accepted for them), with the tight conversion.
+ */
+export function releaseCost(options: {
+  readonly losses: readonly PrivacyLoss[];
+  readonly mechanism: string;
+  readonly zcdpDelta?: number;
+}): ReleaseCost {
+  const { losses, mechanism, zcdpDelta } = options;
+  const rho = losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? loss.rho : 0), 0);
+  if (rho > 0 && !(zcdpDelta && zcdpDelta > 0)) {
+    throw new RangeError('a release with Gaussian (zCDP) noise needs a δ to state its (ε, δ) cost');
+  }
+  const approxParts: PrivacyLoss[] = losses.filter((loss) => loss.kind !== 'zcdp');
+  if (rho > 0)
+    approxParts.push({ kind: 'approx', epsilon: zcdpToEpsilon(rho, zcdpDelta!), delta: zcdpDelta! });
+  return { approx: composeBasic(approxParts), zcdp: composeZcdp(losses), mechanism };
+}
+
+/** A release that reads no private rows: public tables only, or a stored answer. */
+export const FREE: ReleaseCost = {
+  approx: { epsilon: 0, delta: 0 },
+  zcdp: { rho: 0, epsilon: 0, delta: 0 },
+  mechanism: 'none',
+};

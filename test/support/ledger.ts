@@ -1,0 +1,32 @@
+/** Budgets and principals for ledger tests, written straight into the tables. */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/db/database.ts';
+import { zcdpBudget } from '../../src/dp/accounting/index.ts';
+import type { Principal } from '../../src/principals/principal.ts';
+
+export async function setBudget(
+  db: Kysely<Database>,
+  communityId: string,
+  budget: { accounting: 'basic' | 'zcdp'; epsilon: number; delta: number },
+): Promise<void> {
+  const values = {
+    accounting: budget.accounting,
+    epsilon_total: String(budget.epsilon),
+    delta_total: String(budget.delta),
+    epsilon_spent: '0',
+    delta_spent: '0',
+    rho_spent: '0',
+    rho_total: budget.accounting === 'zcdp' ? String(zcdpBudget(budget.epsilon, budget.delta)) : null,
+    policy_version: 'test',
+  };
+  await db
+    .insertInto('dpgate.community_budgets')
+    .values({ community_id: communityId, ...values })
+    .onConflict((oc) => oc.column('community_id').doUpdateSet(values))
+    .execute();
+}
+
+export function testPrincipal(role: Principal['role'] = 'analyst'): Principal {
+  return { id: randomUUID(), name: `test ${role}`, role, communityId: null };
+}
