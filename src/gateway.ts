@@ -3,15 +3,14 @@
  * policy, make demo keys. Shared by `dpgate serve` and the tests; the HTTP server is separate.
  */
 import { join } from 'node:path';
-import { readCommonsCatalog } from './db/commons-catalog.ts';
 import { type DatabaseHandle, openDatabase } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
 import { type DemoKeys, ensureDemoKeys } from './demo/demo-keys.ts';
 import { loadDemoCommons } from './demo/load-demo.ts';
 import type { Logger } from './http/context.ts';
 import { applyPolicy } from './ledger/apply-policy.ts';
+import { checkPolicyChangeInDatabase } from './ledger/policy-change-check.ts';
 import { latestAppliedPolicy } from './ledger/policy-versions.ts';
-import { checkPolicySet } from './policy/check-policy-set.ts';
 import { formatIssue, InvalidPolicyError, type PolicyIssue } from './policy/issues.ts';
 import { readPolicyDirectory } from './policy/load-directory.ts';
 import { PolicyStore } from './policy/policy-store.ts';
@@ -74,7 +73,7 @@ async function loadStartupPolicy(
   logger: Logger,
 ): Promise<{ snapshot: PolicySnapshot; refusedIssues?: readonly PolicyIssue[] }> {
   const files = await readPolicyDirectory(policyDir);
-  const result = await checkPolicySet(files, (policy) => readCommonsCatalog(database.db, policy));
+  const result = await checkPolicyChangeInDatabase(database.db, files);
   if (result.ok) return { snapshot: result.snapshot };
 
   const fallback = await latestAppliedPolicy(database.db);

@@ -1,7 +1,7 @@
 /**
  * The Node entry: open the gateway, serve the app with @hono/node-server, and shut down cleanly on
  * SIGINT/SIGTERM (stop accepting, let in-flight requests finish, close the database so PGlite's
- * data directory is left intact).
+ * data directory is left intact). The policy directory is reloaded when it changes and on SIGHUP.
  */
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -13,7 +13,12 @@ import { demoBanner } from './demo/demo-keys.ts';
 import { openGateway } from './gateway.ts';
 import { createApp } from './http/app.ts';
 import { DOCS_ASSETS } from './http/routes/docs.ts';
+import { applyPolicy } from './ledger/apply-policy.ts';
+import { checkPolicyChangeInDatabase } from './ledger/policy-change-check.ts';
 import { createLogger } from './logger.ts';
+import { readPolicyDirectory } from './policy/load-directory.ts';
+import { PolicyReloader, type ReloadOutcome, type ReloadTrigger } from './policy/reloader.ts';
+import { watchDirectory } from './policy/watch-directory.ts';
 
 const swaggerUiDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
@@ -23,6 +28,7 @@ async function readDocsAsset(name: string): Promise<Uint8Array | undefined> {
 
 export interface RunningServer {
   readonly url: string;
+  reloadPolicy(trigger: ReloadTrigger): Promise<ReloadOutcome>;
   close(): Promise<void>;
 }
 
@@ -36,12 +42,30 @@ export async function startServer(config: Config): Promise<RunningServer> {
     demo: config.DPGATE_DEMO,
     logger,
   });
+  const policyReloader = new PolicyReloader({
+    readFiles: () => readPolicyDirectory(config.DPGATE_POLICY_DIR),
+    check: (files) => checkPolicyChangeInDatabase(gateway.database.db, files),
+    apply: (snapshot) => applyPolicy(gateway.database.db, snapshot),
+    policies: gateway.policies,
+    logger,
+  });
+  const policyWatch = watchDirectory({
+    directory: config.DPGATE_POLICY_DIR,
+    onChange: () => void policyReloader.reload('watch'),
+    onError: (err) => logger.warn({ err }, 'watching the policy directory failed; use SIGHUP to reload'),
+  });
   const app = createApp({
     db: gateway.database.db,
     databaseKind: gateway.database.driver.kind,
     policies: gateway.policies,
     logger,
     readAsset: readDocsAsset,
+    policyReloader,
+    rateLimits: {
+      perMinute: config.DPGATE_RATE_LIMIT_PER_MINUTE,
+      burst: config.DPGATE_RATE_LIMIT_BURST,
+      maxInFlight: config.DPGATE_MAX_IN_FLIGHT_PER_KEY,
+    },
   });
 
   const server = await new Promise<Server>((resolve) => {
@@ -58,6 +82,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      policyWatch.close();
       const finished = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.DPGATE_SHUTDOWN_TIMEOUT_MS);
@@ -68,10 +93,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     })();
     return closing;
   };
-  return { url, close };
+  return { url, reloadPolicy: (trigger) => policyReloader.reload(trigger), close };
 }
 
-/** Runs until SIGINT or SIGTERM, then shuts down and exits. */
+/** Runs until SIGINT or SIGTERM, then shuts down and exits. SIGHUP reloads the policy directory. */
 export async function runServer(config: Config): Promise<void> {
   const running = await startServer(config);
   const stop = () => {
@@ -82,4 +107,5 @@ export async function runServer(config: Config): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  process.on('SIGHUP', () => void running.reloadPolicy('signal'));
 }

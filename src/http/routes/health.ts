@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { sql } from 'kysely';
+import { formatIssue } from '../../policy/issues.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
 
 const HealthSchema = z
@@ -47,7 +48,7 @@ export function healthRoutes(deps: AppDependencies) {
       database_kind: deps.databaseKind,
       policy_version: deps.policies.current.version,
       policy_refused: refusal
-        ? { at: refusal.at.toISOString(), issues: refusal.issues.map((issue) => issue.message) }
+        ? { at: refusal.at.toISOString(), issues: refusal.issues.map(formatIssue) }
         : null,
     };
     return databaseOk ? c.json(body, 200) : c.json(body, 503);
