@@ -16,6 +16,7 @@ import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
 import { meRoutes } from './routes/me.ts';
 import { policyRoutes } from './routes/policies.ts';
+import { queryRoutes } from './routes/queries.ts';
 
 export function createApp(deps: AppDependencies) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: rejectInvalidRequest });
@@ -30,6 +31,7 @@ export function createApp(deps: AppDependencies) {
   app.route('/', meRoutes());
   app.route('/', policyRoutes(deps));
   app.route('/', communityRoutes(deps));
+  app.route('/', queryRoutes(deps, deps.testing));
   app.get('/', (c) => c.redirect('/docs'));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
@@ -53,7 +55,17 @@ export function createApp(deps: AppDependencies) {
     ),
   );
   app.onError((error, c) => {
-    if (error instanceof Problem) return problemResponse(error, c.var.requestId);
+    if (error instanceof Problem) {
+      if (error.status >= 500 && error.cause) {
+        // The SQLSTATE and error class only: a database message may quote data values.
+        const cause = error.cause as { code?: unknown; name?: unknown };
+        (c.var.logger ?? deps.logger).error(
+          { code: error.code, cause_code: cause.code, cause_name: cause.name },
+          'request failed',
+        );
+      }
+      return problemResponse(error, c.var.requestId);
+    }
     if (error instanceof HTTPException && error.status === 413) {
       return problemResponse(
         new Problem('payload_too_large', 'The request body is too large.'),

@@ -5,6 +5,7 @@ import type { PolicyStore } from '../policy/policy-store.ts';
 import type { PolicyReloader } from '../policy/reloader.ts';
 import type { Principal } from '../principals/principal.ts';
 import type { RateLimits } from './request-limiter.ts';
+import type { QueryRouteOptions } from './routes/queries.ts';
 
 /** The subset of pino's logger the app uses, so tests and Workers can pass their own. */
 export interface Logger {
@@ -21,6 +22,8 @@ export interface AppDependencies {
   readonly logger: Logger;
   /** Reads a bundled static asset (the API docs viewer); undefined where none are bundled. */
   readonly readAsset?: (name: string) => Promise<Uint8Array | undefined>;
+  /** Tests only: a seeded noise source and failure injection for the query flow. */
+  readonly testing?: QueryRouteOptions;
   /** Re-reads the policy directory on request; absent where there is none (Workers). */
   readonly policyReloader?: PolicyReloader;
   /** Per-key limits on `/v1/*`; absent, requests are not limited (tests, Workers' own rules). */

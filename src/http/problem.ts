@@ -3,6 +3,8 @@
  * is known and rendered once, here. A problem's text is written by dpgate, never copied from data,
  * so no private value can reach a client through an error.
  */
+import type { SqlRefusalCode } from '../sql/refusal.ts';
+
 export const PROBLEM_CODES = {
   unauthorized: { status: 401, title: 'Missing or unknown API key' },
   forbidden: { status: 403, title: 'This role may not do that' },
@@ -12,10 +14,22 @@ export const PROBLEM_CODES = {
   payload_too_large: { status: 413, title: 'The request body is too large' },
   rate_limited: { status: 429, title: 'Too many requests' },
   database_unavailable: { status: 503, title: 'The database is unreachable' },
+  budget_exhausted: { status: 409, title: 'The privacy budget cannot pay for this request' },
+  idempotency_conflict: { status: 422, title: 'This idempotency key was used for a different request' },
+  answer_pending: { status: 409, title: 'This request is still being answered, or its answer was lost' },
+  execution_failed: { status: 500, title: 'The query could not be run; its charge stands' },
   internal_error: { status: 500, title: 'Internal error' },
 } as const;
 
-export type ProblemCode = keyof typeof PROBLEM_CODES;
+/** Refusals of analyst SQL (src/sql/refusal.ts): 403 for a table the role may not read, else 422. */
+const SQL_REFUSAL = { title: 'The query was refused' } as const;
+
+export type ProblemCode = keyof typeof PROBLEM_CODES | SqlRefusalCode;
+
+function describe(code: ProblemCode): { status: number; title: string } {
+  if (code in PROBLEM_CODES) return PROBLEM_CODES[code as keyof typeof PROBLEM_CODES];
+  return { status: code === 'not_allowed' ? 403 : 422, ...SQL_REFUSAL };
+}
 
 export class Problem extends Error {
   readonly code: ProblemCode;
@@ -27,13 +41,14 @@ export class Problem extends Error {
   constructor(
     code: ProblemCode,
     detail: string,
-    options: { extensions?: Record<string, unknown>; headers?: Record<string, string> } = {},
+    options: { extensions?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
-    super(detail);
+    super(detail, { cause: options.cause });
     this.name = 'Problem';
     this.code = code;
-    this.status = PROBLEM_CODES[code].status;
-    this.title = PROBLEM_CODES[code].title;
+    const { status, title } = describe(code);
+    this.status = status;
+    this.title = title;
     this.extensions = options.extensions ?? {};
     this.headers = options.headers ?? {};
   }

@@ -1,7 +1,7 @@
 /** An app over a test database with the demo policy in force and one key per role. */
 
 import { createApp } from '../../src/http/app.ts';
-import type { Logger } from '../../src/http/context.ts';
+import type { AppDependencies, Logger } from '../../src/http/context.ts';
 import { applyPolicy } from '../../src/ledger/apply-policy.ts';
 import { PolicyStore } from '../../src/policy/policy-store.ts';
 import { createApiKey } from '../../src/principals/api-keys.ts';
@@ -27,17 +27,23 @@ export function recordingLogger(lines: LoggedLine[] = [], bound: Record<string, 
   };
 }
 
-export async function createTestApp(database: TestDatabase) {
+/** `more` adds dependencies (a policy reloader, rate limits) built over the app's store and logger. */
+export async function createTestApp(
+  database: TestDatabase,
+  more: (parts: { policies: PolicyStore; logger: Logger }) => Partial<AppDependencies> = () => ({}),
+) {
   const snapshot = await demoPolicySnapshot();
   await applyPolicy(database.db, snapshot);
   const policies = new PolicyStore(snapshot);
   const logs: LoggedLine[] = [];
+  const logger = recordingLogger(logs);
   const app = createApp({
     db: database.db,
     databaseKind: database.kind,
     policies,
-    logger: recordingLogger(logs),
+    logger,
     readAsset: async (name) => new TextEncoder().encode(`asset ${name}`),
+    ...more({ policies, logger }),
   });
   const keys = {
     analyst: (await createApiKey(database.db, { role: 'analyst', name: 'test analyst' })).key,
@@ -51,5 +57,12 @@ export async function createTestApp(database: TestDatabase) {
     ).key,
   };
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-  return { app, keys, bearer, logs, policies };
+  /** POST /v1/queries as the given key (the analyst's by default). */
+  const query = (body: Record<string, unknown>, key = keys.analyst, headers: Record<string, string> = {}) =>
+    app.request('/v1/queries', {
+      method: 'POST',
+      headers: { ...bearer(key), 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  return { app, keys, bearer, logs, policies, query };
 }

@@ -1,0 +1,318 @@
+/**
+ * One analyst query, end to end (DESIGN.md §1): plan (free) → [dry run] → retry or repeat (free,
+ * stored bytes) → charge (committed, with the pending answer and the audit entry, in one
+ * transaction) → execute read-only → release with noise → store → respond.
+ *
+ * The order is the privacy argument: nothing computed from private rows exists before the charge
+ * has committed, and a refused request (plan, policy, budget) has written nothing but its audit
+ * entry. A crash after the charge leaves a charge and a pending answer: never an answer without a
+ * charge. A failure after the charge keeps the charge (it may depend on the data) and says nothing
+ * about the data.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/database.ts';
+import type { RandomSource } from '../dp/random.ts';
+import { Problem } from '../http/problem.ts';
+import {
+  findByIdempotencyKey,
+  findRepeat,
+  insertPendingAnswer,
+  markFailed,
+  markReleased,
+  type StoredAnswer,
+} from '../ledger/answers.ts';
+import { appendAudit } from '../ledger/audit-log.ts';
+import { remaining } from '../ledger/budget-state.ts';
+import { BudgetExhaustedError, budgetState, type CommunityCharge, commitCharge } from '../ledger/charge.ts';
+import { releaseCost } from '../ledger/release-cost.ts';
+import type { PolicySnapshot } from '../policy/validate.ts';
+import type { Principal } from '../principals/principal.ts';
+import { type PrivateQueryPlan, planQuery, type QueryPlan, release } from '../sql/index.ts';
+import { mechanismFor, noiseScale } from '../sql/noise.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
+import { sha256Hex } from '../util/sha256.ts';
+import { runReadOnly } from './execute.ts';
+import type { FaultInjector } from './fault-points.ts';
+
+export interface QueryBody {
+  readonly sql: string;
+  readonly epsilon?: number | undefined;
+  readonly delta?: number | undefined;
+  readonly mechanism?: 'laplace' | 'gaussian' | undefined;
+  readonly dry_run?: boolean | undefined;
+  readonly idempotency_key?: string | undefined;
+}
+
+export interface AnswerContext {
+  readonly db: Kysely<Database>;
+  readonly policy: PolicySnapshot;
+  readonly principal: Principal;
+  readonly requestId: string;
+  readonly random?: RandomSource | undefined;
+  readonly faults?: FaultInjector | undefined;
+}
+
+export interface QueryOutcome {
+  readonly body: Record<string, unknown>;
+  /** True when the stored answer of an earlier request with this idempotency key is returned. */
+  readonly replayed: boolean;
+}
+
+const CONFIDENCE = 0.95;
+
+export async function answerQuery(context: AnswerContext, body: QueryBody): Promise<QueryOutcome> {
+  const { db, policy, principal, requestId } = context;
+  const planned = planQuery({
+    sql: body.sql,
+    policy: policy.policy,
+    role: principal.role,
+    request: { epsilon: body.epsilon, delta: body.delta, mechanism: body.mechanism },
+  });
+  if (!planned.ok) {
+    const { refusal } = planned;
+    await appendAudit(db, {
+      actor: principal.id,
+      action: 'query.refused',
+      requestId,
+      details: {
+        code: refusal.code,
+        position: refusal.position ?? null,
+        sql_sha256: await sha256Hex(body.sql),
+      },
+    });
+    throw new Problem(refusal.code, refusal.message, {
+      extensions: refusal.position === undefined ? {} : { position: refusal.position },
+    });
+  }
+  const { plan } = planned;
+  if (body.dry_run) return { body: await dryRun(db, plan, policy), replayed: false };
+  if (plan.kind === 'public') return { body: await answerPublic(db, plan, policy), replayed: false };
+
+  const requestHash = await sha256Hex(canonicalJson({ ...body, dry_run: false }));
+  if (body.idempotency_key) {
+    const earlier = await findByIdempotencyKey(db, principal.id, body.idempotency_key);
+    if (earlier) return { body: replay(earlier, requestHash), replayed: true };
+  }
+  const fingerprint = await sha256Hex(
+    canonicalJson({
+      sql: plan.sql,
+      mechanism: plan.mechanism,
+      losses: plan.cost.losses,
+      version: policy.version,
+    }),
+  );
+  if (policy.policy.reuse_answers) {
+    const repeat = await findRepeat(db, principal.id, fingerprint);
+    if (repeat?.response)
+      return { body: { ...(repeat.response as object), repeated: true, charged: [] }, replayed: false };
+  }
+  return { body: await chargeAndAnswer(context, body, plan, { requestHash, fingerprint }), replayed: false };
+}
+
+async function chargeAndAnswer(
+  context: AnswerContext,
+  body: QueryBody,
+  plan: PrivateQueryPlan,
+  keys: { requestHash: string; fingerprint: string },
+): Promise<Record<string, unknown>> {
+  const { db, policy, principal, requestId, faults } = context;
+  const answerId = crypto.randomUUID();
+  const cost = releaseCost({
+    losses: plan.cost.losses,
+    mechanism: plan.mechanism === 'laplace' ? 'discrete_laplace' : 'discrete_gaussian',
+    zcdpDelta: plan.cost.delta,
+  });
+  await faults?.('before-charge');
+  let charges: CommunityCharge[];
+  try {
+    charges = await db.transaction().execute(async (trx) => {
+      const committed = await commitCharge(trx, {
+        requestId,
+        principal,
+        kind: 'query',
+        subjectId: answerId,
+        description: body.sql,
+        communities: plan.scope.communities,
+        cost,
+        policyVersion: policy.version,
+      });
+      await insertPendingAnswer(trx, {
+        id: answerId,
+        principalId: principal.id,
+        idempotencyKey: body.idempotency_key ?? null,
+        requestHash: keys.requestHash,
+        queryFingerprint: keys.fingerprint,
+        policyVersion: policy.version,
+      });
+      await appendAudit(trx, {
+        actor: principal.id,
+        action: 'query.charged',
+        requestId,
+        details: {
+          answer_id: answerId,
+          communities: committed.map((c) => c.communityId),
+          charged: committed.map((c) => c.charged),
+        },
+      });
+      return committed;
+    });
+  } catch (error) {
+    if (error instanceof BudgetExhaustedError) {
+      throw new Problem('budget_exhausted', error.message, {
+        extensions: {
+          communities: error.communities.map((c) => ({ community: c.communityId, remaining: c.remaining })),
+        },
+      });
+    }
+    throw error;
+  }
+  // From here on the charge stands.
+  let response: Record<string, unknown>;
+  try {
+    await faults?.('after-charge');
+    const trueRows = await runReadOnly(db, plan.sql, policy.policy.limits.statement_timeout_ms);
+    await faults?.('after-execute');
+    const answer = release(plan, trueRows, context.random ? { random: context.random } : {});
+    response = {
+      id: answerId,
+      status: 'released',
+      sql: body.sql,
+      columns: answer.columns,
+      rows: answer.rows,
+      accuracy: answer.accuracy,
+      cost: costBody(plan),
+      scope: plan.scope,
+      charged: charges.map(chargeBody),
+      remaining: Object.fromEntries(charges.map((c) => [c.communityId, c.remaining])),
+      policy_version: policy.version,
+      released_at: new Date().toISOString(),
+      repeated: false,
+    };
+    await faults?.('after-release');
+  } catch (error) {
+    await markFailed(db, answerId).catch(() => {});
+    await appendAudit(db, {
+      actor: principal.id,
+      action: 'query.failed',
+      requestId,
+      details: { answer_id: answerId },
+    }).catch(() => {});
+    if (error instanceof Problem) throw error;
+    // The error may quote data (a value that failed a cast, a constraint): say nothing of it.
+    throw new Problem(
+      'execution_failed',
+      'The query failed while running. Its charge stands, because the failure may depend on the data.',
+      {
+        extensions: { answer_id: answerId },
+        cause: error,
+      },
+    );
+  }
+  await markReleased(db, answerId, response);
+  return response;
+}
+
+async function answerPublic(
+  db: Kysely<Database>,
+  plan: QueryPlan & { kind: 'public' },
+  policy: PolicySnapshot,
+) {
+  const rows = await runReadOnly(db, plan.sql, policy.policy.limits.statement_timeout_ms);
+  const answer = release(plan, rows);
+  return {
+    id: null,
+    status: 'released',
+    columns: answer.columns,
+    rows: answer.rows,
+    accuracy: answer.accuracy,
+    cost: { epsilon: 0, delta: 0, mechanism: 'none' },
+    scope: { communities: [], narrowed: false },
+    charged: [],
+    remaining: {},
+    policy_version: policy.version,
+    public: true,
+  };
+}
+
+/** Cost, scope and per-measurement accuracy, with what each community in scope has left. */
+async function dryRun(db: Kysely<Database>, plan: QueryPlan, policy: PolicySnapshot) {
+  if (plan.kind === 'public') {
+    return {
+      dry_run: true,
+      public: true,
+      cost: { epsilon: 0, delta: 0, mechanism: 'none' },
+      scope: { communities: [], narrowed: false },
+    };
+  }
+  const budgets = await db
+    .selectFrom('dpgate.community_budgets')
+    .select([
+      'community_id',
+      'epsilon_total',
+      'epsilon_spent',
+      'delta_total',
+      'delta_spent',
+      'rho_spent',
+      'accounting',
+    ])
+    .where('community_id', 'in', plan.scope.communities.length > 0 ? [...plan.scope.communities] : [''])
+    .execute();
+  return {
+    dry_run: true,
+    cost: costBody(plan),
+    scope: plan.scope,
+    measurements: plan.measurements.map((m) => {
+      const mechanism = mechanismFor(m.noise);
+      return {
+        column: m.column,
+        kind: m.kind,
+        mechanism: m.noise.family,
+        scale: noiseScale(m.noise) * ('granularity' in m ? m.granularity : 1),
+        half_width: mechanism.interval(CONFIDENCE).halfWidth * ('granularity' in m ? m.granularity : 1),
+        confidence: CONFIDENCE,
+      };
+    }),
+    remaining: Object.fromEntries(budgets.map((row) => [row.community_id, remaining(budgetState(row))])),
+    policy_version: policy.version,
+  };
+}
+
+function costBody(plan: PrivateQueryPlan) {
+  return {
+    epsilon: plan.cost.epsilon,
+    delta: plan.cost.delta,
+    ...(plan.cost.rho === undefined ? {} : { rho: plan.cost.rho }),
+    mechanism: plan.mechanism,
+  };
+}
+
+function chargeBody(charge: CommunityCharge) {
+  return { community: charge.communityId, accounting: charge.accounting, ...charge.charged };
+}
+
+/** A retry returns the stored answer; the same key with another body is an error, not a new query. */
+function replay(earlier: NonNullable<StoredAnswer>, requestHash: string): Record<string, unknown> {
+  if (earlier.request_hash !== requestHash) {
+    throw new Problem(
+      'idempotency_conflict',
+      'This idempotency_key was already used with a different request body.',
+    );
+  }
+  if (earlier.status === 'released' && earlier.response) return earlier.response as Record<string, unknown>;
+  if (earlier.status === 'failed') {
+    throw new Problem(
+      'execution_failed',
+      'This request was charged and then failed while running; its charge stands.',
+      {
+        extensions: { answer_id: earlier.id },
+      },
+    );
+  }
+  throw new Problem(
+    'answer_pending',
+    'This request was charged and its answer is not stored: it is still running, or was cut off. Its charge stands.',
+    {
+      extensions: { answer_id: earlier.id },
+    },
+  );
+}

@@ -1,0 +1,26 @@
+/**
+ * Running rewritten SQL against the commons: one READ ONLY, REPEATABLE READ transaction (one
+ * snapshot for the whole statement; no writes, sequences or DDL) with a statement timeout. The SQL
+ * comes from the rewriter, never from the analyst's text, and its literals arrive as parameters.
+ */
+import { CompiledQuery, type Kysely, sql } from 'kysely';
+import type { Database } from '../db/database.ts';
+import type { RewrittenSql } from '../sql/index.ts';
+
+export type TrueRow = Record<string, unknown>;
+
+export async function runReadOnly(
+  db: Kysely<Database>,
+  query: RewrittenSql,
+  timeoutMs: number,
+): Promise<TrueRow[]> {
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .setAccessMode('read only')
+    .execute(async (trx) => {
+      await sql`select set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(trx);
+      const result = await trx.executeQuery<TrueRow>(CompiledQuery.raw(query.text, [...query.parameters]));
+      return result.rows;
+    });
+}
