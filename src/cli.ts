@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { auditCommand } from './cli/audit.ts';
 import { policyReloadCommand } from './cli/policy-reload.ts';
 import { privacyCommand } from './cli/privacy.ts';
+import { queryCommand } from './cli/query.ts';
 import { readConfig } from './config.ts';
 import { openDatabase } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
@@ -110,6 +111,7 @@ keys
 
 program.addCommand(privacyCommand());
 program.addCommand(auditCommand());
+program.addCommand(queryCommand());
 
 function reportPolicy(result: Awaited<ReturnType<typeof validatePolicyFiles>>): void {
   if (result.ok) {

@@ -28,10 +28,26 @@ export interface ChargeAmounts {
   readonly rho: number | null;
 }
 
-export function chargeAmounts(accounting: BudgetState['accounting'], cost: ReleaseCost): ChargeAmounts {
-  return accounting === 'basic'
-    ? { epsilon: cost.approx.epsilon, delta: cost.approx.delta, rho: null }
-    : { epsilon: cost.zcdp.epsilon, delta: cost.zcdp.delta, rho: cost.zcdp.rho };
+/**
+ * What one charge adds to a community's spent columns, in its accounting mode. A zcdp community
+ * is charged whichever valid statement of the cost (pure parts as ρ, or as ξ) leaves its spend
+ * lower. The choice depends only on the ledger, never on data, and is fixed before the release, so
+ * composition holds as for any predictable sequence of (ξ, ρ) (see docs/accounting.md).
+ */
+export function chargeAmounts(state: BudgetState, cost: ReleaseCost): ChargeAmounts {
+  if (state.accounting === 'basic')
+    return { epsilon: cost.approx.epsilon, delta: cost.approx.delta, rho: null };
+  const candidates = [cost.zcdp, cost.zcdpPureAsXi].map((spend) => ({
+    epsilon: spend.epsilon,
+    delta: spend.delta,
+    rho: spend.rho,
+  }));
+  const [asRho, asXi] = candidates as [ChargeAmounts, ChargeAmounts];
+  return epsilonAfter(state, asXi) <= epsilonAfter(state, asRho) ? asXi : asRho;
+}
+
+function epsilonAfter(state: BudgetState, amounts: ChargeAmounts): number {
+  return zcdpEpsilon(state, zcdpSpend(state, amounts));
 }
 
 /** The spend, as approximate zCDP, of a zcdp community. */
@@ -45,8 +61,11 @@ function zcdpSpend(state: BudgetState, amounts?: ChargeAmounts): ZcdpSpend {
 
 /** ε spent so far as the community's accounting states it: the figure contributors compare with ε_total. */
 export function epsilonSpent(state: BudgetState): number {
-  if (state.accounting === 'basic') return state.epsilonSpent;
-  const spend = zcdpSpend(state);
+  return state.accounting === 'basic' ? state.epsilonSpent : zcdpEpsilon(state, zcdpSpend(state));
+}
+
+/** ξ + the tight ε of ρ at the δ left over (infinite when the approximate parts use up δ). */
+function zcdpEpsilon(state: BudgetState, spend: ZcdpSpend): number {
   return spend.rho === 0 ? spend.epsilon : zcdpSpendToEpsilon(spend, state.deltaTotal);
 }
 
@@ -64,7 +83,6 @@ export function remaining(state: BudgetState): { epsilon: number; delta: number 
  */
 export function zcdpChargeFits(state: BudgetState, amounts: ChargeAmounts): boolean {
   const spend = zcdpSpend(state, amounts);
-  if (spend.delta > state.deltaTotal || (spend.rho > 0 && spend.delta >= state.deltaTotal)) return false;
-  const epsilon = spend.rho === 0 ? spend.epsilon : zcdpSpendToEpsilon(spend, state.deltaTotal);
-  return epsilon <= state.epsilonTotal * (1 - 1e-12);
+  if (spend.delta > state.deltaTotal) return false;
+  return zcdpEpsilon(state, spend) <= state.epsilonTotal * (1 - 1e-12);
 }

@@ -85,7 +85,7 @@ export async function commitCharge(
   const exhausted: BudgetExhaustedError['communities'][number][] = [];
   for (const row of rows) {
     const state = budgetState(row);
-    const amounts = chargeAmounts(state.accounting, request.cost);
+    const amounts = chargeAmounts(state, request.cost);
     const charged = {
       epsilon: decimalAtLeast(amounts.epsilon),
       delta: decimalAtLeast(amounts.delta),

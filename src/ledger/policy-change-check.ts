@@ -2,9 +2,10 @@
 import type { Kysely } from 'kysely';
 import { readCommonsCatalog } from '../db/commons-catalog.ts';
 import type { Database } from '../db/database.ts';
-import { type CommunitySpend, checkPolicyChange } from '../policy/check-policy-change.ts';
+import { checkPolicyChange } from '../policy/check-policy-change.ts';
 import type { PolicyFile } from '../policy/policy-files.ts';
 import type { PolicyValidation } from '../policy/validate.ts';
+import { type CommunitySpend, checkSpendWithinPolicy } from './spend-within-policy.ts';
 
 export function checkPolicyChangeInDatabase(
   db: Kysely<Database>,
@@ -12,7 +13,7 @@ export function checkPolicyChangeInDatabase(
 ): Promise<PolicyValidation> {
   return checkPolicyChange(files, {
     readCatalog: (policy) => readCommonsCatalog(db, policy),
-    readSpend: () => readCommunitySpend(db),
+    checkLedger: async (policy) => checkSpendWithinPolicy(policy, await readCommunitySpend(db)),
   });
 }
 

@@ -10,7 +10,14 @@ import type { PrivacyLoss } from '../dp/privacy-loss.ts';
 
 export interface ReleaseCost {
   readonly approx: { readonly epsilon: number; readonly delta: number };
+  /** Pure-DP components as ρ = ε²/2 (Bun & Steinke 2016, Prop. 1.4). */
   readonly zcdp: ZcdpSpend;
+  /**
+   * The same release with pure-DP components kept as ξ = ε instead: ε-DP is also (ε, 0)-zCDP
+   * (Bun & Steinke 2016, Def. 1.1 with ξ = ε, since D_α ≤ D_∞ ≤ ε). A zcdp ledger charges whichever
+   * of the two leaves the community more budget (budget-state.ts).
+   */
+  readonly zcdpPureAsXi: ZcdpSpend;
   /** How the noise was made, for the ledger: e.g. `discrete_laplace`, `dp_sgd`. */
   readonly mechanism: string;
 }
@@ -32,12 +39,20 @@ export function releaseCost(options: {
   const approxParts: PrivacyLoss[] = losses.filter((loss) => loss.kind !== 'zcdp');
   if (rho > 0)
     approxParts.push({ kind: 'approx', epsilon: zcdpToEpsilon(rho, zcdpDelta!), delta: zcdpDelta! });
-  return { approx: composeBasic(approxParts), zcdp: composeZcdp(losses), mechanism };
+  const pureEpsilon = losses.reduce((sum, loss) => sum + (loss.kind === 'pure' ? loss.epsilon : 0), 0);
+  const zcdp = composeZcdp(losses.filter((loss) => loss.kind !== 'pure'));
+  return {
+    approx: composeBasic(approxParts),
+    zcdp: composeZcdp(losses),
+    zcdpPureAsXi: { ...zcdp, epsilon: zcdp.epsilon + pureEpsilon },
+    mechanism,
+  };
 }
 
 /** A release that reads no private rows: public tables only, or a stored answer. */
 export const FREE: ReleaseCost = {
   approx: { epsilon: 0, delta: 0 },
   zcdp: { rho: 0, epsilon: 0, delta: 0 },
+  zcdpPureAsXi: { rho: 0, epsilon: 0, delta: 0 },
   mechanism: 'none',
 };

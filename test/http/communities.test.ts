@@ -52,8 +52,9 @@ describeEachDatabase('communities and their ledgers', (database) => {
       expect(body.communities.map((c) => c.id)).toEqual(['hillcrest', 'lakeside', 'riverside']);
       const riverside = body.communities.find((c) => c.id === 'riverside')!;
       expect(riverside).toMatchObject({ accounting: 'zcdp', budget: { epsilon: '10', delta: '0.00001' } });
-      // Four pure ε = 0.5 charges are ρ = 4 × 0.125 in a zcdp ledger.
-      expect(Number(riverside.spent.rho)).toBeCloseTo(0.5, 12);
+      // Four pure ε = 0.5 charges: kept as ξ = 2 in the zcdp ledger, cheaper here than ρ = 4 × 0.125.
+      expect(Number(riverside.spent.rho)).toBe(0);
+      expect(riverside.spent.epsilon).toBeCloseTo(2, 12);
       expect(riverside.remaining.epsilon).toBeCloseTo(10 - riverside.spent.epsilon, 12);
       expect(riverside.spent.epsilon).toBeGreaterThan(0);
     }
@@ -87,8 +88,8 @@ describeEachDatabase('communities and their ledgers', (database) => {
     ]);
     expect(first.charges[0]).toMatchObject({
       principal: { name: 'test analyst' },
-      epsilon: '0',
-      rho: '0.125',
+      epsilon: '0.5',
+      rho: '0',
       kind: 'training',
     });
     const second = (await (
