@@ -9,10 +9,17 @@ import type { Database } from '../db/database.ts';
 import { jsonb } from '../db/jsonb.ts';
 import { zcdpBudget } from '../dp/accounting/index.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
+import { appendAudit } from './audit-log.ts';
 
 export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot): Promise<void> {
   const { policy, version } = snapshot;
   await db.transaction().execute(async (trx) => {
+    const previous = await trx
+      .selectFrom('dpgate.policy_versions')
+      .select('version')
+      .orderBy('applied_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
     await trx
       .insertInto('dpgate.policy_versions')
       .values({
@@ -20,8 +27,21 @@ export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot
         policy: jsonb(policy),
         files: jsonb(snapshot.files.map(({ name, text }) => ({ name, text }))),
       })
-      .onConflict((oc) => oc.column('version').doNothing())
+      // Going back to an earlier version makes it the newest again.
+      .onConflict((oc) => oc.column('version').doUpdateSet({ applied_at: new Date() }))
       .execute();
+    if (previous?.version !== version) {
+      await appendAudit(trx, {
+        actor: 'system',
+        action: 'policy.applied',
+        details: {
+          version,
+          previous: previous?.version ?? null,
+          budgets: policy.budgets,
+          accounting: policy.accounting,
+        },
+      });
+    }
     for (const [communityId, budget] of Object.entries(policy.budgets)) {
       const totals = {
         accounting: policy.accounting,

@@ -134,6 +134,17 @@ describeEachDatabase('database layer', (database) => {
     await applyPolicy(db, snapshot);
     const versions = await db.selectFrom('dpgate.policy_versions').select('version').execute();
     expect(versions).toEqual([{ version: snapshot.version }]);
+    const audited = await db
+      .selectFrom('dpgate.audit_log')
+      .select(['action', 'details'])
+      .where('action', '=', 'policy.applied')
+      .execute();
+    expect(audited).toEqual([
+      {
+        action: 'policy.applied',
+        details: expect.objectContaining({ version: snapshot.version, previous: null }),
+      },
+    ]);
     const budgets = await db
       .selectFrom('dpgate.community_budgets')
       .select(['community_id', 'epsilon_total', 'delta_total', 'epsilon_spent', 'rho_total'])
