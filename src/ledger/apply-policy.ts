@@ -1,12 +1,14 @@
 /**
- * Making a validated policy the one in force in the database: record its version and bring every
- * community's budget totals in line with it. One transaction, so budgets never reflect half a policy.
+ * Making a validated policy the one in force in the database: record its version, bring every
+ * community's budget totals in line with it, and grant the query role exactly the columns it exposes.
+ * One transaction, so the database never reflects half a policy.
  * A total below what a community has already spent violates the budget CHECK and the whole apply is
  * refused.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { jsonb } from '../db/jsonb.ts';
+import { syncQueryRole } from '../db/query-role.ts';
 import { zcdpBudget } from '../dp/accounting/index.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import { appendAudit } from './audit-log.ts';
@@ -30,6 +32,7 @@ export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot
       // Going back to an earlier version makes it the newest again.
       .onConflict((oc) => oc.column('version').doUpdateSet({ applied_at: new Date() }))
       .execute();
+    await syncQueryRole(trx, policy);
     if (previous?.version !== version) {
       await appendAudit(trx, {
         actor: 'system',

@@ -1,10 +1,12 @@
 /**
  * Running rewritten SQL against the commons: one READ ONLY, REPEATABLE READ transaction (one
- * snapshot for the whole statement; no writes, sequences or DDL) with a statement timeout. The SQL
- * comes from the rewriter, never from the analyst's text, and its literals arrive as parameters.
+ * snapshot for the whole statement; no writes, sequences or DDL) with a statement timeout, as the
+ * least-privilege query role (db/query-role.ts). The SQL comes from the rewriter, never from the
+ * analyst's text, and its literals arrive as parameters.
  */
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { QUERY_ROLE } from '../db/query-role.ts';
 import type { RewrittenSql } from '../sql/index.ts';
 
 export type TrueRow = Record<string, unknown>;
@@ -20,6 +22,7 @@ export async function runReadOnly(
     .setAccessMode('read only')
     .execute(async (trx) => {
       await sql`select set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(trx);
+      await sql`set local role ${sql.id(QUERY_ROLE)}`.execute(trx);
       const result = await trx.executeQuery<TrueRow>(CompiledQuery.raw(query.text, [...query.parameters]));
       return result.rows;
     });

@@ -164,6 +164,27 @@ describeEachDatabase('database layer', (database) => {
     expect(Number(budgets[1]!.rho_total)).toBeCloseTo(zcdpBudget(5, 1e-5), 12);
   });
 
+  it('lets the query role read only the columns the policy exposes, and nothing of the ledger', async () => {
+    const asQueryRole = (statement: string) =>
+      database()
+        .db.transaction()
+        .execute(async (trx) => {
+          await sql`set local role dpgate_query`.execute(trx);
+          return sql.raw(statement).execute(trx);
+        });
+    await expect(
+      asQueryRole('select person_id, community_id, age, income from commons.people limit 1'),
+    ).resolves.toBeDefined();
+    await expect(
+      asQueryRole('select person_id, educ from commons.survey_responses limit 1'),
+    ).resolves.toBeDefined();
+    await expect(asQueryRole('select response_id from commons.survey_responses limit 1')).rejects.toThrow(
+      /permission denied/,
+    );
+    await expect(asQueryRole('select count(*) from dpgate.charges')).rejects.toThrow(/permission denied/);
+    await expect(asQueryRole('select count(*) from dpgate.api_keys')).rejects.toThrow(/permission denied/);
+  });
+
   it('refuses, by CHECK, a budget spent beyond its total', async () => {
     const db = database().db;
     await expect(

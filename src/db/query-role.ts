@@ -1,0 +1,61 @@
+/**
+ * A least-privilege role for analysts' rewritten SQL: it may read exactly the commons columns the
+ * policy exposes (plus the unit, community and unit-path keys the rewrite joins and partitions on),
+ * nothing in schema `dpgate`, and nothing else in `commons`. Every query runs under
+ * `SET LOCAL ROLE dpgate_query` (queries/execute.ts), so a mistake in the analyzer that reached a
+ * hidden column or the ledger would fail instead of leaking. Defence in depth: the analyzer is the
+ * first line. The grants follow the policy: they are set in the transaction that applies it.
+ *
+ * The database user dpgate connects as must be allowed to create the role (or an administrator
+ * creates it and grants it to that user) and must own the commons tables or hold GRANT OPTION.
+ */
+import { type Kysely, sql } from 'kysely';
+import { parseUnitHop } from '../policy/cross-check.ts';
+import type { Policy } from '../policy/schema.ts';
+import type { Database } from './database.ts';
+
+export const QUERY_ROLE = 'dpgate_query';
+
+/** The columns of each commons table the query role may read under this policy. */
+export function readableColumns(policy: Policy): Map<string, string[]> {
+  const readable = new Map<string, Set<string>>();
+  const allow = (table: string, column: string) => {
+    const columns = readable.get(table) ?? new Set<string>();
+    columns.add(column);
+    readable.set(table, columns);
+  };
+  for (const [table, spec] of Object.entries(policy.tables)) {
+    for (const [name, column] of Object.entries(spec.columns)) if (!column.hidden) allow(table, name);
+    let from = table;
+    for (const hop of spec.unit_path ?? []) {
+      const { column, table: target, references } = parseUnitHop(hop);
+      allow(from, column);
+      allow(target, references);
+      from = target;
+    }
+  }
+  allow(policy.privacy_unit.table, policy.privacy_unit.column);
+  allow(policy.privacy_unit.table, policy.communities.column);
+  return new Map([...readable].map(([table, columns]) => [table, [...columns].sort()]));
+}
+
+/** Creates the role if needed and makes its grants match the policy; runs in the caller's transaction. */
+export async function syncQueryRole(trx: Kysely<Database>, policy: Policy): Promise<void> {
+  const role = sql.id(QUERY_ROLE);
+  // Roles are shared by every database of a server: another database's gateway may create it first.
+  await sql`do $$ begin create role dpgate_query nologin; exception when duplicate_object or unique_violation then null; end $$`.execute(
+    trx,
+  );
+  const member = await sql<{
+    member: boolean;
+  }>`select pg_has_role(current_user, ${QUERY_ROLE}, 'member') as member`.execute(trx);
+  if (!member.rows[0]?.member) await sql`grant ${role} to current_user`.execute(trx);
+  await sql`revoke all on all tables in schema commons from ${role}`.execute(trx);
+  await sql`revoke all on schema dpgate from ${role}`.execute(trx);
+  await sql`grant usage on schema commons to ${role}`.execute(trx);
+  for (const [table, columns] of readableColumns(policy)) {
+    await sql`grant select (${sql.join(columns.map((column) => sql.id(column)))}) on ${sql.table(`commons.${table}`)} to ${role}`.execute(
+      trx,
+    );
+  }
+}
