@@ -1,0 +1,36 @@
+/**
+ * DP-SGD training: models with per-example gradients, per-person DP-SGD with exact grid noise,
+ * accounting by the DP core, hyperparameter search and public pre-training. Pure code: no database,
+ * no HTTP, no environment, no Node-only module, so it also loads on Workers. The Node server runs
+ * jobs off the request path through `./worker-runner.ts` (node:worker_threads), imported directly.
+ * See docs/training.md.
+ */
+
+export { buildTrainingDataset, type DatasetOptions, type TrainingDataset } from './dataset.ts';
+export {
+  type Candidate,
+  type SearchCost,
+  type SearchOptions,
+  type SearchResult,
+  type SearchSpec,
+  type Selection,
+  searchCost,
+  searchHyperparameters,
+} from './hyperparameter-search.ts';
+export type { DpSgdCard, ModelCard, TrainedModel } from './model-card.ts';
+export { createModel, createModelFor } from './models/create-model.ts';
+export type { Activation, Model, ModelSpec, OutputKind } from './models/model.ts';
+export type { OptimizerSpec } from './optimizers.ts';
+export { countCorrect, type Prediction, predict } from './predict.ts';
+export { epsilonAfter, type PrivacyPlan, type PrivacyRequest, planPrivacy } from './privacy-plan.ts';
+export { evaluatePrivately, type PrivateEvaluation, privateEvaluationLoss } from './private-evaluation.ts';
+export type { SearchProgress, TrainingProgress } from './progress.ts';
+export type { CellValue, DatasetSchema, FeatureBound, LabelSpec, TableRow } from './schema.ts';
+export {
+  type DpSgdResult,
+  TrainingCancelledError,
+  type TrainingOptions,
+  trainDpSgd,
+} from './train-dp-sgd.ts';
+export { type PublicTrainingOptions, type PublicTrainingSpec, trainNonPrivate } from './train-non-private.ts';
+export { type DpSgdSpec, type SamplingSpec, samplingRate, stepsForEpochs } from './training-spec.ts';

@@ -1,0 +1,142 @@
+/**
+ * Per-person DP-SGD (Abadi et al. 2016, "Deep Learning with Differential Privacy", Alg. 1, with
+ * Poisson sampling and the person as the unit): each step samples every person with probability q,
+ * sums each sampled person's row gradients, clips that sum to norm C, adds the clipped sums, adds
+ * Gaussian noise of std σC per coordinate (exactly, on a grid: noisy-gradient-sum.ts) and divides by
+ * the EXPECTED batch size q·N with N public. The optimizer then post-processes that noisy average.
+ *
+ * Only the final weights (and the progress fields listed in TrainingProgress, all functions of
+ * public values and wall time) leave this function; the privacy cost is the plan's ε, charged by the
+ * caller before the call.
+ */
+import { cryptoRandom, type RandomSource } from '../dp/random.ts';
+import type { TrainingDataset } from './dataset.ts';
+import type { TrainedModel } from './model-card.ts';
+import { createModelFor } from './models/create-model.ts';
+import { createNoisyGradientSum } from './noisy-gradient-sum.ts';
+import { createOptimizer } from './optimizers.ts';
+import { isSampled, samplingThreshold } from './poisson-sampling.ts';
+import { epsilonAfter, type PrivacyPlan, planPrivacy } from './privacy-plan.ts';
+import { type ProgressReporter, progressReporter, type TrainingProgress } from './progress.ts';
+import { type DpSgdSpec, samplingRate } from './training-spec.ts';
+
+export interface TrainingOptions {
+  /** Defaults to the CSPRNG; tests pass a seeded source. */
+  readonly random?: RandomSource;
+  readonly onProgress?: (progress: TrainingProgress) => void;
+  /** Minimum time between progress reports (default 500 ms); the last step always reports. */
+  readonly progressIntervalMs?: number;
+  readonly signal?: AbortSignal;
+  /** Start from these weights (e.g. public pre-training) instead of a random initialisation. */
+  readonly initialWeights?: Float64Array;
+}
+
+export interface DpSgdResult extends TrainedModel {
+  readonly plan: PrivacyPlan;
+}
+
+/** Raised when the signal aborts a run; the charge made for the run stands. */
+export class TrainingCancelledError extends Error {
+  readonly code = 'training_cancelled';
+  override readonly name = 'TrainingCancelledError';
+}
+
+export function trainDpSgd(
+  spec: DpSgdSpec,
+  dataset: TrainingDataset,
+  options: TrainingOptions = {},
+): DpSgdResult {
+  const q = samplingRate(spec.sampling);
+  const plan = planPrivacy({ q, steps: spec.steps, privacy: spec.privacy });
+  const random = options.random ?? cryptoRandom;
+  const model = createModelFor(spec.model, dataset.schema);
+  const dimension = model.parameterCount;
+  const parameters = initialParameters(model.parameterCount, options.initialWeights);
+  if (options.initialWeights === undefined) model.init(parameters, random);
+
+  const noisySum = createNoisyGradientSum({
+    dimension,
+    clipNorm: spec.clipNorm,
+    noiseMultiplier: plan.sigma,
+    random,
+  });
+  const optimizer = createOptimizer(spec.optimizer, dimension);
+  const threshold = samplingThreshold(q);
+  const { features, labels, personStart, personCount, featureCount } = dataset;
+  const personGradient = new Float64Array(dimension);
+  const noisyGradient = new Float64Array(dimension);
+  const expectedBatchSize = q * spec.sampling.populationSize;
+  const reporter: ProgressReporter = progressReporter({
+    steps: plan.steps,
+    q,
+    expectedBatchSize,
+    intervalMs: options.progressIntervalMs,
+    epsilonAfter: (steps) => epsilonAfter(plan, steps),
+    onProgress: options.onProgress,
+  });
+
+  for (let step = 1; step <= plan.steps; step++) {
+    if (options.signal?.aborted) throw new TrainingCancelledError(`training cancelled at step ${step - 1}`);
+    noisySum.reset();
+    for (let person = 0; person < personCount; person++) {
+      if (!isSampled(random, threshold)) continue;
+      const start = personStart[person]!;
+      const end = personStart[person + 1]!;
+      const firstNorm = model.exampleGradient(
+        parameters,
+        features,
+        start * featureCount,
+        labels[start]!,
+        personGradient,
+      );
+      for (let row = start + 1; row < end; row++) {
+        model.addExampleGradient(parameters, features, row * featureCount, labels[row]!, personGradient);
+      }
+      // A one-row person's norm is the one backpropagation already computed.
+      noisySum.addPerson(personGradient, end - start === 1 ? firstNorm : undefined);
+    }
+    noisySum.release(noisyGradient);
+    for (let j = 0; j < dimension; j++) noisyGradient[j] = noisyGradient[j]! / expectedBatchSize;
+    optimizer.step(parameters, noisyGradient);
+    reporter.stepDone(step);
+  }
+
+  return {
+    parameters,
+    plan,
+    card: {
+      model: spec.model,
+      features: dataset.schema.features,
+      label: dataset.schema.label,
+      optimizer: spec.optimizer,
+      training: 'dp-sgd',
+      privacy: {
+        unit: 'person',
+        epsilon: plan.epsilon,
+        delta: plan.delta,
+        sigma: plan.sigma,
+        q: plan.q,
+        steps: plan.steps,
+        clipNorm: spec.clipNorm,
+        accountant: plan.accountant,
+        expectedBatchSize,
+        populationSize: spec.sampling.populationSize,
+        maxRowsPerPerson: dataset.maxRowsPerPerson,
+      },
+      initialisedFrom: options.initialWeights === undefined ? 'random' : 'given weights',
+    },
+  };
+}
+
+/** A fresh parameter buffer, holding a copy of the given weights if any (checked for shape). */
+export function initialParameters(
+  parameterCount: number,
+  initialWeights: Float64Array | undefined,
+): Float64Array {
+  if (initialWeights === undefined) return new Float64Array(parameterCount);
+  if (initialWeights.length !== parameterCount)
+    throw new RangeError(
+      `initial weights have ${initialWeights.length} values, the model needs ${parameterCount}`,
+    );
+  return Float64Array.from(initialWeights);
+}

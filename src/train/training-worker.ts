@@ -1,0 +1,35 @@
+/**
+ * The worker-thread side of a training job (worker-runner.ts starts it): runs trainDpSgd, or a
+ * hyperparameter search, on the data it is sent, with the production CSPRNG, and posts progress and
+ * the result back. Nothing but the progress fields and the final model(s) leaves the thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { searchHyperparameters } from './hyperparameter-search.ts';
+import type { SearchProgress, TrainingProgress } from './progress.ts';
+import { trainDpSgd } from './train-dp-sgd.ts';
+import type { WorkerMessage, WorkerRequest, WorkerResult } from './worker-protocol.ts';
+
+const port = parentPort;
+if (port === null) throw new Error('training-worker.ts must run in a worker thread');
+const request = workerData as WorkerRequest;
+const post = (message: WorkerMessage<WorkerResult>): void => port.postMessage(message);
+const onProgress = (progress: TrainingProgress | SearchProgress): void =>
+  post({ type: 'progress', progress });
+
+try {
+  const { progressIntervalMs } = request;
+  const result =
+    request.kind === 'train'
+      ? trainDpSgd(request.spec, request.dataset, {
+          onProgress,
+          progressIntervalMs,
+          initialWeights: request.initialWeights,
+        })
+      : searchHyperparameters(request.spec, request.dataset, { onProgress, progressIntervalMs });
+  post({ type: 'done', result });
+} catch (error) {
+  // Only the error's class and code cross: messages from inside training could in principle name
+  // data-dependent values, and DESIGN.md §4 forbids errors carrying private values.
+  const code = error instanceof Error && 'code' in error ? String(error.code) : 'training_failed';
+  post({ type: 'failed', code, name: error instanceof Error ? error.name : 'Error' });
+}

@@ -1,0 +1,105 @@
+/**
+ * Runs a DP-SGD job off the request path, in a `node:worker_threads` Worker, so the HTTP server's
+ * event loop stays responsive. Progress arrives as TrainingProgress events (public values and wall
+ * time only); cancelling terminates the thread at once.
+ *
+ * Charging is the caller's job and comes first: the ledger commits the plan's cost before this is
+ * called, and a job that fails, is cancelled, or is cut off by a restart keeps its charge (the run
+ * may already have touched the data; docs/training.md).
+ */
+import { Worker } from 'node:worker_threads';
+import type { TrainingDataset } from './dataset.ts';
+import type { SearchResult, SearchSpec } from './hyperparameter-search.ts';
+import type { SearchProgress, TrainingProgress } from './progress.ts';
+import { type DpSgdResult, TrainingCancelledError } from './train-dp-sgd.ts';
+import type { DpSgdSpec } from './training-spec.ts';
+import type { WorkerMessage, WorkerRequest } from './worker-protocol.ts';
+
+export interface WorkerJobOptions<Progress> {
+  readonly onProgress?: (progress: Progress) => void;
+  /** Aborting terminates the worker; the promise then rejects with TrainingCancelledError. */
+  readonly signal?: AbortSignal;
+  readonly progressIntervalMs?: number;
+}
+
+/** Raised when the worker fails; carries only the error's class name and stable code. */
+export class TrainingFailedError extends Error {
+  override readonly name = 'TrainingFailedError';
+  constructor(
+    readonly code: string,
+    readonly errorName: string,
+  ) {
+    super(`training failed (${code})`);
+  }
+}
+
+const WORKER_URL = new URL('./training-worker.ts', import.meta.url).href;
+
+/**
+ * The sources are TypeScript, so the thread first registers the tsx loader (the one the server runs
+ * under) and then imports the worker module. Measured on Node 20: passing `--import tsx` in the
+ * worker's execArgv does not reach the worker's entry module, hence this small bootstrap.
+ */
+const BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+  .then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL)}); });`;
+
+export function runTrainingInWorker(
+  spec: DpSgdSpec,
+  dataset: TrainingDataset,
+  options: WorkerJobOptions<TrainingProgress> & { readonly initialWeights?: Float64Array } = {},
+): Promise<DpSgdResult> {
+  const request: WorkerRequest = {
+    kind: 'train',
+    spec,
+    dataset,
+    initialWeights: options.initialWeights,
+    progressIntervalMs: options.progressIntervalMs,
+  };
+  return runInWorker<DpSgdResult, TrainingProgress>(request, options);
+}
+
+/** A hyperparameter search (hyperparameter-search.ts) as a job; charge `searchCost(spec)` first. */
+export function runSearchInWorker(
+  spec: SearchSpec,
+  dataset: TrainingDataset,
+  options: WorkerJobOptions<SearchProgress> = {},
+): Promise<SearchResult> {
+  const request: WorkerRequest = {
+    kind: 'search',
+    spec,
+    dataset,
+    progressIntervalMs: options.progressIntervalMs,
+  };
+  return runInWorker<SearchResult, SearchProgress>(request, options);
+}
+
+function runInWorker<Result, Progress>(
+  request: WorkerRequest,
+  options: WorkerJobOptions<Progress>,
+): Promise<Result> {
+  const { signal, onProgress } = options;
+  if (signal?.aborted)
+    return Promise.reject(new TrainingCancelledError('training cancelled before it started'));
+  const worker = new Worker(BOOTSTRAP, { eval: true, workerData: request });
+  return new Promise<Result>((resolve, reject) => {
+    let settled = false;
+    const settle = (finish: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', cancel);
+      finish();
+    };
+    const cancel = (): void => {
+      settle(() => reject(new TrainingCancelledError('training cancelled')));
+      void worker.terminate();
+    };
+    signal?.addEventListener('abort', cancel, { once: true });
+    worker.on('message', (message: WorkerMessage<Result>) => {
+      if (message.type === 'progress') onProgress?.(message.progress as Progress);
+      else if (message.type === 'done') settle(() => resolve(message.result));
+      else settle(() => reject(new TrainingFailedError(message.code, message.name)));
+    });
+    worker.on('error', () => settle(() => reject(new TrainingFailedError('worker_error', 'Error'))));
+    worker.on('exit', () => settle(() => reject(new TrainingFailedError('worker_exited', 'Error'))));
+  });
+}

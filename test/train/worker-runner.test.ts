@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { dpSgdEpsilon } from '../../src/dp/accounting/index.ts';
+import { buildTrainingDataset } from '../../src/train/dataset.ts';
+import { type SearchSpec, searchCost } from '../../src/train/hyperparameter-search.ts';
+import type { SearchProgress, TrainingProgress } from '../../src/train/progress.ts';
+import { TrainingCancelledError } from '../../src/train/train-dp-sgd.ts';
+import type { DpSgdSpec } from '../../src/train/training-spec.ts';
+import { runSearchInWorker, runTrainingInWorker } from '../../src/train/worker-runner.ts';
+import { loadWdbc, WDBC_SCHEMA, WDBC_TRAIN_SIZE } from '../fixtures/wdbc.ts';
+
+const dataset = buildTrainingDataset({ rows: loadWdbc('train'), schema: WDBC_SCHEMA });
+const validation = buildTrainingDataset({ rows: loadWdbc('test'), schema: WDBC_SCHEMA });
+const SPEC: DpSgdSpec = {
+  model: { kind: 'logistic' },
+  clipNorm: 1,
+  sampling: { expectedBatchSize: 128, populationSize: WDBC_TRAIN_SIZE },
+  steps: 60,
+  optimizer: { kind: 'adam', learningRate: 0.1 },
+  privacy: { accountant: 'rdp', delta: 1e-5, noiseMultiplier: 2 },
+};
+
+describe('training in a worker thread', () => {
+  it('reports progress with public fields only and returns the model with its card', async () => {
+    const events: TrainingProgress[] = [];
+    const result = await runTrainingInWorker(SPEC, dataset, {
+      progressIntervalMs: 0,
+      onProgress: (progress) => events.push(progress),
+    });
+    expect(result.parameters).toBeInstanceOf(Float64Array);
+    expect(result.parameters.length).toBe(31);
+    expect(events.map((event) => event.step)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    for (const event of events) {
+      expect(Object.keys(event).sort()).toEqual(
+        ['epoch', 'epsilonAccountant', 'epsilonSpent', 'examplesPerSecond', 'step', 'steps'].sort(),
+      );
+    }
+    const last = events.at(-1)!;
+    const q = 128 / WDBC_TRAIN_SIZE;
+    expect(last.epsilonSpent).toBe(dpSgdEpsilon({ q, sigma: 2, steps: 60, delta: 1e-5 }, 'rdp'));
+    expect(last.epoch).toBeCloseTo(60 * q, 12);
+    expect(result.card.privacy?.epsilon).toBe(last.epsilonSpent);
+  });
+
+  it('stops when cancelled', async () => {
+    const controller = new AbortController();
+    const job = runTrainingInWorker({ ...SPEC, steps: 10_000_000 }, dataset, {
+      signal: controller.signal,
+      progressIntervalMs: 0,
+      onProgress: (progress) => {
+        if (progress.step === 5) controller.abort();
+      },
+    });
+    await expect(job).rejects.toBeInstanceOf(TrainingCancelledError);
+  });
+
+  it('runs a hyperparameter search, reporting ε spent over all candidates so far', async () => {
+    const search: SearchSpec = {
+      candidates: [
+        { model: { kind: 'logistic' }, clipNorm: 1, optimizer: { kind: 'adam', learningRate: 0.1 } },
+        { model: { kind: 'logistic' }, clipNorm: 2, optimizer: { kind: 'adam', learningRate: 0.05 } },
+      ],
+      sampling: SPEC.sampling,
+      steps: 30,
+      privacy: { accountant: 'rdp', delta: 1e-5, epsilon: 3 },
+      selection: { kind: 'public', validation },
+    };
+    const events: SearchProgress[] = [];
+    const result = await runSearchInWorker(search, dataset, {
+      progressIntervalMs: 0,
+      onProgress: (progress) => events.push(progress),
+    });
+    expect(events).toHaveLength(60);
+    expect(events[29]).toMatchObject({ candidate: 0, candidates: 2, step: 30 });
+    expect(events.at(-1)?.epsilonSpent).toBe(searchCost(search).training.epsilon);
+    expect(result.cost).toEqual(searchCost(search));
+    expect(result.best.card.search?.candidates).toBe(2);
+  });
+});
