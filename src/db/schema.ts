@@ -8,6 +8,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   index,
   jsonb,
@@ -94,7 +95,9 @@ export const releasedAnswers = dpgate.table(
     query_fingerprint: text('query_fingerprint').notNull(),
     policy_version: text('policy_version').notNull(),
     /** pending: charged, answer not yet released; released: `response` holds it; failed: charged, no answer. */
-    status: text('status', { enum: ['pending', 'released', 'failed'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'released', 'failed'] })
+      .notNull()
+      .default('pending'),
     response: jsonb('response'),
     created_at: createdAt(),
     released_at: timestamp('released_at', { withTimezone: true, mode: 'date' }),
@@ -158,6 +161,10 @@ export const trainingJobs = dpgate.table('training_jobs', {
   error: text('error'),
   model_id: uuid('model_id'),
   policy_version: text('policy_version').notNull(),
+  /** Set by a cancel request; the gateway running the job stops it at its next progress report. */
+  cancel_requested: boolean('cancel_requested').notNull().default(false),
+  /** Refreshed while the job runs; a queued or running job whose heartbeat stops was cut off. */
+  heartbeat_at: timestamp('heartbeat_at', { withTimezone: true, mode: 'date' }),
   created_at: createdAt(),
   started_at: timestamp('started_at', { withTimezone: true, mode: 'date' }),
   finished_at: timestamp('finished_at', { withTimezone: true, mode: 'date' }),

@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health.ts';
 import { meRoutes } from './routes/me.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { queryRoutes } from './routes/queries.ts';
+import { trainingRoutes } from './routes/training-jobs.ts';
 
 export function createApp(deps: AppDependencies) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: rejectInvalidRequest });
@@ -32,6 +33,7 @@ export function createApp(deps: AppDependencies) {
   app.route('/', policyRoutes(deps));
   app.route('/', communityRoutes(deps));
   app.route('/', queryRoutes(deps, deps.testing));
+  app.route('/', trainingRoutes(deps));
   app.get('/', (c) => c.redirect('/docs'));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

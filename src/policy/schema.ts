@@ -73,6 +73,11 @@ const table = z.strictObject({
   /** For private tables other than the unit table: the foreign-key path to the privacy unit. */
   unit_path: z.array(unitHop).min(1).optional(),
   contributions: contributions.optional(),
+  /**
+   * A public count of the persons in this table (from the data's own documentation, not computed by
+   * dpgate). DP-SGD divides by the expected batch q·N, so N must be public.
+   */
+  population: z.number().int().positive().optional(),
   columns: z.record(identifier, column).default({}),
 });
 
@@ -83,6 +88,9 @@ const limits = z.strictObject({
   default_delta: delta.default(1e-7),
   statement_timeout_ms: z.number().int().positive().max(600_000).default(5_000),
   max_result_cells: z.number().int().positive().default(10_000),
+  /** Caps for one DP-SGD training job (a model usually needs more ε than one query). */
+  max_epsilon_per_job: epsilon.default(5),
+  max_delta_per_job: delta.default(1e-5),
 });
 
 const access = z.record(

@@ -1,0 +1,2 @@
+ALTER TABLE "dpgate"."training_jobs" ADD COLUMN "cancel_requested" boolean DEFAULT false NOT NULL;--> statement-breakpoint
+ALTER TABLE "dpgate"."training_jobs" ADD COLUMN "heartbeat_at" timestamp with time zone;

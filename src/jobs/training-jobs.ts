@@ -1,0 +1,231 @@
+/**
+ * A DP-SGD training job, end to end (DESIGN.md §1, with `train` in place of execute/release):
+ * resolve the request against the policy (free; a refusal costs nothing) → charge the run's full
+ * cost to every community in scope, with the job row and the audit entry, in one transaction →
+ * read the dataset read-only as the query role → train in a worker thread → store the model.
+ *
+ * Only the final weights, and progress made of public values, leave the job. A job that fails, is
+ * cancelled, or is cut off by a restart keeps its charge: the run may already have used the data.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../db/database.ts';
+import { jsonb } from '../db/jsonb.ts';
+import { appendAudit } from '../ledger/audit-log.ts';
+import { type CommunityCharge, commitCharge } from '../ledger/charge.ts';
+import { releaseCost } from '../ledger/release-cost.ts';
+import type { PolicySnapshot } from '../policy/validate.ts';
+import type { Principal } from '../principals/principal.ts';
+import { runReadOnly } from '../queries/execute.ts';
+import { buildTrainingDataset, type TableRow, type TrainingProgress } from '../train/index.ts';
+import { runTrainingInWorker } from '../train/worker-runner.ts';
+import {
+  PERSON_COLUMN,
+  type ResolvedTraining,
+  resolveTraining,
+  type TrainingRequest,
+} from './training-request.ts';
+
+/** A queued or running job whose heartbeat is older than this was cut off (by a restart or a crash). */
+export const HEARTBEAT_TIMEOUT_MS = 60_000;
+const HEARTBEAT_INTERVAL_MS = 5_000;
+const DATASET_TIMEOUT_MS = 60_000;
+
+export interface JobContext {
+  readonly db: Kysely<Database>;
+  readonly policy: PolicySnapshot;
+  readonly principal: Principal;
+  readonly requestId: string;
+}
+
+export interface StartedJob {
+  readonly id: string;
+  readonly charged: readonly CommunityCharge[];
+  readonly resolved: ResolvedTraining;
+  /** Settles when the job has finished, failed or been cancelled (for tests; the server does not wait). */
+  readonly finished: Promise<void>;
+}
+
+export async function startTrainingJob(context: JobContext, request: TrainingRequest): Promise<StartedJob> {
+  const { db, policy, principal, requestId } = context;
+  const resolved = resolveTraining(policy.policy, principal.role, request);
+  const id = crypto.randomUUID();
+  const { plan } = resolved;
+  const cost = releaseCost({
+    losses: [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }],
+    mechanism: 'dp_sgd',
+  });
+  const charged = await db.transaction().execute(async (trx) => {
+    const committed = await commitCharge(trx, {
+      requestId,
+      principal,
+      kind: 'training',
+      subjectId: id,
+      description: `DP-SGD ${resolved.spec.model.kind} on ${resolved.table}: predict ${request.label} from ${request.features.join(', ')} (${plan.steps} steps, q=${plan.q.toPrecision(4)}, σ=${plan.sigma.toPrecision(4)}, ${plan.accountant})`,
+      communities: resolved.communities,
+      cost,
+      policyVersion: policy.version,
+    });
+    await trx
+      .insertInto('dpgate.training_jobs')
+      .values({
+        id,
+        principal_id: principal.id,
+        status: 'queued',
+        spec: jsonb({ request, table: resolved.table }),
+        cost: jsonb({
+          epsilon: plan.epsilon,
+          delta: plan.delta,
+          sigma: plan.sigma,
+          q: plan.q,
+          steps: plan.steps,
+          accountant: plan.accountant,
+        }),
+        policy_version: policy.version,
+        heartbeat_at: new Date(),
+      })
+      .execute();
+    await appendAudit(trx, {
+      actor: principal.id,
+      action: 'training.charged',
+      requestId,
+      details: {
+        job_id: id,
+        epsilon: plan.epsilon,
+        delta: plan.delta,
+        communities: committed.map((c) => c.communityId),
+      },
+    });
+    return committed;
+  });
+  const finished = runJob(db, { id, principalId: principal.id }, resolved, policy).catch(() => {});
+  return { id, charged, resolved, finished };
+}
+
+/** Jobs in this process, so a cancel request reaches the thread at once. */
+const running = new Map<string, AbortController>();
+
+async function runJob(
+  db: Kysely<Database>,
+  { id, principalId }: { id: string; principalId: string },
+  resolved: ResolvedTraining,
+  policy: PolicySnapshot,
+): Promise<void> {
+  const controller = new AbortController();
+  running.set(id, controller);
+  const heartbeat = setInterval(() => void beat(db, id, controller), HEARTBEAT_INTERVAL_MS);
+  try {
+    const rows = await runReadOnly(
+      db,
+      resolved.datasetSql,
+      Math.max(DATASET_TIMEOUT_MS, policy.policy.limits.statement_timeout_ms),
+    );
+    const dataset = buildTrainingDataset({
+      rows: rows as TableRow[],
+      schema: resolved.schema,
+      personColumn: PERSON_COLUMN,
+      maxRowsPerPerson: resolved.maxRowsPerPerson,
+    });
+    await db
+      .updateTable('dpgate.training_jobs')
+      .set({ status: 'running', started_at: new Date(), heartbeat_at: new Date() })
+      .where('id', '=', id)
+      .execute();
+    const result = await runTrainingInWorker(resolved.spec, dataset, {
+      signal: controller.signal,
+      onProgress: (progress) => void recordProgress(db, id, progress, controller),
+    });
+    const card = { ...result.card, policy_version: policy.version, table: resolved.table };
+    await db.transaction().execute(async (trx) => {
+      const model = await trx
+        .insertInto('dpgate.models')
+        .values({
+          job_id: id,
+          principal_id: principalId,
+          kind: result.card.model.kind,
+          weights: jsonb([...result.parameters]),
+          card: jsonb(card),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await trx
+        .updateTable('dpgate.training_jobs')
+        .set({ status: 'succeeded', model_id: model.id, finished_at: new Date() })
+        .where('id', '=', id)
+        .execute();
+    });
+  } catch (error) {
+    const cancelled = controller.signal.aborted;
+    // Only a stable code: a message could quote a value from the data.
+    const code = cancelled
+      ? 'cancelled'
+      : ((error as { code?: string }).code ?? (error as Error).name ?? 'failed');
+    await db
+      .updateTable('dpgate.training_jobs')
+      .set({ status: cancelled ? 'cancelled' : 'failed', error: String(code), finished_at: new Date() })
+      .where('id', '=', id)
+      .execute();
+  } finally {
+    clearInterval(heartbeat);
+    running.delete(id);
+  }
+}
+
+/** Stores the public progress fields and the heartbeat; stops the job if a cancel was requested. */
+async function recordProgress(
+  db: Kysely<Database>,
+  id: string,
+  progress: TrainingProgress,
+  controller: AbortController,
+) {
+  const row = await db
+    .updateTable('dpgate.training_jobs')
+    .set({ progress: jsonb(progress), heartbeat_at: new Date() })
+    .where('id', '=', id)
+    .returning('cancel_requested')
+    .executeTakeFirst()
+    .catch(() => undefined);
+  if (row?.cancel_requested) controller.abort();
+}
+
+async function beat(db: Kysely<Database>, id: string, controller: AbortController) {
+  const row = await db
+    .updateTable('dpgate.training_jobs')
+    .set({ heartbeat_at: new Date() })
+    .where('id', '=', id)
+    .returning('cancel_requested')
+    .executeTakeFirst()
+    .catch(() => undefined);
+  if (row?.cancel_requested) controller.abort();
+}
+
+/** Asks the gateway running the job to stop it; returns false if the job had already ended. */
+export async function requestCancel(db: Kysely<Database>, id: string): Promise<boolean> {
+  const row = await db
+    .updateTable('dpgate.training_jobs')
+    .set({ cancel_requested: true })
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'running'])
+    .returning('id')
+    .executeTakeFirst();
+  running.get(id)?.abort();
+  return row !== undefined;
+}
+
+/**
+ * Marks queued or running jobs whose heartbeat stopped as failed (`interrupted`). Their charges
+ * stand: the run may already have read the data. Run at start-up.
+ */
+export async function failInterruptedJobs(db: Kysely<Database>): Promise<number> {
+  const result = await db
+    .updateTable('dpgate.training_jobs')
+    .set({ status: 'failed', error: 'interrupted', finished_at: new Date() })
+    .where('status', 'in', ['queued', 'running'])
+    .where((eb) =>
+      eb.or([
+        eb('heartbeat_at', 'is', null),
+        eb('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${HEARTBEAT_TIMEOUT_MS / 1000})`),
+      ]),
+    )
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

@@ -1,0 +1,278 @@
+/**
+ * From an analyst's training request to everything the job needs, decided from the request and the
+ * policy alone, before any data is read: the dataset's public schema (features and label with their
+ * policy bounds), the SQL that reads it, the DP-SGD spec, its privacy plan (σ from the accountant),
+ * the cost and the communities charged. A request that cannot be made private is refused here, at
+ * no cost.
+ */
+import { z } from 'zod';
+import { parseUnitHop } from '../policy/cross-check.ts';
+import type { ColumnPolicy, Policy, Role, TablePolicy } from '../policy/schema.ts';
+import type { RewrittenSql } from '../sql/index.ts';
+import {
+  type DatasetSchema,
+  type DpSgdSpec,
+  type LabelSpec,
+  type ModelSpec,
+  type PrivacyPlan,
+  planPrivacy,
+  stepsForEpochs,
+} from '../train/index.ts';
+
+export const TrainingRequestSchema = z
+  .object({
+    table: z.string().regex(/^[a-z_][a-z0-9_]*$/),
+    features: z
+      .array(z.string().regex(/^[a-z_][a-z0-9_]*$/))
+      .min(1)
+      .max(200),
+    label: z.string().regex(/^[a-z_][a-z0-9_]*$/),
+    model: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('logistic') }),
+      z.object({ kind: z.literal('softmax') }),
+      z.object({ kind: z.literal('linear') }),
+      z.object({
+        kind: z.literal('mlp'),
+        hidden: z.union([
+          z.tuple([z.number().int().min(1).max(1024)]),
+          z.tuple([z.number().int().min(1).max(1024), z.number().int().min(1).max(1024)]),
+        ]),
+        activation: z.enum(['relu', 'tanh']).default('relu'),
+      }),
+    ]),
+    optimizer: z
+      .discriminatedUnion('kind', [
+        z.object({
+          kind: z.literal('sgd'),
+          learning_rate: z.number().positive(),
+          momentum: z.number().min(0).lt(1).optional(),
+        }),
+        z.object({ kind: z.literal('adam'), learning_rate: z.number().positive() }),
+      ])
+      .default({ kind: 'adam', learning_rate: 0.05 }),
+    clip_norm: z.number().positive().default(1),
+    /** Expected persons per step; q = batch_size / the table's public population. */
+    batch_size: z.number().int().positive(),
+    epochs: z.number().positive().max(1000).optional(),
+    steps: z.number().int().positive().max(1_000_000).optional(),
+    epsilon: z.number().positive().optional(),
+    noise_multiplier: z.number().positive().optional(),
+    delta: z.number().positive().lt(1).optional(),
+    accountant: z.enum(['rdp', 'pld']).default('pld'),
+  })
+  .strict()
+  .refine((r) => (r.epochs === undefined) !== (r.steps === undefined), {
+    message: 'give exactly one of epochs and steps',
+  })
+  .refine((r) => (r.epsilon === undefined) !== (r.noise_multiplier === undefined), {
+    message: 'give exactly one of epsilon (σ is then calibrated) and noise_multiplier',
+  });
+
+export type TrainingRequest = z.output<typeof TrainingRequestSchema>;
+
+export interface ResolvedTraining {
+  readonly table: string;
+  readonly schema: DatasetSchema;
+  /** Reads `__person`, every feature and the label (as the model's label encoding expects). */
+  readonly datasetSql: RewrittenSql;
+  readonly maxRowsPerPerson: number;
+  readonly spec: DpSgdSpec;
+  readonly plan: PrivacyPlan;
+  readonly communities: readonly string[];
+}
+
+/** Why a training request is refused; `code` is stable. Never about data values. */
+export class TrainingRefusal extends Error {
+  override name = 'TrainingRefusal';
+  constructor(
+    readonly code:
+      | 'unknown_table'
+      | 'not_allowed'
+      | 'unknown_column'
+      | 'hidden_column'
+      | 'unbounded_column'
+      | 'invalid_training'
+      | 'epsilon_too_large'
+      | 'delta_too_large',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const PERSON_COLUMN = '__person';
+
+export function resolveTraining(policy: Policy, role: Role, request: TrainingRequest): ResolvedTraining {
+  const table = policy.tables[request.table];
+  if (!table)
+    throw new TrainingRefusal('unknown_table', `there is no table "${request.table}" in the commons`);
+  if (!(policy.access[role]?.tables ?? []).includes(request.table)) {
+    throw new TrainingRefusal('not_allowed', `the ${role} role may not read "${request.table}"`);
+  }
+  if (table.public) {
+    throw new TrainingRefusal(
+      'invalid_training',
+      `"${request.table}" is public: train on it without a budget, then fine-tune privately`,
+    );
+  }
+  const personColumn = personColumnOf(policy, request.table, table);
+  const features = request.features.map((name) => {
+    const column = readableColumn(table, request.table, name);
+    // Bounds, or a public integer range, fix the scaling before any value is read.
+    const range = column.bounds ?? column.public_range;
+    if (!(column.type === 'int' || column.type === 'real') || !range) {
+      throw new TrainingRefusal(
+        'unbounded_column',
+        `feature "${name}" needs numeric bounds in policy to be scaled without looking at the data`,
+      );
+    }
+    return { name, lower: Number(range[0]), upper: Number(range[1]) };
+  });
+  const { label, labelSql } = labelOf(request, table);
+  const model = modelSpec(request, label);
+  const populationSize = table.population;
+  if (!populationSize) {
+    throw new TrainingRefusal(
+      'invalid_training',
+      `"${request.table}" has no public population in policy, so the sampling rate cannot be set`,
+    );
+  }
+  if (request.batch_size > populationSize)
+    throw new TrainingRefusal(
+      'invalid_training',
+      `batch_size is above the table's population (${populationSize})`,
+    );
+  const sampling = { expectedBatchSize: request.batch_size, populationSize };
+  const steps = request.steps ?? stepsForEpochs(request.epochs!, sampling);
+  const delta = request.delta ?? policy.limits.default_delta;
+  if (delta > policy.limits.max_delta_per_job) {
+    throw new TrainingRefusal(
+      'delta_too_large',
+      `delta ${delta} is above the policy's limit of ${policy.limits.max_delta_per_job} per job`,
+    );
+  }
+  const privacy =
+    request.epsilon !== undefined
+      ? { accountant: request.accountant, delta, epsilon: request.epsilon }
+      : { accountant: request.accountant, delta, noiseMultiplier: request.noise_multiplier! };
+  const spec: DpSgdSpec = {
+    model,
+    clipNorm: request.clip_norm,
+    sampling,
+    steps,
+    optimizer:
+      request.optimizer.kind === 'sgd'
+        ? {
+            kind: 'sgd',
+            learningRate: request.optimizer.learning_rate,
+            ...(request.optimizer.momentum === undefined ? {} : { momentum: request.optimizer.momentum }),
+          }
+        : { kind: 'adam', learningRate: request.optimizer.learning_rate },
+    privacy,
+  };
+  const plan = planPrivacy({ q: request.batch_size / populationSize, steps, privacy });
+  if (plan.epsilon > policy.limits.max_epsilon_per_job) {
+    throw new TrainingRefusal(
+      'epsilon_too_large',
+      `this job costs ε = ${plan.epsilon.toFixed(4)}, above the policy's limit of ${policy.limits.max_epsilon_per_job} per job`,
+    );
+  }
+  const select = [
+    `${quote(personColumn)} AS ${quote(PERSON_COLUMN)}`,
+    ...features.map((f) => quote(f.name)),
+    `${labelSql} AS ${quote(request.label)}`,
+  ].join(', ');
+  return {
+    table: request.table,
+    schema: { features, label },
+    datasetSql: { text: `SELECT ${select} FROM commons.${quote(request.table)}`, parameters: [] },
+    maxRowsPerPerson: table.contributions?.max_rows_per_unit ?? 1,
+    spec,
+    plan,
+    // Every person in the table may be in the training set: every community pays the run's cost.
+    communities: Object.keys(policy.budgets).sort(),
+  };
+}
+
+/** The column that names each row's person: the unit itself, or the first hop of a one-hop path. */
+function personColumnOf(policy: Policy, name: string, table: TablePolicy): string {
+  if (name === policy.privacy_unit.table) return policy.privacy_unit.column;
+  const path = table.unit_path ?? [];
+  if (path.length !== 1)
+    throw new TrainingRefusal(
+      'invalid_training',
+      `training reads tables one foreign key away from the privacy unit; "${name}" is further`,
+    );
+  return parseUnitHop(path[0]!).column;
+}
+
+function readableColumn(table: TablePolicy, tableName: string, name: string): ColumnPolicy {
+  const column = table.columns[name];
+  if (!column)
+    throw new TrainingRefusal('unknown_column', `"${tableName}" has no column "${name}" in policy`);
+  if (column.hidden) throw new TrainingRefusal('hidden_column', `column "${name}" is hidden by policy`);
+  return column;
+}
+
+/**
+ * The label's encoding, from policy alone: public values {0, 1} → binary; another public integer
+ * range or list → a class index; numeric bounds → a bounded regression target.
+ */
+function labelOf(request: TrainingRequest, table: TablePolicy): { label: LabelSpec; labelSql: string } {
+  const column = readableColumn(table, request.table, request.label);
+  const name = request.label;
+  const values = column.public_values;
+  if (values && values.length === 2 && values.includes(0) && values.includes(1))
+    return { label: { kind: 'binary', name }, labelSql: quote(name) };
+  if (column.public_range) {
+    const [from, to] = column.public_range;
+    return { label: { kind: 'class', name, classes: to - from + 1 }, labelSql: `(${quote(name)} - ${from})` };
+  }
+  if (values && values.every((value) => typeof value === 'number')) {
+    const cases = values.map((value, index) => `WHEN ${Number(value)} THEN ${index}`).join(' ');
+    return {
+      label: { kind: 'class', name, classes: values.length },
+      labelSql: `(CASE ${quote(name)} ${cases} END)`,
+    };
+  }
+  if ((column.type === 'int' || column.type === 'real') && column.bounds) {
+    return {
+      label: { kind: 'bounded', name, lower: Number(column.bounds[0]), upper: Number(column.bounds[1]) },
+      labelSql: quote(name),
+    };
+  }
+  throw new TrainingRefusal(
+    'unbounded_column',
+    `label "${name}" needs public values or numeric bounds in policy`,
+  );
+}
+
+function modelSpec(request: TrainingRequest, label: LabelSpec): ModelSpec {
+  const fits =
+    request.model.kind === 'mlp' ||
+    (request.model.kind === 'logistic' && label.kind === 'binary') ||
+    (request.model.kind === 'softmax' && label.kind === 'class') ||
+    (request.model.kind === 'linear' && label.kind === 'bounded');
+  if (!fits)
+    throw new TrainingRefusal(
+      'invalid_training',
+      `a ${request.model.kind} model does not fit a ${label.kind} label`,
+    );
+  if (request.model.kind === 'softmax')
+    return { kind: 'softmax', classes: label.kind === 'class' ? label.classes : 2 };
+  if (request.model.kind === 'mlp') {
+    const output =
+      label.kind === 'binary'
+        ? ({ kind: 'binary' } as const)
+        : label.kind === 'class'
+          ? ({ kind: 'multiclass', classes: label.classes } as const)
+          : ({ kind: 'regression' } as const);
+    return { kind: 'mlp', hidden: request.model.hidden, activation: request.model.activation, output };
+  }
+  return { kind: request.model.kind };
+}
+
+/** Policy identifiers are lower-case SQL names (policy schema), so quoting them is exact. */
+function quote(identifier: string): string {
+  return `"${identifier}"`;
+}

@@ -1,0 +1,176 @@
+/**
+ * DP-SGD jobs over HTTP: the cost is charged before training, to every community; refusals cost
+ * nothing; progress holds only public values; the model comes back with its card; a job cut off by
+ * a restart is marked failed and its charge stands.
+ */
+import { sql } from 'kysely';
+import { beforeAll, expect, it } from 'vitest';
+import { dpSgdEpsilon } from '../../src/dp/accounting/index.ts';
+import { failInterruptedJobs } from '../../src/jobs/training-jobs.ts';
+import { createTestApp } from '../support/app.ts';
+import { describeEachDatabase } from '../support/databases.ts';
+
+const married = {
+  table: 'people',
+  features: ['age', 'income', 'educ'],
+  label: 'married',
+  model: { kind: 'logistic' },
+  optimizer: { kind: 'adam', learning_rate: 0.1 },
+  clip_norm: 1,
+  batch_size: 100,
+  epochs: 3,
+  epsilon: 1,
+  delta: 1e-6,
+  accountant: 'rdp',
+};
+
+describeEachDatabase('training jobs', (database) => {
+  let t: Awaited<ReturnType<typeof createTestApp>>;
+  const post = (path: string, body: unknown, key = t.keys.analyst) =>
+    t.app.request(path, {
+      method: 'POST',
+      headers: { ...t.bearer(key), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const get = (path: string, key = t.keys.analyst) => t.app.request(path, { headers: t.bearer(key) });
+  const chargeCount = async () =>
+    (
+      await sql<{ n: number }>`select count(*) as n from dpgate.charges where kind = 'training'`.execute(
+        database().db,
+      )
+    ).rows[0]!.n;
+
+  beforeAll(async () => {
+    t = await createTestApp(database());
+  });
+
+  it('charges the full cost to every community before training, then releases the model with its card', async () => {
+    const started = await post('/v1/training-jobs', married);
+    expect(started.status).toBe(202);
+    const job = (await started.json()) as {
+      id: string;
+      cost: { epsilon: number; q: number; sigma: number; steps: number; delta: number };
+      charged: { community: string }[];
+    };
+    expect(job.charged.map((c) => c.community)).toEqual(['hillcrest', 'lakeside', 'riverside']);
+    expect(job.cost.q).toBe(0.1);
+    expect(job.cost.steps).toBe(30);
+    expect(job.cost.epsilon).toBeLessThanOrEqual(1);
+    expect(job.cost.epsilon).toBe(
+      dpSgdEpsilon(
+        { q: job.cost.q, sigma: job.cost.sigma, steps: job.cost.steps, delta: job.cost.delta },
+        'rdp',
+      ),
+    );
+    expect(await chargeCount()).toBe(3);
+
+    let state: { status: string; model_id: string | null; progress: Record<string, unknown> | null } = {
+      status: 'queued',
+      model_id: null,
+      progress: null,
+    };
+    for (let i = 0; i < 200 && !['succeeded', 'failed'].includes(state.status); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      state = (await (await get(`/v1/training-jobs/${job.id}`)).json()) as typeof state;
+    }
+    expect(state.status).toBe('succeeded');
+    expect(Object.keys(state.progress ?? {}).sort()).toEqual([
+      'epoch',
+      'epsilonAccountant',
+      'epsilonSpent',
+      'examplesPerSecond',
+      'step',
+      'steps',
+    ]);
+
+    const model = (await (await get(`/v1/models/${state.model_id}`)).json()) as {
+      weights: number[];
+      card: Record<string, unknown>;
+    };
+    expect(model.weights).toHaveLength(4);
+    expect(model.card).toMatchObject({
+      model: { kind: 'logistic' },
+      features: [
+        { name: 'age', lower: 0, upper: 100 },
+        { name: 'income', lower: 0, upper: 500000 },
+        { name: 'educ', lower: 1, upper: 16 },
+      ],
+      label: { kind: 'binary', name: 'married' },
+      privacy: {
+        epsilon: job.cost.epsilon,
+        sigma: job.cost.sigma,
+        q: 0.1,
+        steps: 30,
+        clipNorm: 1,
+        accountant: 'rdp',
+      },
+      policy_version: t.policies.current.version,
+    });
+    const predictions = await post(`/v1/models/${state.model_id}/predict`, {
+      rows: [
+        { age: 45, income: 60000, educ: 12 },
+        { age: 19, income: 0, educ: 9 },
+      ],
+    });
+    const body = (await predictions.json()) as {
+      predictions: { kind: string; label: number; probability: number }[];
+    };
+    expect(body.predictions).toHaveLength(2);
+    expect(body.predictions[0]).toMatchObject({ kind: 'binary' });
+    // Another analyst sees neither the job nor the model.
+    const { createApiKey } = await import('../../src/principals/api-keys.ts');
+    const other = (await createApiKey(database().db, { role: 'analyst', name: 'other' })).key;
+    expect((await get(`/v1/training-jobs/${job.id}`, other)).status).toBe(404);
+    expect((await get(`/v1/models/${state.model_id}`, other)).status).toBe(404);
+    expect((await get(`/v1/models/${state.model_id}`, t.keys.council)).status).toBe(200);
+  });
+
+  it('streams progress and the end of the job as server-sent events', async () => {
+    const job = (await (await post('/v1/training-jobs', { ...married, epochs: 1 })).json()) as { id: string };
+    const events = await (await get(`/v1/training-jobs/${job.id}/events`)).text();
+    expect(events).toContain('event: done');
+    expect(events).toMatch(/"status":"succeeded"/);
+  });
+
+  it('refuses, at no cost, what cannot be trained privately', async () => {
+    const before = await chargeCount();
+    const refusals: [Record<string, unknown>, number, string][] = [
+      [{ ...married, table: 'nowhere' }, 422, 'unknown_table'],
+      [{ ...married, features: ['age', 'community_id'] }, 422, 'unbounded_column'],
+      [{ ...married, label: 'age', model: { kind: 'logistic' } }, 422, 'invalid_training'],
+      [{ ...married, epsilon: 50 }, 422, 'epsilon_too_large'],
+      [{ ...married, epochs: undefined }, 400, 'invalid_request'],
+    ];
+    for (const [body, status, code] of refusals) {
+      const response = await post('/v1/training-jobs', body);
+      expect(response.status).toBe(status);
+      expect(((await response.json()) as { code: string }).code).toBe(code);
+    }
+    expect((await post('/v1/training-jobs', married, t.keys.riverside)).status).toBe(403);
+    expect(await chargeCount()).toBe(before);
+  });
+
+  it('marks a job cut off by a restart as failed, and keeps its charge', async () => {
+    const db = database().db;
+    const row = await db
+      .insertInto('dpgate.training_jobs')
+      .values({
+        principal_id: crypto.randomUUID(),
+        status: 'running',
+        spec: sql`'{}'::jsonb`,
+        policy_version: 'x',
+        heartbeat_at: new Date(Date.now() - 120_000),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const before = await chargeCount();
+    expect(await failInterruptedJobs(db)).toBe(1);
+    const job = await db
+      .selectFrom('dpgate.training_jobs')
+      .select(['status', 'error'])
+      .where('id', '=', row.id)
+      .executeTakeFirstOrThrow();
+    expect(job).toEqual({ status: 'failed', error: 'interrupted' });
+    expect(await chargeCount()).toBe(before);
+  });
+});
