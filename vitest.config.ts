@@ -1,10 +1,29 @@
 import { defineConfig } from 'vitest/config';
 
+const shared = { testTimeout: 60_000, hookTimeout: 60_000, pool: 'forks' as const };
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    pool: 'forks',
+    globalSetup: ['test/support/global-setup.ts'],
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'core',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/e2e/**', 'test/cli.test.ts'],
+        },
+      },
+      {
+        // Real processes, timed start-ups: run after everything else, one file at a time.
+        test: {
+          ...shared,
+          name: 'processes',
+          include: ['test/e2e/**/*.test.ts', 'test/cli.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -33,7 +33,7 @@ describe('dpgate policy check', () => {
     const result = await dpgate(['policy', 'check', broken, '--offline']);
     expect(result.code).toBe(1);
     expect(result.output).toContain(
-      'tables.yaml:10:35 tables.people.columns.age.bounds: lower bound 100 is above upper bound 0',
+      'tables.yaml:11:35 tables.people.columns.age.bounds: lower bound 100 is above upper bound 0',
     );
   });
 

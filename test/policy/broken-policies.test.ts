@@ -51,7 +51,7 @@ const BROKEN: readonly BrokenPolicy[] = [
       'age:          { type: int,  bounds: [100, 0] }',
     ),
     expected:
-      /^tables\.yaml:10:\d+ tables\.people\.columns\.age\.bounds: lower bound 100 is above upper bound 0/,
+      /^tables\.yaml:11:\d+ tables\.people\.columns\.age\.bounds: lower bound 100 is above upper bound 0/,
   },
   {
     name: 'negative budget',

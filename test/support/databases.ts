@@ -1,12 +1,15 @@
 /**
  * Test databases. Every test that touches a database runs on PGlite and, when DATABASE_URL is set,
  * on PostgreSQL too. Each call gets its own database: a fresh PGlite restored from a template made
- * once per worker (much faster than a cold start), or a new PostgreSQL database dropped at close.
+ * once per run (global-setup.ts; much faster than a cold start), or a new PostgreSQL database
+ * dropped at close.
  */
+
+import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, inject } from 'vitest';
 import { type DatabaseHandle, openDatabase } from '../../src/db/connect.ts';
 import type { Database } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
@@ -65,23 +68,10 @@ export function describeEachDatabase(
   }
 }
 
-const templates = new Map<boolean, Promise<Blob>>();
-
-function pgliteTemplate(demo: boolean): Promise<Blob> {
-  let template = templates.get(demo);
-  if (!template) {
-    template = (async () => {
-      const handle = await openDatabase({ dataDir: 'memory://' });
-      await migrate(handle);
-      if (demo) await loadDemoCommons(handle.db);
-      if (handle.driver.kind !== 'pglite') throw new Error('expected PGlite');
-      const dump = await handle.driver.pglite.dumpDataDir('none');
-      await handle.close();
-      return dump;
-    })();
-    templates.set(demo, template);
-  }
-  return template;
+/** The template files written by global-setup.ts. */
+async function pgliteTemplate(demo: boolean): Promise<Blob> {
+  const templates = inject('pgliteTemplates');
+  return new Blob([await readFile(demo ? templates.demo : templates.empty)]);
 }
 
 async function openPGliteFromTemplate(demo: boolean): Promise<TestDatabase> {
