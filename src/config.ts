@@ -18,6 +18,10 @@ const environment = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DPGATE_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  DPGATE_POLICY_WATCH: z
+    .enum(['1', '0', 'true', 'false'])
+    .default('1')
+    .transform((value) => value === '1' || value === 'true'),
   DPGATE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(120),
   DPGATE_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(30),
   DPGATE_MAX_IN_FLIGHT_PER_KEY: z.coerce.number().int().positive().default(4),
@@ -47,6 +51,8 @@ export const CONFIG_DOCS: Record<keyof Config, string> = {
   PORT: 'Port the HTTP server listens on.',
   LOG_LEVEL: 'pino log level: fatal, error, warn, info, debug, trace or silent.',
   DPGATE_SHUTDOWN_TIMEOUT_MS: 'How long a shutdown waits for in-flight requests before closing anyway.',
+  DPGATE_POLICY_WATCH:
+    '`1` reloads the policy directory when a file in it changes; `0` reloads only on SIGHUP or `dpgate policy reload`.',
   DPGATE_RATE_LIMIT_PER_MINUTE:
     'Requests per minute each API key may make to `/v1/*` (token bucket refill rate, per gateway process).',
   DPGATE_RATE_LIMIT_BURST: 'Requests an idle API key may make at once before the per-minute rate applies.',

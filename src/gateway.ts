@@ -3,17 +3,21 @@
  * policy, make demo keys. Shared by `dpgate serve` and the tests; the HTTP server is separate.
  */
 import { join } from 'node:path';
+import type { Kysely } from 'kysely';
 import { type DatabaseHandle, openDatabase } from './db/connect.ts';
+import type { Database } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { type DemoKeys, ensureDemoKeys } from './demo/demo-keys.ts';
 import { loadDemoCommons } from './demo/load-demo.ts';
 import type { Logger } from './http/context.ts';
+import { failInterruptedJobs } from './jobs/training-jobs.ts';
 import { applyPolicy } from './ledger/apply-policy.ts';
 import { checkPolicyChangeInDatabase } from './ledger/policy-change-check.ts';
 import { latestAppliedPolicy } from './ledger/policy-versions.ts';
 import { formatIssue, InvalidPolicyError, type PolicyIssue } from './policy/issues.ts';
 import { readPolicyDirectory } from './policy/load-directory.ts';
 import { PolicyStore } from './policy/policy-store.ts';
+import { PolicyReloader } from './policy/reloader.ts';
 import type { PolicySnapshot } from './policy/validate.ts';
 
 export interface GatewayOptions {
@@ -37,6 +41,9 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
   try {
     const applied = await migrate(database);
     logger.info({ applied, database: database.driver.kind }, 'migrations checked');
+    const interrupted = await failInterruptedJobs(database.db);
+    if (interrupted > 0)
+      logger.warn({ interrupted }, 'training jobs cut off by a restart marked failed; their charges stand');
     if (options.demo && (await loadDemoCommons(database.db))) logger.info({}, 'demo commons loaded');
 
     const startup = await loadStartupPolicy(database, options.policyDir, logger);
@@ -61,6 +68,23 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
     await database.close();
     throw error;
   }
+}
+
+/** Re-reads the policy directory and applies it to this database when it passes every check. */
+export function directoryPolicyReloader(options: {
+  readonly db: Kysely<Database>;
+  readonly policyDir: string;
+  readonly policies: PolicyStore;
+  readonly logger: Logger;
+}): PolicyReloader {
+  const { db, policyDir, policies, logger } = options;
+  return new PolicyReloader({
+    readFiles: () => readPolicyDirectory(policyDir),
+    check: (files) => checkPolicyChangeInDatabase(db, files),
+    apply: (snapshot) => applyPolicy(db, snapshot),
+    policies,
+    logger,
+  });
 }
 
 /**

@@ -10,14 +10,11 @@ import { dirname, join } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Config } from './config.ts';
 import { demoBanner } from './demo/demo-keys.ts';
-import { openGateway } from './gateway.ts';
+import { directoryPolicyReloader, openGateway } from './gateway.ts';
 import { createApp } from './http/app.ts';
 import { DOCS_ASSETS } from './http/routes/docs.ts';
-import { applyPolicy } from './ledger/apply-policy.ts';
-import { checkPolicyChangeInDatabase } from './ledger/policy-change-check.ts';
 import { createLogger } from './logger.ts';
-import { readPolicyDirectory } from './policy/load-directory.ts';
-import { PolicyReloader, type ReloadOutcome, type ReloadTrigger } from './policy/reloader.ts';
+import type { ReloadOutcome, ReloadTrigger } from './policy/reloader.ts';
 import { watchDirectory } from './policy/watch-directory.ts';
 
 const swaggerUiDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -42,18 +39,19 @@ export async function startServer(config: Config): Promise<RunningServer> {
     demo: config.DPGATE_DEMO,
     logger,
   });
-  const policyReloader = new PolicyReloader({
-    readFiles: () => readPolicyDirectory(config.DPGATE_POLICY_DIR),
-    check: (files) => checkPolicyChangeInDatabase(gateway.database.db, files),
-    apply: (snapshot) => applyPolicy(gateway.database.db, snapshot),
+  const policyReloader = directoryPolicyReloader({
+    db: gateway.database.db,
+    policyDir: config.DPGATE_POLICY_DIR,
     policies: gateway.policies,
     logger,
   });
-  const policyWatch = watchDirectory({
-    directory: config.DPGATE_POLICY_DIR,
-    onChange: () => void policyReloader.reload('watch'),
-    onError: (err) => logger.warn({ err }, 'watching the policy directory failed; use SIGHUP to reload'),
-  });
+  const policyWatch = config.DPGATE_POLICY_WATCH
+    ? watchDirectory({
+        directory: config.DPGATE_POLICY_DIR,
+        onChange: () => void policyReloader.reload('watch'),
+        onError: (err) => logger.warn({ err }, 'watching the policy directory failed; use SIGHUP to reload'),
+      })
+    : undefined;
   const app = createApp({
     db: gateway.database.db,
     databaseKind: gateway.database.driver.kind,
@@ -82,7 +80,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      policyWatch.close();
+      policyWatch?.close();
       const finished = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.DPGATE_SHUTDOWN_TIMEOUT_MS);

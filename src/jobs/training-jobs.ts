@@ -16,8 +16,15 @@ import { releaseCost } from '../ledger/release-cost.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
 import { runReadOnly } from '../queries/execute.ts';
-import { buildTrainingDataset, type TableRow, type TrainingProgress } from '../train/index.ts';
-import { runTrainingInWorker } from '../train/worker-runner.ts';
+import {
+  buildTrainingDataset,
+  evaluatePrivately,
+  splitByPerson,
+  type TableRow,
+  type TrainingDataset,
+  type TrainingProgress,
+} from '../train/index.ts';
+import { runSearchInWorker, runTrainingInWorker } from '../train/worker-runner.ts';
 import {
   PERSON_COLUMN,
   type ResolvedTraining,
@@ -50,10 +57,7 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
   const resolved = resolveTraining(policy.policy, principal.role, request);
   const id = crypto.randomUUID();
   const { plan } = resolved;
-  const cost = releaseCost({
-    losses: [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }],
-    mechanism: 'dp_sgd',
-  });
+  const cost = releaseCost({ losses: resolved.losses, mechanism: 'dp_sgd' });
   const charged = await db.transaction().execute(async (trx) => {
     const committed = await commitCharge(trx, {
       requestId,
@@ -72,14 +76,7 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
         principal_id: principal.id,
         status: 'queued',
         spec: jsonb({ request, table: resolved.table }),
-        cost: jsonb({
-          epsilon: plan.epsilon,
-          delta: plan.delta,
-          sigma: plan.sigma,
-          q: plan.q,
-          steps: plan.steps,
-          accountant: plan.accountant,
-        }),
+        cost: jsonb(jobCost(resolved)),
         policy_version: policy.version,
         heartbeat_at: new Date(),
       })
@@ -99,6 +96,72 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
   });
   const finished = runJob(db, { id, principalId: principal.id }, resolved, policy).catch(() => {});
   return { id, charged, resolved, finished };
+}
+
+/**
+ * Trains on the dataset, or, when the job evaluates or selects on held-out persons, on the other
+ * persons; the held-out noise is part of what the job was charged up front.
+ */
+async function train(
+  resolved: ResolvedTraining,
+  dataset: TrainingDataset,
+  options: { signal: AbortSignal; onProgress: (progress: TrainingProgress) => void },
+) {
+  if (!resolved.holdout)
+    return { result: await runTrainingInWorker(resolved.spec, dataset, options), evaluation: null };
+  const { train: trainPart, heldOut } = splitByPerson(dataset, resolved.holdout.fraction);
+  const { epsilon } = resolved.holdout;
+  if (resolved.candidates) {
+    const { spec } = resolved;
+    const search = await runSearchInWorker(
+      {
+        candidates: resolved.candidates,
+        sampling: spec.sampling,
+        steps: spec.steps,
+        privacy: spec.privacy,
+        selection: { kind: 'private', heldOut, epsilon },
+      },
+      trainPart,
+      options,
+    );
+    return {
+      result: search.best,
+      evaluation: { kind: 'selection', chosen: search.bestIndex, noisy_accuracies: search.scores, epsilon },
+    };
+  }
+  const result = await runTrainingInWorker(resolved.spec, trainPart, options);
+  const noisy = evaluatePrivately({ model: result, heldOut, epsilon });
+  return {
+    result,
+    evaluation: {
+      kind: 'held_out',
+      accuracy: noisy.accuracy,
+      noisy_correct: noisy.noisyCorrect,
+      noisy_rows: noisy.noisyRows,
+      epsilon,
+    },
+  };
+}
+
+/** The cost as the job states it: the total charged, and its parts. */
+export function jobCost(resolved: ResolvedTraining) {
+  const { plan } = resolved;
+  const epsilon = resolved.losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? 0 : loss.epsilon), 0);
+  return {
+    epsilon,
+    delta: plan.delta,
+    training: {
+      epsilon: plan.epsilon,
+      sigma: plan.sigma,
+      q: plan.q,
+      steps: plan.steps,
+      accountant: plan.accountant,
+    },
+    held_out: resolved.holdout
+      ? { fraction: resolved.holdout.fraction, epsilon: epsilon - plan.epsilon }
+      : null,
+    candidates: resolved.candidates?.length ?? 1,
+  };
 }
 
 /** Jobs in this process, so a cancel request reaches the thread at once. */
@@ -130,11 +193,11 @@ async function runJob(
       .set({ status: 'running', started_at: new Date(), heartbeat_at: new Date() })
       .where('id', '=', id)
       .execute();
-    const result = await runTrainingInWorker(resolved.spec, dataset, {
+    const { result, evaluation } = await train(resolved, dataset, {
       signal: controller.signal,
       onProgress: (progress) => void recordProgress(db, id, progress, controller),
     });
-    const card = { ...result.card, policy_version: policy.version, table: resolved.table };
+    const card = { ...result.card, policy_version: policy.version, table: resolved.table, evaluation };
     await db.transaction().execute(async (trx) => {
       const model = await trx
         .insertInto('dpgate.models')

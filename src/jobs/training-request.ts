@@ -6,18 +6,50 @@
  * no cost.
  */
 import { z } from 'zod';
+import type { PureLoss } from '../dp/discrete-laplace.ts';
+import type { PrivacyLoss } from '../dp/privacy-loss.ts';
 import { parseUnitHop } from '../policy/cross-check.ts';
 import type { ColumnPolicy, Policy, Role, TablePolicy } from '../policy/schema.ts';
 import type { RewrittenSql } from '../sql/index.ts';
 import {
+  type Candidate,
   type DatasetSchema,
   type DpSgdSpec,
   type LabelSpec,
   type ModelSpec,
+  type OptimizerSpec,
   type PrivacyPlan,
   planPrivacy,
+  privateEvaluationLoss,
+  searchCost,
   stepsForEpochs,
 } from '../train/index.ts';
+
+const ModelRequestSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('logistic') }),
+  z.object({ kind: z.literal('softmax') }),
+  z.object({ kind: z.literal('linear') }),
+  z.object({
+    kind: z.literal('mlp'),
+    hidden: z.union([
+      z.tuple([z.number().int().min(1).max(1024)]),
+      z.tuple([z.number().int().min(1).max(1024), z.number().int().min(1).max(1024)]),
+    ]),
+    activation: z.enum(['relu', 'tanh']).default('relu'),
+  }),
+]);
+
+const OptimizerRequestSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('sgd'),
+    learning_rate: z.number().positive(),
+    momentum: z.number().min(0).lt(1).optional(),
+  }),
+  z.object({ kind: z.literal('adam'), learning_rate: z.number().positive() }),
+]);
+
+type ModelRequest = z.output<typeof ModelRequestSchema>;
+type OptimizerRequest = z.output<typeof OptimizerRequestSchema>;
 
 export const TrainingRequestSchema = z
   .object({
@@ -27,29 +59,8 @@ export const TrainingRequestSchema = z
       .min(1)
       .max(200),
     label: z.string().regex(/^[a-z_][a-z0-9_]*$/),
-    model: z.discriminatedUnion('kind', [
-      z.object({ kind: z.literal('logistic') }),
-      z.object({ kind: z.literal('softmax') }),
-      z.object({ kind: z.literal('linear') }),
-      z.object({
-        kind: z.literal('mlp'),
-        hidden: z.union([
-          z.tuple([z.number().int().min(1).max(1024)]),
-          z.tuple([z.number().int().min(1).max(1024), z.number().int().min(1).max(1024)]),
-        ]),
-        activation: z.enum(['relu', 'tanh']).default('relu'),
-      }),
-    ]),
-    optimizer: z
-      .discriminatedUnion('kind', [
-        z.object({
-          kind: z.literal('sgd'),
-          learning_rate: z.number().positive(),
-          momentum: z.number().min(0).lt(1).optional(),
-        }),
-        z.object({ kind: z.literal('adam'), learning_rate: z.number().positive() }),
-      ])
-      .default({ kind: 'adam', learning_rate: 0.05 }),
+    model: ModelRequestSchema,
+    optimizer: OptimizerRequestSchema.default({ kind: 'adam', learning_rate: 0.05 }),
     clip_norm: z.number().positive().default(1),
     /** Expected persons per step; q = batch_size / the table's public population. */
     batch_size: z.number().int().positive(),
@@ -59,8 +70,30 @@ export const TrainingRequestSchema = z
     noise_multiplier: z.number().positive().optional(),
     delta: z.number().positive().lt(1).optional(),
     accountant: z.enum(['rdp', 'pld']).default('pld'),
+    /** Hold out this fraction of persons; evaluate (or select) on them with this ε, charged too. */
+    holdout: z
+      .object({ fraction: z.number().gt(0).max(0.5), epsilon: z.number().positive() })
+      .strict()
+      .optional(),
+    /** Train each candidate and keep the best on the held-out persons (all k runs are charged). */
+    candidates: z
+      .array(
+        z
+          .object({
+            model: ModelRequestSchema,
+            optimizer: OptimizerRequestSchema.optional(),
+            clip_norm: z.number().positive().optional(),
+          })
+          .strict(),
+      )
+      .min(2)
+      .max(16)
+      .optional(),
   })
   .strict()
+  .refine((r) => r.candidates === undefined || r.holdout !== undefined, {
+    message: 'choosing among candidates needs a holdout to score them on',
+  })
   .refine((r) => (r.epochs === undefined) !== (r.steps === undefined), {
     message: 'give exactly one of epochs and steps',
   })
@@ -77,7 +110,17 @@ export interface ResolvedTraining {
   readonly datasetSql: RewrittenSql;
   readonly maxRowsPerPerson: number;
   readonly spec: DpSgdSpec;
+  /** The privacy plan of all training steps (k·T for a search). */
   readonly plan: PrivacyPlan;
+  /** Held-out persons and the ε of evaluating (or selecting) on them. */
+  readonly holdout?: {
+    readonly fraction: number;
+    readonly epsilon: number;
+    readonly evaluationLoss: PureLoss;
+  };
+  readonly candidates?: readonly Candidate[];
+  /** Everything the job will cost, charged up front: training and, with a holdout, evaluation. */
+  readonly losses: readonly PrivacyLoss[];
   readonly communities: readonly string[];
 }
 
@@ -129,18 +172,22 @@ export function resolveTraining(policy: Policy, role: Role, request: TrainingReq
     return { name, lower: Number(range[0]), upper: Number(range[1]) };
   });
   const { label, labelSql } = labelOf(request, table);
-  const model = modelSpec(request, label);
-  const populationSize = table.population;
-  if (!populationSize) {
+  const model = modelSpec(request.model, label);
+  const population = table.population;
+  if (!population) {
     throw new TrainingRefusal(
       'invalid_training',
       `"${request.table}" has no public population in policy, so the sampling rate cannot be set`,
     );
   }
+  // With a holdout, training sees about (1 − f)·N persons; that public figure sets q and the normaliser.
+  const populationSize = request.holdout
+    ? Math.floor(population * (1 - request.holdout.fraction))
+    : population;
   if (request.batch_size > populationSize)
     throw new TrainingRefusal(
       'invalid_training',
-      `batch_size is above the table's population (${populationSize})`,
+      `batch_size is above the training population (${populationSize})`,
     );
   const sampling = { expectedBatchSize: request.batch_size, populationSize };
   const steps = request.steps ?? stepsForEpochs(request.epochs!, sampling);
@@ -160,21 +207,34 @@ export function resolveTraining(policy: Policy, role: Role, request: TrainingReq
     clipNorm: request.clip_norm,
     sampling,
     steps,
-    optimizer:
-      request.optimizer.kind === 'sgd'
-        ? {
-            kind: 'sgd',
-            learningRate: request.optimizer.learning_rate,
-            ...(request.optimizer.momentum === undefined ? {} : { momentum: request.optimizer.momentum }),
-          }
-        : { kind: 'adam', learningRate: request.optimizer.learning_rate },
+    optimizer: optimizerSpec(request.optimizer),
     privacy,
   };
-  const plan = planPrivacy({ q: request.batch_size / populationSize, steps, privacy });
-  if (plan.epsilon > policy.limits.max_epsilon_per_job) {
+  const maxRowsPerPerson = table.contributions?.max_rows_per_unit ?? 1;
+  const candidates = request.candidates?.map((candidate) => ({
+    model: modelSpec(candidate.model, label),
+    clipNorm: candidate.clip_norm ?? request.clip_norm,
+    optimizer: optimizerSpec(candidate.optimizer ?? request.optimizer),
+  }));
+  const holdout = request.holdout;
+  const selection = holdout
+    ? { kind: 'private' as const, epsilon: holdout.epsilon, maxRowsPerPerson }
+    : { kind: 'public' as const };
+  const { plan, extraEpsilon } = candidates
+    ? (() => {
+        const cost = searchCost({ candidates, sampling, steps, privacy, selection });
+        return { plan: cost.training, extraEpsilon: cost.selectionEpsilon };
+      })()
+    : { plan: planPrivacy({ q: request.batch_size / populationSize, steps, privacy }), extraEpsilon: 0 };
+  const evaluationLoss = holdout ? privateEvaluationLoss(holdout.epsilon, maxRowsPerPerson) : undefined;
+  const losses: PrivacyLoss[] = [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }];
+  if (candidates) losses.push({ kind: 'pure', epsilon: extraEpsilon });
+  else if (evaluationLoss) losses.push(evaluationLoss);
+  const totalEpsilon = losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? 0 : loss.epsilon), 0);
+  if (totalEpsilon > policy.limits.max_epsilon_per_job) {
     throw new TrainingRefusal(
       'epsilon_too_large',
-      `this job costs ε = ${plan.epsilon.toFixed(4)}, above the policy's limit of ${policy.limits.max_epsilon_per_job} per job`,
+      `this job costs ε = ${totalEpsilon.toFixed(4)}, above the policy's limit of ${policy.limits.max_epsilon_per_job} per job`,
     );
   }
   const select = [
@@ -186,9 +246,12 @@ export function resolveTraining(policy: Policy, role: Role, request: TrainingReq
     table: request.table,
     schema: { features, label },
     datasetSql: { text: `SELECT ${select} FROM commons.${quote(request.table)}`, parameters: [] },
-    maxRowsPerPerson: table.contributions?.max_rows_per_unit ?? 1,
+    maxRowsPerPerson,
     spec,
     plan,
+    ...(holdout && evaluationLoss ? { holdout: { ...holdout, evaluationLoss } } : {}),
+    ...(candidates ? { candidates } : {}),
+    losses,
     // Every person in the table may be in the training set: every community pays the run's cost.
     communities: Object.keys(policy.budgets).sort(),
   };
@@ -228,7 +291,7 @@ function labelOf(request: TrainingRequest, table: TablePolicy): { label: LabelSp
     const [from, to] = column.public_range;
     return { label: { kind: 'class', name, classes: to - from + 1 }, labelSql: `(${quote(name)} - ${from})` };
   }
-  if (values && values.every((value) => typeof value === 'number')) {
+  if (values?.every((value) => typeof value === 'number')) {
     const cases = values.map((value, index) => `WHEN ${Number(value)} THEN ${index}`).join(' ');
     return {
       label: { kind: 'class', name, classes: values.length },
@@ -247,29 +310,35 @@ function labelOf(request: TrainingRequest, table: TablePolicy): { label: LabelSp
   );
 }
 
-function modelSpec(request: TrainingRequest, label: LabelSpec): ModelSpec {
+function optimizerSpec(optimizer: OptimizerRequest): OptimizerSpec {
+  if (optimizer.kind === 'adam') return { kind: 'adam', learningRate: optimizer.learning_rate };
+  return {
+    kind: 'sgd',
+    learningRate: optimizer.learning_rate,
+    ...(optimizer.momentum === undefined ? {} : { momentum: optimizer.momentum }),
+  };
+}
+
+function modelSpec(model: ModelRequest, label: LabelSpec): ModelSpec {
   const fits =
-    request.model.kind === 'mlp' ||
-    (request.model.kind === 'logistic' && label.kind === 'binary') ||
-    (request.model.kind === 'softmax' && label.kind === 'class') ||
-    (request.model.kind === 'linear' && label.kind === 'bounded');
+    model.kind === 'mlp' ||
+    (model.kind === 'logistic' && label.kind === 'binary') ||
+    (model.kind === 'softmax' && label.kind === 'class') ||
+    (model.kind === 'linear' && label.kind === 'bounded');
   if (!fits)
-    throw new TrainingRefusal(
-      'invalid_training',
-      `a ${request.model.kind} model does not fit a ${label.kind} label`,
-    );
-  if (request.model.kind === 'softmax')
+    throw new TrainingRefusal('invalid_training', `a ${model.kind} model does not fit a ${label.kind} label`);
+  if (model.kind === 'softmax')
     return { kind: 'softmax', classes: label.kind === 'class' ? label.classes : 2 };
-  if (request.model.kind === 'mlp') {
+  if (model.kind === 'mlp') {
     const output =
       label.kind === 'binary'
         ? ({ kind: 'binary' } as const)
         : label.kind === 'class'
           ? ({ kind: 'multiclass', classes: label.classes } as const)
           : ({ kind: 'regression' } as const);
-    return { kind: 'mlp', hidden: request.model.hidden, activation: request.model.activation, output };
+    return { kind: 'mlp', hidden: model.hidden, activation: model.activation, output };
   }
-  return { kind: request.model.kind };
+  return { kind: model.kind };
 }
 
 /** Policy identifiers are lower-case SQL names (policy schema), so quoting them is exact. */

@@ -17,7 +17,7 @@ export function checkPolicyChangeInDatabase(
   });
 }
 
-export async function readCommunitySpend(db: Kysely<Database>): Promise<CommunitySpend[]> {
+async function readCommunitySpend(db: Kysely<Database>): Promise<CommunitySpend[]> {
   const rows = await db
     .selectFrom('dpgate.community_budgets as budget')
     .leftJoin('dpgate.charges as charge', 'charge.community_id', 'budget.community_id')

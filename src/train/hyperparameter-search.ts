@@ -64,8 +64,21 @@ export interface SearchResult {
   readonly cost: SearchCost;
 }
 
-/** What the search will cost, before anything runs: what the ledger charges. */
-export function searchCost(spec: SearchSpec): SearchCost {
+/** What a selection costs depends only on its kind, ε and the held-out rows per person. */
+export type SelectionCost =
+  | { readonly kind: 'public' }
+  | { readonly kind: 'private'; readonly epsilon: number; readonly maxRowsPerPerson: number };
+
+export function selectionCostOf(selection: Selection): SelectionCost {
+  return selection.kind === 'public'
+    ? { kind: 'public' }
+    : { kind: 'private', epsilon: selection.epsilon, maxRowsPerPerson: selection.heldOut.maxRowsPerPerson };
+}
+
+/** What the search will cost, before anything runs (and before any data is read): what the ledger charges. */
+export function searchCost(
+  spec: Omit<SearchSpec, 'selection'> & { readonly selection: SelectionCost },
+): SearchCost {
   const k = spec.candidates.length;
   if (k < 1) throw new RangeError('a search needs at least one candidate');
   const training = planPrivacy({
@@ -78,7 +91,7 @@ export function searchCost(spec: SearchSpec): SearchCost {
   const { selection } = spec;
   const selectionEpsilon =
     selection.kind === 'private'
-      ? k * privateEvaluationLoss(selection.epsilon / k, selection.heldOut.maxRowsPerPerson).epsilon
+      ? k * privateEvaluationLoss(selection.epsilon / k, selection.maxRowsPerPerson).epsilon
       : 0;
   return { training, selectionEpsilon, epsilon: training.epsilon + selectionEpsilon, delta: training.delta };
 }
@@ -98,7 +111,7 @@ export function searchHyperparameters(
 ): SearchResult {
   const random = options.random ?? cryptoRandom;
   const { onProgress } = options;
-  const cost = searchCost(spec);
+  const cost = searchCost({ ...spec, selection: selectionCostOf(spec.selection) });
   const k = spec.candidates.length;
   const runs = spec.candidates.map((candidate, index) =>
     trainDpSgd(

@@ -14,8 +14,10 @@ export {
   type SearchResult,
   type SearchSpec,
   type Selection,
+  type SelectionCost,
   searchCost,
   searchHyperparameters,
+  selectionCostOf,
 } from './hyperparameter-search.ts';
 export type { DpSgdCard, ModelCard, TrainedModel } from './model-card.ts';
 export { createModel, createModelFor } from './models/create-model.ts';
@@ -26,6 +28,7 @@ export { epsilonAfter, type PrivacyPlan, type PrivacyRequest, planPrivacy } from
 export { evaluatePrivately, type PrivateEvaluation, privateEvaluationLoss } from './private-evaluation.ts';
 export type { SearchProgress, TrainingProgress } from './progress.ts';
 export type { CellValue, DatasetSchema, FeatureBound, LabelSpec, TableRow } from './schema.ts';
+export { splitByPerson } from './split-by-person.ts';
 export {
   type DpSgdResult,
   TrainingCancelledError,

@@ -49,16 +49,17 @@ describeEachDatabase('training jobs', (database) => {
     expect(started.status).toBe(202);
     const job = (await started.json()) as {
       id: string;
-      cost: { epsilon: number; q: number; sigma: number; steps: number; delta: number };
+      cost: { epsilon: number; delta: number; training: { q: number; sigma: number; steps: number } };
       charged: { community: string }[];
     };
+    const training = job.cost.training;
     expect(job.charged.map((c) => c.community)).toEqual(['hillcrest', 'lakeside', 'riverside']);
-    expect(job.cost.q).toBe(0.1);
-    expect(job.cost.steps).toBe(30);
+    expect(training.q).toBe(0.1);
+    expect(training.steps).toBe(30);
     expect(job.cost.epsilon).toBeLessThanOrEqual(1);
     expect(job.cost.epsilon).toBe(
       dpSgdEpsilon(
-        { q: job.cost.q, sigma: job.cost.sigma, steps: job.cost.steps, delta: job.cost.delta },
+        { q: training.q, sigma: training.sigma, steps: training.steps, delta: job.cost.delta },
         'rdp',
       ),
     );
@@ -98,7 +99,7 @@ describeEachDatabase('training jobs', (database) => {
       label: { kind: 'binary', name: 'married' },
       privacy: {
         epsilon: job.cost.epsilon,
-        sigma: job.cost.sigma,
+        sigma: training.sigma,
         q: 0.1,
         steps: 30,
         clipNorm: 1,
@@ -123,6 +124,59 @@ describeEachDatabase('training jobs', (database) => {
     expect((await get(`/v1/training-jobs/${job.id}`, other)).status).toBe(404);
     expect((await get(`/v1/models/${state.model_id}`, other)).status).toBe(404);
     expect((await get(`/v1/models/${state.model_id}`, t.keys.council)).status).toBe(200);
+  });
+
+  it('evaluates on held-out persons, or picks the best candidate there, with that cost charged up front', async () => {
+    const waitFor = async (id: string) => {
+      for (let i = 0; i < 300; i++) {
+        const job = (await (await get(`/v1/training-jobs/${id}`)).json()) as {
+          status: string;
+          model_id: string;
+        };
+        if (job.status !== 'queued' && job.status !== 'running') return job;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error('job did not finish');
+    };
+    const evaluated = (await (
+      await post('/v1/training-jobs', { ...married, holdout: { fraction: 0.2, epsilon: 0.2 } })
+    ).json()) as {
+      id: string;
+      cost: { epsilon: number; training: { epsilon: number; q: number } };
+    };
+    expect(evaluated.cost.epsilon).toBeCloseTo(evaluated.cost.training.epsilon + 0.2, 6);
+    expect(evaluated.cost.training.q).toBe(100 / 800);
+    const done = await waitFor(evaluated.id);
+    expect(done.status).toBe('succeeded');
+    const card = (
+      (await (await get(`/v1/models/${done.model_id}`)).json()) as {
+        card: { evaluation: { kind: string; accuracy: number } };
+      }
+    ).card;
+    expect(card.evaluation.kind).toBe('held_out');
+    expect(card.evaluation.accuracy).toBeGreaterThanOrEqual(0);
+
+    const search = (await (
+      await post('/v1/training-jobs', {
+        ...married,
+        epochs: 1,
+        holdout: { fraction: 0.2, epsilon: 0.2 },
+        candidates: [
+          { model: { kind: 'logistic' } },
+          { model: { kind: 'mlp', hidden: [8], activation: 'tanh' } },
+        ],
+      })
+    ).json()) as { id: string; cost: { epsilon: number; training: { steps: number } } };
+    expect(search.cost.training.steps).toBe(2 * 8);
+    const searched = await waitFor(search.id);
+    expect(searched.status).toBe('succeeded');
+    const chosen = (
+      (await (await get(`/v1/models/${searched.model_id}`)).json()) as {
+        card: { evaluation: { kind: string; noisy_accuracies: number[] }; search: { candidates: number } };
+      }
+    ).card;
+    expect(chosen.evaluation.noisy_accuracies).toHaveLength(2);
+    expect(chosen.search.candidates).toBe(2);
   });
 
   it('streams progress and the end of the job as server-sent events', async () => {

@@ -31,7 +31,7 @@ describe('hyperparameter search', () => {
       sampling: SAMPLING,
       steps: 40,
       privacy: { accountant: 'rdp', delta: 1e-5, epsilon: 3 },
-      selection: { kind: 'private', heldOut: test, epsilon: 0.5 },
+      selection: { kind: 'private', maxRowsPerPerson: test.maxRowsPerPerson, epsilon: 0.5 },
     });
     const { q, sigma } = cost.training;
     expect(cost.training.steps).toBe(120);

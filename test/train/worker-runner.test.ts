@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dpSgdEpsilon } from '../../src/dp/accounting/index.ts';
 import { buildTrainingDataset } from '../../src/train/dataset.ts';
-import { type SearchSpec, searchCost } from '../../src/train/hyperparameter-search.ts';
+import { type SearchSpec, searchCost, selectionCostOf } from '../../src/train/hyperparameter-search.ts';
 import type { SearchProgress, TrainingProgress } from '../../src/train/progress.ts';
 import { TrainingCancelledError } from '../../src/train/train-dp-sgd.ts';
 import type { DpSgdSpec } from '../../src/train/training-spec.ts';
@@ -71,8 +71,9 @@ describe('training in a worker thread', () => {
     });
     expect(events).toHaveLength(60);
     expect(events[29]).toMatchObject({ candidate: 0, candidates: 2, step: 30 });
-    expect(events.at(-1)?.epsilonSpent).toBe(searchCost(search).training.epsilon);
-    expect(result.cost).toEqual(searchCost(search));
+    const expected = searchCost({ ...search, selection: selectionCostOf(search.selection) });
+    expect(events.at(-1)?.epsilonSpent).toBe(expected.training.epsilon);
+    expect(result.cost).toEqual(expected);
     expect(result.best.card.search?.candidates).toBe(2);
   });
 });

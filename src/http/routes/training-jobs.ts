@@ -7,7 +7,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.ts';
-import { requestCancel, startTrainingJob } from '../../jobs/training-jobs.ts';
+import { jobCost, requestCancel, startTrainingJob } from '../../jobs/training-jobs.ts';
 import { TrainingRefusal, TrainingRequestSchema } from '../../jobs/training-request.ts';
 import { BudgetExhaustedError } from '../../ledger/charge.ts';
 import type { Principal } from '../../principals/principal.ts';
@@ -150,19 +150,11 @@ export function trainingRoutes(deps: AppDependencies) {
           },
           c.req.valid('json'),
         );
-        const { plan } = job.resolved;
         return c.json(
           {
             id: job.id,
             status: 'queued',
-            cost: {
-              epsilon: plan.epsilon,
-              delta: plan.delta,
-              sigma: plan.sigma,
-              q: plan.q,
-              steps: plan.steps,
-              accountant: plan.accountant,
-            },
+            cost: jobCost(job.resolved),
             charged: job.charged.map((charge) => ({
               community: charge.communityId,
               accounting: charge.accounting,
