@@ -81,9 +81,7 @@ export async function commitCharge(
   const missing = communities.filter((id) => !rows.some((row) => row.community_id === id));
   if (missing.length > 0) throw new UnknownCommunityError(`no budget for community ${missing.join(', ')}`);
 
-  const charges: CommunityCharge[] = [];
-  const exhausted: BudgetExhaustedError['communities'][number][] = [];
-  for (const row of rows) {
+  const planned = rows.map((row) => {
     const state = budgetState(row);
     const amounts = chargeAmounts(state, request.cost);
     const charged = {
@@ -91,19 +89,25 @@ export async function commitCharge(
       delta: decimalAtLeast(amounts.delta),
       rho: amounts.rho === null ? null : decimalAtLeast(amounts.rho),
     };
-    const updated = await debit(trx, row.community_id, state, amounts, charged);
-    if (!updated) {
-      exhausted.push({ communityId: row.community_id, remaining: remaining(state) });
-      continue;
-    }
-    charges.push({
-      communityId: row.community_id,
-      accounting: state.accounting,
-      charged,
-      remaining: remaining(budgetState(updated)),
-    });
+    return { communityId: row.community_id, state, amounts, charged };
+  });
+  // zcdp budgets need the tight conversion: checked here, on the locked rows.
+  const unaffordable = planned.filter(
+    (p) => p.state.accounting === 'zcdp' && !zcdpChargeFits(p.state, p.amounts),
+  );
+  const updated = unaffordable.length === 0 ? await debit(trx, planned) : [];
+  const exhausted = planned.filter((p) => !updated.some((row) => row.community_id === p.communityId));
+  if (exhausted.length > 0) {
+    throw new BudgetExhaustedError(
+      exhausted.map((p) => ({ communityId: p.communityId, remaining: remaining(p.state) })),
+    );
   }
-  if (exhausted.length > 0) throw new BudgetExhaustedError(exhausted);
+  const charges: CommunityCharge[] = planned.map((p) => ({
+    communityId: p.communityId,
+    accounting: p.state.accounting,
+    charged: p.charged,
+    remaining: remaining(budgetState(updated.find((row) => row.community_id === p.communityId)!)),
+  }));
 
   await trx
     .insertInto('dpgate.charges')
@@ -127,33 +131,32 @@ export async function commitCharge(
 }
 
 /**
- * Adds the charge to the spent columns if it fits; returns the updated row, or undefined if not.
- * Basic budgets are compared exactly on NUMERIC in the UPDATE's own condition; zcdp budgets need the
- * tight conversion, done here on the locked row.
+ * Adds each community's charge to its spent columns in one statement, on rows this transaction has
+ * already locked. Basic budgets are compared exactly, on NUMERIC, in the statement's own condition:
+ * a community missing from the result could not pay, and the caller rolls everything back.
  */
 async function debit(
   trx: Kysely<Database>,
-  communityId: string,
-  state: BudgetState,
-  amounts: ChargeAmounts,
-  charged: CommunityCharge['charged'],
-) {
-  if (state.accounting === 'zcdp' && !zcdpChargeFits(state, amounts)) return undefined;
-  const epsilonSpent = sql<string>`epsilon_spent + ${charged.epsilon}::numeric`;
-  const deltaSpent = sql<string>`delta_spent + ${charged.delta}::numeric`;
-  return trx
-    .updateTable('dpgate.community_budgets')
-    .set({
-      epsilon_spent: epsilonSpent,
-      delta_spent: deltaSpent,
-      rho_spent: sql<string>`rho_spent + ${charged.rho ?? '0'}::numeric`,
-      updated_at: new Date(),
-    })
-    .where('community_id', '=', communityId)
-    .where(epsilonSpent, '<=', sql<string>`epsilon_total`)
-    .where(deltaSpent, '<=', sql<string>`delta_total`)
-    .returningAll()
-    .executeTakeFirst();
+  planned: readonly { communityId: string; charged: CommunityCharge['charged'] }[],
+): Promise<(BudgetRow & { community_id: string })[]> {
+  const values = sql.join(
+    planned.map(
+      (p) =>
+        sql`(${p.communityId}::text, ${p.charged.epsilon}::numeric, ${p.charged.delta}::numeric, ${p.charged.rho ?? '0'}::numeric)`,
+    ),
+  );
+  const result = await sql<BudgetRow & { community_id: string }>`
+    update dpgate.community_budgets as b
+    set epsilon_spent = b.epsilon_spent + v.epsilon,
+        delta_spent = b.delta_spent + v.delta,
+        rho_spent = b.rho_spent + v.rho,
+        updated_at = now()
+    from (values ${values}) as v (community_id, epsilon, delta, rho)
+    where b.community_id = v.community_id
+      and b.epsilon_spent + v.epsilon <= b.epsilon_total
+      and b.delta_spent + v.delta <= b.delta_total
+    returning b.*`.execute(trx);
+  return result.rows;
 }
 
 type BudgetRow = { accounting: 'basic' | 'zcdp' } & Record<
