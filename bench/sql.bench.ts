@@ -1,0 +1,78 @@
+// Time to plan one query (parse + analyze + cost + rewrite + re-parse check) over the SQL corpus,
+// and the share of it spent in the parser alone. Run: npx tsx bench/sql.bench.ts (or npm run bench -- sql)
+import { planQuery } from '../src/sql/index.ts';
+import { parseStatements } from '../src/sql/parse.ts';
+import { ACCEPTED, REFUSED } from '../test/sql/corpus.ts';
+import { loadDemoPolicy, withHiddenColumn } from '../test/sql/demo-policy.ts';
+
+const WARM_UP_ROUNDS = 20;
+const MEASURED_ROUNDS = 100;
+
+const policy = await loadDemoPolicy();
+const hidden = withHiddenColumn(policy);
+const cases = [
+  ...ACCEPTED.map((c) => ({ sql: c.sql, policy, role: 'analyst' as const, accepted: true })),
+  ...REFUSED.map((c) => ({
+    sql: c.sql,
+    policy: c.hidden ? hidden : policy,
+    role: c.role ?? ('analyst' as const),
+    accepted: false,
+  })),
+];
+
+function timings(run: (c: (typeof cases)[number]) => unknown, subset: typeof cases): number[] {
+  for (let round = 0; round < WARM_UP_ROUNDS; round++) for (const c of subset) run(c);
+  const samples: number[] = [];
+  for (let round = 0; round < MEASURED_ROUNDS; round++) {
+    for (const c of subset) {
+      const start = performance.now();
+      run(c);
+      samples.push(performance.now() - start);
+    }
+  }
+  return samples.sort((a, b) => a - b);
+}
+
+const quantile = (sorted: readonly number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const format = (ms: number): string => `${(ms * 1000).toFixed(0)} µs`;
+
+const plan = (c: (typeof cases)[number]) =>
+  planQuery({ sql: c.sql, policy: c.policy, role: c.role, request: { epsilon: 1, delta: 1e-7 } });
+const rows: [string, number, number[]][] = [
+  [
+    'planQuery, accepted queries',
+    cases.filter((c) => c.accepted).length,
+    timings(
+      plan,
+      cases.filter((c) => c.accepted),
+    ),
+  ],
+  [
+    'planQuery, refused queries',
+    cases.filter((c) => !c.accepted).length,
+    timings(
+      plan,
+      cases.filter((c) => !c.accepted),
+    ),
+  ],
+  [
+    'parser alone, accepted queries',
+    cases.filter((c) => c.accepted).length,
+    timings(
+      (c) => parseStatements(c.sql),
+      cases.filter((c) => c.accepted),
+    ),
+  ],
+];
+
+console.log(
+  `node ${process.version}; ${MEASURED_ROUNDS} rounds over the corpus after ${WARM_UP_ROUNDS} warm-up rounds`,
+);
+console.log('| what | queries | p50 | p90 | p99 | max |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const [name, count, sorted] of rows) {
+  console.log(
+    `| ${name} | ${count} | ${[0.5, 0.9, 0.99, 1].map((q) => format(quantile(sorted, q))).join(' | ')} |`,
+  );
+}

@@ -1,0 +1,89 @@
+/**
+ * Resolving a table name in the analyst's FROM clause to a policy table. Only tables of schema
+ * `commons` declared in policy exist for analysts; catalogs and other schemas are refused by name,
+ * before anything is read, so `pg_stats`, `pg_class.reltuples` and friends never leak counts.
+ */
+import type { RangeVar } from 'libpg-query';
+import type { TableReference } from '../ir.ts';
+import { refuse } from '../refusal.ts';
+import type { AnalysisContext } from './context.ts';
+
+export const COMMONS_SCHEMA = 'commons';
+
+const CATALOG_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
+
+export function isCatalogName(schema: string | undefined, name: string): boolean {
+  return (
+    (schema !== undefined && (CATALOG_SCHEMAS.has(schema) || schema.startsWith('pg_'))) ||
+    name.startsWith('pg_')
+  );
+}
+
+/** Checks schema, existence and the role's access, and returns the table's policy under a fresh alias. */
+export function resolvePolicyTable(rangeVar: RangeVar, context: AnalysisContext): TableReference {
+  const name = rangeVar.relname ?? '';
+  const schema = rangeVar.schemaname;
+  const location = rangeVar.location;
+  if (rangeVar.catalogname !== undefined || isCatalogName(schema, name)) {
+    refuse(
+      'system_catalog',
+      `system catalogs and schemas cannot be queried (${qualified(rangeVar)})`,
+      location,
+    );
+  }
+  if (schema !== undefined && schema !== COMMONS_SCHEMA) {
+    refuse(
+      'unknown_table',
+      `only tables of schema ${COMMONS_SCHEMA} can be queried, not ${qualified(rangeVar)}`,
+      location,
+    );
+  }
+  const policy = context.policy.tables[name];
+  if (!policy) {
+    const known = Object.keys(context.policy.tables).join(', ');
+    refuse('unknown_table', `there is no table ${quoteName(name)}; tables: ${known}`, location);
+  }
+  const allowed = context.policy.access[context.role]?.tables ?? [];
+  if (!allowed.includes(name)) {
+    refuse('not_allowed', `the ${context.role} role may not read table ${name}`, location);
+  }
+  return {
+    alias: context.nextAlias(),
+    table: name,
+    policy,
+    private: !policy.public,
+    unitColumn: policy.public ? undefined : unitColumnOf(name, context, location),
+    communityColumn:
+      name === context.policy.privacy_unit.table ? context.policy.communities.column : undefined,
+  };
+}
+
+/**
+ * The column of a private table that names the person. The unit table holds it directly; another
+ * table names it through a one-hop `unit_path` (`person_id -> people.person_id`). Longer paths
+ * would need the rewrite to join along the path; they are refused until that exists.
+ */
+function unitColumnOf(table: string, context: AnalysisContext, location: number | undefined): string {
+  const unit = context.policy.privacy_unit;
+  if (table === unit.table) return unit.column;
+  const path = context.policy.tables[table]?.unit_path ?? [];
+  const hop = /^([a-z_][a-z0-9_]*)\s*->\s*([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)$/.exec(path[0] ?? '');
+  if (path.length === 1 && hop && hop[2] === unit.table && hop[3] === unit.column) return hop[1]!;
+  return refuse(
+    'unsupported_sql',
+    `table ${table} reaches the privacy unit through a path dpgate cannot follow yet (only one hop to ${unit.table}.${unit.column})`,
+    location,
+  );
+}
+
+function qualified(rangeVar: RangeVar): string {
+  return [rangeVar.catalogname, rangeVar.schemaname, rangeVar.relname]
+    .filter(Boolean)
+    .map((n) => quoteName(n!))
+    .join('.');
+}
+
+/** An identifier as the analyst would have to write it. */
+export function quoteName(name: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+}

@@ -1,0 +1,212 @@
+/**
+ * From the measurements a query needs and the analyst's (ε, δ) to calibrated mechanisms and the
+ * cost the ledger charges.
+ *
+ * Sensitivities (add/remove one person). After the rewrite's contribution bounding a person has
+ * rows in at most k groups (L0, `max_groups_per_unit`) and at most r rows in each (L∞, the product
+ * of `max_rows_per_unit` over the private tables joined). Every summed value is clamped to [lo, hi]
+ * and counted in grid steps, so one person moves one group's
+ *  - row count by ≤ r;  - distinct-person count by ≤ 1;
+ *  - sum by ≤ r·max(|lo|, |hi|) steps (not hi − lo: removing a person removes their values, it does
+ *    not replace them); - sum of squares by ≤ r·max(lo², hi²) (in its own, coarser steps);
+ * and, over the k groups, the vector of one measurement by k·(that) in L1 and √k·(that) in L2.
+ *
+ * Split. The n releases (each measurement, each quantile, and the noisy person counts of partition
+ * selection when groups are thresholded) share the budget equally:
+ *  - laplace: each gets ε/n of pure DP (discrete Laplace with t = Δ1/(ε/n)); the total is the sum
+ *    of the losses the mechanisms report (≤ ε); partition selection adds its achieved δ (≤ δ).
+ *  - gaussian: the ρ of the request is zcdpBudget(ε, δ′) (the largest ρ whose tight (ε, δ′)
+ *    conversion fits), with δ′ = δ, or δ/2 when half of δ goes to partition selection; each release
+ *    gets ρ/n (discrete Gaussian with σ = Δ2/√(2ρ/n)). The charge records ρ and the δ of selection.
+ *  - a quantile is pure ε-DP per group (permute-and-flip); under gaussian its share ρ/n buys
+ *    ε = √(2ρ/(n·k)) per group, since ε-DP is ε²/2-zCDP (Bun & Steinke 2016, Prop. 1.4).
+ * Each share is shaved by 2^-20 so float rounding in calibration never pushes the total over.
+ */
+import { zcdpBudget, zcdpToEpsilon } from '../dp/accounting/index.ts';
+import { gaussianSigmaForRho, laplaceScaleForEpsilon } from '../dp/calibration.ts';
+import { discreteGaussian } from '../dp/discrete-gaussian.ts';
+import { discreteLaplace } from '../dp/discrete-laplace.ts';
+import type { PrivacyLoss } from '../dp/privacy-loss.ts';
+import { type Rational, rational, rationalValue } from '../dp/rational.ts';
+import type { MeasurementDraft, QuantileDraft } from './analyze/aggregates.ts';
+import { type Interval, magnitude, square } from './bounds.ts';
+import { type SqlMechanism, specOf } from './noise.ts';
+import type { Measurement, MechanismName, QuantileMeasurement, QueryCost, Sensitivity } from './plan.ts';
+import { refuse } from './refusal.ts';
+
+export interface CostRequest {
+  readonly mechanism: MechanismName;
+  readonly epsilon: number;
+  readonly delta: number;
+  readonly measurements: readonly MeasurementDraft[];
+  readonly quantiles: readonly QuantileDraft[];
+  readonly maxRowsPerGroup: number;
+  readonly maxGroupsPerUnit: number;
+  /** Groups without a public domain: partition selection needs δ. */
+  readonly thresholded: boolean;
+}
+
+export interface Costed {
+  readonly measurements: Measurement[];
+  readonly quantiles: QuantileMeasurement[];
+  readonly selection:
+    | { mechanism: SqlMechanism; delta: number; threshold: number; loss: PrivacyLoss }
+    | undefined;
+  readonly cost: QueryCost;
+}
+
+const SHAVE = 1 - 2 ** -20;
+
+export function costQuery(request: CostRequest): Costed {
+  const { mechanism, epsilon, delta, maxRowsPerGroup: r, maxGroupsPerUnit: k } = request;
+  if (request.thresholded && !(delta > 0)) {
+    refuse(
+      'delta_required',
+      'grouping by a column without a public domain needs delta > 0 for partition selection',
+    );
+  }
+  if (mechanism === 'gaussian' && !(delta > 0)) refuse('delta_required', 'Gaussian noise needs delta > 0');
+  const releases = request.measurements.length + request.quantiles.length + (request.thresholded ? 1 : 0);
+  const selectionDelta = request.thresholded ? (mechanism === 'gaussian' ? delta / 2 : delta) : 0;
+  const conversionDelta = delta - selectionDelta;
+  const rho = mechanism === 'gaussian' ? zcdpBudget(epsilon, conversionDelta) : 0;
+  const share = ((mechanism === 'gaussian' ? rho : epsilon) / releases) * SHAVE;
+
+  const calibrate = (sensitivity: Sensitivity): SqlMechanism =>
+    withinRange(() =>
+      mechanism === 'laplace'
+        ? discreteLaplace({
+            scale: laplaceScaleForEpsilon({ epsilon: share, sensitivity: Math.max(sensitivity.l1, 1) }),
+          })
+        : discreteGaussian({
+            sigma: gaussianSigmaForRho({ rho: share, sensitivity: Math.max(sensitivity.l2, 1) }),
+          }),
+    );
+
+  const measurements = request.measurements.map((draft): Measurement => {
+    const sensitivity = spread(perGroupSensitivity(draft, r), k);
+    const noise = calibrate(sensitivity);
+    const loss = noise.loss(mechanism === 'laplace' ? sensitivity.l1 : sensitivity.l2);
+    const common = { column: draft.column, sensitivity, noise: specOf(noise), loss };
+    return draft.kind === 'sum' || draft.kind === 'sum_of_squares'
+      ? { kind: draft.kind, granularity: draft.value.transform.granularity, ...common }
+      : { kind: draft.kind, ...common };
+  });
+
+  const quantiles = request.quantiles.map((draft): QuantileMeasurement => {
+    const { numerator: a, denominator: c } = draft.percentile;
+    const perGroupEpsilon = mechanism === 'laplace' ? share / k : Math.sqrt((2 * share) / k);
+    const epsilonPerGroup = rationalAtMost(perGroupEpsilon);
+    const exact = rationalValue(epsilonPerGroup);
+    const loss: PrivacyLoss =
+      mechanism === 'laplace'
+        ? { kind: 'pure', epsilon: k * exact }
+        : { kind: 'zcdp', rho: (k * exact * exact) / 2 };
+    return {
+      columns: draft.columns,
+      bounds: draft.value.transform.bounds,
+      percentile: draft.percentile,
+      epsilonPerGroup,
+      utilitySensitivity: r * Math.max(a, c - a),
+      loss,
+    };
+  });
+
+  const selection = request.thresholded
+    ? (() => {
+        const counts = calibrate({ perGroup: 1, l1: k, l2: Math.sqrt(k) });
+        const selector = counts.partitionSelector({ delta: selectionDelta, maxGroupsPerUnit: k });
+        return {
+          mechanism: counts,
+          delta: selector.delta,
+          threshold: selector.threshold,
+          loss: selector.countLoss,
+        };
+      })()
+    : undefined;
+
+  const losses = [
+    ...measurements.map((m) => m.loss),
+    ...quantiles.map((q) => q.loss),
+    ...(selection ? [selection.loss] : []),
+  ];
+  return {
+    measurements,
+    quantiles,
+    selection,
+    cost: totalCost(mechanism, losses, selection?.delta ?? 0, conversionDelta),
+  };
+}
+
+function totalCost(
+  mechanism: MechanismName,
+  losses: readonly PrivacyLoss[],
+  selectionDelta: number,
+  conversionDelta: number,
+): QueryCost {
+  const withDelta = (loss: PrivacyLoss): PrivacyLoss[] =>
+    selectionDelta > 0 ? [loss, { kind: 'approx', epsilon: 0, delta: selectionDelta }] : [loss];
+  if (mechanism === 'laplace') {
+    const epsilon = losses.reduce((sum, l) => sum + (l.kind === 'pure' ? l.epsilon : 0), 0);
+    return { losses: withDelta({ kind: 'pure', epsilon }), epsilon, delta: selectionDelta };
+  }
+  const rho = losses.reduce((sum, l) => sum + (l.kind === 'zcdp' ? l.rho : 0), 0);
+  return {
+    losses: withDelta({ kind: 'zcdp', rho }),
+    epsilon: zcdpToEpsilon(rho, conversionDelta),
+    delta: conversionDelta + selectionDelta,
+    rho,
+  };
+}
+
+function perGroupSensitivity(draft: MeasurementDraft, maxRowsPerGroup: number): number {
+  switch (draft.kind) {
+    case 'rows':
+      return maxRowsPerGroup;
+    case 'units':
+      return 1;
+    case 'sum':
+    case 'sum_of_squares':
+      return maxRowsPerGroup * magnitude(stepBounds(draft));
+  }
+}
+
+function spread(perGroup: number, groups: number): Sensitivity {
+  return { perGroup, l1: groups * perGroup, l2: Math.sqrt(groups) * perGroup };
+}
+
+/** The range of one clamped (squared) value in grid steps, rounded outwards (any rounding rule stays inside). */
+function stepBounds(draft: Extract<MeasurementDraft, { kind: 'sum' | 'sum_of_squares' }>): Interval {
+  const transform = draft.value.transform;
+  const range = transform.squared ? square(transform.bounds) : transform.bounds;
+  return {
+    low: Math.floor(range.low / transform.granularity),
+    high: Math.ceil(range.high / transform.granularity),
+  };
+}
+
+/**
+ * The largest multiple of 2^-24 ≤ x: rounding ε down only adds noise, and a small denominator keeps
+ * the quantile mechanism's exact Bernoulli draws in safe integers (quantile.ts).
+ */
+function rationalAtMost(x: number): Rational {
+  const scale = 2 ** 24;
+  const numerator = Math.floor(x * scale);
+  if (numerator < 1) refuse('noise_out_of_range', 'epsilon is too small for a quantile in this query');
+  return rational(numerator, scale);
+}
+
+/** The DP core refuses scales it cannot sample exactly (e.g. ε so small that t > 2^40). */
+function withinRange(build: () => SqlMechanism): SqlMechanism {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof RangeError) {
+      return refuse(
+        'noise_out_of_range',
+        'the noise this epsilon needs is outside what dpgate can sample exactly; use a larger epsilon or fewer aggregates',
+      );
+    }
+    throw error;
+  }
+}

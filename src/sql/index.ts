@@ -1,0 +1,32 @@
+/**
+ * dpgate's private SQL, the pure half: `planQuery` (parse, analyze, scope, cost, rewrite) and
+ * `release` (noise, partition selection, post-processing). See docs/sql.md.
+ */
+
+export type {
+  Aggregate,
+  CommunityScope,
+  Grouping,
+  Measurement,
+  MechanismName,
+  NoiseSpec,
+  PrivateQueryPlan,
+  PublicQueryPlan,
+  QuantileMeasurement,
+  QueryCost,
+  QueryPlan,
+  QueryRequest,
+  RewrittenSql,
+  Sensitivity,
+} from './plan.ts';
+export { type PlanQueryInput, type PlanQueryResult, planQuery } from './plan-query.ts';
+export type { OutputValue } from './post-process.ts';
+export { SQL_REFUSAL_CODES, type SqlRefusal, type SqlRefusalCode } from './refusal.ts';
+export {
+  type CellAccuracy,
+  CONFIDENCE,
+  plannedAccuracy,
+  type ReleasedAnswer,
+  type ReleaseOptions,
+  release,
+} from './release.ts';

@@ -1,0 +1,55 @@
+/**
+ * Parsing with the real PostgreSQL parser (libpg_query compiled to WASM, synchronous API). Whatever
+ * a naive tokenizer would trip on (nested comments, dollar quoting, U&"…" escapes, E'…' strings, a
+ * second statement after a comment) is resolved here exactly as the server would resolve it.
+ */
+import { hasSqlDetails, loadModule, type Node, parseSync, type SelectStmt } from 'libpg-query';
+import { refuse } from './refusal.ts';
+
+// The WASM module must be instantiated once before the synchronous API can run.
+await loadModule();
+
+/** The longest query text dpgate parses; longer texts are refused before parsing. */
+export const MAX_SQL_LENGTH = 100_000;
+
+/** Parses `sql` and returns its only statement, which must be a SELECT. Raises a refusal otherwise. */
+export function parseSingleSelect(sql: string): SelectStmt {
+  if (sql.length > MAX_SQL_LENGTH)
+    refuse('unsupported_sql', `the query is longer than ${MAX_SQL_LENGTH} characters`);
+  const statements = parseStatements(sql);
+  if (statements.length === 0) refuse('syntax_error', 'the query is empty');
+  if (statements.length > 1) {
+    refuse(
+      'multiple_statements',
+      `send exactly one SELECT statement; found ${statements.length} statements`,
+      statements[1]!.location,
+    );
+  }
+  const { node, location } = statements[0]!;
+  if (!('SelectStmt' in node)) {
+    const kind = Object.keys(node)[0] ?? 'statement';
+    refuse(
+      'not_a_select',
+      `only SELECT queries are accepted, not ${kind.replace(/Stmt$/, '').toUpperCase()}`,
+      location,
+    );
+  }
+  return node.SelectStmt;
+}
+
+/** Every statement with the offset it starts at. Raises `syntax_error` with the parser's position. */
+export function parseStatements(sql: string): { node: Node; location: number }[] {
+  if (sql.trim() === '') return [];
+  try {
+    const result = parseSync(sql);
+    return (result.stmts ?? []).flatMap((raw) =>
+      raw.stmt ? [{ node: raw.stmt, location: raw.stmt_location ?? 0 }] : [],
+    );
+  } catch (error) {
+    if (hasSqlDetails(error)) {
+      const cursor = error.sqlDetails?.cursorPosition;
+      refuse('syntax_error', error.message, cursor === undefined ? undefined : Math.max(0, cursor - 1));
+    }
+    throw error;
+  }
+}

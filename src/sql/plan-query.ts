@@ -1,0 +1,223 @@
+/**
+ * parse → analyze → scope → cost → rewrite: from the analyst's SQL to a QueryPlan, or a refusal.
+ * Pure: no database, no environment; the caller charges `plan.cost` to `plan.scope`, runs
+ * `plan.sql`, and hands the rows to `release`.
+ */
+import type { SelectStmt } from 'libpg-query';
+import { deparseSync } from 'pgsql-deparser';
+import type { Policy, Role } from '../policy/schema.ts';
+import { rootContext } from './analyze/context.ts';
+import { checkPublicQuery, readsPrivateTable, walk } from './analyze/public-query.ts';
+import { type AnalyzedQuery, analyzePrivateSelect } from './analyze/select.ts';
+import { costQuery } from './cost.ts';
+import { bindPublicQuery, ParameterList } from './emit.ts';
+import { specOf } from './noise.ts';
+import { parseSingleSelect } from './parse.ts';
+import type {
+  Grouping,
+  MechanismName,
+  PrivateQueryPlan,
+  PublicDomain,
+  PublicQueryPlan,
+  QueryPlan,
+  QueryRequest,
+} from './plan.ts';
+import { refuse, type SqlRefusal, SqlRefusalError } from './refusal.ts';
+import { rewritePrivateQuery, UNITS_COLUMN } from './rewrite.ts';
+import { communityScope } from './scope.ts';
+
+export interface PlanQueryInput {
+  readonly sql: string;
+  /** The policy snapshot in force (validated; its version is recorded by the caller). */
+  readonly policy: Policy;
+  readonly role: Role;
+  readonly request?: QueryRequest;
+}
+
+export type PlanQueryResult =
+  | { readonly ok: true; readonly plan: QueryPlan }
+  | { readonly ok: false; readonly refusal: SqlRefusal };
+
+export function planQuery(input: PlanQueryInput): PlanQueryResult {
+  try {
+    return { ok: true, plan: buildPlan(input) };
+  } catch (error) {
+    if (error instanceof SqlRefusalError) return { ok: false, refusal: error.refusal };
+    // The analysis recurses over the syntax tree; a query nested deeper than the stack is refused.
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      return { ok: false, refusal: { code: 'unsupported_sql', message: 'the query is nested too deeply' } };
+    }
+    throw error;
+  }
+}
+
+function buildPlan({ sql, policy, role, request = {} }: PlanQueryInput): QueryPlan {
+  const select = parseSingleSelect(sql);
+  refuseNestedWith(select);
+  const context = rootContext(policy, role);
+  if (!readsPrivateTable(select, context)) return publicPlan(select, context);
+  const analyzed = analyzePrivateSelect(select, context);
+  const { epsilon, delta, mechanism } = checkRequest(request, policy);
+  return privatePlan(analyzed, policy, { epsilon, delta, mechanism });
+}
+
+/** Public tables only: no noise, no cost; the query runs as written, tables qualified, literals bound. */
+function publicPlan(select: SelectStmt, context: ReturnType<typeof rootContext>): PublicQueryPlan {
+  const statement = { SelectStmt: select };
+  checkPublicQuery(statement, context);
+  const params = new ParameterList();
+  const text = deparseSync(bindPublicQuery(statement, params), { pretty: false });
+  const tables = new Set<string>();
+  walk(statement, (key, value) => {
+    if (key === 'RangeVar') tables.add((value as { relname?: string }).relname ?? '');
+  });
+  return {
+    kind: 'public',
+    tables: [...tables].filter((t) => context.policy.tables[t]),
+    sql: { text, parameters: params.values },
+  };
+}
+
+function privatePlan(
+  analyzed: AnalyzedQuery,
+  policy: Policy,
+  request: Required<QueryRequest>,
+): PrivateQueryPlan {
+  const privateTables = analyzed.tables.filter((t) => t.private);
+  // L∞: a joined row of a person combines one row of each private table, so rows multiply;
+  // L0: every table's council limit on groups per person must hold, so the smallest applies.
+  const maxRowsPerGroup = privateTables.reduce(
+    (rows, t) => rows * (t.policy.contributions?.max_rows_per_unit ?? 1),
+    1,
+  );
+  const policyGroups = Math.min(
+    ...privateTables.map((t) => t.policy.contributions?.max_groups_per_unit ?? 1),
+  );
+  const keys = analyzed.keys;
+  const kind = keys.length === 0 ? 'none' : keys.every((k) => k.domain) ? 'public' : 'selected';
+  // Known when every domain is listed in policy; a public table's domain is counted only at execution.
+  const sizes = kind === 'public' ? keys.map((k) => domainSize(k.domain!)) : [];
+  const cells =
+    kind === 'public' && sizes.every((n) => n !== undefined)
+      ? sizes.reduce((n, size) => n * size!, 1)
+      : undefined;
+  // A person contributes to at most one group of a query without GROUP BY, and never to more
+  // groups than a public domain has.
+  const maxGroupsPerUnit = kind === 'none' ? 1 : Math.min(policyGroups, cells ?? policyGroups);
+  if (cells !== undefined && cells * analyzed.columns.length > policy.limits.max_result_cells) {
+    refuse(
+      'too_many_cells',
+      `this query would release ${cells} groups × ${analyzed.columns.length} columns, more than the policy's ${policy.limits.max_result_cells} cells`,
+    );
+  }
+  const scope = communityScope(analyzed.conditions, policy);
+  const { registry } = analyzed;
+  const costed = costQuery({
+    ...request,
+    measurements: registry.measurements,
+    quantiles: registry.quantiles,
+    maxRowsPerGroup,
+    maxGroupsPerUnit,
+    thresholded: kind === 'selected',
+  });
+  const sql = rewritePrivateQuery({
+    tables: analyzed.tables,
+    conditions: analyzed.conditions,
+    keys,
+    values: registry.values,
+    measurements: registry.measurements,
+    quantiles: registry.quantiles,
+    grouping: kind,
+    maxRowsPerGroup,
+    maxGroupsPerUnit,
+  });
+  const groupKeys = keys.map((k) => ({ column: k.column, expr: k.expr }));
+  const grouping: Grouping =
+    kind === 'none'
+      ? { kind }
+      : kind === 'public'
+        ? { kind, keys: keys.map((k) => ({ column: k.column, expr: k.expr, domain: k.domain! })) }
+        : {
+            kind,
+            keys: groupKeys,
+            unitsColumn: UNITS_COLUMN,
+            selection: {
+              noise: specOf(costed.selection!.mechanism),
+              delta: costed.selection!.delta,
+              threshold: costed.selection!.threshold,
+              loss: costed.selection!.loss,
+            },
+          };
+  return {
+    kind: 'private',
+    tables: [...new Set(analyzed.tables.map((t) => t.table))],
+    scope,
+    mechanism: request.mechanism,
+    contribution: { maxRowsPerGroup, maxGroupsPerUnit },
+    grouping,
+    measurements: costed.measurements,
+    quantiles: costed.quantiles,
+    aggregates: registry.aggregates,
+    columns: analyzed.columns,
+    having: analyzed.having,
+    orderBy: analyzed.orderBy,
+    limit: analyzed.limit,
+    offset: analyzed.offset,
+    cost: costed.cost,
+    sql,
+  };
+}
+
+/**
+ * WITH only at the start of the query. Then every CTE name is visible in the whole statement (the
+ * order rule is checked with the CTEs), so any reference by that name is the CTE and every other
+ * table name is qualified with `commons.` before the SQL runs; a WITH nested in a subquery could
+ * shadow a table name in one place only, and an unqualified name outside it would reach the search
+ * path.
+ */
+function refuseNestedWith(select: SelectStmt): void {
+  const nested = [{ ...select, withClause: undefined }, ...(select.withClause?.ctes ?? [])];
+  walk(nested, (key, value) => {
+    if (key === 'withClause') {
+      refuse(
+        'unsupported_sql',
+        'WITH is allowed only at the start of the query',
+        (value as { location?: number }).location,
+      );
+    }
+  });
+}
+
+function domainSize(domain: PublicDomain): number | undefined {
+  if (domain.kind === 'values') return domain.values.length;
+  if (domain.kind === 'range') return domain.to - domain.from + 1;
+  return undefined;
+}
+
+/** ε and δ from the request or the policy defaults, checked against the policy caps. */
+function checkRequest(request: QueryRequest, policy: Policy): Required<QueryRequest> {
+  const limits = policy.limits;
+  const epsilon = request.epsilon ?? limits.default_epsilon;
+  const delta = request.delta ?? limits.default_delta;
+  const mechanism: MechanismName = request.mechanism ?? policy.default_mechanism;
+  // Number.isFinite also stops 1e999 (Infinity, i.e. no noise) and NaN.
+  if (!(Number.isFinite(epsilon) && epsilon > 0))
+    refuse('invalid_epsilon', 'epsilon must be a finite number greater than 0');
+  if (epsilon > limits.max_epsilon_per_query) {
+    refuse(
+      'epsilon_too_large',
+      `epsilon ${epsilon} is above the policy's limit of ${limits.max_epsilon_per_query} per query`,
+    );
+  }
+  if (!(Number.isFinite(delta) && delta >= 0 && delta < 1))
+    refuse('invalid_delta', 'delta must be a number in [0, 1)');
+  if (delta > limits.max_delta_per_query) {
+    refuse(
+      'delta_too_large',
+      `delta ${delta} is above the policy's limit of ${limits.max_delta_per_query} per query`,
+    );
+  }
+  if (mechanism !== 'laplace' && mechanism !== 'gaussian')
+    refuse('invalid_mechanism', 'mechanism must be laplace or gaussian');
+  return { epsilon, delta, mechanism };
+}

@@ -1,0 +1,346 @@
+/**
+ * The rewrite against the real demo commons, on PGlite and (with DATABASE_URL) PostgreSQL: every
+ * accepted corpus query runs; the pre-noise answer equals plain SQL over bounded data; one person
+ * cannot move a count by more than the bound; released answers centre on the truth and the
+ * reported 95% intervals cover about 95%.
+ */
+import fc from 'fast-check';
+import { CompiledQuery } from 'kysely';
+import { beforeAll, expect, it } from 'vitest';
+import type { Policy } from '../../src/policy/schema.ts';
+import {
+  type PrivateQueryPlan,
+  planQuery,
+  type QueryPlan,
+  type QueryRequest,
+  type RewrittenSql,
+  release,
+} from '../../src/sql/index.ts';
+import { describeEachDatabase, type TestDatabase } from '../support/databases.ts';
+import { seededRandom } from '../support/seeded-random.ts';
+import { ACCEPTED } from './corpus.ts';
+import { loadDemoPolicy } from './demo-policy.ts';
+import { generatedQuery } from './generated-queries.ts';
+
+type Row = Record<string, unknown>;
+
+async function run(database: TestDatabase, sql: RewrittenSql): Promise<Row[]> {
+  const result = await database.db.executeQuery(CompiledQuery.raw(sql.text, [...sql.parameters]));
+  return result.rows as Row[];
+}
+
+async function plain(database: TestDatabase, text: string): Promise<Row[]> {
+  return run(database, { text, parameters: [] });
+}
+
+let policy: Policy;
+beforeAll(async () => {
+  policy = await loadDemoPolicy();
+});
+
+function privatePlan(sql: string, request: QueryRequest = { epsilon: 1, delta: 1e-7 }): PrivateQueryPlan {
+  const result = planQuery({ sql, policy, role: 'analyst', request });
+  if (!result.ok) throw new Error(`refused: ${JSON.stringify(result.refusal)}`);
+  if (result.plan.kind !== 'private') throw new Error('expected a private plan');
+  return result.plan;
+}
+
+/** Column `column` of the row whose key k0 equals `key`, as a number. */
+function cell(rows: readonly Row[], key: unknown, column: string): number {
+  const row = rows.find((r) => r.k0 === key);
+  if (!row) throw new Error(`no group ${String(key)}`);
+  return Number(row[column]);
+}
+
+describeEachDatabase('the rewrite over the demo commons', (database) => {
+  it('runs every accepted corpus query', async () => {
+    for (const c of ACCEPTED) {
+      const result = planQuery({ sql: c.sql, policy, role: 'analyst', request: { epsilon: 1, delta: 1e-7 } });
+      if (!result.ok) throw new Error(`${c.sql}: ${JSON.stringify(result.refusal)}`);
+      const rows = await run(database(), result.plan.sql).catch((error: Error) => {
+        throw new Error(`${c.sql}: ${error.message}`);
+      });
+      const answer = release(result.plan, rows, { random: seededRandom(1) });
+      expect(answer.rows.length, c.sql).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('runs generated queries (property: the rewrite is valid SQL on this database)', async () => {
+    await fc.assert(
+      fc.asyncProperty(generatedQuery, async (generated) => {
+        const plan = privatePlan(generated.sql);
+        const rows = await run(database(), plan.sql);
+        expect(release(plan, rows, { random: seededRandom(9) }).columns.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('computes the same true values as plain SQL when bounding drops nothing (one row per person)', async () => {
+    const plan = privatePlan(
+      'SELECT sex, COUNT(*), SUM(income), AVG(age), SUM(age * 2 - 10) FROM people GROUP BY sex',
+    );
+    const rows = await run(database(), plan.sql);
+    const expected = await plain(
+      database(),
+      `SELECT sex, count(*) AS n, sum(round(least(greatest(income, 0), 500000)::numeric)) AS income,
+              sum(age) AS age, count(age) AS ages, sum(age * 2 - 10) AS expression
+       FROM commons.people GROUP BY sex`,
+    );
+    const [count, income, age, ages, expression] = ['m0', 'm1', 'm2', 'm3', 'm4'];
+    for (const row of expected) {
+      expect(cell(rows, row.sex, count!)).toBe(Number(row.n));
+      expect(cell(rows, row.sex, income!)).toBe(Number(row.income));
+      expect(cell(rows, row.sex, age!)).toBe(Number(row.age));
+      expect(cell(rows, row.sex, ages!)).toBe(Number(row.ages));
+      expect(cell(rows, row.sex, expression!)).toBe(Number(row.expression));
+    }
+  });
+
+  it('releases every value of a public domain, empty groups as zero before noise', async () => {
+    const plan = privatePlan('SELECT educ, COUNT(*) FROM survey_responses WHERE educ > 14 GROUP BY educ');
+    const rows = await run(database(), plan.sql);
+    expect(rows.map((r) => r.k0).sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: 16 }, (_, i) => i + 1),
+    );
+    for (const row of rows) if (Number(row.k0) <= 14) expect(Number(row.m0)).toBe(0);
+    const answer = release(plan, rows, { random: seededRandom(2) });
+    expect(answer.rows).toHaveLength(16);
+  });
+
+  it('narrows to one community and counts only its people', async () => {
+    const plan = privatePlan("SELECT COUNT(*) FROM people WHERE community_id = 'riverside'");
+    expect(plan.scope).toEqual({ communities: ['riverside'], narrowed: true });
+    const [row] = await run(database(), plan.sql);
+    const [expected] = await plain(
+      database(),
+      "SELECT count(*) AS n FROM commons.people WHERE community_id = 'riverside'",
+    );
+    expect(Number(row!.m0)).toBe(Number(expected!.n));
+  });
+
+  it('never releases a group of one or two persons under partition selection', async () => {
+    const plan = privatePlan('SELECT age, COUNT(*) FROM people GROUP BY age');
+    if (plan.grouping.kind !== 'selected') throw new Error('expected thresholding');
+    const rows = await run(database(), plan.sql);
+    const rare = new Set(rows.filter((r) => Number(r.units) <= 2).map((r) => r.k0));
+    expect(rare.size).toBeGreaterThan(0);
+    const random = seededRandom(3);
+    for (let i = 0; i < 200; i++) {
+      const answer = release(plan, rows, { random });
+      for (const [age] of answer.rows) expect(rare.has(age)).toBe(false);
+    }
+  });
+
+  it.each(['laplace', 'gaussian'] as const)(
+    'centres on the true values, and the 95 percent intervals cover about 95 percent (%s)',
+    async (mechanism) => {
+      const plan = privatePlan('SELECT COUNT(*), SUM(age), AVG(age) FROM people', {
+        epsilon: 0.5,
+        delta: 1e-7,
+        mechanism,
+      });
+      const rows = await run(database(), plan.sql);
+      const [truth] = await plain(
+        database(),
+        'SELECT count(*) AS n, sum(age) AS total, avg(age) AS age FROM commons.people',
+      );
+      const truths = [Number(truth!.n), Number(truth!.total), Number(truth!.age)];
+      const random = seededRandom(mechanism === 'laplace' ? 4 : 5);
+      const repetitions = 2000;
+      const sums = [0, 0, 0];
+      const covered = [0, 0, 0];
+      for (let i = 0; i < repetitions; i++) {
+        const answer = release(plan, rows, { random });
+        answer.rows[0]!.forEach((value, column) => {
+          sums[column]! += Number(value);
+          const accuracy = answer.accuracy[0]![column]!;
+          const [low, high] =
+            accuracy.kind === 'noise'
+              ? [Number(value) - accuracy.halfWidth, Number(value) + accuracy.halfWidth]
+              : accuracy.kind === 'interval'
+                ? [accuracy.lower, accuracy.upper]
+                : [Number.NaN, Number.NaN];
+          if (truths[column]! >= low && truths[column]! <= high) covered[column]!++;
+        });
+      }
+      truths.forEach((truthValue, column) => {
+        const mean = sums[column]! / repetitions;
+        const halfWidth = (answerHalfWidth(plan, rows, column) ?? 0) / Math.sqrt(repetitions);
+        expect(Math.abs(mean - truthValue), `column ${column}`).toBeLessThanOrEqual(
+          Math.max(halfWidth, 1e-9) * 2,
+        );
+        expect(covered[column]! / repetitions, `column ${column}`).toBeGreaterThanOrEqual(0.93);
+      });
+      // Additive noise intervals are tight: coverage near 95% (discrete noise makes it at least that).
+      expect(covered[0]! / repetitions).toBeLessThanOrEqual(0.995);
+    },
+  );
+
+  it('centres every released COUNT and SUM of the corpus on its true value, with ≈95% coverage', async () => {
+    const repetitions = 200;
+    const random = seededRandom(10);
+    let cellsChecked = 0;
+    for (const c of ACCEPTED) {
+      if ('free' in c) continue;
+      const plan = privatePlan(c.sql);
+      const postProcessed = plan.having || plan.orderBy.length > 0 || plan.limit !== undefined || plan.offset;
+      if (plan.grouping.kind === 'selected' || postProcessed) continue;
+      const rows = sortedByKeys(await run(database(), plan.sql));
+      const targets = plan.columns.flatMap((column, index) => {
+        if (column.expr.kind !== 'aggregate') return [];
+        const aggregate = plan.aggregates[column.expr.index]!;
+        if (aggregate.kind !== 'count' && aggregate.kind !== 'sum') return [];
+        const measurement = plan.measurements[aggregate.kind === 'count' ? aggregate.count : aggregate.sum]!;
+        return [
+          {
+            index,
+            column: measurement.column,
+            step: measurement.kind === 'sum' ? measurement.granularity : 1,
+          },
+        ];
+      });
+      for (const [r, row] of rows.entries()) {
+        for (const target of targets) {
+          const truth = Number(row[target.column]) * target.step;
+          let sum = 0;
+          let covered = 0;
+          let halfWidth = 0;
+          for (let i = 0; i < repetitions; i++) {
+            const answer = release(plan, rows, { random });
+            const value = Number(answer.rows[r]![target.index]);
+            const accuracy = answer.accuracy[r]![target.index];
+            if (accuracy?.kind !== 'noise') throw new Error(`${c.sql}: expected additive noise`);
+            halfWidth = accuracy.halfWidth;
+            sum += value;
+            if (Math.abs(value - truth) <= halfWidth) covered++;
+          }
+          expect(Math.abs(sum / repetitions - truth), c.sql).toBeLessThanOrEqual(
+            (3 * halfWidth) / Math.sqrt(repetitions),
+          );
+          expect(covered / repetitions, c.sql).toBeGreaterThanOrEqual(0.88);
+          cellsChecked++;
+        }
+      }
+    }
+    expect(cellsChecked).toBeGreaterThan(50);
+  });
+
+  it('chooses a median near the true one (permute-and-flip over the age buckets)', async () => {
+    const plan = privatePlan('SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY age) FROM people', {
+      epsilon: 1,
+    });
+    const rows = await run(database(), plan.sql);
+    const [truth] = await plain(
+      database(),
+      'SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY age) AS median FROM commons.people',
+    );
+    const random = seededRandom(6);
+    const answers = Array.from({ length: 300 }, () => Number(release(plan, rows, { random }).rows[0]![0]));
+    const within = answers.filter((a) => Math.abs(a - Number(truth!.median)) <= 2).length;
+    expect(within / answers.length).toBeGreaterThan(0.9);
+  });
+
+  it('runs a free query over the public table as written', async () => {
+    const result = planQuery({
+      sql: "SELECT community_id FROM communities WHERE region = 'north'",
+      policy,
+      role: 'analyst',
+    });
+    if (!result.ok || result.plan.kind !== 'public') throw new Error('expected a public plan');
+    expect(release(result.plan, await run(database(), result.plan.sql)).rows).toEqual([['riverside']]);
+  });
+});
+
+/** True rows in the order release puts groups in (by key, numbers numerically). */
+function sortedByKeys(rows: readonly Row[]): Row[] {
+  const keys = Object.keys(rows[0] ?? {}).filter((k) => /^k\d+$/.test(k));
+  const compare = (a: unknown, b: unknown): number =>
+    typeof a === 'number' && typeof b === 'number'
+      ? a - b
+      : String(a) < String(b)
+        ? -1
+        : String(a) > String(b)
+          ? 1
+          : 0;
+  return [...rows].sort((x, y) => {
+    for (const key of keys) {
+      const order = compare(x[key], y[key]);
+      if (order !== 0) return order;
+    }
+    return 0;
+  });
+}
+
+/** A column's 95% half-width, for the centring tolerance (the spread of one released value). */
+function answerHalfWidth(plan: QueryPlan, rows: readonly Row[], column: number): number | undefined {
+  const answer = release(plan, rows, { random: seededRandom(99) });
+  const accuracy = answer.accuracy[0]![column];
+  if (!accuracy) return undefined;
+  if (accuracy.kind === 'noise') return accuracy.halfWidth;
+  if (accuracy.kind === 'interval') return (accuracy.upper - accuracy.lower) / 2;
+  return undefined;
+}
+
+describeEachDatabase('contribution bounding on the database', (database) => {
+  it('with at most 2 responses per person, the pre-noise answer equals plain SQL', async () => {
+    await plain(
+      database(),
+      `DELETE FROM commons.survey_responses WHERE response_id IN (
+         SELECT response_id FROM (
+           SELECT response_id, row_number() OVER (PARTITION BY person_id ORDER BY response_id) AS n
+           FROM commons.survey_responses) numbered
+         WHERE n > 2)`,
+    );
+    const grouped = privatePlan(
+      'SELECT educ, COUNT(*), SUM(income), SUM(age) FROM survey_responses GROUP BY educ',
+    );
+    const rows = await run(database(), grouped.sql);
+    const expected = await plain(
+      database(),
+      'SELECT educ, count(*) AS n, sum(income) AS income, sum(age) AS age FROM commons.survey_responses GROUP BY educ',
+    );
+    for (const row of expected) {
+      expect(cell(rows, row.educ, 'm0')).toBe(Number(row.n));
+      expect(cell(rows, row.educ, 'm1')).toBe(Number(row.income));
+      expect(cell(rows, row.educ, 'm2')).toBe(Number(row.age));
+    }
+    const joined = privatePlan(
+      'SELECT COUNT(*), SUM(p.income) FROM people p JOIN survey_responses s USING (person_id)',
+    );
+    const [joinedRow] = await run(database(), joined.sql);
+    const [joinedTruth] = await plain(
+      database(),
+      'SELECT count(*) AS n, sum(p.income) AS income FROM commons.people p JOIN commons.survey_responses s USING (person_id)',
+    );
+    expect(Number(joinedRow!.m0)).toBe(Number(joinedTruth!.n));
+    expect(Number(joinedRow!.m1)).toBe(Number(joinedTruth!.income));
+  });
+
+  it('one person with 1,000 added rows moves a COUNT by at most the bound', async () => {
+    // Everyone else now has at most 2 responses (previous test), so their rows are all kept and the
+    // two runs below differ by person 7 alone: absent, then present with 1,000 rows.
+    await plain(database(), 'DELETE FROM commons.survey_responses WHERE person_id = 7');
+    const total = privatePlan('SELECT COUNT(*) FROM survey_responses');
+    const byEducation = privatePlan('SELECT educ, COUNT(*) FROM survey_responses GROUP BY educ');
+    const before = Number((await run(database(), total.sql))[0]!.m0);
+    const groupsBefore = await run(database(), byEducation.sql);
+    await plain(
+      database(),
+      `INSERT INTO commons.survey_responses (response_id, person_id, age, sex, educ, race, income, married)
+       SELECT 1000000 + i, 7, 40, 1, 1 + i % 16, 1, 50000, 0 FROM generate_series(1, 1000) AS i`,
+    );
+    const after = Number((await run(database(), total.sql))[0]!.m0);
+    expect(Math.abs(after - before)).toBeLessThanOrEqual(total.contribution.maxRowsPerGroup);
+    const groupsAfter = await run(database(), byEducation.sql);
+    const moved = groupsAfter.reduce(
+      (sum, row) => sum + Math.abs(Number(row.m0) - cell(groupsBefore, row.k0, 'm0')),
+      0,
+    );
+    // L1 over all groups: at most k groups × r rows.
+    expect(moved).toBeLessThanOrEqual(
+      byEducation.contribution.maxGroupsPerUnit * byEducation.contribution.maxRowsPerGroup,
+    );
+    expect(byEducation.measurements[0]!.sensitivity.l1).toBe(4);
+  });
+});
