@@ -21,7 +21,8 @@ interface AnswerBody {
   remaining?: Record<string, { epsilon: number; delta: number }>;
   repeated?: boolean;
   dry_run?: boolean;
-  measurements?: { column: string; kind: string; half_width: number }[];
+  planned_accuracy?: (Accuracy | null)[];
+
   scope?: { communities: string[] };
   code?: string;
   detail?: string;
@@ -83,8 +84,12 @@ export function formatAnswer(body: AnswerBody): string {
   const lines: string[] = [];
   if (body.dry_run) {
     lines.push(`dry run: nothing was run or charged; scope ${body.scope?.communities.join(', ')}`);
-    for (const m of body.measurements ?? [])
-      lines.push(`  ${m.kind} (${m.column}): ±${formatNumber(m.half_width)} at 95%`);
+    for (const [c, column] of (body.columns ?? []).entries()) {
+      const planned = body.planned_accuracy?.[c];
+      if (planned?.kind === 'noise')
+        lines.push(`  ${column}: ± ${formatNumber(planned.halfWidth ?? 0)} at 95%`);
+      else if (planned) lines.push(`  ${column}: ${planned.kind}`);
+    }
   } else {
     const header = body.columns ?? [];
     const cells = (body.rows ?? []).map((row, r) =>

@@ -66,7 +66,8 @@ export function uniformBigInt(random: RandomSource, n: bigint): bigint {
   const words = Math.ceil(bits / 32);
   const topMask = bits % 32 === 0 ? 0xffffffff : 2 ** (bits % 32) - 1;
   for (;;) {
-    let draw = BigInt(random.nextUint32() & topMask);
+    // `>>> 0`: `&` yields a signed 32-bit integer, which would make the top word negative.
+    let draw = BigInt((random.nextUint32() & topMask) >>> 0);
     for (let i = 1; i < words; i++) draw = (draw << 32n) | BigInt(random.nextUint32());
     if (draw < n) return draw;
   }

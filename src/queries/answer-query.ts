@@ -27,8 +27,7 @@ import { BudgetExhaustedError, budgetState, type CommunityCharge, commitCharge }
 import { releaseCost } from '../ledger/release-cost.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
-import { type PrivateQueryPlan, planQuery, type QueryPlan, release } from '../sql/index.ts';
-import { mechanismFor, noiseScale } from '../sql/noise.ts';
+import { type PrivateQueryPlan, plannedAccuracy, planQuery, type QueryPlan, release } from '../sql/index.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { runReadOnly } from './execute.ts';
@@ -57,8 +56,6 @@ export interface QueryOutcome {
   /** True when the stored answer of an earlier request with this idempotency key is returned. */
   readonly replayed: boolean;
 }
-
-const CONFIDENCE = 0.95;
 
 export async function answerQuery(context: AnswerContext, body: QueryBody): Promise<QueryOutcome> {
   const { db, policy, principal, requestId } = context;
@@ -261,17 +258,9 @@ async function dryRun(db: Kysely<Database>, plan: QueryPlan, policy: PolicySnaps
     dry_run: true,
     cost: costBody(plan),
     scope: plan.scope,
-    measurements: plan.measurements.map((m) => {
-      const mechanism = mechanismFor(m.noise);
-      return {
-        column: m.column,
-        kind: m.kind,
-        mechanism: m.noise.family,
-        scale: noiseScale(m.noise) * ('granularity' in m ? m.granularity : 1),
-        half_width: mechanism.interval(CONFIDENCE).halfWidth * ('granularity' in m ? m.granularity : 1),
-        confidence: CONFIDENCE,
-      };
-    }),
+    columns: plan.columns.map((column) => column.name),
+    /** Per output column, known before any data is read: what a released row's cells will carry. */
+    planned_accuracy: plannedAccuracy(plan),
     remaining: Object.fromEntries(budgets.map((row) => [row.community_id, remaining(budgetState(row))])),
     policy_version: policy.version,
   };

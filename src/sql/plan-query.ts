@@ -163,6 +163,7 @@ function privatePlan(
     orderBy: analyzed.orderBy,
     limit: analyzed.limit,
     offset: analyzed.offset,
+    maxRows: Math.max(1, Math.floor(policy.limits.max_result_cells / Math.max(1, analyzed.columns.length))),
     cost: costed.cost,
     sql,
   };

@@ -52,7 +52,11 @@ export type NoiseSpec =
 export type Measurement = (
   | { readonly kind: 'rows' }
   | { readonly kind: 'units' }
-  | { readonly kind: 'sum' | 'sum_of_squares'; readonly granularity: number }
+  | {
+      readonly kind: 'sum' | 'sum_of_squares';
+      /** The value of one step of the measured sum (for squares, a step of the squared values). */
+      readonly granularity: number;
+    }
 ) & {
   readonly column: string;
   readonly sensitivity: Sensitivity;
@@ -161,6 +165,11 @@ export interface PrivateQueryPlan {
   readonly orderBy: readonly SortKey[];
   readonly limit: number | undefined;
   readonly offset: number | undefined;
+  /**
+   * The policy's `max_result_cells` over the number of columns: release keeps at most this many rows
+   * (after ORDER BY and LIMIT), which bounds answers whose groups are only known after selection.
+   */
+  readonly maxRows: number;
   readonly cost: QueryCost;
   readonly sql: RewrittenSql;
 }

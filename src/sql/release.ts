@@ -123,7 +123,8 @@ function releasePrivate(
       accuracy: cells.map((c) => c.accuracy),
     });
   }
-  const kept = postProcess(groups, plan);
+  // Truncating released rows is post-processing; it keeps the answer within the policy's cell limit.
+  const kept = postProcess(groups, plan).slice(0, plan.maxRows);
   return {
     columns: plan.columns.map((c) => c.name),
     rows: kept.map((group) => plan.columns.map((c) => evaluate(c.expr, group))),
@@ -275,12 +276,9 @@ function scaledInterval(measurement: Measurement, step: number): HasNoiseInterva
   };
 }
 
+/** The value of one step of a measurement: its grid (for squares, the grid of the squared values). */
 function stepOf(measurement: Measurement): number {
-  return measurement.kind === 'sum' || measurement.kind === 'sum_of_squares'
-    ? measurement.kind === 'sum'
-      ? measurement.granularity
-      : measurement.granularity * measurement.granularity
-    : 1;
+  return measurement.kind === 'sum' || measurement.kind === 'sum_of_squares' ? measurement.granularity : 1;
 }
 
 /** Counts and sums arrive as numbers (int8) or exact decimal text (numeric): both are integers here. */

@@ -170,3 +170,16 @@ describe('uniform integers by rejection', () => {
     expect(statistic).toBeLessThanOrEqual(criticalValue(cells - 1));
   });
 });
+
+describe('uniformBigInt when the bound fills whole 32-bit words', () => {
+  // Regression: `word & 0xffffffff` is a signed int32 in JavaScript, so a bound whose bit length is a
+  // multiple of 32 used to draw negative values about half the time.
+  it.each([2_516_582_400n, 2n ** 64n - 5n])('draws only in [0, %s) and centres on the middle', (n) => {
+    const random = seededRandom(11);
+    const draws = Array.from({ length: 20_000 }, () => uniformBigInt(random, n));
+    expect(draws.every((draw) => draw >= 0n && draw < n)).toBe(true);
+    const mean = draws.reduce((sum, draw) => sum + Number(draw) / Number(n), 0) / draws.length;
+    // Uniform on [0, 1) has standard deviation 1/√12; 6 standard errors.
+    expect(Math.abs(mean - 0.5)).toBeLessThan((6 / Math.sqrt(12)) / Math.sqrt(draws.length));
+  });
+});

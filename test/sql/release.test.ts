@@ -85,6 +85,28 @@ describe('release', () => {
     }
   });
 
+  it('scales a sum of squares by its own (coarser) step', () => {
+    // (age·100)² reaches 10^8 = 2^26.6 unit steps, more than 2^24, so squares are counted in steps of 8.
+    const query = plan('SELECT VAR_POP(age * 100), AVG(age * 100) FROM people');
+    const squares = query.measurements.find((m) => m.kind === 'sum_of_squares');
+    expect(squares).toMatchObject({ granularity: 8 });
+    // 1,000 people aged 50: every value is 5,000, so the variance is 0 and the mean 5,000.
+    const rows = [{ m0: (1000 * 5000 * 5000) / 8, m1: 1000 * 5000, m2: 1000 }];
+    const random = seededRandom(13);
+    for (let i = 0; i < 50; i++) {
+      const [variance, mean] = release(query, rows, { random }).rows[0]!.map(Number) as [number, number];
+      expect(variance).toBeLessThan(2e6);
+      expect(Math.abs(mean - 5000)).toBeLessThan(500);
+    }
+  });
+
+  it('keeps at most max_result_cells cells of thresholded groups', () => {
+    const query = { ...plan('SELECT age, COUNT(*) FROM people GROUP BY age'), maxRows: 2 };
+    const rows = [20, 30, 40, 50].map((age) => ({ k0: age, m0: 300, units: 300 }));
+    expect(release(query, rows, { random: seededRandom(12) }).rows.map((r) => r[0])).toEqual([20, 30]);
+    expect(plan('SELECT age, COUNT(*) FROM people GROUP BY age').maxRows).toBe(5000);
+  });
+
   it('reports intervals for AVG that contain the estimate', () => {
     const query = plan('SELECT AVG(age), STDDEV_POP(age), VAR_SAMP(age) FROM people');
     const answer = release(query, [{ m0: 1_000_000, m1: 40_000, m2: 1000 }], { random: seededRandom(5) });
