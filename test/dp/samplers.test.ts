@@ -180,6 +180,6 @@ describe('uniformBigInt when the bound fills whole 32-bit words', () => {
     expect(draws.every((draw) => draw >= 0n && draw < n)).toBe(true);
     const mean = draws.reduce((sum, draw) => sum + Number(draw) / Number(n), 0) / draws.length;
     // Uniform on [0, 1) has standard deviation 1/√12; 6 standard errors.
-    expect(Math.abs(mean - 0.5)).toBeLessThan((6 / Math.sqrt(12)) / Math.sqrt(draws.length));
+    expect(Math.abs(mean - 0.5)).toBeLessThan(6 / Math.sqrt(12) / Math.sqrt(draws.length));
   });
 });
