@@ -13,7 +13,6 @@ import type { Database } from '../db/database.ts';
 import type { Principal } from '../principals/principal.ts';
 import {
   type BudgetState,
-  type ChargeAmounts,
   chargeAmounts,
   remaining,
   zcdpChargeFits,
