@@ -6,6 +6,7 @@ import { auditCommand } from './cli/audit.ts';
 import { policyReloadCommand } from './cli/policy-reload.ts';
 import { privacyCommand } from './cli/privacy.ts';
 import { queryCommand } from './cli/query.ts';
+import { withDatabase } from './cli/with-database.ts';
 import { readConfig } from './config.ts';
 import { openDatabase } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
@@ -44,6 +45,7 @@ program
   .action(async () => {
     const config = readConfig();
     const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DPGATE_DATA_DIR });
+    // Not withDatabase: this command reports how many migrations it applied.
     try {
       const applied = await migrate(database);
       console.log(applied === 0 ? 'database is up to date' : `applied ${applied} migration(s)`);
@@ -63,14 +65,10 @@ policy
     const config = readConfig();
     const files = await readPolicyDirectory(dir ?? config.DPGATE_POLICY_DIR);
     if (options.offline) return reportPolicy(await validatePolicyFiles(files));
-    const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DPGATE_DATA_DIR });
-    try {
-      await migrate(database);
+    await withDatabase(config, async (database) => {
       if (options.demo || config.DPGATE_DEMO) await loadDemoCommons(database.db);
       reportPolicy(await checkPolicyChangeInDatabase(database.db, files));
-    } finally {
-      await database.close();
-    }
+    });
   });
 
 policy.addCommand(policyReloadCommand());
@@ -96,17 +94,11 @@ keys
         );
       }
     }
-    const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DPGATE_DATA_DIR });
-    try {
-      await migrate(database);
-      const created = await createApiKey(database.db, request);
-      console.log(created.key);
-      console.error(
-        `created ${options.role} key "${options.name}" (${created.prefix}…); it will not be shown again`,
-      );
-    } finally {
-      await database.close();
-    }
+    const created = await withDatabase(config, (database) => createApiKey(database.db, request));
+    console.log(created.key);
+    console.error(
+      `created ${options.role} key "${options.name}" (${created.prefix}…); it will not be shown again`,
+    );
   });
 
 program.addCommand(privacyCommand());

@@ -3,8 +3,9 @@
  * `POST /v1/policies/reload` a council's tooling would call, and prints what happened. Exits 1 when
  * the set was refused or the request failed.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { formatIssue } from '../policy/issues.ts';
+import { type GatewayOptions, withGatewayOptions } from './gateway-options.ts';
 
 interface ReloadResponse {
   readonly status?: 'applied' | 'unchanged';
@@ -21,29 +22,26 @@ interface ReloadResponse {
 }
 
 export function policyReloadCommand(): Command {
-  return new Command('reload')
-    .description(
-      'Ask a running gateway to re-read its policy directory and apply it if it passes every check.',
-    )
-    .addOption(new Option('--url <url>', 'the gateway').env('DPGATE_URL').default('http://127.0.0.1:8787'))
-    .addOption(new Option('--key <key>', 'a council API key').env('DPGATE_KEY').makeOptionMandatory())
-    .action(async (options: { url: string; key: string }) => {
-      const response = await fetch(new URL('/v1/policies/reload', options.url), {
-        method: 'POST',
-        headers: { authorization: `Bearer ${options.key}` },
-      });
-      const body = (await response.json()) as ReloadResponse;
-      if (body.status === 'applied') {
-        console.log(`policy applied: version ${short(body.version)} (was ${short(body.previous_version)})`);
-      } else if (body.status === 'unchanged') {
-        console.log(`policy unchanged: version ${short(body.version)} is in force`);
-      } else {
-        console.error(`dpgate: ${body.detail ?? `the gateway answered ${response.status}`}`);
-        for (const issue of body.issues ?? [])
-          console.error(`  ${formatIssue({ ...issue, path: [issue.path] })}`);
-        process.exitCode = 1;
-      }
+  const command = new Command('reload').description(
+    'Ask a running gateway to re-read its policy directory and apply it if it passes every check.',
+  );
+  return withGatewayOptions(command, 'a council').action(async (options: GatewayOptions) => {
+    const response = await fetch(new URL('/v1/policies/reload', options.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${options.key}` },
     });
+    const body = (await response.json()) as ReloadResponse;
+    if (body.status === 'applied') {
+      console.log(`policy applied: version ${short(body.version)} (was ${short(body.previous_version)})`);
+    } else if (body.status === 'unchanged') {
+      console.log(`policy unchanged: version ${short(body.version)} is in force`);
+    } else {
+      console.error(`dpgate: ${body.detail ?? `the gateway answered ${response.status}`}`);
+      for (const issue of body.issues ?? [])
+        console.error(`  ${formatIssue({ ...issue, path: [issue.path] })}`);
+      process.exitCode = 1;
+    }
+  });
 }
 
 function short(version: string | undefined): string {

@@ -3,6 +3,7 @@
  * noisy rows as a table, each noisy cell with its 95% interval, then the cost and what is left.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { withGatewayOptions } from './gateway-options.ts';
 
 interface Accuracy {
   kind: 'noise' | 'interval' | 'quantile';
@@ -30,53 +31,50 @@ interface AnswerBody {
 }
 
 export function queryCommand(): Command {
-  return new Command('query')
+  const command = new Command('query')
     .description('Ask a running gateway an aggregate SQL query and print the noisy answer with ± intervals.')
     .argument('<sql>', 'one SELECT')
     .option('--epsilon <e>', 'privacy cost of this query', parsePositive)
     .option('--delta <d>', 'δ, for Gaussian noise or thresholded groups', parsePositive)
     .option('--mechanism <m>', 'laplace or gaussian')
     .option('--dry-run', 'show cost and accuracy without running the query or spending budget')
-    .option('--url <url>', 'gateway URL (DPGATE_URL)', process.env.DPGATE_URL ?? 'http://127.0.0.1:8787')
-    .option('--key <key>', 'API key (DPGATE_KEY)', process.env.DPGATE_KEY)
-    .option('--json', 'print the raw JSON answer')
-    .action(
-      async (
-        sqlText: string,
-        options: {
-          epsilon?: number;
-          delta?: number;
-          mechanism?: string;
-          dryRun?: boolean;
-          url: string;
-          key?: string;
-          json?: boolean;
-        },
-      ) => {
-        if (!options.key) throw new Error('give an API key with --key or DPGATE_KEY');
-        const response = await fetch(new URL('/v1/queries', options.url), {
-          method: 'POST',
-          headers: { authorization: `Bearer ${options.key}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            sql: sqlText,
-            ...(options.epsilon === undefined ? {} : { epsilon: options.epsilon }),
-            ...(options.delta === undefined ? {} : { delta: options.delta }),
-            ...(options.mechanism === undefined ? {} : { mechanism: options.mechanism }),
-            ...(options.dryRun ? { dry_run: true } : {}),
-          }),
-        });
-        const body = (await response.json()) as AnswerBody;
-        if (options.json) {
-          console.log(JSON.stringify(body, null, 2));
-        } else if (!response.ok) {
-          console.error(`refused (${body.code}): ${body.detail}`);
-          if (body.position !== undefined) console.error(`  ${sqlText}\n  ${' '.repeat(body.position)}^`);
-        } else {
-          console.log(formatAnswer(body));
-        }
-        if (!response.ok) process.exitCode = 1;
+    .option('--json', 'print the raw JSON answer');
+  return withGatewayOptions(command, 'an analyst').action(
+    async (
+      sqlText: string,
+      options: {
+        epsilon?: number;
+        delta?: number;
+        mechanism?: string;
+        dryRun?: boolean;
+        url: string;
+        key?: string;
+        json?: boolean;
       },
-    );
+    ) => {
+      const response = await fetch(new URL('/v1/queries', options.url), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${options.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          sql: sqlText,
+          ...(options.epsilon === undefined ? {} : { epsilon: options.epsilon }),
+          ...(options.delta === undefined ? {} : { delta: options.delta }),
+          ...(options.mechanism === undefined ? {} : { mechanism: options.mechanism }),
+          ...(options.dryRun ? { dry_run: true } : {}),
+        }),
+      });
+      const body = (await response.json()) as AnswerBody;
+      if (options.json) {
+        console.log(JSON.stringify(body, null, 2));
+      } else if (!response.ok) {
+        console.error(`refused (${body.code}): ${body.detail}`);
+        if (body.position !== undefined) console.error(`  ${sqlText}\n  ${' '.repeat(body.position)}^`);
+      } else {
+        console.log(formatAnswer(body));
+      }
+      if (!response.ok) process.exitCode = 1;
+    },
+  );
 }
 
 /** The answer as people read it: a table, then cost and budget lines. */

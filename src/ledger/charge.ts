@@ -11,12 +11,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import type { Principal } from '../principals/principal.ts';
-import {
-  type BudgetState,
-  chargeAmounts,
-  remaining,
-  zcdpChargeFits,
-} from './budget-state.ts';
+import { type BudgetState, chargeAmounts, remaining, zcdpChargeFits } from './budget-state.ts';
 import { decimalAtLeast } from './decimal.ts';
 import type { ReleaseCost } from './release-cost.ts';
 

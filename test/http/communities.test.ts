@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { beforeAll, expect, it } from 'vitest';
-import { commitCharge } from '../../src/ledger/charge.ts';
-import { releaseCost } from '../../src/ledger/release-cost.ts';
 import { authenticateKey } from '../../src/principals/api-keys.ts';
 import { createTestApp } from '../support/app.ts';
 import { describeEachDatabase } from '../support/databases.ts';
+import { charge as chargeNow, pureCharge } from '../support/ledger.ts';
 
 describeEachDatabase('communities and their ledgers', (database) => {
   let t: Awaited<ReturnType<typeof createTestApp>>;
@@ -20,21 +18,15 @@ describeEachDatabase('communities and their ledgers', (database) => {
       'SELECT "a,b" FROM people',
     ];
     for (const [i, description] of descriptions.entries()) {
-      const id = randomUUID();
-      await database()
-        .db.transaction()
-        .execute((trx) =>
-          commitCharge(trx, {
-            requestId: id,
-            principal: analyst,
-            kind: i === 3 ? 'training' : 'query',
-            subjectId: id,
-            description,
-            communities: i === 0 ? ['riverside', 'hillcrest', 'lakeside'] : ['riverside'],
-            cost: releaseCost({ losses: [{ kind: 'pure', epsilon: 0.5 }], mechanism: 'discrete_laplace' }),
-            policyVersion: t.policies.current.version,
-          }),
-        );
+      await chargeNow(
+        database().db,
+        pureCharge(i === 0 ? ['riverside', 'hillcrest', 'lakeside'] : ['riverside'], 0.5, {
+          principal: analyst,
+          kind: i === 3 ? 'training' : 'query',
+          description,
+          policyVersion: t.policies.current.version,
+        }),
+      );
     }
   });
 

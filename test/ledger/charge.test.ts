@@ -1,35 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { zcdpToEpsilon } from '../../src/dp/accounting/index.ts';
-import { BudgetExhaustedError, type ChargeRequest, commitCharge } from '../../src/ledger/charge.ts';
+import { BudgetExhaustedError, type ChargeRequest } from '../../src/ledger/charge.ts';
 import { releaseCost } from '../../src/ledger/release-cost.ts';
 import { describeEachDatabase } from '../support/databases.ts';
-import { setBudget, testPrincipal } from '../support/ledger.ts';
+import { pureCharge as chargeFor, charge as chargeNow, setBudget, testPrincipal } from '../support/ledger.ts';
 
 const analyst = testPrincipal();
 
-function pureCharge(communities: string[], epsilon: number): ChargeRequest {
-  const id = randomUUID();
-  return {
-    requestId: id,
-    principal: analyst,
-    kind: 'query',
-    subjectId: id,
-    description: 'SELECT COUNT(*) FROM people',
-    communities,
-    cost: releaseCost({ losses: [{ kind: 'pure', epsilon }], mechanism: 'discrete_laplace' }),
-    policyVersion: 'test',
-  };
-}
+const pureCharge = (communities: string[], epsilon: number) =>
+  chargeFor(communities, epsilon, { principal: analyst });
 
 describeEachDatabase(
   'ledger charges',
   (database) => {
-    const charge = (request: ChargeRequest) =>
-      database()
-        .db.transaction()
-        .execute((trx) => commitCharge(trx, request));
+    const charge = (request: ChargeRequest) => chargeNow(database().db, request);
     const spent = (community: string) =>
       database()
         .db.selectFrom('dpgate.community_budgets')

@@ -1,22 +1,14 @@
-/**
- * Reloading the policy directory against a real database, through `POST /v1/policies/reload`:
- * broken sets never take effect, the refusal shows in /health, GET /v1/policies and the logs, and a
- * fixed set takes effect. Also the validate endpoint and the council-only guard.
- */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { directoryPolicyReloader } from '../../src/gateway.ts';
-import { commitCharge } from '../../src/ledger/charge.ts';
-import { releaseCost } from '../../src/ledger/release-cost.ts';
 import type { PolicyEffect } from '../../src/policy/effect.ts';
 import type { PolicyFile } from '../../src/policy/policy-files.ts';
 import { createTestApp } from '../support/app.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { demoPolicyFiles, editFile } from '../support/demo-policy.ts';
-import { testPrincipal } from '../support/ledger.ts';
+import { charge as chargeNow, pureCharge } from '../support/ledger.ts';
 
 const RIVERSIDE = 'riverside: { epsilon: 10, delta: 1.0e-5 }';
 /** Riverside's budget once the tests below have raised it. */
@@ -261,21 +253,6 @@ describeEachDatabase('policy reload and validation', (database) => {
     }
   });
 
-  async function charge(community: string, epsilon: number) {
-    const id = randomUUID();
-    await database()
-      .db.transaction()
-      .execute((trx) =>
-        commitCharge(trx, {
-          requestId: id,
-          principal: testPrincipal(),
-          kind: 'query',
-          subjectId: id,
-          description: 'SELECT COUNT(*) FROM people',
-          communities: [community],
-          cost: releaseCost({ losses: [{ kind: 'pure', epsilon }], mechanism: 'discrete_laplace' }),
-          policyVersion: t.policies.current.version,
-        }),
-      );
-  }
+  const charge = (community: string, epsilon: number) =>
+    chargeNow(database().db, pureCharge([community], epsilon, { policyVersion: t.policies.current.version }));
 });

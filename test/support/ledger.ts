@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/database.ts';
 import { zcdpBudget } from '../../src/dp/accounting/index.ts';
+import { type ChargeRequest, type CommunityCharge, commitCharge } from '../../src/ledger/charge.ts';
+import { releaseCost } from '../../src/ledger/release-cost.ts';
 import type { Principal } from '../../src/principals/principal.ts';
 
 export async function setBudget(
@@ -29,4 +31,29 @@ export async function setBudget(
 
 export function testPrincipal(role: Principal['role'] = 'analyst'): Principal {
   return { id: randomUUID(), name: `test ${role}`, role, communityId: null };
+}
+
+/** A query charge of pure ε to these communities; override any field. */
+export function pureCharge(
+  communities: readonly string[],
+  epsilon: number,
+  overrides: Partial<ChargeRequest> = {},
+): ChargeRequest {
+  const id = randomUUID();
+  return {
+    requestId: id,
+    principal: testPrincipal(),
+    kind: 'query',
+    subjectId: id,
+    description: 'SELECT COUNT(*) FROM people',
+    communities,
+    cost: releaseCost({ losses: [{ kind: 'pure', epsilon }], mechanism: 'discrete_laplace' }),
+    policyVersion: 'test',
+    ...overrides,
+  };
+}
+
+/** Commits one charge in a transaction of its own. */
+export function charge(db: Kysely<Database>, request: ChargeRequest): Promise<CommunityCharge[]> {
+  return db.transaction().execute((trx) => commitCharge(trx, request));
 }
