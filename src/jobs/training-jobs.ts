@@ -23,6 +23,7 @@ import {
   type TableRow,
   type TrainingDataset,
   type TrainingProgress,
+  trainNonPrivate,
 } from '../train/index.ts';
 import { runSearchInWorker, runTrainingInWorker } from '../train/worker-runner.ts';
 import {
@@ -105,7 +106,11 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
 async function train(
   resolved: ResolvedTraining,
   dataset: TrainingDataset,
-  options: { signal: AbortSignal; onProgress: (progress: TrainingProgress) => void },
+  options: {
+    signal: AbortSignal;
+    onProgress: (progress: TrainingProgress) => void;
+    initialWeights?: Float64Array | undefined;
+  },
 ) {
   if (!resolved.holdout)
     return { result: await runTrainingInWorker(resolved.spec, dataset, options), evaluation: null };
@@ -141,6 +146,17 @@ async function train(
       epsilon,
     },
   };
+}
+
+/**
+ * Noiseless training on the public table, free of charge: its rows are not private, and its
+ * weights enter the private run as a data-independent starting point (train-non-private.ts).
+ */
+async function pretrain(db: Kysely<Database>, resolved: ResolvedTraining): Promise<Float64Array> {
+  const { datasetSql, spec } = resolved.pretrain!;
+  const rows = await runReadOnly(db, datasetSql, DATASET_TIMEOUT_MS);
+  const publicData = buildTrainingDataset({ rows: rows as TableRow[], schema: resolved.schema });
+  return trainNonPrivate(spec, publicData).parameters;
 }
 
 /** The cost as the job states it: the total charged, and its parts. */
@@ -196,8 +212,15 @@ async function runJob(
     const { result, evaluation } = await train(resolved, dataset, {
       signal: controller.signal,
       onProgress: (progress) => void recordProgress(db, id, progress, controller),
+      initialWeights: resolved.pretrain ? await pretrain(db, resolved) : undefined,
     });
-    const card = { ...result.card, policy_version: policy.version, table: resolved.table, evaluation };
+    const card = {
+      ...result.card,
+      policy_version: policy.version,
+      table: resolved.table,
+      pretrained_on: resolved.pretrain?.table ?? null,
+      evaluation,
+    };
     await db.transaction().execute(async (trx) => {
       const model = await trx
         .insertInto('dpgate.models')

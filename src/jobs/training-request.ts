@@ -19,6 +19,7 @@ import {
   type ModelSpec,
   type OptimizerSpec,
   type PrivacyPlan,
+  type PublicTrainingSpec,
   planPrivacy,
   privateEvaluationLoss,
   searchCost,
@@ -75,6 +76,15 @@ export const TrainingRequestSchema = z
       .object({ fraction: z.number().gt(0).max(0.5), epsilon: z.number().positive() })
       .strict()
       .optional(),
+    /** Pre-train without noise, at no cost, on a public table with the same columns; then fine-tune privately. */
+    pretrain: z
+      .object({
+        table: z.string().regex(/^[a-z_][a-z0-9_]*$/),
+        epochs: z.number().int().min(1).max(100),
+        batch_size: z.number().int().min(1).default(32),
+      })
+      .strict()
+      .optional(),
     /** Train each candidate and keep the best on the held-out persons (all k runs are charged). */
     candidates: z
       .array(
@@ -91,6 +101,9 @@ export const TrainingRequestSchema = z
       .optional(),
   })
   .strict()
+  .refine((r) => r.candidates === undefined || r.pretrain === undefined, {
+    message: 'pre-training starts one model; it does not combine with candidates of different shapes',
+  })
   .refine((r) => r.candidates === undefined || r.holdout !== undefined, {
     message: 'choosing among candidates needs a holdout to score them on',
   })
@@ -119,6 +132,12 @@ export interface ResolvedTraining {
     readonly evaluationLoss: PureLoss;
   };
   readonly candidates?: readonly Candidate[];
+  /** Free, noiseless pre-training on a public table, scaled with the same (private table's) bounds. */
+  readonly pretrain?: {
+    readonly table: string;
+    readonly datasetSql: RewrittenSql;
+    readonly spec: PublicTrainingSpec;
+  };
   /** Everything the job will cost, charged up front: training and, with a holdout, evaluation. */
   readonly losses: readonly PrivacyLoss[];
   readonly communities: readonly string[];
@@ -237,11 +256,21 @@ export function resolveTraining(policy: Policy, role: Role, request: TrainingReq
       `this job costs ε = ${totalEpsilon.toFixed(4)}, above the policy's limit of ${policy.limits.max_epsilon_per_job} per job`,
     );
   }
-  const select = [
-    `${quote(personColumn)} AS ${quote(PERSON_COLUMN)}`,
-    ...features.map((f) => quote(f.name)),
-    `${labelSql} AS ${quote(request.label)}`,
-  ].join(', ');
+  const columns = [...features.map((f) => quote(f.name)), `${labelSql} AS ${quote(request.label)}`];
+  const select = [`${quote(personColumn)} AS ${quote(PERSON_COLUMN)}`, ...columns].join(', ');
+  const pretrain = request.pretrain && {
+    table: publicTableFor(policy, role, request),
+    datasetSql: {
+      text: `SELECT ${columns.join(', ')} FROM commons.${quote(request.pretrain.table)}`,
+      parameters: [],
+    },
+    spec: {
+      model,
+      batchSize: request.pretrain.batch_size,
+      epochs: request.pretrain.epochs,
+      optimizer: spec.optimizer,
+    },
+  };
   return {
     table: request.table,
     schema: { features, label },
@@ -251,10 +280,24 @@ export function resolveTraining(policy: Policy, role: Role, request: TrainingReq
     plan,
     ...(holdout && evaluationLoss ? { holdout: { ...holdout, evaluationLoss } } : {}),
     ...(candidates ? { candidates } : {}),
+    ...(pretrain ? { pretrain } : {}),
     losses,
     // Every person in the table may be in the training set: every community pays the run's cost.
     communities: Object.keys(policy.budgets).sort(),
   };
+}
+
+/** The public table a request pre-trains on: readable, public, and holding every column the model reads. */
+function publicTableFor(policy: Policy, role: Role, request: TrainingRequest): string {
+  const name = request.pretrain!.table;
+  const table = policy.tables[name];
+  if (!table) throw new TrainingRefusal('unknown_table', `there is no table "${name}" in the commons`);
+  if (!table.public)
+    throw new TrainingRefusal('invalid_training', `"${name}" is not public: pre-training must cost nothing`);
+  if (!(policy.access[role]?.tables ?? []).includes(name))
+    throw new TrainingRefusal('not_allowed', `the ${role} role may not read "${name}"`);
+  for (const column of [...request.features, request.label]) readableColumn(table, name, column);
+  return name;
 }
 
 /** The column that names each row's person: the unit itself, or the first hop of a one-hop path. */

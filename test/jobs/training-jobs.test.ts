@@ -7,8 +7,13 @@ import { sql } from 'kysely';
 import { beforeAll, expect, it } from 'vitest';
 import { dpSgdEpsilon } from '../../src/dp/accounting/index.ts';
 import { failInterruptedJobs } from '../../src/jobs/training-jobs.ts';
+import { applyPolicy } from '../../src/ledger/apply-policy.ts';
+import { formatIssue } from '../../src/policy/issues.ts';
+import { PolicyStore } from '../../src/policy/policy-store.ts';
+import { validatePolicyFiles } from '../../src/policy/validate.ts';
 import { createTestApp } from '../support/app.ts';
 import { describeEachDatabase } from '../support/databases.ts';
+import { demoPolicyFiles, editFile } from '../support/demo-policy.ts';
 
 const married = {
   table: 'people',
@@ -226,5 +231,66 @@ describeEachDatabase('training jobs', (database) => {
       .executeTakeFirstOrThrow();
     expect(job).toEqual({ status: 'failed', error: 'interrupted' });
     expect(await chargeCount()).toBe(before);
+  });
+});
+
+describeEachDatabase('pre-training on a public table', (database) => {
+  it('pre-trains without noise or charge on the public table, then fine-tunes privately from its weights', async () => {
+    const db = database().db;
+    // A public reference sample with the same columns (in a real commons: published census tables).
+    await sql`create table commons.reference_people as select age, income, educ, married from commons.people where person_id <= 300`.execute(
+      db,
+    );
+    const files = editFile(
+      editFile(await demoPolicyFiles(), 'tables.yaml', (text) =>
+        text.replace(
+          '  communities:\n    public: true',
+          '  reference_people:\n    public: true\n    columns:\n      age: { type: int, bounds: [0, 100] }\n      income: { type: real, bounds: [0, 500000] }\n      educ: { type: int, public_range: [1, 16] }\n      married: { type: int, public_values: [0, 1] }\n\n  communities:\n    public: true',
+        ),
+      ),
+      'commons.yaml',
+      (text) =>
+        text.replace(
+          'tables: [people, survey_responses, communities]',
+          'tables: [people, survey_responses, communities, reference_people]',
+        ),
+    );
+    const validation = await validatePolicyFiles(files);
+    if (!validation.ok) throw new Error(validation.issues.map(formatIssue).join('\n'));
+    const t = await createTestApp(database(), () => ({ policies: new PolicyStore(validation.snapshot) }));
+    // createTestApp applies the demo policy; this one, with the public table, takes over.
+    await applyPolicy(db, validation.snapshot);
+    const started = await t.app.request('/v1/training-jobs', {
+      method: 'POST',
+      headers: { ...t.bearer(t.keys.analyst), 'content-type': 'application/json' },
+      body: JSON.stringify({ ...married, pretrain: { table: 'reference_people', epochs: 5 } }),
+    });
+    expect(started.status).toBe(202);
+    const job = (await started.json()) as {
+      id: string;
+      cost: { epsilon: number; training: { epsilon: number } };
+    };
+    // Pre-training is free: the job costs exactly its private training.
+    expect(job.cost.epsilon).toBe(job.cost.training.epsilon);
+    let state = { status: 'queued', model_id: '' };
+    for (let i = 0; i < 200 && (state.status === 'queued' || state.status === 'running'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      state = (await (
+        await t.app.request(`/v1/training-jobs/${job.id}`, { headers: t.bearer(t.keys.analyst) })
+      ).json()) as typeof state;
+    }
+    expect(state.status).toBe('succeeded');
+    const model = (await (
+      await t.app.request(`/v1/models/${state.model_id}`, { headers: t.bearer(t.keys.analyst) })
+    ).json()) as {
+      card: { pretrained_on: string; initialisedFrom: string };
+    };
+    expect(model.card).toMatchObject({ pretrained_on: 'reference_people', initialisedFrom: 'given weights' });
+    const refused = await t.app.request('/v1/training-jobs', {
+      method: 'POST',
+      headers: { ...t.bearer(t.keys.analyst), 'content-type': 'application/json' },
+      body: JSON.stringify({ ...married, pretrain: { table: 'survey_responses', epochs: 1 } }),
+    });
+    expect(((await refused.json()) as { code: string }).code).toBe('invalid_training');
   });
 });
