@@ -3,22 +3,12 @@ import { dpSgdEpsilon } from '../../src/dp/accounting/index.ts';
 import { buildTrainingDataset } from '../../src/train/dataset.ts';
 import { predict } from '../../src/train/predict.ts';
 import { TrainingCancelledError, trainDpSgd } from '../../src/train/train-dp-sgd.ts';
-import type { DpSgdSpec } from '../../src/train/training-spec.ts';
-import { loadWdbc, WDBC_SCHEMA, WDBC_TRAIN_SIZE } from '../fixtures/wdbc.ts';
+import { loadWdbc, WDBC_LOGISTIC, WDBC_SCHEMA } from '../fixtures/wdbc.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 
 // wdbc has one row per patient, so row-level and person-level DP coincide here.
 const train = loadWdbc('train');
 const test = loadWdbc('test');
-
-const WDBC_LOGISTIC: DpSgdSpec = {
-  model: { kind: 'logistic' },
-  clipNorm: 1,
-  sampling: { expectedBatchSize: 128, populationSize: WDBC_TRAIN_SIZE },
-  steps: 100,
-  optimizer: { kind: 'adam', learningRate: 0.1 },
-  privacy: { accountant: 'rdp', delta: 1e-5, epsilon: 3 },
-};
 
 function testAccuracy(seed: number): number {
   const random = seededRandom(seed);

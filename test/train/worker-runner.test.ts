@@ -6,16 +6,13 @@ import type { SearchProgress, TrainingProgress } from '../../src/train/progress.
 import { TrainingCancelledError } from '../../src/train/train-dp-sgd.ts';
 import type { DpSgdSpec } from '../../src/train/training-spec.ts';
 import { runSearchInWorker, runTrainingInWorker } from '../../src/train/worker-runner.ts';
-import { loadWdbc, WDBC_SCHEMA, WDBC_TRAIN_SIZE } from '../fixtures/wdbc.ts';
+import { loadWdbc, WDBC_LOGISTIC, WDBC_SCHEMA, WDBC_TRAIN_SIZE } from '../fixtures/wdbc.ts';
 
 const dataset = buildTrainingDataset({ rows: loadWdbc('train'), schema: WDBC_SCHEMA });
 const validation = buildTrainingDataset({ rows: loadWdbc('test'), schema: WDBC_SCHEMA });
 const SPEC: DpSgdSpec = {
-  model: { kind: 'logistic' },
-  clipNorm: 1,
-  sampling: { expectedBatchSize: 128, populationSize: WDBC_TRAIN_SIZE },
+  ...WDBC_LOGISTIC,
   steps: 60,
-  optimizer: { kind: 'adam', learningRate: 0.1 },
   privacy: { accountant: 'rdp', delta: 1e-5, noiseMultiplier: 2 },
 };
 
