@@ -10,6 +10,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { jsonb } from '../db/jsonb.ts';
+import { discreteLaplace } from '../dp/discrete-laplace.ts';
 import { appendAudit } from '../ledger/audit-log.ts';
 import { type CommunityCharge, commitCharge } from '../ledger/charge.ts';
 import { releaseCost } from '../ledger/release-cost.ts';
@@ -27,7 +28,9 @@ import {
 } from '../train/index.ts';
 import { runSearchInWorker, runTrainingInWorker } from '../train/worker-runner.ts';
 import {
+  needsPopulationEstimate,
   PERSON_COLUMN,
+  personCountSql,
   type ResolvedTraining,
   resolveTraining,
   type TrainingRequest,
@@ -55,7 +58,12 @@ export interface StartedJob {
 
 export async function startTrainingJob(context: JobContext, request: TrainingRequest): Promise<StartedJob> {
   const { db, policy, principal, requestId } = context;
-  const resolved = resolveTraining(policy.policy, principal.role, request);
+  // Everything that can be refused without data is refused before the count is charged.
+  resolveTraining(policy.policy, principal.role, request, Number.MAX_SAFE_INTEGER);
+  const population = needsPopulationEstimate(policy.policy, request)
+    ? await estimatePopulation(context, request)
+    : undefined;
+  const resolved = resolveTraining(policy.policy, principal.role, request, population);
   const id = crypto.randomUUID();
   const { plan } = resolved;
   const cost = releaseCost({ losses: resolved.losses, mechanism: 'dp_sgd' });
@@ -76,7 +84,7 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
         id,
         principal_id: principal.id,
         status: 'queued',
-        spec: jsonb({ request, table: resolved.table }),
+        spec: jsonb({ request, table: resolved.table, population_estimate: population ?? null }),
         cost: jsonb(jobCost(resolved)),
         policy_version: policy.version,
         heartbeat_at: new Date(),
@@ -178,6 +186,40 @@ export function jobCost(resolved: ResolvedTraining) {
       : null,
     candidates: resolved.candidates?.length ?? 1,
   };
+}
+
+/**
+ * A DP count of the table's persons, charged first and on its own: adding or removing a person
+ * changes the count by at most 1, so discrete Laplace noise of scale 1/ε is ε-DP (GRS09, CKS20).
+ * The released count then sets q and the normaliser like a public figure; planning the training
+ * from it afterwards is adaptive composition, which the ledger's filters allow.
+ */
+async function estimatePopulation(context: JobContext, request: TrainingRequest): Promise<number> {
+  const { db, policy, principal, requestId } = context;
+  const epsilon = request.population_epsilon!;
+  const mechanism = discreteLaplace({ scale: 1 / epsilon });
+  const subjectId = crypto.randomUUID();
+  await db.transaction().execute(async (trx) => {
+    await commitCharge(trx, {
+      requestId: `${requestId}:population`,
+      principal,
+      kind: 'training',
+      subjectId,
+      description: `DP count of persons in ${request.table}, to set the sampling rate of a training job`,
+      communities: Object.keys(policy.policy.budgets).sort(),
+      cost: releaseCost({ losses: [mechanism.loss(1)], mechanism: 'discrete_laplace' }),
+      policyVersion: policy.version,
+    });
+    await appendAudit(trx, {
+      actor: principal.id,
+      action: 'training.charged',
+      requestId,
+      details: { population_count: subjectId, epsilon },
+    });
+  });
+  const [row] = await runReadOnly(db, personCountSql(policy.policy, request), DATASET_TIMEOUT_MS);
+  // At least the batch: a tiny noisy count must not push q above 1.
+  return Math.max(request.batch_size, mechanism.release(Number((row as { persons: number }).persons)));
 }
 
 /** Jobs in this process, so a cancel request reaches the thread at once. */

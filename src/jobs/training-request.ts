@@ -76,6 +76,11 @@ export const TrainingRequestSchema = z
       .object({ fraction: z.number().gt(0).max(0.5), epsilon: z.number().positive() })
       .strict()
       .optional(),
+    /**
+     * Where policy gives the table no public population: estimate it with a DP count of persons at
+     * this ε (charged before the training is planned; docs/training.md §8).
+     */
+    population_epsilon: z.number().positive().optional(),
     /** Pre-train without noise, at no cost, on a public table with the same columns; then fine-tune privately. */
     pretrain: z
       .object({
@@ -164,7 +169,16 @@ export class TrainingRefusal extends Error {
 
 export const PERSON_COLUMN = '__person';
 
-export function resolveTraining(policy: Policy, role: Role, request: TrainingRequest): ResolvedTraining {
+/**
+ * `estimatedPopulation` is the released DP count of persons, for a table whose population policy
+ * does not give; it is public from then on, like a policy figure.
+ */
+export function resolveTraining(
+  policy: Policy,
+  role: Role,
+  request: TrainingRequest,
+  estimatedPopulation?: number,
+): ResolvedTraining {
   const table = policy.tables[request.table];
   if (!table)
     throw new TrainingRefusal('unknown_table', `there is no table "${request.table}" in the commons`);
@@ -192,11 +206,11 @@ export function resolveTraining(policy: Policy, role: Role, request: TrainingReq
   });
   const { label, labelSql } = labelOf(request, table);
   const model = modelSpec(request.model, label);
-  const population = table.population;
+  const population = table.population ?? estimatedPopulation;
   if (!population) {
     throw new TrainingRefusal(
       'invalid_training',
-      `"${request.table}" has no public population in policy, so the sampling rate cannot be set`,
+      `"${request.table}" has no public population in policy: give population_epsilon to estimate it with a DP count`,
     );
   }
   // With a holdout, training sees about (1 − f)·N persons; that public figure sets q and the normaliser.
@@ -249,7 +263,10 @@ export function resolveTraining(policy: Policy, role: Role, request: TrainingReq
   const losses: PrivacyLoss[] = [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }];
   if (candidates) losses.push({ kind: 'pure', epsilon: extraEpsilon });
   else if (evaluationLoss) losses.push(evaluationLoss);
-  const totalEpsilon = losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? 0 : loss.epsilon), 0);
+  // The population count, when one is needed, counts against the job's limit too.
+  const totalEpsilon =
+    losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? 0 : loss.epsilon), 0) +
+    (table.population ? 0 : (request.population_epsilon ?? 0));
   if (totalEpsilon > policy.limits.max_epsilon_per_job) {
     throw new TrainingRefusal(
       'epsilon_too_large',
@@ -284,6 +301,24 @@ export function resolveTraining(policy: Policy, role: Role, request: TrainingReq
     losses,
     // Every person in the table may be in the training set: every community pays the run's cost.
     communities: Object.keys(policy.budgets).sort(),
+  };
+}
+
+/** Whether the job must first release a DP count of the table's persons. */
+export function needsPopulationEstimate(policy: Policy, request: TrainingRequest): boolean {
+  const table = policy.tables[request.table];
+  return (
+    table !== undefined && !table.public && !table.population && request.population_epsilon !== undefined
+  );
+}
+
+/** SELECT the number of distinct persons of the training table (sensitivity 1 under add/remove). */
+export function personCountSql(policy: Policy, request: TrainingRequest): RewrittenSql {
+  const table = policy.tables[request.table]!;
+  const person = quote(personColumnOf(policy, request.table, table));
+  return {
+    text: `SELECT count(DISTINCT ${person})::int AS persons FROM commons.${quote(request.table)}`,
+    parameters: [],
   };
 }
 

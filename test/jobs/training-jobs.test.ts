@@ -294,3 +294,42 @@ describeEachDatabase('pre-training on a public table', (database) => {
     expect(((await refused.json()) as { code: string }).code).toBe('invalid_training');
   });
 });
+
+describeEachDatabase('a training table without a public population', (database) => {
+  it('estimates the population with a charged DP count, or refuses at no cost without one', async () => {
+    const files = editFile(await demoPolicyFiles(), 'tables.yaml', (text) =>
+      text.replace("    population: 1000   # the PUMS extract's documented size\n", ''),
+    );
+    const validation = await validatePolicyFiles(files);
+    if (!validation.ok) throw new Error(validation.issues.map(formatIssue).join('\n'));
+    const t = await createTestApp(database(), () => ({ policies: new PolicyStore(validation.snapshot) }));
+    const post = (body: unknown) =>
+      t.app.request('/v1/training-jobs', {
+        method: 'POST',
+        headers: { ...t.bearer(t.keys.analyst), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const charges = async () =>
+      (await sql<{ n: number }>`select count(*) as n from dpgate.charges`.execute(database().db)).rows[0]!.n;
+
+    const refused = await post(married);
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as { detail: string }).detail).toContain('population_epsilon');
+    expect(await charges()).toBe(0);
+
+    const started = await post({ ...married, population_epsilon: 0.1 });
+    expect(started.status).toBe(202);
+    const job = (await started.json()) as { id: string; cost: { training: { q: number } } };
+    // One count and one training charge per community.
+    expect(await charges()).toBe(6);
+    const row = await database()
+      .db.selectFrom('dpgate.training_jobs')
+      .select('spec')
+      .where('id', '=', job.id)
+      .executeTakeFirstOrThrow();
+    const estimate = (row.spec as { population_estimate: number }).population_estimate;
+    // 1000 persons; discrete Laplace of scale 10 passes ±150 with probability 2e^-15.1/(1 + e^-0.1) ≈ 3e-7.
+    expect(Math.abs(estimate - 1000)).toBeLessThan(150);
+    expect(job.cost.training.q).toBeCloseTo(100 / estimate, 12);
+  });
+});
