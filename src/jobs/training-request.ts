@@ -26,6 +26,8 @@ import {
   stepsForEpochs,
 } from '../train/index.ts';
 
+const COLUMN_REFERENCE = /^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/;
+
 const ModelRequestSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('logistic') }),
   z.object({ kind: z.literal('softmax') }),
@@ -55,11 +57,15 @@ type OptimizerRequest = z.output<typeof OptimizerRequestSchema>;
 export const TrainingRequestSchema = z
   .object({
     table: z.string().regex(/^[a-z_][a-z0-9_]*$/),
-    features: z
+    /** Columns, `column` or `table.column` when tables are joined. */
+    features: z.array(z.string().regex(COLUMN_REFERENCE)).min(1).max(200),
+    label: z.string().regex(COLUMN_REFERENCE),
+    /** More private tables joined to `table` on the person (each the unit's table or one key from it). */
+    join: z
       .array(z.string().regex(/^[a-z_][a-z0-9_]*$/))
       .min(1)
-      .max(200),
-    label: z.string().regex(/^[a-z_][a-z0-9_]*$/),
+      .max(3)
+      .optional(),
     model: ModelRequestSchema,
     optimizer: OptimizerRequestSchema.default({ kind: 'adam', learning_rate: 0.05 }),
     clip_norm: z.number().positive().default(1),
@@ -106,6 +112,9 @@ export const TrainingRequestSchema = z
       .optional(),
   })
   .strict()
+  .refine((r) => r.join === undefined || r.pretrain === undefined, {
+    message: 'pre-training reads one public table; it does not combine with joined tables',
+  })
   .refine((r) => r.candidates === undefined || r.pretrain === undefined, {
     message: 'pre-training starts one model; it does not combine with candidates of different shapes',
   })
@@ -179,32 +188,26 @@ export function resolveTraining(
   request: TrainingRequest,
   estimatedPopulation?: number,
 ): ResolvedTraining {
-  const table = policy.tables[request.table];
-  if (!table)
-    throw new TrainingRefusal('unknown_table', `there is no table "${request.table}" in the commons`);
-  if (!(policy.access[role]?.tables ?? []).includes(request.table)) {
-    throw new TrainingRefusal('not_allowed', `the ${role} role may not read "${request.table}"`);
+  const sources = [request.table, ...(request.join ?? [])].map((name) => trainingSource(policy, role, name));
+  if (new Set(sources.map((source) => source.name)).size !== sources.length) {
+    throw new TrainingRefusal('invalid_training', 'a table is joined twice');
   }
-  if (table.public) {
-    throw new TrainingRefusal(
-      'invalid_training',
-      `"${request.table}" is public: train on it without a budget, then fine-tune privately`,
-    );
-  }
-  const personColumn = personColumnOf(policy, request.table, table);
-  const features = request.features.map((name) => {
-    const column = readableColumn(table, request.table, name);
+  const [main] = sources as [TrainingSource, ...TrainingSource[]];
+  const table = main.policy;
+  const joined = sources.length > 1;
+  const features = request.features.map((reference) => {
+    const { column, name } = locateColumn(sources, reference, joined);
     // Bounds, or a public integer range, fix the scaling before any value is read.
     const range = column.bounds ?? column.public_range;
     if (!(column.type === 'int' || column.type === 'real') || !range) {
       throw new TrainingRefusal(
         'unbounded_column',
-        `feature "${name}" needs numeric bounds in policy to be scaled without looking at the data`,
+        `feature "${reference}" needs numeric bounds in policy to be scaled without looking at the data`,
       );
     }
     return { name, lower: Number(range[0]), upper: Number(range[1]) };
   });
-  const { label, labelSql } = labelOf(request, table);
+  const { label, labelSql } = labelOf(locateColumn(sources, request.label, joined));
   const model = modelSpec(request.model, label);
   const population = table.population ?? estimatedPopulation;
   if (!population) {
@@ -243,7 +246,11 @@ export function resolveTraining(
     optimizer: optimizerSpec(request.optimizer),
     privacy,
   };
-  const maxRowsPerPerson = table.contributions?.max_rows_per_unit ?? 1;
+  // A joined row of a person combines one row of each table, so the bounds multiply.
+  const maxRowsPerPerson = sources.reduce(
+    (rows, source) => rows * (source.policy.contributions?.max_rows_per_unit ?? 1),
+    1,
+  );
   const candidates = request.candidates?.map((candidate) => ({
     model: modelSpec(candidate.model, label),
     clipNorm: candidate.clip_norm ?? request.clip_norm,
@@ -273,8 +280,23 @@ export function resolveTraining(
       `this job costs ε = ${totalEpsilon.toFixed(4)}, above the policy's limit of ${policy.limits.max_epsilon_per_job} per job`,
     );
   }
-  const columns = [...features.map((f) => quote(f.name)), `${labelSql} AS ${quote(request.label)}`];
-  const select = [`${quote(personColumn)} AS ${quote(PERSON_COLUMN)}`, ...columns].join(', ');
+  const columns = [
+    ...features.map((feature) => `${columnSql(feature.name)} AS ${quote(feature.name)}`),
+    `${labelSql} AS ${quote(label.name)}`,
+  ];
+  const person = joined ? `${quote(main.name)}.${quote(main.person)}` : quote(main.person);
+  const from = joined
+    ? [
+        `commons.${quote(main.name)} AS ${quote(main.name)}`,
+        ...sources
+          .slice(1)
+          .map(
+            (source) =>
+              `JOIN commons.${quote(source.name)} AS ${quote(source.name)} ON ${person} = ${quote(source.name)}.${quote(source.person)}`,
+          ),
+      ].join(' ')
+    : `commons.${quote(main.name)}`;
+  const select = [`${person} AS ${quote(PERSON_COLUMN)}`, ...columns].join(', ');
   const pretrain = request.pretrain && {
     table: publicTableFor(policy, role, request),
     datasetSql: {
@@ -291,7 +313,7 @@ export function resolveTraining(
   return {
     table: request.table,
     schema: { features, label },
-    datasetSql: { text: `SELECT ${select} FROM commons.${quote(request.table)}`, parameters: [] },
+    datasetSql: { text: `SELECT ${select} FROM ${from}`, parameters: [] },
     maxRowsPerPerson,
     spec,
     plan,
@@ -335,6 +357,66 @@ function publicTableFor(policy: Policy, role: Role, request: TrainingRequest): s
   return name;
 }
 
+interface TrainingSource {
+  readonly name: string;
+  readonly policy: TablePolicy;
+  /** The column naming each row's person. */
+  readonly person: string;
+}
+
+/** A private table the role may read, with the column that names each row's person. */
+function trainingSource(policy: Policy, role: Role, name: string): TrainingSource {
+  const table = policy.tables[name];
+  if (!table) throw new TrainingRefusal('unknown_table', `there is no table "${name}" in the commons`);
+  if (!(policy.access[role]?.tables ?? []).includes(name)) {
+    throw new TrainingRefusal('not_allowed', `the ${role} role may not read "${name}"`);
+  }
+  if (table.public) {
+    throw new TrainingRefusal(
+      'invalid_training',
+      `"${name}" is public: train on it without a budget, then fine-tune privately`,
+    );
+  }
+  return { name, policy: table, person: personColumnOf(policy, name, table) };
+}
+
+interface LocatedColumn {
+  readonly column: ColumnPolicy;
+  /** The dataset's name for it: `table.column` when tables are joined, else `column`. */
+  readonly name: string;
+}
+
+function locateColumn(sources: readonly TrainingSource[], reference: string, joined: boolean): LocatedColumn {
+  const [tableName, columnName] = reference.includes('.') ? reference.split('.') : [undefined, reference];
+  const candidates = sources.filter((source) =>
+    tableName ? source.name === tableName : source.policy.columns[columnName!],
+  );
+  if (tableName && candidates.length === 0) {
+    throw new TrainingRefusal('unknown_table', `"${tableName}" is not among the tables this job reads`);
+  }
+  if (candidates.length === 0)
+    throw new TrainingRefusal(
+      'unknown_column',
+      `no table of this job has a column "${columnName}" in policy`,
+    );
+  if (candidates.length > 1) {
+    throw new TrainingRefusal(
+      'invalid_training',
+      `"${columnName}" is in ${candidates.map((c) => c.name).join(' and ')}: write table.column`,
+    );
+  }
+  const source = candidates[0]!;
+  return {
+    column: readableColumn(source.policy, source.name, columnName!),
+    name: joined ? `${source.name}.${columnName}` : columnName!,
+  };
+}
+
+/** SQL for a dataset column name: `"table"."column"` for joined tables, else `"column"`. */
+function columnSql(name: string): string {
+  return name.split('.').map(quote).join('.');
+}
+
 /** The column that names each row's person: the unit itself, or the first hop of a one-hop path. */
 function personColumnOf(policy: Policy, name: string, table: TablePolicy): string {
   if (name === policy.privacy_unit.table) return policy.privacy_unit.column;
@@ -359,27 +441,26 @@ function readableColumn(table: TablePolicy, tableName: string, name: string): Co
  * The label's encoding, from policy alone: public values {0, 1} → binary; another public integer
  * range or list → a class index; numeric bounds → a bounded regression target.
  */
-function labelOf(request: TrainingRequest, table: TablePolicy): { label: LabelSpec; labelSql: string } {
-  const column = readableColumn(table, request.table, request.label);
-  const name = request.label;
+function labelOf({ column, name }: LocatedColumn): { label: LabelSpec; labelSql: string } {
+  const sqlName = columnSql(name);
   const values = column.public_values;
   if (values && values.length === 2 && values.includes(0) && values.includes(1))
-    return { label: { kind: 'binary', name }, labelSql: quote(name) };
+    return { label: { kind: 'binary', name }, labelSql: sqlName };
   if (column.public_range) {
     const [from, to] = column.public_range;
-    return { label: { kind: 'class', name, classes: to - from + 1 }, labelSql: `(${quote(name)} - ${from})` };
+    return { label: { kind: 'class', name, classes: to - from + 1 }, labelSql: `(${sqlName} - ${from})` };
   }
   if (values?.every((value) => typeof value === 'number')) {
     const cases = values.map((value, index) => `WHEN ${Number(value)} THEN ${index}`).join(' ');
     return {
       label: { kind: 'class', name, classes: values.length },
-      labelSql: `(CASE ${quote(name)} ${cases} END)`,
+      labelSql: `(CASE ${sqlName} ${cases} END)`,
     };
   }
   if ((column.type === 'int' || column.type === 'real') && column.bounds) {
     return {
       label: { kind: 'bounded', name, lower: Number(column.bounds[0]), upper: Number(column.bounds[1]) },
-      labelSql: quote(name),
+      labelSql: sqlName,
     };
   }
   throw new TrainingRefusal(

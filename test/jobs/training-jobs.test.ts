@@ -184,6 +184,41 @@ describeEachDatabase('training jobs', (database) => {
     expect(chosen.search.candidates).toBe(2);
   });
 
+  it('trains on private tables joined on the person, with the rows-per-person bounds multiplied', async () => {
+    const joined = {
+      ...married,
+      join: ['survey_responses'],
+      features: ['people.age', 'survey_responses.income', 'survey_responses.educ'],
+      label: 'people.married',
+      epochs: 1,
+      epsilon: 0.3,
+    };
+    const ambiguous = await post('/v1/training-jobs', { ...joined, features: ['age'] });
+    expect(((await ambiguous.json()) as { code: string; detail: string }).detail).toContain(
+      'write table.column',
+    );
+    const started = await post('/v1/training-jobs', joined);
+    expect(started.status).toBe(202);
+    const { id } = (await started.json()) as { id: string };
+    let state = { status: 'queued', model_id: '' };
+    for (let i = 0; i < 200 && (state.status === 'queued' || state.status === 'running'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      state = (await (await get(`/v1/training-jobs/${id}`)).json()) as typeof state;
+    }
+    expect(state.status).toBe('succeeded');
+    const card = (
+      (await (await get(`/v1/models/${state.model_id}`)).json()) as {
+        card: { features: { name: string }[]; privacy: { maxRowsPerPerson: number } };
+      }
+    ).card;
+    expect(card.features.map((f) => f.name)).toEqual([
+      'people.age',
+      'survey_responses.income',
+      'survey_responses.educ',
+    ]);
+    expect(card.privacy.maxRowsPerPerson).toBe(2);
+  });
+
   it('streams progress and the end of the job as server-sent events', async () => {
     const job = (await (await post('/v1/training-jobs', { ...married, epochs: 1 })).json()) as { id: string };
     const events = await (await get(`/v1/training-jobs/${job.id}/events`)).text();
