@@ -253,7 +253,7 @@ async function runJob(
       .execute();
     const { result, evaluation } = await train(resolved, dataset, {
       signal: controller.signal,
-      onProgress: (progress) => void recordProgress(db, id, progress, controller),
+      onProgress: (progress) => void beat(db, id, controller, progress),
       initialWeights: resolved.pretrain ? await pretrain(db, resolved) : undefined,
     });
     const card = {
@@ -298,27 +298,19 @@ async function runJob(
   }
 }
 
-/** Stores the public progress fields and the heartbeat; stops the job if a cancel was requested. */
-async function recordProgress(
+/**
+ * Refreshes the heartbeat (and stores the public progress fields, when given); stops the job if a
+ * cancel was requested from any gateway.
+ */
+async function beat(
   db: Kysely<Database>,
   id: string,
-  progress: TrainingProgress,
   controller: AbortController,
+  progress?: TrainingProgress,
 ) {
   const row = await db
     .updateTable('dpgate.training_jobs')
-    .set({ progress: jsonb(progress), heartbeat_at: new Date() })
-    .where('id', '=', id)
-    .returning('cancel_requested')
-    .executeTakeFirst()
-    .catch(() => undefined);
-  if (row?.cancel_requested) controller.abort();
-}
-
-async function beat(db: Kysely<Database>, id: string, controller: AbortController) {
-  const row = await db
-    .updateTable('dpgate.training_jobs')
-    .set({ heartbeat_at: new Date() })
+    .set({ heartbeat_at: new Date(), ...(progress ? { progress: jsonb(progress) } : {}) })
     .where('id', '=', id)
     .returning('cancel_requested')
     .executeTakeFirst()

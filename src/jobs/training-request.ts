@@ -347,14 +347,21 @@ export function personCountSql(policy: Policy, request: TrainingRequest): Rewrit
 /** The public table a request pre-trains on: readable, public, and holding every column the model reads. */
 function publicTableFor(policy: Policy, role: Role, request: TrainingRequest): string {
   const name = request.pretrain!.table;
-  const table = policy.tables[name];
-  if (!table) throw new TrainingRefusal('unknown_table', `there is no table "${name}" in the commons`);
+  const table = readableTable(policy, role, name);
   if (!table.public)
     throw new TrainingRefusal('invalid_training', `"${name}" is not public: pre-training must cost nothing`);
-  if (!(policy.access[role]?.tables ?? []).includes(name))
-    throw new TrainingRefusal('not_allowed', `the ${role} role may not read "${name}"`);
   for (const column of [...request.features, request.label]) readableColumn(table, name, column);
   return name;
+}
+
+/** A table of the policy that this role may read. */
+function readableTable(policy: Policy, role: Role, name: string): TablePolicy {
+  const table = policy.tables[name];
+  if (!table) throw new TrainingRefusal('unknown_table', `there is no table "${name}" in the commons`);
+  if (!(policy.access[role]?.tables ?? []).includes(name)) {
+    throw new TrainingRefusal('not_allowed', `the ${role} role may not read "${name}"`);
+  }
+  return table;
 }
 
 interface TrainingSource {
@@ -366,11 +373,7 @@ interface TrainingSource {
 
 /** A private table the role may read, with the column that names each row's person. */
 function trainingSource(policy: Policy, role: Role, name: string): TrainingSource {
-  const table = policy.tables[name];
-  if (!table) throw new TrainingRefusal('unknown_table', `there is no table "${name}" in the commons`);
-  if (!(policy.access[role]?.tables ?? []).includes(name)) {
-    throw new TrainingRefusal('not_allowed', `the ${role} role may not read "${name}"`);
-  }
+  const table = readableTable(policy, role, name);
   if (table.public) {
     throw new TrainingRefusal(
       'invalid_training',
