@@ -58,11 +58,12 @@ export interface StartedJob {
 
 export async function startTrainingJob(context: JobContext, request: TrainingRequest): Promise<StartedJob> {
   const { db, policy, principal, requestId } = context;
-  // Everything that can be refused without data is refused before the count is charged.
-  resolveTraining(policy.policy, principal.role, request, Number.MAX_SAFE_INTEGER);
-  const population = needsPopulationEstimate(policy.policy, request)
-    ? await estimatePopulation(context, request)
-    : undefined;
+  let population: number | undefined;
+  if (needsPopulationEstimate(policy.policy, request)) {
+    // Everything that can be refused without data is refused before the count is charged.
+    resolveTraining(policy.policy, principal.role, request, Number.MAX_SAFE_INTEGER);
+    population = await estimatePopulation(context, request);
+  }
   const resolved = resolveTraining(policy.policy, principal.role, request, population);
   const id = crypto.randomUUID();
   const { plan } = resolved;
