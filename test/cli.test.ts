@@ -20,7 +20,7 @@ async function dpgate(args: string[], env: Record<string, string | undefined> = 
 
 describe('dpgate policy check', () => {
   it('passes the demo policy against a database holding the demo commons', async () => {
-    const result = await dpgate(['policy', 'check', 'policies/', '--demo']);
+    const result = await dpgate(['policy', 'check', DEMO_POLICY_DIR, '--demo']);
     expect(result.output).toMatch(/policy ok \(version [0-9a-f]{12}\)/);
     expect(result.code).toBe(0);
   });
@@ -38,7 +38,7 @@ describe('dpgate policy check', () => {
   });
 
   it('fails when the database lacks what the policy names', async () => {
-    const result = await dpgate(['policy', 'check', 'policies/']);
+    const result = await dpgate(['policy', 'check', DEMO_POLICY_DIR]);
     expect(result.code).toBe(1);
     expect(result.output).toContain('tables.people: table commons.people does not exist in the database');
   });

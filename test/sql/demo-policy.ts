@@ -1,14 +1,9 @@
-import { readPolicyDirectory } from '../../src/policy/load-directory.ts';
 import type { Policy } from '../../src/policy/schema.ts';
-import { validatePolicyFiles } from '../../src/policy/validate.ts';
+import { demoPolicySnapshot } from '../support/demo-policy.ts';
 
-const policyDirectory = new URL('../../policies/', import.meta.url).pathname;
-
-/** The demo commons policy (policies/*.yaml), validated as the gateway loads it. */
+/** The demo commons policy (the test fixture copy), validated as the gateway loads it. */
 export async function loadDemoPolicy(): Promise<Policy> {
-  const validation = await validatePolicyFiles(await readPolicyDirectory(policyDirectory));
-  if (!validation.ok) throw new Error(`demo policy invalid: ${JSON.stringify(validation.issues)}`);
-  return validation.snapshot.policy;
+  return (await demoPolicySnapshot()).policy;
 }
 
 /**

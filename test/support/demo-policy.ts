@@ -1,10 +1,13 @@
-/** The demo policy files, for tests that start from a good policy and break one thing. */
+/**
+ * The demo policy as the tests know it: a fixture copy in `test/fixtures/policies/`, so a council's
+ * edit to the live `policies/` never changes what the suite checks.
+ */
 import { fileURLToPath } from 'node:url';
 import { readPolicyDirectory } from '../../src/policy/load-directory.ts';
 import type { PolicyFile } from '../../src/policy/policy-files.ts';
 import { validatePolicyFiles } from '../../src/policy/validate.ts';
 
-export const DEMO_POLICY_DIR = fileURLToPath(new URL('../../policies', import.meta.url));
+export const DEMO_POLICY_DIR = fileURLToPath(new URL('../fixtures/policies', import.meta.url));
 
 export function demoPolicyFiles(): Promise<PolicyFile[]> {
   return readPolicyDirectory(DEMO_POLICY_DIR);

@@ -1,6 +1,7 @@
 /** Running the real `dpgate` command as a child process, as a user would. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { DEMO_POLICY_DIR } from './demo-policy.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -17,7 +18,7 @@ export interface GatewayProcess {
 export function runDpgate(args: string[], env: Record<string, string | undefined>) {
   const child = spawn(process.execPath, ['bin/dpgate.js', ...args], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', DPGATE_POLICY_DIR: DEMO_POLICY_DIR, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
