@@ -25,6 +25,7 @@ const environment = z.object({
   DPGATE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(120),
   DPGATE_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(30),
   DPGATE_MAX_IN_FLIGHT_PER_KEY: z.coerce.number().int().positive().default(4),
+  DPGATE_PENDING_ANSWER_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
 });
 
 export type Config = z.output<typeof environment>;
@@ -57,6 +58,8 @@ export const CONFIG_DOCS: Record<keyof Config, string> = {
     '`1` reloads the policy directory when a file in it changes; `0` reloads only on SIGHUP or `dpgate policy reload`.',
   DPGATE_RATE_LIMIT_PER_MINUTE:
     'Requests per minute each API key may make to `/v1/*` (token bucket refill rate, per gateway process).',
+  DPGATE_PENDING_ANSWER_TIMEOUT_MS:
+    'How old a charged answer left pending (its gateway crashed or lost the database) must be before a retry resolves it as failed; keep it above every policy’s statement_timeout_ms.',
   DPGATE_RATE_LIMIT_BURST: 'Requests an idle API key may make at once before the per-minute rate applies.',
   DPGATE_MAX_IN_FLIGHT_PER_KEY:
     'Requests one API key may have in progress at the same time, per gateway process.',

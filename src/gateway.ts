@@ -49,8 +49,8 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
     const startup = await loadStartupPolicy(database, options.policyDir, logger);
     const policies = new PolicyStore(startup.snapshot);
     if (startup.refusedIssues) policies.refuse(startup.refusedIssues);
-    await applyPolicy(database.db, policies.current);
-    logger.info({ policy_version: policies.current.version }, 'policy in force');
+    const changed = await applyPolicy(database.db, policies.current);
+    logger.info({ policy_version: policies.current.version, changed }, 'policy in force');
 
     const demoKeysFile = join(
       options.dataDir.includes('://') ? '.dpgate' : options.dataDir,
@@ -81,7 +81,9 @@ export function directoryPolicyReloader(options: {
   return new PolicyReloader({
     readFiles: () => readPolicyDirectory(policyDir),
     check: (files) => checkPolicyChangeInDatabase(db, files),
-    apply: (snapshot) => applyPolicy(db, snapshot),
+    apply: async (snapshot) => {
+      await applyPolicy(db, snapshot);
+    },
     policies,
     logger,
   });

@@ -54,6 +54,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     : undefined;
   const app = createApp({
     db: gateway.database.db,
+    readDb: gateway.database.readDb,
+    pendingAnswerTimeoutMs: config.DPGATE_PENDING_ANSWER_TIMEOUT_MS,
     databaseKind: gateway.database.driver.kind,
     policies: gateway.policies,
     logger,

@@ -19,6 +19,7 @@ export async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return {
     db,
+    readDb: db,
     driver: { kind: 'pglite', pglite, dataDir },
     close: async () => {
       await db.destroy();

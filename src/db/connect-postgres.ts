@@ -5,14 +5,41 @@ import type { DatabaseHandle } from './connect.ts';
 import type { Database } from './database.ts';
 import { typeParsers } from './type-parsers.ts';
 
+/** Connections of the pool for reads (/health, ledger views, keys) that never queue behind charges. */
+const READ_POOL_SIZE = 4;
+/** How long a request waits for a free connection or a new one before it is told to retry. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 export function openPostgres(url: string, max: number): DatabaseHandle {
+  const pool = openPool(url, max);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const readDb = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: openPool(url, Math.min(READ_POOL_SIZE, max)) }),
+  });
+  return {
+    db,
+    readDb,
+    driver: { kind: 'postgres', pool, url },
+    close: async () => {
+      await Promise.all([db.destroy(), readDb.destroy()]);
+    },
+  };
+}
+
+function openPool(url: string, max: number): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     types: { getTypeParser: (oid, format) => typeParsers[oid] ?? pg.types.getTypeParser(oid, format) },
   });
-  // An idle client that loses its server must not crash the process; the next query reconnects.
+  // A server that drops a connection (failover, proxy restart, pg_terminate_backend) emits 'error'
+  // on its client: on the pool while the client is idle, on the client itself while a request has
+  // it checked out. Unhandled, either kills the process. The query in flight rejects on its own
+  // (and the request answers 503); the pool discards the broken client when it is released.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, driver: { kind: 'postgres', pool, url }, close: () => db.destroy() };
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
+  return pool;
 }

@@ -15,6 +15,11 @@ export type DatabaseDriver =
 
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
+  /**
+   * For reads that must stay fast while writes wait (health, ledger views, key lookups): its own
+   * small pool on PostgreSQL; the same instance as `db` on PGlite, which has one connection.
+   */
+  readonly readDb: Kysely<Database>;
   readonly driver: DatabaseDriver;
   close(): Promise<void>;
 }

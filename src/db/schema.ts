@@ -99,6 +99,8 @@ export const releasedAnswers = dpgate.table(
       .notNull()
       .default('pending'),
     response: jsonb('response'),
+    /** The exact bytes sent when the answer was released, so a replay sends the same bytes. */
+    response_text: text('response_text'),
     created_at: createdAt(),
     released_at: timestamp('released_at', { withTimezone: true, mode: 'date' }),
   },

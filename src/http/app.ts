@@ -5,8 +5,11 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
+import { isDatabaseUnavailable } from '../db/database-errors.ts';
+import { PolicySupersededError } from '../ledger/charge.ts';
 import type { AppDependencies, AppEnv } from './context.ts';
 import { authenticate } from './middleware/auth.ts';
+import { bodyChecks } from './middleware/body-checks.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { Problem, problemResponse } from './problem.ts';
@@ -24,8 +27,9 @@ export function createApp(deps: AppDependencies) {
 
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(requestLog(deps.logger));
-  app.use('/v1/*', authenticate(deps.db));
+  app.use('/v1/*', authenticate(deps.readDb ?? deps.db));
   if (deps.rateLimits) app.use('/v1/*', rateLimit(new RequestLimiter(deps.rateLimits)));
+  app.use(bodyChecks());
 
   app.route('/', healthRoutes(deps));
   app.route('/', docsRoutes(deps));
@@ -57,16 +61,39 @@ export function createApp(deps: AppDependencies) {
     ),
   );
   app.onError((error, c) => {
+    const logger = c.var.logger ?? deps.logger;
+    if (error instanceof PolicySupersededError) {
+      return problemResponse(
+        new Problem('policy_superseded', 'A newer policy took effect while this request was planned.', {
+          headers: { 'retry-after': '1' },
+        }),
+        c.var.requestId,
+      );
+    }
+    if (!(error instanceof Problem) && isDatabaseUnavailable(error)) {
+      // The SQLSTATE only: a database message may quote data values.
+      logger.warn({ cause_code: (error as { code?: unknown }).code }, 'database unavailable');
+      return problemResponse(
+        new Problem('database_unavailable', 'The database could not serve this request now; retry shortly.', {
+          headers: { 'retry-after': '1' },
+        }),
+        c.var.requestId,
+      );
+    }
     if (error instanceof Problem) {
       if (error.status >= 500 && error.cause) {
         // The SQLSTATE and error class only: a database message may quote data values.
         const cause = error.cause as { code?: unknown; name?: unknown };
-        (c.var.logger ?? deps.logger).error(
-          { code: error.code, cause_code: cause.code, cause_name: cause.name },
-          'request failed',
-        );
+        logger.error({ code: error.code, cause_code: cause.code, cause_name: cause.name }, 'request failed');
       }
       return problemResponse(error, c.var.requestId);
+    }
+    if (error instanceof HTTPException && error.status === 400) {
+      // Hono's JSON validator: a body that does not parse (malformed, truncated).
+      return problemResponse(
+        new Problem('invalid_json', 'The request body is not valid JSON.'),
+        c.var.requestId,
+      );
     }
     if (error instanceof HTTPException && error.status === 413) {
       return problemResponse(
@@ -76,7 +103,7 @@ export function createApp(deps: AppDependencies) {
     }
     // Anything unexpected is logged in full here and described to the client in general terms only,
     // because its message may carry values from the database.
-    (c.var.logger ?? deps.logger).error({ err: error }, 'unhandled error');
+    logger.error({ err: error }, 'unhandled error');
     return problemResponse(
       new Problem(
         'internal_error',

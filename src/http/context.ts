@@ -17,6 +17,8 @@ export interface Logger {
 
 export interface AppDependencies {
   readonly db: Kysely<Database>;
+  /** Reads that must not queue behind charges (health, ledger views, keys); `db` when absent. */
+  readonly readDb?: Kysely<Database>;
   readonly databaseKind: 'postgres' | 'pglite';
   readonly policies: PolicyStore;
   readonly logger: Logger;
@@ -28,6 +30,8 @@ export interface AppDependencies {
   readonly policyReloader?: PolicyReloader;
   /** Per-key limits on `/v1/*`; absent, requests are not limited (tests, Workers' own rules). */
   readonly rateLimits?: RateLimits;
+  /** After this long a pending answer is taken as cut off and resolved as failed. */
+  readonly pendingAnswerTimeoutMs?: number;
 }
 
 export interface AppEnv {

@@ -4,7 +4,7 @@
  * two noisy answers for one charge, or a free second answer, would let an analyst average the
  * noise away.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { jsonb } from '../db/jsonb.ts';
 
@@ -62,15 +62,49 @@ export async function insertPendingAnswer(
     .execute();
 }
 
-export async function markReleased(db: Kysely<Database>, id: string, response: unknown): Promise<void> {
+/** Stores the answer as sent: `text` is the exact body, so replays are byte-identical. */
+export async function markReleased(db: Kysely<Database>, id: string, text: string): Promise<void> {
   await db
     .updateTable('dpgate.released_answers')
-    .set({ status: 'released', response: jsonb(response), released_at: new Date() })
+    .set({
+      status: 'released',
+      response: jsonb(JSON.parse(text)),
+      response_text: text,
+      released_at: new Date(),
+    })
     .where('id', '=', id)
     .where('status', '=', 'pending')
     .execute();
 }
 
 export async function markFailed(db: Kysely<Database>, id: string): Promise<void> {
-  await db.updateTable('dpgate.released_answers').set({ status: 'failed' }).where('id', '=', id).execute();
+  await db
+    .updateTable('dpgate.released_answers')
+    .set({ status: 'failed' })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .execute();
+}
+
+/**
+ * A pending answer older than `timeoutMs` was cut off (its gateway crashed or lost the database
+ * between the charge and the release): no gateway can still release it, because every release
+ * runs well within that time. It becomes `failed`; its charge stands, because the cut-off may have
+ * come after the data was read. True when this call made the change.
+ */
+export async function failIfAbandoned(db: Kysely<Database>, id: string, timeoutMs: number): Promise<boolean> {
+  const result = await db
+    .updateTable('dpgate.released_answers')
+    .set({ status: 'failed' })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${timeoutMs / 1000})`)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** The bytes a replay sends: the stored text, or (answers stored before it was kept) its JSON. */
+export function storedText(answer: NonNullable<StoredAnswer>): string | undefined {
+  if (answer.response_text !== null) return answer.response_text;
+  return answer.response === null ? undefined : JSON.stringify(answer.response);
 }

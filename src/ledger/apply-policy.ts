@@ -4,61 +4,89 @@
  * One transaction, so the database never reflects half a policy.
  * A total below what a community has already spent violates the budget CHECK and the whole apply is
  * refused.
+ *
+ * Lock order, the same as a charge's: budget rows in `community_id` order, then the audit chain's
+ * lock. Applies serialise on an advisory lock of their own first (concurrent GRANTs on one role
+ * fail in PostgreSQL), which no charge takes. A version already in force is a no-op, so a gateway
+ * starting or reloading the same files takes no lock a charge needs.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { jsonb } from '../db/jsonb.ts';
 import { syncQueryRole } from '../db/query-role.ts';
 import { zcdpBudget } from '../dp/accounting/index.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import { appendAudit } from './audit-log.ts';
+import { ledgerTransaction } from './ledger-transaction.ts';
 
-export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot): Promise<void> {
+const POLICY_APPLY_LOCK_KEY = 7_302_114_004;
+
+/** Resolves to false when the version was already in force and nothing was written. */
+export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot): Promise<boolean> {
   const { policy, version } = snapshot;
-  await db.transaction().execute(async (trx) => {
-    const previous = await trx
-      .selectFrom('dpgate.policy_versions')
-      .select('version')
-      .orderBy('applied_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    await trx
-      .insertInto('dpgate.policy_versions')
-      .values({
-        version,
-        policy: jsonb(policy),
-        files: jsonb(snapshot.files.map(({ name, text }) => ({ name, text }))),
-      })
-      // Going back to an earlier version makes it the newest again.
-      .onConflict((oc) => oc.column('version').doUpdateSet({ applied_at: new Date() }))
-      .execute();
-    await syncQueryRole(trx, policy);
-    if (previous?.version !== version) {
-      await appendAudit(trx, {
-        actor: 'system',
-        action: 'policy.applied',
-        details: {
-          version,
-          previous: previous?.version ?? null,
-          budgets: policy.budgets,
+  const budgets = Object.entries(policy.budgets).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return ledgerTransaction(
+    db,
+    async (trx) => {
+      await sql`select pg_advisory_xact_lock(${POLICY_APPLY_LOCK_KEY})`.execute(trx);
+      const previous = await trx
+        .selectFrom('dpgate.policy_versions')
+        .select('version')
+        .orderBy('applied_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (previous?.version === version && (await budgetsCarry(trx, version, budgets.length))) return false;
+
+      for (const [communityId, budget] of budgets) {
+        const totals = {
           accounting: policy.accounting,
-        },
-      });
-    }
-    for (const [communityId, budget] of Object.entries(policy.budgets)) {
-      const totals = {
-        accounting: policy.accounting,
-        epsilon_total: String(budget.epsilon),
-        delta_total: String(budget.delta),
-        // The CHECK on rho_spent ≤ rho_total backs up the application's own zCDP check.
-        rho_total: policy.accounting === 'zcdp' ? String(zcdpBudget(budget.epsilon, budget.delta)) : null,
-        policy_version: version,
-      };
+          epsilon_total: String(budget.epsilon),
+          delta_total: String(budget.delta),
+          // The CHECK on rho_spent ≤ rho_total backs up the application's own zCDP check.
+          rho_total: policy.accounting === 'zcdp' ? String(zcdpBudget(budget.epsilon, budget.delta)) : null,
+          policy_version: version,
+        };
+        await trx
+          .insertInto('dpgate.community_budgets')
+          .values({ community_id: communityId, ...totals })
+          .onConflict((oc) => oc.column('community_id').doUpdateSet({ ...totals, updated_at: new Date() }))
+          .execute();
+      }
       await trx
-        .insertInto('dpgate.community_budgets')
-        .values({ community_id: communityId, ...totals })
-        .onConflict((oc) => oc.column('community_id').doUpdateSet({ ...totals, updated_at: new Date() }))
+        .insertInto('dpgate.policy_versions')
+        .values({
+          version,
+          policy: jsonb(policy),
+          files: jsonb(snapshot.files.map(({ name, text }) => ({ name, text }))),
+        })
+        // Going back to an earlier version makes it the newest again.
+        .onConflict((oc) => oc.column('version').doUpdateSet({ applied_at: new Date() }))
         .execute();
-    }
-  });
+      await syncQueryRole(trx, policy);
+      if (previous?.version !== version) {
+        await appendAudit(trx, {
+          actor: 'system',
+          action: 'policy.applied',
+          details: {
+            version,
+            previous: previous?.version ?? null,
+            budgets: policy.budgets,
+            accounting: policy.accounting,
+          },
+        });
+      }
+      return true;
+    },
+    { retryLockTimeouts: true },
+  );
+}
+
+/** Whether every one of the policy's budget rows already carries this version. */
+async function budgetsCarry(trx: Kysely<Database>, version: string, count: number): Promise<boolean> {
+  const row = await trx
+    .selectFrom('dpgate.community_budgets')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('policy_version', '=', version)
+    .executeTakeFirstOrThrow();
+  return Number(row.n) === count;
 }

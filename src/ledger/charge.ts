@@ -47,13 +47,27 @@ export class BudgetExhaustedError extends Error {
   }
 }
 
+/**
+ * The budget rows carry another policy version than the one the request was planned under: another
+ * gateway applied a newer policy. Nothing was charged; the caller adopts the version in force and
+ * plans again, so no answer is ever released under a superseded policy.
+ */
+export class PolicySupersededError extends Error {
+  override name = 'PolicySupersededError';
+  readonly versionInForce: string;
+  constructor(versionInForce: string) {
+    super(`the policy in force is ${versionInForce}, not the version this request was planned under`);
+    this.versionInForce = versionInForce;
+  }
+}
+
 /** A community in scope has no budget row: the policy in force and the database disagree. */
 export class UnknownCommunityError extends Error {
   override name = 'UnknownCommunityError';
 }
 
 /**
- * Must run inside the caller's transaction, so that what the charge pays for (a pending answer, a
+ * Must run inside the caller's transaction (a `ledgerTransaction`, for its timeouts and retries), so that what the charge pays for (a pending answer, a
  * job, the audit entry) commits or rolls back with it. Throws BudgetExhaustedError, which rolls the
  * transaction back, when any community cannot pay.
  */
@@ -74,6 +88,9 @@ export async function commitCharge(
     .execute();
   const missing = communities.filter((id) => !rows.some((row) => row.community_id === id));
   if (missing.length > 0) throw new UnknownCommunityError(`no budget for community ${missing.join(', ')}`);
+  // Read on the locked rows: a policy apply that changes them has committed before, or waits until after.
+  const superseding = rows.find((row) => row.policy_version !== request.policyVersion);
+  if (superseding) throw new PolicySupersededError(superseding.policy_version);
 
   const planned = rows.map((row) => {
     const state = budgetState(row);

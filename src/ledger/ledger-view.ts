@@ -9,7 +9,17 @@ import { epsilonSpent, remaining } from './budget-state.ts';
 import { budgetState } from './charge.ts';
 
 export async function listCommunityBudgets(db: Kysely<Database>) {
-  const rows = await db.selectFrom('dpgate.community_budgets').selectAll().orderBy('community_id').execute();
+  // Differences taken on NUMERIC, so the exact figures never pass through a float.
+  const rows = await db
+    .selectFrom('dpgate.community_budgets')
+    .selectAll()
+    .select([
+      sql<string>`(epsilon_total - epsilon_spent)::text`.as('epsilon_left'),
+      sql<string>`(delta_total - delta_spent)::text`.as('delta_left'),
+      sql<string | null>`(rho_total - rho_spent)::text`.as('rho_left'),
+    ])
+    .orderBy('community_id')
+    .execute();
   return rows.map((row) => {
     const state = budgetState(row);
     return {
@@ -22,6 +32,22 @@ export async function listCommunityBudgets(db: Kysely<Database>) {
         ...(row.accounting === 'zcdp' ? { rho: row.rho_spent, approx_epsilon: row.epsilon_spent } : {}),
       },
       remaining: remaining(state),
+      /**
+       * The ledger's exact decimals beside the floats above. Under zcdp the ε left is a conversion of
+       * the ρ left, not a difference of decimals, so only ρ and the δ of approximate charges are exact.
+       */
+      exact: {
+        spent: {
+          epsilon: row.epsilon_spent,
+          delta: row.delta_spent,
+          ...(row.accounting === 'zcdp' ? { rho: row.rho_spent } : {}),
+        },
+        remaining: {
+          epsilon: row.accounting === 'basic' ? row.epsilon_left : null,
+          delta: row.delta_left,
+          ...(row.accounting === 'zcdp' ? { rho: row.rho_left } : {}),
+        },
+      },
       policy_version: row.policy_version,
       updated_at: row.updated_at.toISOString(),
     };

@@ -12,7 +12,23 @@ export async function latestAppliedPolicy(db: Kysely<Database>): Promise<PolicyS
     .orderBy('applied_at', 'desc')
     .limit(1)
     .executeTakeFirst();
-  if (!latest) return undefined;
-  const validation = await validatePolicyFiles(latest.files as PolicyFile[]);
+  return latest ? revalidate(latest.files) : undefined;
+}
+
+/** One version that took effect here (say, applied by another gateway), re-validated from its files. */
+export async function appliedPolicy(
+  db: Kysely<Database>,
+  version: string,
+): Promise<PolicySnapshot | undefined> {
+  const row = await db
+    .selectFrom('dpgate.policy_versions')
+    .select(['files'])
+    .where('version', '=', version)
+    .executeTakeFirst();
+  return row ? revalidate(row.files) : undefined;
+}
+
+async function revalidate(files: unknown): Promise<PolicySnapshot | undefined> {
+  const validation = await validatePolicyFiles(files as PolicyFile[]);
   return validation.ok ? validation.snapshot : undefined;
 }

@@ -11,19 +11,23 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { isDatabaseUnavailable, isStatementTimeout, isUniqueViolation } from '../db/database-errors.ts';
 import type { RandomSource } from '../dp/random.ts';
 import { Problem } from '../http/problem.ts';
 import {
+  failIfAbandoned,
   findByIdempotencyKey,
   findRepeat,
   insertPendingAnswer,
   markFailed,
   markReleased,
   type StoredAnswer,
+  storedText,
 } from '../ledger/answers.ts';
 import { appendAudit } from '../ledger/audit-log.ts';
 import { remaining } from '../ledger/budget-state.ts';
 import { BudgetExhaustedError, budgetState, type CommunityCharge, commitCharge } from '../ledger/charge.ts';
+import { ledgerTransaction } from '../ledger/ledger-transaction.ts';
 import { releaseCost } from '../ledger/release-cost.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
@@ -49,13 +53,23 @@ export interface AnswerContext {
   readonly requestId: string;
   readonly random?: RandomSource | undefined;
   readonly faults?: FaultInjector | undefined;
+  /** After this long a pending answer is taken as cut off and resolved as failed. */
+  readonly pendingAnswerTimeoutMs?: number | undefined;
 }
 
+/** A pending answer this old cannot still be released by any gateway (see failIfAbandoned). */
+export const DEFAULT_PENDING_ANSWER_TIMEOUT_MS = 120_000;
+/** How long a request whose idempotency key lost a race waits for the winner's answer. */
+const RACE_WAIT_MS = 15_000;
+
 export interface QueryOutcome {
-  readonly body: Record<string, unknown>;
+  /** The response body, serialised once: a stored answer's exact bytes, so replays match them. */
+  readonly text: string;
   /** True when the stored answer of an earlier request with this idempotency key is returned. */
   readonly replayed: boolean;
 }
+
+const fresh = (body: unknown): QueryOutcome => ({ text: JSON.stringify(body), replayed: false });
 
 export async function answerQuery(context: AnswerContext, body: QueryBody): Promise<QueryOutcome> {
   const { db, policy, principal, requestId } = context;
@@ -82,13 +96,13 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
     });
   }
   const { plan } = planned;
-  if (body.dry_run) return { body: await dryRun(db, plan, policy), replayed: false };
-  if (plan.kind === 'public') return { body: await answerPublic(db, plan, policy), replayed: false };
+  if (body.dry_run) return fresh(await dryRun(db, plan, policy));
+  if (plan.kind === 'public') return fresh(await answerPublic(db, plan, policy));
 
   const requestHash = await sha256Hex(canonicalJson({ ...body, dry_run: false }));
   if (body.idempotency_key) {
     const earlier = await findByIdempotencyKey(db, principal.id, body.idempotency_key);
-    if (earlier) return { body: replay(earlier, requestHash), replayed: true };
+    if (earlier) return replay(context, earlier, requestHash);
   }
   const fingerprint = await sha256Hex(
     canonicalJson({
@@ -100,10 +114,9 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
   );
   if (policy.policy.reuse_answers) {
     const repeat = await findRepeat(db, principal.id, fingerprint);
-    if (repeat?.response)
-      return { body: { ...(repeat.response as object), repeated: true, charged: [] }, replayed: false };
+    if (repeat?.response) return fresh({ ...(repeat.response as object), repeated: true, charged: [] });
   }
-  return { body: await chargeAndAnswer(context, body, plan, { requestHash, fingerprint }), replayed: false };
+  return chargeAndAnswer(context, body, plan, { requestHash, fingerprint });
 }
 
 async function chargeAndAnswer(
@@ -111,7 +124,7 @@ async function chargeAndAnswer(
   body: QueryBody,
   plan: PrivateQueryPlan,
   keys: { requestHash: string; fingerprint: string },
-): Promise<Record<string, unknown>> {
+): Promise<QueryOutcome> {
   const { db, policy, principal, requestId, faults } = context;
   const answerId = crypto.randomUUID();
   const cost = releaseCost({
@@ -122,7 +135,7 @@ async function chargeAndAnswer(
   await faults?.('before-charge');
   let charges: CommunityCharge[];
   try {
-    charges = await db.transaction().execute(async (trx) => {
+    charges = await ledgerTransaction(db, async (trx) => {
       const committed = await commitCharge(trx, {
         requestId,
         principal,
@@ -154,7 +167,22 @@ async function chargeAndAnswer(
       return committed;
     });
   } catch (error) {
+    if (body.idempotency_key && isUniqueViolation(error, 'released_answers_idempotency')) {
+      // Another request with this key (on any gateway) committed its charge first: this one rolled
+      // back and answers with that request's outcome.
+      return replayRaceWinner(context, body.idempotency_key, keys.requestHash);
+    }
     if (error instanceof BudgetExhaustedError) {
+      await appendAudit(db, {
+        actor: principal.id,
+        action: 'query.refused',
+        requestId,
+        details: {
+          code: 'budget_exhausted',
+          communities: error.communities.map((c) => c.communityId),
+          sql_sha256: await sha256Hex(body.sql),
+        },
+      });
       throw new Problem('budget_exhausted', error.message, {
         extensions: {
           communities: error.communities.map((c) => ({ community: c.communityId, remaining: c.remaining })),
@@ -195,6 +223,13 @@ async function chargeAndAnswer(
       details: { answer_id: answerId },
     }).catch(() => {});
     if (error instanceof Problem) throw error;
+    if (isDatabaseUnavailable(error) && !isStatementTimeout(error)) {
+      throw new Problem(
+        'database_unavailable',
+        'The database connection was lost while the query ran. Its charge stands; a retry with the same idempotency_key gets a definite answer.',
+        { extensions: { answer_id: answerId }, headers: { 'retry-after': '1' }, cause: error },
+      );
+    }
     // The error may quote data (a value that failed a cast, a constraint): say nothing of it.
     throw new Problem(
       'execution_failed',
@@ -205,8 +240,9 @@ async function chargeAndAnswer(
       },
     );
   }
-  await markReleased(db, answerId, response);
-  return response;
+  const text = JSON.stringify(response);
+  await markReleased(db, answerId, text);
+  return { text, replayed: false };
 }
 
 async function answerPublic(
@@ -280,28 +316,54 @@ function chargeBody(charge: CommunityCharge) {
 }
 
 /** A retry returns the stored answer; the same key with another body is an error, not a new query. */
-function replay(earlier: NonNullable<StoredAnswer>, requestHash: string): Record<string, unknown> {
+async function replay(
+  context: AnswerContext,
+  earlier: NonNullable<StoredAnswer>,
+  requestHash: string,
+): Promise<QueryOutcome> {
   if (earlier.request_hash !== requestHash) {
     throw new Problem(
       'idempotency_conflict',
       'This idempotency_key was already used with a different request body.',
     );
   }
-  if (earlier.status === 'released' && earlier.response) return earlier.response as Record<string, unknown>;
+  const text = earlier.status === 'released' ? storedText(earlier) : undefined;
+  if (text !== undefined) return { text, replayed: true };
+  const timeoutMs = context.pendingAnswerTimeoutMs ?? DEFAULT_PENDING_ANSWER_TIMEOUT_MS;
+  if (earlier.status === 'pending' && (await failIfAbandoned(context.db, earlier.id, timeoutMs))) {
+    await appendAudit(context.db, {
+      actor: 'system',
+      action: 'query.failed',
+      requestId: context.requestId,
+      details: { answer_id: earlier.id, reason: 'abandoned' },
+    });
+    return replay(context, { ...earlier, status: 'failed' }, requestHash);
+  }
   if (earlier.status === 'failed') {
     throw new Problem(
-      'execution_failed',
-      'This request was charged and then failed while running; its charge stands.',
-      {
-        extensions: { answer_id: earlier.id },
-      },
+      'answer_failed',
+      'This request was charged and then failed before its answer was released; its charge stands.',
+      { extensions: { answer_id: earlier.id } },
     );
   }
   throw new Problem(
     'answer_pending',
-    'This request was charged and its answer is not stored: it is still running, or was cut off. Its charge stands.',
-    {
-      extensions: { answer_id: earlier.id },
-    },
+    'This request was charged and its answer is not stored yet: it is still running, or was cut off and will be marked failed. Its charge stands.',
+    { extensions: { answer_id: earlier.id }, headers: { 'retry-after': '1' } },
   );
+}
+
+/** Waits (bounded) for the request that won an idempotency race to release or fail, then replays it. */
+async function replayRaceWinner(
+  context: AnswerContext,
+  idempotencyKey: string,
+  requestHash: string,
+): Promise<QueryOutcome> {
+  const deadline = Date.now() + RACE_WAIT_MS;
+  for (;;) {
+    const winner = await findByIdempotencyKey(context.db, context.principal.id, idempotencyKey);
+    if (!winner) throw new Error('an idempotency key conflicted with an answer that does not exist');
+    if (winner.status !== 'pending' || Date.now() >= deadline) return replay(context, winner, requestHash);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -34,7 +34,44 @@ export function parseSingleSelect(sql: string): SelectStmt {
       location,
     );
   }
+  refuseAnythingButReading(node.SelectStmt, location);
   return node.SelectStmt;
+}
+
+/**
+ * A SELECT can still carry writes and locks: a data-modifying CTE (`WITH d AS (DELETE …) SELECT …`),
+ * `SELECT … INTO`, `FOR UPDATE`. The whole tree is searched, so nothing but a pure read reaches the
+ * database, whatever the later analysis or the read-only transaction would have caught.
+ */
+function refuseAnythingButReading(tree: unknown, statementLocation: number): void {
+  const pending: unknown[] = [tree];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (node === null || typeof node !== 'object') continue;
+    if (Array.isArray(node)) {
+      pending.push(...node);
+      continue;
+    }
+    for (const [key, value] of Object.entries(node)) {
+      if (key.endsWith('Stmt') && key !== 'SelectStmt') {
+        refuse(
+          'not_a_select',
+          `only pure SELECT queries are accepted; this one contains ${key.replace(/Stmt$/, '').toUpperCase()}`,
+          locationIn(value) ?? statementLocation,
+        );
+      }
+      if (key === 'intoClause' && value)
+        refuse('not_a_select', 'SELECT … INTO writes a table; only pure SELECT queries are accepted');
+      if (key === 'lockingClause' && value)
+        refuse('not_a_select', 'FOR UPDATE / FOR SHARE lock rows; only pure SELECT queries are accepted');
+      pending.push(value);
+    }
+  }
+}
+
+function locationIn(node: unknown): number | undefined {
+  const relation = (node as { relation?: { location?: unknown } } | null)?.relation;
+  return typeof relation?.location === 'number' ? relation.location : undefined;
 }
 
 /** Every statement with the offset it starts at. Raises `syntax_error` with the parser's position. */

@@ -197,8 +197,11 @@ describeEachDatabase('failures between the steps of an answer', (database) => {
         epsilon: 0.1,
         idempotency_key: point,
       });
-      // Before the charge nothing happened, so the retry runs; after it, the retry reports the failed answer.
-      expect(retry.status).toBe(point === 'before-charge' ? 200 : 500);
+      // Before the charge nothing happened, so the retry runs; after it, the retry reports the failed
+      // answer: a definite state of that request (409 answer_failed), not a server error.
+      expect(retry.status).toBe(point === 'before-charge' ? 200 : 409);
+      if (point !== 'before-charge')
+        expect(((await retry.json()) as { code: string }).code).toBe('answer_failed');
     });
   });
 });

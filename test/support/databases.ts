@@ -80,6 +80,7 @@ async function openPGliteFromTemplate(demo: boolean): Promise<TestDatabase> {
   return {
     kind: 'pglite',
     db,
+    readDb: db,
     driver: { kind: 'pglite', pglite, dataDir: 'memory://' },
     close: async () => {
       await db.destroy();

@@ -24,6 +24,15 @@ const CommunitySchema = z
       approx_epsilon: Amount.optional(),
     }),
     remaining: z.object({ epsilon: z.number(), delta: z.number() }),
+    exact: z
+      .object({
+        spent: z.object({ epsilon: Amount, delta: Amount, rho: Amount.optional() }),
+        remaining: z.object({ epsilon: Amount.nullable(), delta: Amount, rho: Amount.nullable().optional() }),
+      })
+      .openapi({
+        description:
+          'The ledger’s exact decimals beside the floats. Under zcdp the ε left is a conversion of ρ, so `remaining.epsilon` is null and `remaining.rho` is exact.',
+      }),
     policy_version: z.string(),
     updated_at: z.string(),
   })
@@ -106,7 +115,9 @@ const ledgerRoute = createRoute({
 
 export function communityRoutes(deps: AppDependencies) {
   return new OpenAPIHono<AppEnv>()
-    .openapi(listRoute, async (c) => c.json({ communities: await listCommunityBudgets(deps.db) }, 200))
+    .openapi(listRoute, async (c) =>
+      c.json({ communities: await listCommunityBudgets(deps.readDb ?? deps.db) }, 200),
+    )
     .openapi(ledgerRoute, async (c) => {
       const { id } = c.req.valid('param');
       const principal = c.var.principal;
@@ -118,12 +129,12 @@ export function communityRoutes(deps: AppDependencies) {
           'A community’s ledger is open to its contributors and to the council.',
         );
       }
-      const community = (await listCommunityBudgets(deps.db)).find((entry) => entry.id === id);
+      const community = (await listCommunityBudgets(deps.readDb ?? deps.db)).find((entry) => entry.id === id);
       if (!community) throw new Problem('not_found', `There is no community "${id}".`);
       const query = c.req.valid('query');
       let page: Awaited<ReturnType<typeof listCharges>>;
       try {
-        page = await listCharges(deps.db, {
+        page = await listCharges(deps.readDb ?? deps.db, {
           communityId: id,
           from: query.from ? new Date(query.from) : undefined,
           to: query.to ? new Date(query.to) : undefined,

@@ -35,12 +35,25 @@ const route = createRoute({
   },
 });
 
+/** /health answers within about this long whatever the database does. */
+const DATABASE_CHECK_TIMEOUT_MS = 1_000;
+
+/** True when the database answered a trivial query in time, on the pool reserved for reads. */
+async function databaseAnswers(deps: AppDependencies): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), DATABASE_CHECK_TIMEOUT_MS);
+  });
+  const check = sql`select 1`
+    .execute(deps.readDb ?? deps.db)
+    .then(() => true)
+    .catch(() => false);
+  return Promise.race([check, timeout]).finally(() => clearTimeout(timer));
+}
+
 export function healthRoutes(deps: AppDependencies) {
   return new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
-    const databaseOk = await sql`select 1`
-      .execute(deps.db)
-      .then(() => true)
-      .catch(() => false);
+    const databaseOk = await databaseAnswers(deps);
     const refusal = deps.policies.lastRefusal;
     const body = {
       status: databaseOk ? ('ok' as const) : ('degraded' as const),

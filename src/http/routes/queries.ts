@@ -5,7 +5,9 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { RandomSource } from '../../dp/random.ts';
 import { findAnswer } from '../../ledger/answers.ts';
-import { answerQuery } from '../../queries/answer-query.ts';
+import { PolicySupersededError } from '../../ledger/charge.ts';
+import { appliedPolicy } from '../../ledger/policy-versions.ts';
+import { answerQuery, type QueryBody } from '../../queries/answer-query.ts';
 import type { FaultInjector } from '../../queries/fault-points.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
@@ -132,19 +134,29 @@ export function queryRoutes(deps: AppDependencies, options: QueryRouteOptions = 
     .openapi(postRoute, async (c) => {
       const body = c.req.valid('json');
       const headerKey = c.req.header('idempotency-key');
-      const outcome = await answerQuery(
-        {
-          db: deps.db,
-          policy: deps.policies.current,
-          principal: c.var.principal,
-          requestId: c.var.requestId,
-          random: options.random,
-          faults: options.faults,
-        },
-        { ...body, idempotency_key: body.idempotency_key ?? headerKey },
-      );
-      if (outcome.replayed) c.header('idempotent-replayed', 'true');
-      return c.json(outcome.body as z.infer<typeof AnswerSchema>, 200);
+      const ask = (query: QueryBody) =>
+        answerQuery(
+          {
+            db: deps.db,
+            policy: deps.policies.current,
+            principal: c.var.principal,
+            requestId: c.var.requestId,
+            random: options.random,
+            faults: options.faults,
+            pendingAnswerTimeoutMs: deps.pendingAnswerTimeoutMs,
+          },
+          query,
+        );
+      const query = { ...body, idempotency_key: body.idempotency_key ?? headerKey };
+      const outcome = await ask(query).catch(async (error: unknown) => {
+        // Another gateway applied a newer policy: adopt it from the database and plan again, once.
+        if (!(error instanceof PolicySupersededError)) throw error;
+        await adoptPolicyInForce(deps, error.versionInForce);
+        return ask(query);
+      });
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (outcome.replayed) headers['idempotent-replayed'] = 'true';
+      return c.body(outcome.text, 200, headers) as never;
     })
     .openapi(getRoute, async (c) => {
       const { id } = c.req.valid('param');
@@ -156,4 +168,13 @@ export function queryRoutes(deps: AppDependencies, options: QueryRouteOptions = 
         throw new Problem('not_found', 'There is no released answer with this id for you.');
       return c.json(answer.response as z.infer<typeof AnswerSchema>, 200);
     });
+}
+
+/** Makes the version another gateway put in force this gateway's policy too. */
+async function adoptPolicyInForce(deps: AppDependencies, version: string): Promise<void> {
+  if (deps.policies.current.version === version) return;
+  const snapshot = await appliedPolicy(deps.db, version);
+  if (!snapshot) throw new PolicySupersededError(version);
+  deps.policies.accept(snapshot);
+  deps.logger.warn({ policy_version: version }, 'adopted the policy another gateway put in force');
 }

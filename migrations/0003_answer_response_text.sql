@@ -1,0 +1,1 @@
+ALTER TABLE "dpgate"."released_answers" ADD COLUMN "response_text" text;
