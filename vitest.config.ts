@@ -11,7 +11,7 @@ export default defineConfig({
           ...shared,
           name: 'core',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/e2e/**', 'test/cli.test.ts'],
+          exclude: ['test/e2e/**', 'test/faults/**', 'test/attacks/**', 'test/cli.test.ts'],
         },
       },
       {
@@ -19,7 +19,12 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'processes',
-          include: ['test/e2e/**/*.test.ts', 'test/cli.test.ts'],
+          include: [
+            'test/e2e/**/*.test.ts',
+            'test/faults/**/*.test.ts',
+            'test/attacks/**/*.test.ts',
+            'test/cli.test.ts',
+          ],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },

@@ -11,6 +11,7 @@ import { type DemoKeys, ensureDemoKeys } from './demo/demo-keys.ts';
 import { loadDemoCommons } from './demo/load-demo.ts';
 import type { Logger } from './http/context.ts';
 import { failInterruptedJobs } from './jobs/training-jobs.ts';
+import { failAbandonedAnswers } from './ledger/answers.ts';
 import { applyPolicy } from './ledger/apply-policy.ts';
 import { checkPolicyChangeInDatabase } from './ledger/policy-change-check.ts';
 import { latestAppliedPolicy } from './ledger/policy-versions.ts';
@@ -19,6 +20,7 @@ import { readPolicyDirectory } from './policy/load-directory.ts';
 import { PolicyStore } from './policy/policy-store.ts';
 import { PolicyReloader } from './policy/reloader.ts';
 import type { PolicySnapshot } from './policy/validate.ts';
+import { DEFAULT_PENDING_ANSWER_TIMEOUT_MS } from './queries/answer-query.ts';
 
 export interface GatewayOptions {
   readonly databaseUrl?: string | undefined;
@@ -26,6 +28,8 @@ export interface GatewayOptions {
   readonly policyDir: string;
   readonly demo: boolean;
   readonly logger: Logger;
+  /** Pending answers older than this are resolved as failed at start (see failAbandonedAnswers). */
+  readonly pendingAnswerTimeoutMs?: number;
 }
 
 export interface Gateway {
@@ -44,6 +48,7 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
     const interrupted = await failInterruptedJobs(database.db);
     if (interrupted > 0)
       logger.warn({ interrupted }, 'training jobs cut off by a restart marked failed; their charges stand');
+    await resolveAbandonedAnswers(database.db, options.pendingAnswerTimeoutMs, logger);
     if (options.demo && (await loadDemoCommons(database.db))) logger.info({}, 'demo commons loaded');
 
     const startup = await loadStartupPolicy(database, options.policyDir, logger);
@@ -68,6 +73,17 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
     await database.close();
     throw error;
   }
+}
+
+/** Marks abandoned pending answers failed; logs how many. Their charges stand. */
+export async function resolveAbandonedAnswers(
+  db: Kysely<Database>,
+  timeoutMs = DEFAULT_PENDING_ANSWER_TIMEOUT_MS,
+  logger: Logger,
+): Promise<void> {
+  const resolved = await failAbandonedAnswers(db, timeoutMs);
+  if (resolved > 0)
+    logger.warn({ resolved }, 'answers cut off before release marked failed; their charges stand');
 }
 
 /** Re-reads the policy directory and applies it to this database when it passes every check. */

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Config } from './config.ts';
 import { demoBanner } from './demo/demo-keys.ts';
-import { directoryPolicyReloader, openGateway } from './gateway.ts';
+import { directoryPolicyReloader, openGateway, resolveAbandonedAnswers } from './gateway.ts';
 import { createApp } from './http/app.ts';
 import { DOCS_ASSETS } from './http/routes/docs.ts';
 import { createLogger } from './logger.ts';
@@ -38,7 +38,20 @@ export async function startServer(config: Config): Promise<RunningServer> {
     policyDir: config.DPGATE_POLICY_DIR,
     demo: config.DPGATE_DEMO,
     logger,
+    pendingAnswerTimeoutMs: config.DPGATE_PENDING_ANSWER_TIMEOUT_MS,
   });
+  const sweep = setInterval(
+    () =>
+      void resolveAbandonedAnswers(
+        gateway.database.db,
+        config.DPGATE_PENDING_ANSWER_TIMEOUT_MS,
+        logger,
+      ).catch((err: unknown) =>
+        logger.warn({ cause_code: (err as { code?: unknown }).code }, 'pending answer sweep failed'),
+      ),
+    Math.max(1_000, Math.min(30_000, config.DPGATE_PENDING_ANSWER_TIMEOUT_MS / 2)),
+  );
+  sweep.unref();
   const policyReloader = directoryPolicyReloader({
     db: gateway.database.db,
     policyDir: config.DPGATE_POLICY_DIR,
@@ -83,6 +96,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const close = () => {
     closing ??= (async () => {
       policyWatch?.close();
+      clearInterval(sweep);
       const finished = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.DPGATE_SHUTDOWN_TIMEOUT_MS);

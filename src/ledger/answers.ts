@@ -7,6 +7,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { jsonb } from '../db/jsonb.ts';
+import { appendAudit } from './audit-log.ts';
 
 export type StoredAnswer = Awaited<ReturnType<typeof findByIdempotencyKey>>;
 
@@ -101,6 +102,31 @@ export async function failIfAbandoned(db: Kysely<Database>, id: string, timeoutM
     .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${timeoutMs / 1000})`)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+/**
+ * Every abandoned pending answer (see failIfAbandoned) becomes `failed`, with one audit entry naming
+ * them. Run by each gateway at start and periodically, so crashes leave no answer pending for long
+ * even when nobody retries. Resolves to how many were resolved.
+ */
+export async function failAbandonedAnswers(db: Kysely<Database>, timeoutMs: number): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const resolved = await trx
+      .updateTable('dpgate.released_answers')
+      .set({ status: 'failed' })
+      .where('status', '=', 'pending')
+      .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${timeoutMs / 1000})`)
+      .returning('id')
+      .execute();
+    if (resolved.length > 0) {
+      await appendAudit(trx, {
+        actor: 'system',
+        action: 'query.failed',
+        details: { answer_ids: resolved.map((row) => row.id), reason: 'abandoned' },
+      });
+    }
+    return resolved.length;
+  });
 }
 
 /** The bytes a replay sends: the stored text, or (answers stored before it was kept) its JSON. */

@@ -215,7 +215,7 @@ async function chargeAndAnswer(
     };
     await faults?.('after-release');
   } catch (error) {
-    await markFailed(db, answerId).catch(() => {});
+    await onFreshConnection(() => markFailed(db, answerId)).catch(() => {});
     await appendAudit(db, {
       actor: principal.id,
       action: 'query.failed',
@@ -241,8 +241,22 @@ async function chargeAndAnswer(
     );
   }
   const text = JSON.stringify(response);
-  await markReleased(db, answerId, text);
+  await onFreshConnection(() => markReleased(db, answerId, text));
   return { text, replayed: false };
+}
+
+/**
+ * Once more when the connection was lost: the pool hands out a new one. Used for the single-row
+ * updates after a charge, which are safe to repeat; what still fails is left to the sweep of
+ * abandoned answers.
+ */
+async function onFreshConnection<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!isDatabaseUnavailable(error)) throw error;
+    return work();
+  }
 }
 
 async function answerPublic(
