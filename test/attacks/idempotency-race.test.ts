@@ -5,38 +5,21 @@
  * passed, with its charge kept.
  */
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TEST_DATABASE_KINDS } from '../support/databases.ts';
-import {
-  count,
-  type FaultCommons,
-  freshQuery,
-  newTally,
-  openFaultCommons,
-  report,
-  send,
-} from '../support/fault-harness.ts';
+import { count, freshQuery, newTally, report, send, useFaultCommons } from '../support/fault-harness.ts';
 import { checkLedgerInvariants } from '../support/ledger-invariants.ts';
 
 const KEYS = 20;
 const PENDING_TIMEOUT_MS = 6_000;
 
 describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('idempotency keys raced across gateways', () => {
-  let commons: FaultCommons;
-
-  beforeAll(async () => {
-    commons = await openFaultCommons({ DPGATE_PENDING_ANSWER_TIMEOUT_MS: String(PENDING_TIMEOUT_MS) });
-    await Promise.all([commons.start(), commons.start()]);
-  }, 120_000);
-
-  afterAll(async () => {
-    await commons?.close();
-  });
+  const fault = useFaultCommons(2, { DPGATE_PENDING_ANSWER_TIMEOUT_MS: String(PENDING_TIMEOUT_MS) });
 
   const ask = (gateway: number, body: Record<string, unknown>) =>
-    send(`${commons.gateways[gateway]!.url}/v1/queries`, {
+    send(`${fault().gateways[gateway]!.url}/v1/queries`, {
       method: 'POST',
-      key: commons.keys.analyst,
+      key: fault().keys.analyst,
       json: body,
     });
 
@@ -53,9 +36,9 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('idempotency keys raced
     const charged = await sql<{ n: number }>`
       select count(distinct c.subject_id)::int as n from dpgate.charges c
       join dpgate.released_answers a on a.id::text = c.subject_id where a.idempotency_key like 'race-%'`.execute(
-      commons.database.db,
+      fault().database.db,
     );
-    const invariants = await checkLedgerInvariants(commons.database.db);
+    const invariants = await checkLedgerInvariants(fault().database.db);
     const identical = pairs.filter(([a, b], i) => a.text === b.text && a.text === replays[i]!.text).length;
     report('duplicate idempotency keys to two gateways', {
       requests: tally.requests,
@@ -78,7 +61,7 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('idempotency keys raced
     const first = await ask(0, body);
     const stored = await sql<{ text: string }>`
       select response::text as text from dpgate.released_answers where idempotency_key = 'bytes'`.execute(
-      commons.database.db,
+      fault().database.db,
     );
     // jsonb reorders keys and respaces, so re-serialising the stored JSON would not match.
     expect(stored.rows[0]!.text).not.toBe(first.text);
@@ -90,28 +73,28 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('idempotency keys raced
     const first = await ask(0, body);
     expect(first.status).toBe(200);
     // What a kill -9 between charge and release leaves: the charge, and the answer still pending.
-    await sql`alter table dpgate.released_answers disable trigger user`.execute(commons.database.db);
+    await sql`alter table dpgate.released_answers disable trigger user`.execute(fault().database.db);
     await sql`
       update dpgate.released_answers set status = 'pending', response = null, response_text = null,
         released_at = null, created_at = now() - interval '1 hour'
-      where idempotency_key = 'crashed'`.execute(commons.database.db);
-    await sql`alter table dpgate.released_answers enable trigger user`.execute(commons.database.db);
+      where idempotency_key = 'crashed'`.execute(fault().database.db);
+    await sql`alter table dpgate.released_answers enable trigger user`.execute(fault().database.db);
     const chargesBefore = await sql<{ n: number }>`select count(*)::int as n from dpgate.charges`.execute(
-      commons.database.db,
+      fault().database.db,
     );
     const retry = await ask(1, body);
     expect({ status: retry.status, code: retry.code }).toEqual({ status: 409, code: 'answer_failed' });
     const again = await ask(0, body);
     expect(again.code).toBe('answer_failed');
     const chargesAfter = await sql<{ n: number }>`select count(*)::int as n from dpgate.charges`.execute(
-      commons.database.db,
+      fault().database.db,
     );
     expect(chargesAfter.rows[0]!.n).toBe(chargesBefore.rows[0]!.n);
     const audited = await sql<{ n: number }>`
       select count(*)::int as n from dpgate.audit_log where action = 'query.failed'`.execute(
-      commons.database.db,
+      fault().database.db,
     );
     expect(audited.rows[0]!.n).toBeGreaterThan(0);
-    expect((await checkLedgerInvariants(commons.database.db)).violations).toEqual([]);
+    expect((await checkLedgerInvariants(fault().database.db)).violations).toEqual([]);
   });
 });

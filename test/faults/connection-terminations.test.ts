@@ -5,18 +5,17 @@
  * 503 with Retry-After; /health stays fast; the ledger invariants hold.
  */
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TEST_DATABASE_KINDS } from '../support/databases.ts';
 import {
   count,
-  type FaultCommons,
   GATEWAY_APPLICATION_NAME,
   isRunning,
   newTally,
-  openFaultCommons,
   report,
   runLoad,
   send,
+  useFaultCommons,
   waitForInvariants,
 } from '../support/fault-harness.ts';
 import { checkLedgerInvariants } from '../support/ledger-invariants.ts';
@@ -27,16 +26,7 @@ const TERMINATE_EVERY_MS = 3_000;
 const PENDING_TIMEOUT_MS = 8_000;
 
 describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('connections terminated under load', () => {
-  let commons: FaultCommons;
-
-  beforeAll(async () => {
-    commons = await openFaultCommons({ DPGATE_PENDING_ANSWER_TIMEOUT_MS: String(PENDING_TIMEOUT_MS) });
-    await Promise.all([commons.start(), commons.start(), commons.start()]);
-  }, 120_000);
-
-  afterAll(async () => {
-    await commons?.close();
-  });
+  const fault = useFaultCommons(3, { DPGATE_PENDING_ANSWER_TIMEOUT_MS: String(PENDING_TIMEOUT_MS) });
 
   it('keeps three gateways up, answering 200 or 503, for 30 s of terminations', async () => {
     const tally = newTally();
@@ -51,14 +41,14 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('connections terminated
           select count(*)::int as n from (
             select pg_terminate_backend(pid) from pg_stat_activity
             where datname = current_database() and application_name = ${GATEWAY_APPLICATION_NAME}
-          ) t`.execute(commons.database.db);
+          ) t`.execute(fault().database.db);
         terminated += result.rows[0]!.n;
         rounds += 1;
       }
     })();
     const prober = (async () => {
       while (Date.now() < deadline) {
-        for (const gateway of commons.gateways) count(health, await send(`${gateway.url}/health`, {}, 5_000));
+        for (const gateway of fault().gateways) count(health, await send(`${gateway.url}/health`, {}, 5_000));
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     })();
@@ -66,8 +56,8 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('connections terminated
       killer,
       prober,
       runLoad({
-        targets: () => commons.gateways,
-        key: commons.keys.analyst,
+        targets: () => fault().gateways,
+        key: fault().keys.analyst,
         durationMs: DURATION_MS,
         concurrency: 6,
         tally,
@@ -75,9 +65,9 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('connections terminated
     ]);
     // Answers cut off between charge and release are resolved as failed by the gateways' sweep.
     const cutOff =
-      (await checkLedgerInvariants(commons.database.db, { allowPending: true })).answers.pending ?? 0;
-    const invariants = await waitForInvariants(commons, PENDING_TIMEOUT_MS + 15_000);
-    const alive = commons.gateways.filter(isRunning).length;
+      (await checkLedgerInvariants(fault().database.db, { allowPending: true })).answers.pending ?? 0;
+    const invariants = await waitForInvariants(fault(), PENDING_TIMEOUT_MS + 15_000);
+    const alive = fault().gateways.filter(isRunning).length;
     report('connection terminations, 3 gateways, 30 s', {
       requests: tally.requests,
       ok: tally.byStatus[200] ?? 0,
@@ -101,10 +91,10 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('connections terminated
     expect(health.slowestMs).toBeLessThan(2_500);
     expect(invariants.violations).toEqual([]);
     // Still serving once the terminations stop.
-    for (const gateway of commons.gateways) {
+    for (const gateway of fault().gateways) {
       const outcome = await send(`${gateway.url}/v1/queries`, {
         method: 'POST',
-        key: commons.keys.analyst,
+        key: fault().keys.analyst,
         json: { sql: 'SELECT COUNT(*) FROM people WHERE age > 30', epsilon: 0.01 },
       });
       expect(outcome.status).toBe(200);

@@ -6,18 +6,17 @@
  * stored answer, or answer_failed with its charge standing. The invariants hold afterwards.
  */
 import { randomInt } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TEST_DATABASE_KINDS } from '../support/databases.ts';
 import {
   count,
-  type FaultCommons,
   freshQuery,
   isRunning,
   newTally,
-  openFaultCommons,
   report,
   runLoad,
   send,
+  useFaultCommons,
   waitForInvariants,
 } from '../support/fault-harness.ts';
 import type { GatewayProcess } from '../support/gateway-process.ts';
@@ -26,27 +25,18 @@ const ROUNDS = 4;
 const PENDING_TIMEOUT_MS = 8_000;
 
 describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('kill -9 at random points with restarts', () => {
-  let commons: FaultCommons;
-
-  beforeAll(async () => {
-    commons = await openFaultCommons({ DPGATE_PENDING_ANSWER_TIMEOUT_MS: String(PENDING_TIMEOUT_MS) });
-    await Promise.all([commons.start(), commons.start()]);
-  }, 120_000);
-
-  afterAll(async () => {
-    await commons?.close();
-  });
+  const fault = useFaultCommons(2, { DPGATE_PENDING_ANSWER_TIMEOUT_MS: String(PENDING_TIMEOUT_MS) });
 
   it('leaves every request answered, refused with 503, or cut off; retries get definite answers', async () => {
     const tally = newTally();
     const keyed: { key: string; body: Record<string, unknown> }[] = [];
-    let live: GatewayProcess[] = [...commons.gateways];
+    let live: GatewayProcess[] = [...fault().gateways];
     let stopLoad = false;
     const load = (async () => {
       while (!stopLoad)
         await runLoad({
           targets: () => live,
-          key: commons.keys.analyst,
+          key: fault().keys.analyst,
           durationMs: 1_000,
           concurrency: 4,
           tally,
@@ -63,7 +53,7 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('kill -9 at random poin
         keyed.push(entry);
         return send(`${victim.url}/v1/queries`, {
           method: 'POST',
-          key: commons.keys.analyst,
+          key: fault().keys.analyst,
           json: entry.body,
         });
       });
@@ -71,7 +61,7 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('kill -9 at random poin
       victim.child.kill('SIGKILL');
       for (const outcome of await Promise.all(inFlight)) count(tally, outcome);
       live = live.filter((gateway) => gateway !== victim);
-      live.push(await commons.start());
+      live.push(await fault().start());
     }
     stopLoad = true;
     await load;
@@ -85,7 +75,7 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('kill -9 at random poin
         for (;;) {
           const outcome = await send(`${survivor.url}/v1/queries`, {
             method: 'POST',
-            key: commons.keys.analyst,
+            key: fault().keys.analyst,
             json: body,
           });
           if (outcome.code !== 'answer_pending' || Date.now() > deadline) {
@@ -96,7 +86,7 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('kill -9 at random poin
         }
       }),
     );
-    const invariants = await waitForInvariants(commons, PENDING_TIMEOUT_MS + 10_000);
+    const invariants = await waitForInvariants(fault(), PENDING_TIMEOUT_MS + 10_000);
     report('kill -9 at random points, 2 gateways, 4 restarts', {
       requests: tally.requests,
       ok: tally.byStatus[200] ?? 0,

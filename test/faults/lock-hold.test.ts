@@ -6,38 +6,28 @@
  * the pool filled, and /health and other communities waited with it.)
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LEDGER_LOCK_TIMEOUT_MS } from '../../src/ledger/ledger-transaction.ts';
 import { TEST_DATABASE_KINDS } from '../support/databases.ts';
 import {
   count,
-  type FaultCommons,
   freshQuery,
   newTally,
   type Outcome,
-  openFaultCommons,
   report,
   send,
+  useFaultCommons,
 } from '../support/fault-harness.ts';
 import { checkLedgerInvariants } from '../support/ledger-invariants.ts';
 
 const HOLD_MS = 8_000;
 
 describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('a budget row lock held by another session', () => {
-  let commons: FaultCommons;
-
-  beforeAll(async () => {
-    commons = await openFaultCommons();
-    await commons.start();
-  }, 120_000);
-
-  afterAll(async () => {
-    await commons?.close();
-  });
+  const fault = useFaultCommons(1);
 
   it('turns into 503s for that community only, within the lock timeout', async () => {
-    const gateway = commons.gateways[0]!;
-    const holder = new pg.Client({ connectionString: commons.database.url });
+    const gateway = fault().gateways[0]!;
+    const holder = new pg.Client({ connectionString: fault().database.url });
     await holder.connect();
     await holder.query('begin');
     await holder.query(`select * from dpgate.community_budgets where community_id = 'riverside' for update`);
@@ -55,7 +45,7 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('a budget row lock held
     const ask = (community: string) =>
       send(`${gateway.url}/v1/queries`, {
         method: 'POST',
-        key: commons.keys.analyst,
+        key: fault().keys.analyst,
         json: freshQuery(community),
       });
     const heldOutcomes: Outcome[] = [];
@@ -74,14 +64,14 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('a budget row lock held
         count(reads, await send(`${gateway.url}/health`, {}));
         count(
           reads,
-          await send(`${gateway.url}/v1/communities/riverside/ledger`, { key: commons.keys.riverside }),
+          await send(`${gateway.url}/v1/communities/riverside/ledger`, { key: fault().keys.riverside }),
         );
       }
     })();
     await Promise.all([heldBatch, sideTraffic]);
     await released;
     const after = await ask('riverside');
-    const invariants = await checkLedgerInvariants(commons.database.db);
+    const invariants = await checkLedgerInvariants(fault().database.db);
     report('lock held on one budget row', {
       requests: held.requests + others.requests + reads.requests + 1,
       held_community: held.byCode,

@@ -6,37 +6,27 @@
  * committed under a version after another gateway superseded it.
  */
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TEST_DATABASE_KINDS } from '../support/databases.ts';
 import {
   deadlocks,
-  type FaultCommons,
   newTally,
-  openFaultCommons,
   report,
   runLoad,
   send,
+  useFaultCommons,
   waitForInvariants,
 } from '../support/fault-harness.ts';
 
 describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))(
   'policy reloads and gateway starts under load',
   () => {
-    let commons: FaultCommons;
-
-    beforeAll(async () => {
-      commons = await openFaultCommons();
-      await Promise.all([commons.start(), commons.start(), commons.start()]);
-    }, 120_000);
-
-    afterAll(async () => {
-      await commons?.close();
-    });
+    const fault = useFaultCommons(3);
 
     const versionInForce = async () =>
       (
-        await commons.database.db
-          .selectFrom('dpgate.policy_versions')
+        await fault()
+          .database.db.selectFrom('dpgate.policy_versions')
           .select('version')
           .orderBy('applied_at', 'desc')
           .limit(1)
@@ -47,7 +37,7 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))(
     const allOn = async (version: string, since: number) => {
       for (;;) {
         const versions = await Promise.all(
-          commons.gateways.map(async (gateway) => {
+          fault().gateways.map(async (gateway) => {
             const outcome = await send(`${gateway.url}/health`, {}, 5_000);
             return outcome.text
               ? (JSON.parse(outcome.text) as { policy_version?: string }).policy_version
@@ -70,22 +60,22 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))(
     };
 
     it('answers without 500s or deadlocks, and every gateway follows each new version', async () => {
-      const deadlocksBefore = await deadlocks(commons.database);
+      const deadlocksBefore = await deadlocks(fault().database);
       const tally = newTally();
       const load = runLoad({
-        targets: () => commons.gateways,
-        key: commons.keys.analyst,
+        targets: () => fault().gateways,
+        key: fault().keys.analyst,
         durationMs: 14_000,
         concurrency: 6,
         tally,
       });
       await new Promise((resolve) => setTimeout(resolve, 1_500));
-      const fourth = await commons.start();
+      const fourth = await fault().start();
       const followMs: number[] = [];
       for (const epsilon of [200_000, 300_000]) {
         const before = await versionInForce();
         const effect = takesEffect(before);
-        commons.writeBudgets(epsilon);
+        fault().writeBudgets(epsilon);
         const { version, at } = await effect;
         followMs.push(await allOn(version, at));
         await new Promise((resolve) => setTimeout(resolve, 2_000));
@@ -95,12 +85,12 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))(
       const stale = await sql<{ n: number }>`
       select count(*)::int as n from dpgate.charges c join dpgate.policy_versions v on v.version = c.policy_version
       where c.created_at > (select applied_at from dpgate.policy_versions where version = ${finalVersion})
-        and c.policy_version <> ${finalVersion}`.execute(commons.database.db);
+        and c.policy_version <> ${finalVersion}`.execute(fault().database.db);
       // The statistics collector publishes counters with a short delay.
       await new Promise((resolve) => setTimeout(resolve, 1_500));
-      await sql`select pg_stat_clear_snapshot()`.execute(commons.database.db);
-      const deadlocksAfter = await deadlocks(commons.database);
-      const invariants = await waitForInvariants(commons, 5_000);
+      await sql`select pg_stat_clear_snapshot()`.execute(fault().database.db);
+      const deadlocksAfter = await deadlocks(fault().database);
+      const invariants = await waitForInvariants(fault(), 5_000);
       report('4th gateway start and 2 policy reloads under load, 3 gateways', {
         requests: tally.requests,
         ok: tally.byStatus[200] ?? 0,

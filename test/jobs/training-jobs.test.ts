@@ -338,6 +338,8 @@ describeEachDatabase('a training table without a public population', (database) 
     const validation = await validatePolicyFiles(files);
     if (!validation.ok) throw new Error(validation.issues.map(formatIssue).join('\n'));
     const t = await createTestApp(database(), () => ({ policies: new PolicyStore(validation.snapshot) }));
+    // createTestApp applies the demo policy; the one this app serves must be the one in force.
+    await applyPolicy(database().db, validation.snapshot);
     const post = (body: unknown) =>
       t.app.request('/v1/training-jobs', {
         method: 'POST',

@@ -6,7 +6,7 @@
  */
 import { sql } from 'kysely';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { isDatabaseUnavailable } from '../../src/db/database-errors.ts';
 import { applyPolicy } from '../../src/ledger/apply-policy.ts';
 import { validatePolicyFiles } from '../../src/policy/validate.ts';

@@ -8,6 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
+import { afterAll, beforeAll } from 'vitest';
 import { createApiKey } from '../../src/principals/api-keys.ts';
 import { openTestDatabase, type TestDatabase } from './databases.ts';
 import { DEMO_POLICY_DIR } from './demo-policy.ts';
@@ -230,4 +231,23 @@ export async function waitForInvariants(commons: FaultCommons, withinMs: number)
     if (invariants.held || Date.now() > deadline) return invariants;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/**
+ * Registers a commons with `gateways` gateway processes for the enclosing describe block: opened
+ * before its tests, closed (processes stopped, database dropped) after them.
+ */
+export function useFaultCommons(gateways: number, env: Record<string, string> = {}): () => FaultCommons {
+  let commons: FaultCommons | undefined;
+  beforeAll(async () => {
+    commons = await openFaultCommons(env);
+    await Promise.all(Array.from({ length: gateways }, () => commons!.start()));
+  }, 120_000);
+  afterAll(async () => {
+    await commons?.close();
+  });
+  return () => {
+    if (!commons) throw new Error('the fault commons is not open yet');
+    return commons;
+  };
 }
