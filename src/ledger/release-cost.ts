@@ -7,6 +7,7 @@
  */
 import { composeBasic, composeZcdp, type ZcdpSpend, zcdpToEpsilon } from '../dp/accounting/index.ts';
 import type { PrivacyLoss } from '../dp/privacy-loss.ts';
+import type { PrivateQueryPlan } from '../sql/plan.ts';
 
 export interface ReleaseCost {
   readonly approx: { readonly epsilon: number; readonly delta: number };
@@ -24,7 +25,9 @@ export interface ReleaseCost {
 
 /**
  * The cost of a release made of several components. zCDP components are stated as (ε, δ) for a
- * basic ledger at `zcdpDelta` (the δ the analyst accepted for them), with the tight conversion.
+ * basic ledger at `zcdpDelta` (the part of the analyst's δ set aside for them; approximate parts
+ * such as partition selection add their own δ), with the conversion of Canonne, Kamath & Steinke
+ * 2020 Cor. 13 (ρ-zCDP ⇒ (ε, δ)-DP).
  */
 export function releaseCost(options: {
   readonly losses: readonly PrivacyLoss[];
@@ -47,6 +50,19 @@ export function releaseCost(options: {
     zcdpPureAsXi: { ...zcdp, epsilon: zcdp.epsilon + pureEpsilon },
     mechanism,
   };
+}
+
+/**
+ * The cost of a private query's release, equal to its plan: ρ converts at the δ the plan set aside
+ * for it (not at the whole δ, which also holds what partition selection spends), so a basic ledger
+ * is charged exactly the plan's (ε, δ).
+ */
+export function queryReleaseCost(plan: Pick<PrivateQueryPlan, 'cost' | 'mechanism'>): ReleaseCost {
+  return releaseCost({
+    losses: plan.cost.losses,
+    mechanism: plan.mechanism === 'laplace' ? 'discrete_laplace' : 'discrete_gaussian',
+    ...(plan.cost.zcdpDelta === undefined ? {} : { zcdpDelta: plan.cost.zcdpDelta }),
+  });
 }
 
 /** A release that reads no private rows: public tables only, or a stored answer. */
