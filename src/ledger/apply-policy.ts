@@ -12,6 +12,7 @@ import { syncQueryRole } from '../db/query-role.ts';
 import { zcdpBudget } from '../dp/accounting/index.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import { appendAudit } from './audit-log.ts';
+import { installCommunityGuard } from './community-guard.ts';
 
 export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot): Promise<void> {
   const { policy, version } = snapshot;
@@ -33,6 +34,7 @@ export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot
       .onConflict((oc) => oc.column('version').doUpdateSet({ applied_at: new Date() }))
       .execute();
     await syncQueryRole(trx, policy);
+    await installCommunityGuard(trx, policy);
     if (previous?.version !== version) {
       await appendAudit(trx, {
         actor: 'system',
