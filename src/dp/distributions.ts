@@ -133,7 +133,7 @@ function gaussianSum(
   const ratio = Math.exp(-(2 * z + 1) / (2 * sigmaSquared));
   const last = weight(z);
   // For the moment z² the ratio of successive terms is r(z)·((z+1)/z)², still < 1 this far out.
-  const momentRatio = Math.min(1, ratio * moment(z + 1) / Math.max(moment(z), Number.MIN_VALUE));
+  const momentRatio = Math.min(1, (ratio * moment(z + 1)) / Math.max(moment(z), Number.MIN_VALUE));
   const leftOut = momentRatio < 1 ? (moment(z) * last * momentRatio) / (1 - momentRatio) : 0;
   return { sum, leftOut, terms: z - from + 1 };
 }
@@ -154,7 +154,10 @@ function summedGaussian(sigmaSquared: number, weight: (z: number) => number): No
         lower: Math.max(0, (tail.sum * (1 - error(tail.terms))) / normaliser.upper),
         upper: Math.min(
           1,
-          Math.max(Number.MIN_VALUE, ((tail.sum + tail.leftOut) * (1 + error(tail.terms))) / normaliser.lower),
+          Math.max(
+            Number.MIN_VALUE,
+            ((tail.sum + tail.leftOut) * (1 + error(tail.terms))) / normaliser.lower,
+          ),
         ),
       };
     },

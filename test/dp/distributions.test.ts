@@ -36,20 +36,23 @@ describe('discrete Gaussian tails', () => {
     [257 ** 2, [1, 300, 1000, 2000]],
     [3000 ** 2, [1, 1500, 6000, 15000]],
     [1e5 ** 2, [1, 200_000, 500_000]],
-  ] as const)('σ² = %d: the bounds contain the exact tail and are within 1e-8 of it', (sigmaSquared, points) => {
-    const distribution = discreteGaussianDistribution(sigmaSquared);
-    for (const m of points) {
-      const exact = exactGaussianTail(sigmaSquared, m);
-      const { lower, upper } = distribution.upperTailBounds(m);
-      expect(lower).toBeLessThanOrEqual(exact * (1 + 1e-14));
-      expect(upper).toBeGreaterThanOrEqual(exact * (1 - 1e-14));
-      expect((upper - lower) / exact).toBeLessThan(1e-8);
-      // The symmetric side: P(Z ≥ 1 − m) = 1 − P(Z ≥ m).
-      const mirrored = distribution.upperTailBounds(1 - m);
-      expect(mirrored.lower).toBeLessThanOrEqual(1 - exact + 1e-15);
-      expect(mirrored.upper).toBeGreaterThanOrEqual(1 - exact - 1e-15);
-    }
-  });
+  ] as const)(
+    'σ² = %d: the bounds contain the exact tail and are within 1e-8 of it',
+    (sigmaSquared, points) => {
+      const distribution = discreteGaussianDistribution(sigmaSquared);
+      for (const m of points) {
+        const exact = exactGaussianTail(sigmaSquared, m);
+        const { lower, upper } = distribution.upperTailBounds(m);
+        expect(lower).toBeLessThanOrEqual(exact * (1 + 1e-14));
+        expect(upper).toBeGreaterThanOrEqual(exact * (1 - 1e-14));
+        expect((upper - lower) / exact).toBeLessThan(1e-8);
+        // The symmetric side: P(Z ≥ 1 − m) = 1 − P(Z ≥ m).
+        const mirrored = distribution.upperTailBounds(1 - m);
+        expect(mirrored.lower).toBeLessThanOrEqual(1 - exact + 1e-15);
+        expect(mirrored.upper).toBeGreaterThanOrEqual(1 - exact - 1e-15);
+      }
+    },
+  );
 
   it('at the largest σ accepted (σ² = 2^48) the bounds are within 1e-9 and cost microseconds', () => {
     const sigma = 2 ** 24;
