@@ -5,7 +5,7 @@
  * - basic: spent ε and δ add up (Dwork & Roth 2014, Thm 3.16); a cost fits while both stay within
  *   the totals, checked exactly on NUMERIC by the database (see charge.ts).
  * - zcdp: spent ρ adds up, with an (ε, δ) part for approximately-DP components (see
- *   docs/accounting.md); a cost fits while the whole spend, converted with the tight conversion at
+ *   docs/accounting.md); a cost fits while the whole spend, converted with the CKS20 Cor. 13 conversion at
  *   the community's δ, stays within ε_total.
  */
 import { type ZcdpSpend, zcdpSpendToEpsilon } from '../dp/accounting/index.ts';
@@ -64,7 +64,7 @@ export function epsilonSpent(state: BudgetState): number {
   return state.accounting === 'basic' ? state.epsilonSpent : zcdpEpsilon(state, zcdpSpend(state));
 }
 
-/** ξ + the tight ε of ρ at the δ left over (infinite when the approximate parts use up δ). */
+/** ξ + the CKS20 Cor. 13 ε of ρ at the δ left over (infinite when the approximate parts use up δ). */
 function zcdpEpsilon(state: BudgetState, spend: ZcdpSpend): number {
   return spend.rho === 0 ? spend.epsilon : zcdpSpendToEpsilon(spend, state.deltaTotal);
 }
