@@ -4,6 +4,7 @@
  * broken mechanism (half the noise it claims) that the auditor must catch.
  */
 import { analyticGaussianDelta, laplaceScaleForEpsilon } from '../../src/dp/calibration.ts';
+import { discreteGaussian } from '../../src/dp/discrete-gaussian.ts';
 import { discreteLaplace } from '../../src/dp/discrete-laplace.ts';
 import type { RandomSource } from '../../src/dp/random.ts';
 import { rational } from '../../src/dp/rational.ts';
@@ -22,6 +23,17 @@ export function countTarget(): AuditTarget {
     epsilon,
     delta: 0,
     run: (neighbour, random) => discreteLaplace({ scale, random }).release(neighbour ? 101 : 100),
+  };
+}
+
+/** COUNT with Gaussian noise: the discrete Gaussian at σ = 1, claimed by CKS20 Thm. 7 at ε = 1. */
+export function gaussianCountTarget(): AuditTarget {
+  const claim = discreteGaussian({ sigma: 1 }).approxLoss({ sensitivity: 1, epsilon: 1 });
+  return {
+    name: 'COUNT (discrete Gaussian, σ = 1)',
+    epsilon: claim.epsilon,
+    delta: claim.delta,
+    run: (neighbour, random) => discreteGaussian({ sigma: 1, random }).release(neighbour ? 101 : 100),
   };
 }
 
@@ -138,6 +150,7 @@ export function halfNoiseTarget(): AuditTarget {
 
 export const SOUND_TARGETS = [
   countTarget,
+  gaussianCountTarget,
   gridSumTarget,
   averageTarget,
   quantileTarget,
