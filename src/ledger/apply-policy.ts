@@ -13,6 +13,7 @@ import { zcdpBudget } from '../dp/accounting/index.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import { appendAudit } from './audit-log.ts';
 import { installCommunityGuard } from './community-guard.ts';
+import { syncRdpBudgets } from './rdp-budgets.ts';
 
 export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot): Promise<void> {
   const { policy, version } = snapshot;
@@ -62,5 +63,6 @@ export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot
         .onConflict((oc) => oc.column('community_id').doUpdateSet({ ...totals, updated_at: new Date() }))
         .execute();
     }
+    await syncRdpBudgets(trx, policy);
   });
 }

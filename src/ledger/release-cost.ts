@@ -2,10 +2,12 @@
  * What one release costs, in the two forms a ledger may compose (policy `accounting`):
  * - `approx`: its (ε, δ)-DP guarantee, which a `basic` ledger adds up;
  * - `zcdp`: the same release as approximate zCDP (ρ, plus an (ε, δ) part for components that are
- *   only approximately DP), which a `zcdp` ledger adds up.
+ *   only approximately DP), which a `zcdp` ledger adds up;
+ * - `rdp`: its Rényi curve and δ part, which an `rdp` ledger adds up.
  * Both come from the mechanisms' own losses (`mechanism.loss(...)`), composed by the DP core.
  */
 import { composeBasic, composeZcdp, type ZcdpSpend, zcdpToEpsilon } from '../dp/accounting/index.ts';
+import { NO_RDP_CHARGE, type RdpCharge, rdpChargeOf } from '../dp/accounting/rdp-ledger.ts';
 import type { PrivacyLoss } from '../dp/privacy-loss.ts';
 import type { PrivateQueryPlan } from '../sql/plan.ts';
 
@@ -19,6 +21,8 @@ export interface ReleaseCost {
    * of the two leaves the community more budget (budget-state.ts).
    */
   readonly zcdpPureAsXi: ZcdpSpend;
+  /** The release's Rényi curve and δ part, which an rdp ledger adds up (and every charge stores). */
+  readonly rdp: RdpCharge;
   /** How the noise was made, for the ledger: e.g. `discrete_laplace`, `dp_sgd`. */
   readonly mechanism: string;
 }
@@ -33,6 +37,11 @@ export function releaseCost(options: {
   readonly losses: readonly PrivacyLoss[];
   readonly mechanism: string;
   readonly zcdpDelta?: number;
+  /**
+   * The curve when the losses do not determine it: a DP-SGD run passes its subsampled-Gaussian
+   * curve (`dpSgdRdpCharge`) instead of the curve its (ε, δ) implies.
+   */
+  readonly rdp?: RdpCharge;
 }): ReleaseCost {
   const { losses, mechanism, zcdpDelta } = options;
   const rho = losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? loss.rho : 0), 0);
@@ -48,6 +57,7 @@ export function releaseCost(options: {
     approx: composeBasic(approxParts),
     zcdp: composeZcdp(losses),
     zcdpPureAsXi: { ...zcdp, epsilon: zcdp.epsilon + pureEpsilon },
+    rdp: options.rdp ?? rdpChargeOf(losses),
     mechanism,
   };
 }
@@ -70,5 +80,6 @@ export const FREE: ReleaseCost = {
   approx: { epsilon: 0, delta: 0 },
   zcdp: { rho: 0, epsilon: 0, delta: 0 },
   zcdpPureAsXi: { rho: 0, epsilon: 0, delta: 0 },
+  rdp: NO_RDP_CHARGE,
   mechanism: 'none',
 };

@@ -112,8 +112,9 @@ function rdpBudgetAt(order: number, epsilon: number, delta: number): number {
 }
 
 /**
- * The budget of a community: δ split as above, and the order fixed at the one that admits the most
- * Gaussian noise, argmax_α B(α)/α (a Gaussian release of ρ costs αρ), unless the policy names one.
+ * The budget of a community: δ split as above, and the order fixed at the integer order that admits
+ * the most Gaussian noise, argmax_α B(α)/α (a Gaussian release of ρ costs αρ), unless the policy
+ * names one. Integer, because the grid DP-SGD's bound is proven at integer orders (docs/training.md).
  * The price: a workload whose curves are far from linear (DP-SGD at small q, pure-DP queries) would
  * compose more cheaply at another order, and the filter cannot switch orders after the fact.
  */
@@ -123,7 +124,7 @@ export function rdpBudget(epsilonTotal: number, deltaTotal: number, order?: numb
   const conversionDelta = deltaTotal * (1 - APPROX_DELTA_SHARE);
   const chosen =
     order ??
-    LEDGER_RDP_ORDERS.reduce((best, candidate) =>
+    LEDGER_RDP_ORDERS.filter(Number.isInteger).reduce((best, candidate) =>
       rdpBudgetAt(candidate, epsilonTotal, conversionDelta) / candidate >
       rdpBudgetAt(best, epsilonTotal, conversionDelta) / best
         ? candidate
