@@ -16,12 +16,10 @@ const CommunitySchema = z
     accounting: z.enum(['basic', 'zcdp', 'rdp']),
     budget: z.object({ epsilon: Amount, delta: Amount }),
     spent: z.object({
-      epsilon: z
-        .number()
-        .openapi({
-          description:
-            'ε spent under the community’s accounting (zcdp: CKS20 conversion of ρ; rdp: the composed Rényi curve at the filter order)',
-        }),
+      epsilon: z.number().openapi({
+        description:
+          'ε spent under the community’s accounting (zcdp: CKS20 conversion of ρ; rdp: the composed Rényi curve at the filter order)',
+      }),
       delta: Amount,
       rho: Amount.optional(),
       approx_epsilon: Amount.optional(),
