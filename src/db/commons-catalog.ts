@@ -27,9 +27,35 @@ export async function readCommonsCatalog(db: Kysely<Database>, policy: Policy): 
   const [domainTable, domainColumn] = policy.communities.domain?.split('.') ?? [];
   return {
     tables,
+    unitTable: await unitTableIntegrity(db, policy, tables),
     communitiesInData: await distinctValues(policy.privacy_unit.table, policy.communities.column),
     ...(domainTable && domainColumn
       ? { communitiesInDomain: await distinctValues(domainTable, domainColumn) }
       : {}),
+  };
+}
+
+/** Whether the unit column is unique and non-null and the community column non-null (yes/no only). */
+async function unitTableIntegrity(
+  db: Kysely<Database>,
+  policy: Policy,
+  tables: ReadonlyMap<string, ReadonlyMap<string, string>>,
+): Promise<CommonsCatalog['unitTable']> {
+  const { table, column: unit } = policy.privacy_unit;
+  const community = policy.communities.column;
+  const columns = tables.get(table);
+  if (!columns?.has(unit) || !columns.has(community)) return undefined;
+  const from = sql.table(`${COMMONS_SCHEMA}.${table}`);
+  const result = await sql<{ duplicate: boolean; null_unit: boolean; null_community: boolean }>`
+    select
+      exists (select 1 from ${from} where ${sql.ref(unit)} is not null
+              group by ${sql.ref(unit)} having count(*) > 1) as duplicate,
+      exists (select 1 from ${from} where ${sql.ref(unit)} is null) as null_unit,
+      exists (select 1 from ${from} where ${sql.ref(community)} is null) as null_community`.execute(db);
+  const row = result.rows[0]!;
+  return {
+    duplicateUnits: row.duplicate,
+    nullUnits: row.null_unit,
+    nullCommunities: row.null_community,
   };
 }

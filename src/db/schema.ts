@@ -29,7 +29,7 @@ export const communityBudgets = dpgate.table(
   'community_budgets',
   {
     community_id: text('community_id').primaryKey(),
-    accounting: text('accounting', { enum: ['basic', 'zcdp'] }).notNull(),
+    accounting: text('accounting', { enum: ['basic', 'zcdp', 'rdp'] }).notNull(),
     epsilon_total: numeric('epsilon_total').notNull(),
     delta_total: numeric('delta_total').notNull(),
     epsilon_spent: numeric('epsilon_spent').notNull().default('0'),
@@ -37,6 +37,10 @@ export const communityBudgets = dpgate.table(
     rho_spent: numeric('rho_spent').notNull().default('0'),
     /** zcdp only: the largest total ρ whose tight (ε, δ) conversion fits the budget. */
     rho_total: numeric('rho_total'),
+    /** rdp only: the filter's order, fixed when the budget is set (src/dp/accounting/rdp-ledger.ts). */
+    rdp_order: numeric('rdp_order'),
+    /** rdp only: the composed Rényi curve of every charge, and the sum of their δ parts. */
+    rdp_spent: jsonb('rdp_spent').$type<{ curve: number[]; delta: number }>(),
     policy_version: text('policy_version').notNull(),
     updated_at: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
@@ -70,6 +74,8 @@ export const charges = dpgate.table(
     epsilon: numeric('epsilon').notNull(),
     delta: numeric('delta').notNull(),
     rho: numeric('rho'),
+    /** The charge's own Rényi curve on the ledger's orders and its δ part (every charge since rdp accounting). */
+    rdp_curve: jsonb('rdp_curve').$type<{ curve: number[]; delta: number }>(),
     mechanism: text('mechanism').notNull(),
     policy_version: text('policy_version').notNull(),
     created_at: createdAt(),

@@ -61,7 +61,7 @@ export function buildMechanism<Loss extends PrivacyLoss>(core: MechanismCore<Los
       throw new TypeError('release: the value must be an integer; use onGrid for reals');
     return addNoise(value);
   };
-  // Both are pure functions of the parameters and cost O(σ) for the Gaussian: compute once.
+  // Both are pure functions of the parameters: compute once.
   let distribution: NoiseDistribution | undefined;
   const intervals = new Map<number, NoiseInterval>();
   const mechanism: NoiseMechanism<Loss> = {

@@ -56,9 +56,9 @@ export function thresholdSelector(
   if (!Number.isInteger(maxGroupsPerUnit) || maxGroupsPerUnit < 1) {
     throw new RangeError('partition selection: maxGroupsPerUnit must be a positive integer');
   }
-  const slack = 1 + noise.distribution.relativeTolerance;
+  // The proven upper bound on the release probability (distributions.ts), so δ is never understated.
   const deltaAt = (threshold: number): number =>
-    selectionDelta(noise.distribution.upperTail(threshold - 1) * slack, maxGroupsPerUnit);
+    selectionDelta(noise.distribution.upperTailBounds(threshold - 1).upper, maxGroupsPerUnit);
   const threshold = leastPositiveInteger((candidate) => deltaAt(candidate) <= delta);
   return {
     threshold,

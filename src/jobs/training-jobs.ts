@@ -10,6 +10,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { jsonb } from '../db/jsonb.ts';
+import { composeRdpCharges, dpSgdRdpCharge, rdpChargeOf } from '../dp/accounting/rdp-ledger.ts';
 import { discreteLaplace } from '../dp/discrete-laplace.ts';
 import { appendAudit } from '../ledger/audit-log.ts';
 import { type CommunityCharge, commitCharge } from '../ledger/charge.ts';
@@ -67,7 +68,11 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
   const resolved = resolveTraining(policy.policy, principal.role, request, population);
   const id = crypto.randomUUID();
   const { plan } = resolved;
-  const cost = releaseCost({ losses: resolved.losses, mechanism: 'dp_sgd' });
+  // An rdp ledger composes the run by its subsampled-Gaussian curve; a search keeps the curve its (ε, δ) implies.
+  const rdp = request.candidates
+    ? undefined
+    : composeRdpCharges([dpSgdRdpCharge(plan), rdpChargeOf(resolved.losses.slice(1))]);
+  const cost = releaseCost({ losses: resolved.losses, mechanism: 'dp_sgd', ...(rdp ? { rdp } : {}) });
   const charged = await db.transaction().execute(async (trx) => {
     const committed = await commitCharge(trx, {
       requestId,

@@ -17,7 +17,9 @@ import { syncQueryRole } from '../db/query-role.ts';
 import { zcdpBudget } from '../dp/accounting/index.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import { appendAudit } from './audit-log.ts';
+import { installCommunityGuard } from './community-guard.ts';
 import { ledgerTransaction } from './ledger-transaction.ts';
+import { syncRdpBudgets } from './rdp-budgets.ts';
 
 const POLICY_APPLY_LOCK_KEY = 7_302_114_004;
 
@@ -63,6 +65,7 @@ export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot
         .onConflict((oc) => oc.column('version').doUpdateSet({ applied_at: new Date() }))
         .execute();
       await syncQueryRole(trx, policy);
+      await installCommunityGuard(trx, policy);
       if (previous?.version !== version) {
         await appendAudit(trx, {
           actor: 'system',
@@ -75,6 +78,7 @@ export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot
           },
         });
       }
+      await syncRdpBudgets(trx, policy);
       return true;
     },
     { retryLockTimeouts: true },

@@ -5,19 +5,31 @@
  * - basic: spent ε and δ add up (Dwork & Roth 2014, Thm 3.16); a cost fits while both stay within
  *   the totals, checked exactly on NUMERIC by the database (see charge.ts).
  * - zcdp: spent ρ adds up, with an (ε, δ) part for approximately-DP components (see
- *   docs/accounting.md); a cost fits while the whole spend, converted with the tight conversion at
+ *   docs/accounting.md); a cost fits while the whole spend, converted with the CKS20 Cor. 13 conversion at
  *   the community's δ, stays within ε_total.
+ * - rdp: every charge's Rényi curve adds up, under a fixed-order Rényi filter (rdp-ledger.ts); the
+ *   spent columns hold the composed curve converted at the filter's order (ε) and the δ parts (δ).
  */
 import { type ZcdpSpend, zcdpSpendToEpsilon } from '../dp/accounting/index.ts';
+import {
+  composeRdpCharges,
+  type RdpBudget,
+  type RdpCharge,
+  rdpBudget,
+  rdpChargeFits,
+  rdpSpend,
+} from '../dp/accounting/rdp-ledger.ts';
 import type { ReleaseCost } from './release-cost.ts';
 
 export interface BudgetState {
-  readonly accounting: 'basic' | 'zcdp';
+  readonly accounting: 'basic' | 'zcdp' | 'rdp';
   readonly epsilonTotal: number;
   readonly deltaTotal: number;
   readonly epsilonSpent: number;
   readonly deltaSpent: number;
   readonly rhoSpent: number;
+  /** rdp only: the filter's order and the composed curve (absent before the ledger has one). */
+  readonly rdp?: { readonly order: number; readonly spent: RdpCharge };
 }
 
 /** What one charge adds to a community's spent columns, in its accounting mode. */
@@ -35,6 +47,10 @@ export interface ChargeAmounts {
  * composition holds as for any predictable sequence of (ξ, ρ) (see docs/accounting.md).
  */
 export function chargeAmounts(state: BudgetState, cost: ReleaseCost): ChargeAmounts {
+  if (state.accounting === 'rdp') {
+    const { before, after } = rdpStep(state, cost);
+    return { epsilon: Math.max(0, after.epsilon - before.epsilon), delta: cost.rdp.delta, rho: null };
+  }
   if (state.accounting === 'basic')
     return { epsilon: cost.approx.epsilon, delta: cost.approx.delta, rho: null };
   const candidates = [cost.zcdp, cost.zcdpPureAsXi].map((spend) => ({
@@ -61,18 +77,43 @@ function zcdpSpend(state: BudgetState, amounts?: ChargeAmounts): ZcdpSpend {
 
 /** ε spent so far as the community's accounting states it: the figure contributors compare with ε_total. */
 export function epsilonSpent(state: BudgetState): number {
+  if (state.accounting === 'rdp') {
+    return state.rdp ? rdpSpend(rdpBudgetOf(state), state.rdp.spent).epsilon : state.epsilonSpent;
+  }
   return state.accounting === 'basic' ? state.epsilonSpent : zcdpEpsilon(state, zcdpSpend(state));
 }
 
-/** ξ + the tight ε of ρ at the δ left over (infinite when the approximate parts use up δ). */
+export function rdpBudgetOf(state: BudgetState): RdpBudget {
+  return rdpBudget(state.epsilonTotal, state.deltaTotal, state.rdp?.order);
+}
+
+/** An rdp community's composed curve before and after a charge, and their converted spends. */
+export function rdpStep(state: BudgetState, cost: ReleaseCost) {
+  const budget = rdpBudgetOf(state);
+  const spent = state.rdp?.spent ?? composeRdpCharges([]);
+  const next = composeRdpCharges([spent, cost.rdp]);
+  return {
+    budget,
+    next,
+    fits: rdpChargeFits(budget, spent, cost.rdp),
+    before: rdpSpend(budget, spent),
+    after: rdpSpend(budget, next),
+  };
+}
+
+/** ξ + the CKS20 Cor. 13 ε of ρ at the δ left over (infinite when the approximate parts use up δ). */
 function zcdpEpsilon(state: BudgetState, spend: ZcdpSpend): number {
   return spend.rho === 0 ? spend.epsilon : zcdpSpendToEpsilon(spend, state.deltaTotal);
 }
 
 export function remaining(state: BudgetState): { epsilon: number; delta: number } {
+  const deltaSpent =
+    state.accounting === 'rdp' && state.rdp
+      ? rdpSpend(rdpBudgetOf(state), state.rdp.spent).delta
+      : state.deltaSpent;
   return {
     epsilon: Math.max(0, state.epsilonTotal - epsilonSpent(state)),
-    delta: Math.max(0, state.deltaTotal - state.deltaSpent),
+    delta: Math.max(0, state.deltaTotal - deltaSpent),
   };
 }
 

@@ -10,8 +10,10 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { jsonb } from '../db/jsonb.ts';
+import { NO_RDP_CHARGE, type RdpCharge } from '../dp/accounting/rdp-ledger.ts';
 import type { Principal } from '../principals/principal.ts';
-import { type BudgetState, chargeAmounts, remaining, zcdpChargeFits } from './budget-state.ts';
+import { type BudgetState, chargeAmounts, rdpStep, remaining, zcdpChargeFits } from './budget-state.ts';
 import { decimalAtLeast } from './decimal.ts';
 import type { ReleaseCost } from './release-cost.ts';
 
@@ -100,11 +102,22 @@ export async function commitCharge(
       delta: decimalAtLeast(amounts.delta),
       rho: amounts.rho === null ? null : decimalAtLeast(amounts.rho),
     };
-    return { communityId: row.community_id, state, amounts, charged };
+    // rdp: the composed curve after this charge, and whether the Rényi filter admits it.
+    const rdp = state.accounting === 'rdp' ? rdpStep(state, request.cost) : undefined;
+    return {
+      communityId: row.community_id,
+      state,
+      amounts,
+      charged,
+      rdpSpent: rdp?.next,
+      rdpFits: rdp?.fits,
+    };
   });
-  // zcdp budgets need the tight conversion: checked here, on the locked rows.
+  // zcdp and rdp budgets need their conversions: checked here, on the locked rows.
   const unaffordable = planned.filter(
-    (p) => p.state.accounting === 'zcdp' && !zcdpChargeFits(p.state, p.amounts),
+    (p) =>
+      (p.state.accounting === 'zcdp' && !zcdpChargeFits(p.state, p.amounts)) ||
+      (p.state.accounting === 'rdp' && !p.rdpFits),
   );
   const updated = unaffordable.length === 0 ? await debit(trx, planned) : [];
   const exhausted = planned.filter((p) => !updated.some((row) => row.community_id === p.communityId));
@@ -133,6 +146,7 @@ export async function commitCharge(
         epsilon: charge.charged.epsilon,
         delta: charge.charged.delta,
         rho: charge.charged.rho,
+        rdp_curve: jsonb({ curve: [...request.cost.rdp.curve], delta: request.cost.rdp.delta }),
         mechanism: request.cost.mechanism,
         policy_version: request.policyVersion,
       })),
@@ -148,12 +162,16 @@ export async function commitCharge(
  */
 async function debit(
   trx: Kysely<Database>,
-  planned: readonly { communityId: string; charged: CommunityCharge['charged'] }[],
+  planned: readonly {
+    communityId: string;
+    charged: CommunityCharge['charged'];
+    rdpSpent: RdpCharge | undefined;
+  }[],
 ): Promise<(BudgetRow & { community_id: string })[]> {
   const values = sql.join(
     planned.map(
       (p) =>
-        sql`(${p.communityId}::text, ${p.charged.epsilon}::numeric, ${p.charged.delta}::numeric, ${p.charged.rho ?? '0'}::numeric)`,
+        sql`(${p.communityId}::text, ${p.charged.epsilon}::numeric, ${p.charged.delta}::numeric, ${p.charged.rho ?? '0'}::numeric, ${p.rdpSpent ? JSON.stringify(p.rdpSpent) : null}::jsonb)`,
     ),
   );
   const result = await sql<BudgetRow & { community_id: string }>`
@@ -161,8 +179,9 @@ async function debit(
     set epsilon_spent = b.epsilon_spent + v.epsilon,
         delta_spent = b.delta_spent + v.delta,
         rho_spent = b.rho_spent + v.rho,
+        rdp_spent = coalesce(v.rdp_spent, b.rdp_spent),
         updated_at = now()
-    from (values ${values}) as v (community_id, epsilon, delta, rho)
+    from (values ${values}) as v (community_id, epsilon, delta, rho, rdp_spent)
     where b.community_id = v.community_id
       and b.epsilon_spent + v.epsilon <= b.epsilon_total
       and b.delta_spent + v.delta <= b.delta_total
@@ -170,12 +189,16 @@ async function debit(
   return result.rows;
 }
 
-type BudgetRow = { accounting: 'basic' | 'zcdp' } & Record<
+type BudgetRow = { accounting: BudgetState['accounting'] } & Record<
   'epsilon_total' | 'delta_total' | 'epsilon_spent' | 'delta_spent' | 'rho_spent',
   string
->;
+> & { rdp_order?: string | null; rdp_spent?: RdpCharge | null };
 
 export function budgetState(row: BudgetRow): BudgetState {
+  const rdp =
+    row.accounting === 'rdp' && row.rdp_order != null
+      ? { order: Number(row.rdp_order), spent: row.rdp_spent ?? NO_RDP_CHARGE }
+      : undefined;
   return {
     accounting: row.accounting,
     epsilonTotal: Number(row.epsilon_total),
@@ -183,5 +206,6 @@ export function budgetState(row: BudgetRow): BudgetState {
     epsilonSpent: Number(row.epsilon_spent),
     deltaSpent: Number(row.delta_spent),
     rhoSpent: Number(row.rho_spent),
+    ...(rdp ? { rdp } : {}),
   };
 }

@@ -26,15 +26,23 @@ async function readCommunitySpend(db: Kysely<Database>): Promise<CommunitySpend[
       'budget.epsilon_spent',
       'budget.delta_spent',
       'budget.rho_spent',
+      'budget.accounting',
       fn.count<number>('charge.id').as('charges'),
     ])
-    .groupBy(['budget.community_id', 'budget.epsilon_spent', 'budget.delta_spent', 'budget.rho_spent'])
+    .groupBy([
+      'budget.community_id',
+      'budget.epsilon_spent',
+      'budget.delta_spent',
+      'budget.rho_spent',
+      'budget.accounting',
+    ])
     .execute();
   return rows.map((row) => ({
     communityId: row.community_id,
     epsilonSpent: row.epsilon_spent,
     deltaSpent: row.delta_spent,
     rhoSpent: row.rho_spent,
+    accounting: row.accounting,
     charges: row.charges,
   }));
 }

@@ -2,7 +2,8 @@
  * Whether what the ledger has already spent fits a candidate policy's budgets. A budget may grow but
  * never drop below its community's spend; a charged community may not vanish from the budgets,
  * because its charges would then answer to no budget; and accounting may not change from zcdp to
- * basic once ρ is spent, because a basic ledger does not count ρ and would forget that spend.
+ * basic once ρ is spent, because a basic ledger does not count ρ and would forget that spend, nor
+ * leave rdp once charged, since neither other mode counts Rényi curves.
  * Spend is read in the candidate's accounting with the ledger's own rule (`budget-state.ts`). Pure.
  *
  * The comparison is in floating point. A total within one rounding step of the exact NUMERIC spend
@@ -19,6 +20,8 @@ export interface CommunitySpend {
   readonly epsilonSpent: string;
   readonly deltaSpent: string;
   readonly rhoSpent: string;
+  /** The accounting the ledger has used so far (absent: not known to the caller). */
+  readonly accounting?: 'basic' | 'zcdp' | 'rdp';
   readonly charges: number;
 }
 
@@ -48,6 +51,14 @@ function communityIssues(policy: Policy, community: CommunitySpend): Issue[] {
     deltaSpent: Number(community.deltaSpent),
     rhoSpent: Number(community.rhoSpent),
   };
+  if (community.accounting === 'rdp' && policy.accounting !== 'rdp' && community.charges > 0) {
+    return [
+      {
+        path: ['accounting'],
+        message: `cannot leave rdp: ${id} has charges composed by their Rényi curves, which ${policy.accounting} accounting does not count`,
+      },
+    ];
+  }
   if (policy.accounting === 'basic' && state.rhoSpent > 0) {
     return [
       {

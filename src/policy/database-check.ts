@@ -1,7 +1,8 @@
 /**
  * Checks a policy against what the database really holds: tables and columns exist in schema
- * `commons` with types that fit the policy, the unit and community columns exist, and every
- * community present in the data has a budget. Pure: the caller supplies the catalog it read.
+ * `commons` with types that fit the policy, the unit and community columns exist, each person has
+ * one row with a community (`unitIntegrityIssues`), and every community present in the data has a
+ * budget. Pure: the caller supplies the catalog it read.
  */
 import { parseUnitHop } from './cross-check.ts';
 import type { PolicyIssue } from './issues.ts';
@@ -17,6 +18,12 @@ export interface CommonsCatalog {
   readonly communitiesInData: readonly string[];
   /** Values of the public communities domain column, when the policy names one. */
   readonly communitiesInDomain?: readonly string[];
+  /** Whether the unit table breaks one-person-one-row-one-community (only yes/no, never which rows). */
+  readonly unitTable?: {
+    readonly duplicateUnits: boolean;
+    readonly nullUnits: boolean;
+    readonly nullCommunities: boolean;
+  };
 }
 
 const COMPATIBLE_TYPES: Record<ColumnType, readonly string[]> = {
@@ -87,6 +94,8 @@ export function checkPolicyAgainstDatabase(policy: Policy, catalog: CommonsCatal
     });
   }
 
+  issues.push(...unitIntegrityIssues(policy, catalog));
+
   const budgeted = new Set(Object.keys(policy.budgets));
   const unbudgeted = [
     ...new Set([...catalog.communitiesInData, ...(catalog.communitiesInDomain ?? [])]),
@@ -95,6 +104,38 @@ export function checkPolicyAgainstDatabase(policy: Policy, catalog: CommonsCatal
     issues.push({
       path: ['budgets'],
       message: `has no budget for communit${unbudgeted.length > 1 ? 'ies' : 'y'} ${unbudgeted.map((c) => `"${c}"`).join(', ')} found in the database`,
+    });
+  }
+  return issues;
+}
+
+/**
+ * Charging only the communities in a query's scope is parallel composition over disjoint parts of
+ * the data (McSherry 2009, Thm. 4): it needs every person in exactly one community. A person with
+ * two rows in the unit table could sit in two communities, and a row with no community is in none
+ * that a scope names (yet is read by unscoped queries), so both are refused.
+ */
+export function unitIntegrityIssues(policy: Policy, catalog: CommonsCatalog): Issue[] {
+  const unit = policy.privacy_unit;
+  const integrity = catalog.unitTable;
+  if (!integrity) return [];
+  const issues: Issue[] = [];
+  if (integrity.duplicateUnits) {
+    issues.push({
+      path: ['privacy_unit', 'column'],
+      message: `commons.${unit.table}.${unit.column} is not unique: a person must have exactly one row in the privacy unit's table`,
+    });
+  }
+  if (integrity.nullUnits) {
+    issues.push({
+      path: ['privacy_unit', 'column'],
+      message: `commons.${unit.table}.${unit.column} has null values: every row of the privacy unit's table must name its person`,
+    });
+  }
+  if (integrity.nullCommunities) {
+    issues.push({
+      path: ['communities', 'column'],
+      message: `commons.${unit.table}.${policy.communities.column} has null values: every person must belong to exactly one community`,
     });
   }
   return issues;

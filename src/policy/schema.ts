@@ -7,7 +7,9 @@
  * `policies/schema.json` is generated from this file (`npm run policy:schema`) so editors can check
  * files as they are typed.
  */
+
 import { z } from 'zod';
+import { LEDGER_RDP_ORDERS } from '../dp/accounting/rdp-ledger.ts';
 
 export const ROLES = ['analyst', 'contributor', 'council'] as const;
 export type Role = (typeof ROLES)[number];
@@ -108,7 +110,18 @@ export const policySchema = z.strictObject({
     /** Optional public table column listing every community, for cross-checks. */
     domain: columnReference.optional(),
   }),
-  accounting: z.enum(['basic', 'zcdp']),
+  /**
+   * How charges compose: `rdp` (each charge's Rényi curve, a fixed-order Rényi filter), `zcdp`
+   * (ρ adds) or `basic` (ε and δ add). See docs/accounting.md.
+   */
+  accounting: z.enum(['basic', 'zcdp', 'rdp']).default('rdp'),
+  /** rdp only: the filter's Rényi order; by default the one that admits the most Gaussian noise. */
+  rdp_order: z
+    .number()
+    .refine((order) => LEDGER_RDP_ORDERS.includes(order), {
+      message: `must be one of the ledger's orders: ${LEDGER_RDP_ORDERS.join(', ')}`,
+    })
+    .optional(),
   budgets: z
     .record(identifier, budget)
     .refine((b) => Object.keys(b).length > 0, 'must name at least one community'),

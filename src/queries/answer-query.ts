@@ -28,7 +28,7 @@ import { appendAudit } from '../ledger/audit-log.ts';
 import { remaining } from '../ledger/budget-state.ts';
 import { BudgetExhaustedError, budgetState, type CommunityCharge, commitCharge } from '../ledger/charge.ts';
 import { ledgerTransaction } from '../ledger/ledger-transaction.ts';
-import { releaseCost } from '../ledger/release-cost.ts';
+import { queryReleaseCost } from '../ledger/release-cost.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
 import { type PrivateQueryPlan, plannedAccuracy, planQuery, type QueryPlan, release } from '../sql/index.ts';
@@ -127,11 +127,7 @@ async function chargeAndAnswer(
 ): Promise<QueryOutcome> {
   const { db, policy, principal, requestId, faults } = context;
   const answerId = crypto.randomUUID();
-  const cost = releaseCost({
-    losses: plan.cost.losses,
-    mechanism: plan.mechanism === 'laplace' ? 'discrete_laplace' : 'discrete_gaussian',
-    zcdpDelta: plan.cost.delta,
-  });
+  const cost = queryReleaseCost(plan);
   await faults?.('before-charge');
   let charges: CommunityCharge[];
   try {

@@ -156,6 +156,7 @@ function totalCost(
     epsilon: zcdpToEpsilon(rho, conversionDelta),
     delta: conversionDelta + selectionDelta,
     rho,
+    zcdpDelta: conversionDelta,
   };
 }
 

@@ -37,9 +37,9 @@ const intervals = new Map<string, NoiseInterval>();
 const MAX_CACHED_INTERVALS = 1024;
 
 /**
- * The noise interval of a spec at a confidence, computed once per process: it depends on the
- * parameters only, and for the discrete Gaussian it costs O(σ) (tens of seconds at σ = 10^6), far
- * too much to repeat for every released cell.
+ * The noise interval of a spec at a confidence, kept per process: it depends on the parameters
+ * only. It costs O(log σ) tail evaluations of O(1) each (distributions.ts), microseconds, so the
+ * cache only saves rebuilding the mechanism for every released cell.
  */
 export function noiseIntervalOf(spec: NoiseSpec, confidence: number): NoiseInterval {
   const key = `${JSON.stringify(spec)}@${confidence}`;

@@ -141,6 +141,8 @@ export interface QueryCost {
   readonly delta: number;
   /** Total ρ when the noise is Gaussian. */
   readonly rho?: number;
+  /** The part of δ at which ρ was converted to ε (δ less what partition selection spends). */
+  readonly zcdpDelta?: number;
 }
 
 export interface PublicQueryPlan {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/database.ts';
 import { zcdpBudget } from '../../src/dp/accounting/index.ts';
+import { rdpBudget } from '../../src/dp/accounting/rdp-ledger.ts';
 import { type ChargeRequest, type CommunityCharge, commitCharge } from '../../src/ledger/charge.ts';
 import { releaseCost } from '../../src/ledger/release-cost.ts';
 import type { Principal } from '../../src/principals/principal.ts';
@@ -10,7 +11,7 @@ import type { Principal } from '../../src/principals/principal.ts';
 export async function setBudget(
   db: Kysely<Database>,
   communityId: string,
-  budget: { accounting: 'basic' | 'zcdp'; epsilon: number; delta: number },
+  budget: { accounting: 'basic' | 'zcdp' | 'rdp'; epsilon: number; delta: number },
 ): Promise<void> {
   const values = {
     accounting: budget.accounting,
@@ -20,6 +21,8 @@ export async function setBudget(
     delta_spent: '0',
     rho_spent: '0',
     rho_total: budget.accounting === 'zcdp' ? String(zcdpBudget(budget.epsilon, budget.delta)) : null,
+    rdp_order: budget.accounting === 'rdp' ? String(rdpBudget(budget.epsilon, budget.delta).order) : null,
+    rdp_spent: null,
     policy_version: 'test',
   };
   await db

@@ -9,6 +9,25 @@ import { fft } from './fft.ts';
  */
 export interface ComposedPld extends DiscretePld {
   readonly droppedMassBound: number;
+  /** A bound on Σ over the window of |computed − exact| mass from floating-point rounding (FFT and power). */
+  readonly roundOffBound: number;
+}
+
+/**
+ * Rounding of the FFT route, in the sum of absolute mass errors over the window (W points, N-point
+ * FFT, T-fold power, unit roundoff u). Higham 2002 ("Accuracy and Stability of Numerical
+ * Algorithms", Thm. 24.2): a radix-2 FFT with accurately computed twiddles has
+ * ‖ΔX‖₂ ≤ log₂N·η/(1 − log₂N·η)·‖X‖₂, η = u + γ₄(√2 + u) < 8u. Here ‖X‖₂ = √N‖x‖₂ ≤ √N and every
+ * |X_k| ≤ 1 (a characteristic function), so the power X_k^T adds at most T·|ΔX_k| + (πT + 4)u; the
+ * inverse transform (÷N) maps this to ‖Δy‖₂ ≤ u·(8·log₂N·(T + 1) + πT + 4) (its own rounding
+ * included), and Σ_W |Δy_i| ≤ √W·‖Δy‖₂ (Cauchy–Schwarz). Each point weighs at most 1 in δ.
+ */
+function roundOffBound(size: number, steps: number, windowPoints: number): number {
+  const u = 2 ** -53;
+  const log2 = Math.log2(size);
+  const eta = 8 * u;
+  const transform = (log2 * eta) / (1 - log2 * eta);
+  return Math.sqrt(windowPoints) * (transform * (steps + 1) + (Math.PI * steps + 4) * u);
 }
 
 /** Largest FFT we accept (2²⁴ points, 256 MiB of Float64Array); beyond, ask for a coarser grid. */
@@ -63,6 +82,7 @@ export function selfCompose(pld: DiscretePld, steps: number, tailMass: number): 
     masses: composed,
     infinityMass: -Math.expm1(steps * Math.log1p(-pld.infinityMass)),
     droppedMassBound,
+    roundOffBound: roundOffBound(size, steps, composed.length),
   };
 }
 

@@ -69,7 +69,7 @@ export function composeZcdp(losses: readonly PrivacyLoss[]): ZcdpSpend {
 
 /**
  * The (ε, δ) a zCDP spend amounts to at the community's δ: the approximate part uses δ_spent of
- * it, the rest converts ρ tightly, and ξ adds on (RDP ξ + αρ converts to ξ + ε(ρ)).
+ * it, the rest converts ρ (CKS20 Cor. 13), and ξ adds on (RDP ξ + αρ converts to ξ + ε(ρ)).
  * Infinite when the approximate charges alone use up δ.
  */
 export function zcdpSpendToEpsilon(spend: ZcdpSpend, delta: number): number {

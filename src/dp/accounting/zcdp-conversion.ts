@@ -40,7 +40,7 @@ function minimiseOverOrder(objective: (order: number) => number): number {
   return Math.min(bestValue, at((a + b) / 2));
 }
 
-/** The tight ε of ρ-zCDP at δ (CKS20 Cor. 13). */
+/** The ε of ρ-zCDP at δ by CKS20 Cor. 13 (the best single-order bound; not the exact curve of any one mechanism). */
 export function zcdpToEpsilon(rho: number, delta: number): number {
   checkDelta(delta);
   if (!(rho >= 0)) throw new RangeError(`rho must be ≥ 0, got ${rho}`);
@@ -60,7 +60,7 @@ export function pureToZcdp(epsilon: number): number {
 }
 
 /**
- * The largest ρ whose tight ε at δ is at most `epsilon`: the ρ budget of an (ε, δ) budget.
+ * The largest ρ whose CKS20 ε at δ is at most `epsilon`: the ρ budget of an (ε, δ) budget.
  * For each α the per-order bound is linear in ρ, so ρ_max = sup_α (ε − log((α−1)/α)
  * + (log δ + log α)/(α−1)) / α; the result is checked against `zcdpToEpsilon` and shrunk
  * (by 1e-12, then doubling) until it passes, so a ledger comparing either way agrees.

@@ -13,12 +13,13 @@ const Amount = z.string().openapi({ description: 'Exact decimal, as the ledger h
 const CommunitySchema = z
   .object({
     id: z.string(),
-    accounting: z.enum(['basic', 'zcdp']),
+    accounting: z.enum(['basic', 'zcdp', 'rdp']),
     budget: z.object({ epsilon: Amount, delta: Amount }),
     spent: z.object({
-      epsilon: z
-        .number()
-        .openapi({ description: 'ε spent under the community’s accounting (zcdp: tight conversion of ρ)' }),
+      epsilon: z.number().openapi({
+        description:
+          'ε spent under the community’s accounting (zcdp: CKS20 conversion of ρ; rdp: the composed Rényi curve at the filter order)',
+      }),
       delta: Amount,
       rho: Amount.optional(),
       approx_epsilon: Amount.optional(),
