@@ -17,6 +17,8 @@ export interface CommonsCatalog {
   readonly communitiesInData: readonly string[];
   /** Values of the public communities domain column, when the policy names one. */
   readonly communitiesInDomain?: readonly string[];
+  /** `table.column` pairs a single-column unique index proves unique (db/commons-catalog.ts). */
+  readonly uniqueColumns?: readonly string[];
 }
 
 const COMPATIBLE_TYPES: Record<ColumnType, readonly string[]> = {

@@ -64,6 +64,7 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
     policy: policy.policy,
     role: principal.role,
     request: { epsilon: body.epsilon, delta: body.delta, mechanism: body.mechanism },
+    catalog: policy.catalog,
   });
   if (!planned.ok) {
     const { refusal } = planned;

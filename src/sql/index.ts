@@ -5,6 +5,7 @@
 
 export type {
   Aggregate,
+  CatalogFacts,
   CommunityScope,
   Grouping,
   Measurement,

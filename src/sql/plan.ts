@@ -27,6 +27,20 @@ export interface QueryRequest {
 export interface RewrittenSql {
   readonly text: string;
   readonly parameters: readonly (string | number | boolean)[];
+  /**
+   * When set, `$n` for this n is the key of the keyed hash that selects a person's groups: the
+   * executor must bind a fresh 64-bit draw from the CSPRNG in its place, per run, and never return it.
+   */
+  readonly selectionKeyParameter?: number;
+}
+
+/**
+ * Facts about the commons database the planner may rely on, read from PostgreSQL's catalog when a
+ * policy is applied or loaded (never from the data).
+ */
+export interface CatalogFacts {
+  /** `table.column` pairs a single-column unique index proves hold each non-NULL value at most once. */
+  readonly uniqueColumns: readonly string[];
 }
 
 /** The communities whose budgets the query is charged to (DESIGN §3). */
