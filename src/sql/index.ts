@@ -31,3 +31,4 @@ export {
   type ReleaseOptions,
   release,
 } from './release.ts';
+export { estimateQueryTime, type TimeEstimate } from './timing.ts';

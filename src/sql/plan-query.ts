@@ -124,6 +124,9 @@ function privatePlan(
     maxGroupsPerUnit,
     thresholded: kind === 'selected',
   });
+  const single = onePerUnit(analyzed, catalog);
+  // A public domain no larger than the policy's L0 bound bounds the groups a person reaches.
+  const selectGroups = kind !== 'none' && !(cells !== undefined && cells <= policyGroups);
   const sql = rewritePrivateQuery({
     tables: analyzed.tables,
     conditions: analyzed.conditions,
@@ -134,9 +137,8 @@ function privatePlan(
     grouping: kind,
     maxRowsPerGroup,
     maxGroupsPerUnit,
-    onePerUnit: onePerUnit(analyzed, catalog),
-    // A public domain no larger than the policy's L0 bound bounds the groups a person reaches.
-    selectGroups: kind !== 'none' && !(cells !== undefined && cells <= policyGroups),
+    onePerUnit: single,
+    selectGroups,
   });
   const groupKeys = keys.map((k) => ({ column: k.column, expr: k.expr }));
   const grouping: Grouping =
@@ -161,6 +163,7 @@ function privatePlan(
     scope,
     mechanism: request.mechanism,
     contribution: { maxRowsPerGroup, maxGroupsPerUnit },
+    bounding: single ? 'none' : selectGroups ? 'capped_and_selected' : 'capped',
     grouping,
     measurements: costed.measurements,
     quantiles: costed.quantiles,

@@ -170,6 +170,11 @@ export interface PrivateQueryPlan {
   readonly mechanism: MechanismName;
   /** Policy L∞ and L0 bounds the rewrite enforces. */
   readonly contribution: { readonly maxRowsPerGroup: number; readonly maxGroupsPerUnit: number };
+  /**
+   * The bounding work in the SQL: none (the catalog proves one row per person), a per-person
+   * aggregation that caps L∞, or that plus a keyed-hash selection of each person's groups (L0).
+   */
+  readonly bounding: 'none' | 'capped' | 'capped_and_selected';
   readonly grouping: Grouping;
   readonly measurements: readonly Measurement[];
   readonly quantiles: readonly QuantileMeasurement[];

@@ -30,7 +30,8 @@
  */
 import { type Node, parseSync, type SelectStmt } from 'libpg-query';
 import { deparseSync } from 'pgsql-deparser';
-import type { MeasurementDraft, QuantileDraft, ValueColumn } from './analyze/aggregates.ts';
+import type { MeasurementDraft, QuantileDraft, ValueColumn, ValueTransform } from './analyze/aggregates.ts';
+
 import type { AnalyzedKey } from './analyze/select.ts';
 import { COMMONS_SCHEMA } from './analyze/tables.ts';
 import { magnitude } from './bounds.ts';
@@ -47,6 +48,8 @@ import {
 } from './emit.ts';
 import { type Expr, expressionKey, type TableReference } from './ir.ts';
 import type { PublicDomain, RewrittenSql } from './plan.ts';
+
+type StepsTransform = Extract<ValueTransform, { kind: 'steps' }>;
 
 export interface RewriteInput {
   readonly tables: readonly TableReference[];
@@ -70,6 +73,7 @@ export const UNITS_COLUMN = 'units';
 
 /** int8 holds every value below 2^63; we stay below 2^62 so no intermediate step is near the edge. */
 const INT8_SAFE = 2 ** 62;
+const INT4_LIMIT = 2 ** 31;
 
 export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
   const params = new ParameterList();
@@ -218,17 +222,19 @@ function directMeasureSql(measurement: MeasurementDraft): string {
     case 'units':
       return 'pg_catalog.count(*)';
     case 'sum':
-    case 'sum_of_squares':
-      return `COALESCE(pg_catalog.sum(${measurement.value.column}), 0)`;
+    case 'sum_of_squares': {
+      const v = measurement.value.column;
+      const sum = `COALESCE(pg_catalog.sum(${v}), 0)`;
+      const limit = int4SumRowLimit(measurement.value.transform, 1);
+      return limit === undefined ? sum : guardedSum(v, limit, sum);
+    }
   }
 }
 
 /**
  * One person's contribution to one group, capped at what r rows give: a count is LEAST(n, r); a sum
  * of n > r values is scaled by r/n and truncated towards zero, so |capped| ≤ r·max(|lo|, |hi|)
- * (each value lies in [lo, hi]), the per-group sensitivity cost.ts charges for. The per-person sum
- * is exact (sum of int8 accumulates in 128 bits or numeric); the capped value is cast back to int8
- * when r·max(|lo|, |hi|) provably fits, so the outer sum adds integers, never numerics.
+ * (each value lies in [lo, hi]), the per-group sensitivity cost.ts charges for.
  */
 function perPersonSql(measurement: MeasurementDraft, r: string): string | undefined {
   switch (measurement.kind) {
@@ -239,12 +245,36 @@ function perPersonSql(measurement: MeasurementDraft, r: string): string | undefi
     case 'sum':
     case 'sum_of_squares': {
       const v = measurement.value.column;
-      const capped = `CASE WHEN pg_catalog.count(${v}) <= ${r} THEN pg_catalog.sum(${v}) ELSE pg_catalog.trunc(pg_catalog.sum(${v}) * ${r} / pg_catalog.count(${v})) END`;
-      return Number(r) * magnitude(stepBounds(measurement.value.transform)) < INT8_SAFE
-        ? `CAST(${capped} AS pg_catalog.int8)`
-        : capped;
+      const [n, sum] = [`pg_catalog.count(${v})`, `pg_catalog.sum(${v})`];
+      const limit = int4SumRowLimit(measurement.value.transform, Number(r));
+      if (limit === undefined)
+        return `CASE WHEN ${n} <= ${r} THEN ${sum} ELSE pg_catalog.trunc(${sum} * ${r} / ${n}) END`;
+      // int8 arithmetic: s·r cannot overflow below the row limit, and int8 division truncates.
+      return guardedSum(v, limit, `CASE WHEN ${n} <= ${r} THEN ${sum} ELSE ${sum} * ${r} / ${n} END`);
     }
   }
+}
+
+/**
+ * Steps of magnitude M < 2^31 are summed as int4, whose sum is int8 with a fixed-size state (fast
+ * to hash per person). PostgreSQL does not check that sum for overflow, so we prove it: after n
+ * values |Σ| ≤ n·M, and with the scaling by r, |Σ·r| ≤ n·M·r; both stay below 2^62 while
+ * n ≤ ⌊2^62 / (M·r)⌋, the limit returned here (undefined: the steps need the numeric path).
+ */
+function int4SumRowLimit(transform: StepsTransform, r: number): number | undefined {
+  const m = Math.max(1, magnitude(stepBounds(transform)));
+  if (m >= INT4_LIMIT) return undefined;
+  const limit = Math.floor(INT8_SAFE / (m * r));
+  return limit >= 1 ? Math.min(limit, Number.MAX_SAFE_INTEGER) : undefined;
+}
+
+/**
+ * `sum` when the row count is within the proven limit; past it, a division by zero stops the query
+ * (policy grids keep M ≤ 2^24 steps, so that takes billions of one person's rows in one group), so no wrapped sum is ever released.
+ */
+function guardedSum(v: string, limit: number, sum: string): string {
+  const n = `pg_catalog.count(${v})`;
+  return `CASE WHEN ${n} > ${integer(limit)} THEN ${n} / 0 ELSE ${sum} END`;
 }
 
 /** An aggregate input as the SQL aggregates it: raw, clamped grid steps, or a bucket index. */
@@ -256,13 +286,15 @@ function valueSql(value: ValueColumn, expr: Node): Node {
   const inRange = clamp(expr, transform.bounds.low, transform.bounds.high);
   if (transform.kind === 'steps') {
     const steps = stepBounds(transform);
-    if (magnitude(steps) >= 2 ** 53) return numericSteps(inRange, transform.squared, transform.granularity);
-    // Whole steps as int8. An integer value on a grid of 1 is cast as it is: inside its integer
-    // range already (squares multiply in int8, exact below 2^53). Anything else is divided and
-    // rounded in float8, then clamped to its integer step range, so float rounding can never move a
-    // step outside [low, high]; NULL stays NULL (LEAST/GREATEST alone would make it a bound).
+    if (magnitude(steps) >= INT4_LIMIT)
+      return numericSteps(inRange, transform.squared, transform.granularity);
+    // Whole steps as int4. An integer value on a grid of 1 is cast as it is: inside its integer
+    // range already (a square that left int4 would be an error, never a wrapped value). Anything
+    // else is divided and rounded in float8, then clamped to its integer step range, so float
+    // rounding can never move a step outside [low, high]; NULL stays NULL (LEAST/GREATEST alone
+    // would make it a bound).
     if (value.expr.info.type === 'int' && transform.granularity === 1) {
-      const base = cast(inRange, 'int8');
+      const base = cast(inRange, 'int4');
       return transform.squared ? operator('*', base, base) : base;
     }
     const base = cast(inRange, 'float8');
@@ -271,9 +303,8 @@ function valueSql(value: ValueColumn, expr: Node): Node {
       call('round', [
         transform.granularity === 1 ? scaled : operator('/', scaled, numberConstant(transform.granularity)),
       ]),
-      'int8',
+      'int4',
     );
-    const int8 = (n: number) => cast(numberConstant(n), 'int8');
     return {
       CaseExpr: {
         args: [
@@ -287,7 +318,10 @@ function valueSql(value: ValueColumn, expr: Node): Node {
         defresult: {
           MinMaxExpr: {
             op: 'IS_LEAST',
-            args: [{ MinMaxExpr: { op: 'IS_GREATEST', args: [rounded, int8(steps.low)] } }, int8(steps.high)],
+            args: [
+              { MinMaxExpr: { op: 'IS_GREATEST', args: [rounded, numberConstant(steps.low)] } },
+              numberConstant(steps.high),
+            ],
           },
         },
       },
