@@ -282,17 +282,22 @@ function valueSql(value: ValueColumn, expr: Node): Node {
   const transform = value.transform;
   if (transform.kind === 'raw') return expr;
   // Clamping the finished expression to its computed range makes the sensitivity hold even if an
-  // interval rule were too narrow: the summed value can never leave [low, high].
-  const inRange = clamp(expr, transform.bounds.low, transform.bounds.high);
+  // interval rule were too narrow: the summed value can never leave [low, high]. A bare column is
+  // read clamped to exactly these bounds already (emit.ts), so it needs no second clamp.
+  const inRange = clampedByEmit(value.expr, transform.bounds)
+    ? expr
+    : clamp(expr, transform.bounds.low, transform.bounds.high);
   if (transform.kind === 'steps') {
     const steps = stepBounds(transform);
     if (magnitude(steps) >= INT4_LIMIT)
       return numericSteps(inRange, transform.squared, transform.granularity);
     // Whole steps as int4. An integer value on a grid of 1 is cast as it is: inside its integer
     // range already (a square that left int4 would be an error, never a wrapped value). Anything
-    // else is divided and rounded in float8, then clamped to its integer step range, so float
-    // rounding can never move a step outside [low, high]; NULL stays NULL (LEAST/GREATEST alone
-    // would make it a bound).
+    // else is divided and rounded in float8. Division and multiplication in IEEE float8 are
+    // correctly rounded, hence monotone, and rint ≤ ceil, ≥ floor; with the same bounds and grid as
+    // stepBounds computes in JavaScript, every step lands in [floor(low/g), ceil(high/g)] as long as
+    // g reaches PostgreSQL as the same double: so for a grid of 1 or 2^-j (j ≤ 20, exact in
+    // decimal and in division). Any other grid gets an explicit clamp of the step, NULL kept NULL.
     if (value.expr.info.type === 'int' && transform.granularity === 1) {
       const base = cast(inRange, 'int4');
       return transform.squared ? operator('*', base, base) : base;
@@ -305,6 +310,7 @@ function valueSql(value: ValueColumn, expr: Node): Node {
       ]),
       'int4',
     );
+    if (isExactGrid(transform.granularity)) return rounded;
     return {
       CaseExpr: {
         args: [
@@ -348,6 +354,19 @@ function valueSql(value: ValueColumn, expr: Node): Node {
     numberConstant(transform.buckets),
   );
   return clamp(call('floor', [operator('/', position, numberConstant(width))]), 0, transform.buckets - 1);
+}
+
+/** A column read through emit.ts, which clamps it to its policy bounds: here the same bounds. */
+function clampedByEmit(expr: Expr, bounds: { low: number; high: number }): boolean {
+  if (expr.kind !== 'column') return false;
+  const [low, high] = expr.policy?.bounds ?? [];
+  return low === bounds.low && high === bounds.high;
+}
+
+/** 1 or 2^-j for j ≤ 20: dividing by it is exact and its decimal text is the same double. */
+function isExactGrid(granularity: number): boolean {
+  const exponent = Math.log2(granularity);
+  return Number.isInteger(exponent) && exponent <= 0 && exponent >= -20;
 }
 
 /** The former exact path, for steps too many for float8 to hold exactly. */
