@@ -21,32 +21,47 @@ export interface BenchQuery {
 }
 
 export function benchQueries(): BenchQuery[] {
-  return (['people', 'survey_responses'] as const).flatMap((table) => [
-    {
-      name: 'COUNT',
-      table,
-      dpgate: `SELECT COUNT(*) FROM ${table}`,
-      raw: `SELECT count(*) FROM commons.${table}`,
-    },
-    {
-      name: 'SUM',
-      table,
-      dpgate: `SELECT SUM(income) FROM ${table}`,
-      raw: `SELECT sum(income) FROM commons.${table}`,
-    },
-    {
-      name: 'AVG',
-      table,
-      dpgate: `SELECT AVG(age) FROM ${table}`,
-      raw: `SELECT avg(age) FROM commons.${table}`,
-    },
-    {
-      name: 'GROUP BY',
-      table,
-      dpgate: `SELECT educ, COUNT(*) FROM ${table} GROUP BY educ`,
-      raw: `SELECT educ, count(*) FROM commons.${table} GROUP BY educ`,
-    },
-  ]);
+  return (['people', 'survey_responses'] as const).flatMap((table) => {
+    const t = `commons.${table}`;
+    // Capping by hand at the policy's r = 2 rows per person (no L0 selection): what any exact
+    // per-person cap must at least do, a GROUP BY on the person.
+    const capped = (perPerson: string, outer: string, keys = '') =>
+      table === 'survey_responses'
+        ? {
+            handCapped: `SELECT ${keys}${outer} FROM (SELECT ${keys}person_id, count(*) AS n, ${perPerson} FROM ${t} GROUP BY ${keys}person_id) AS per_person${keys ? ' GROUP BY educ' : ''}`,
+          }
+        : {};
+    return [
+      {
+        name: 'COUNT',
+        table,
+        dpgate: `SELECT COUNT(*) FROM ${table}`,
+        raw: `SELECT count(*) FROM ${t}`,
+        ...capped('1 AS one', 'sum(LEAST(n, 2))'),
+      },
+      {
+        name: 'SUM',
+        table,
+        dpgate: `SELECT SUM(income) FROM ${table}`,
+        raw: `SELECT sum(income) FROM ${t}`,
+        ...capped('sum(round(income)::int4) AS s', 'sum(CASE WHEN n <= 2 THEN s ELSE s * 2 / n END)'),
+      },
+      {
+        name: 'AVG',
+        table,
+        dpgate: `SELECT AVG(age) FROM ${table}`,
+        raw: `SELECT avg(age) FROM ${t}`,
+        ...capped('sum(age) AS s', 'sum(CASE WHEN n <= 2 THEN s ELSE s * 2 / n END), sum(LEAST(n, 2))'),
+      },
+      {
+        name: 'GROUP BY',
+        table,
+        dpgate: `SELECT educ, COUNT(*) FROM ${table} GROUP BY educ`,
+        raw: `SELECT educ, count(*) FROM ${t} GROUP BY educ`,
+        ...capped('1 AS one', 'sum(LEAST(n, 2))', 'educ, '),
+      },
+    ];
+  });
 }
 
 /** The rewritten SQL for one query, as the gateway would run it (a fresh selection key). */
