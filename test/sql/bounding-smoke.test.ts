@@ -12,7 +12,7 @@ import { commonsSql } from '../../bench/generate-commons.ts';
 import { readCommonsCatalog } from '../../src/db/commons-catalog.ts';
 import type { Policy } from '../../src/policy/schema.ts';
 import { type CatalogFacts, type PrivateQueryPlan, planQuery } from '../../src/sql/index.ts';
-import { describeEachDatabase, type TestDatabase } from '../support/databases.ts';
+import { describeEachDatabase } from '../support/databases.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
 
 type Row = Record<string, unknown>;
