@@ -5,7 +5,6 @@
 //   npx tsx bench/bounding.bench.ts [rows] [rounds]     (default 1000000 rows, 7 rounds)
 //   npx tsx bench/bounding.bench.ts 10000000 1 --explain   (EXPLAIN (ANALYZE, BUFFERS) of the rewrites)
 import pg from 'pg';
-import { QUERY_WORK_MEM } from '../src/queries/execute.ts';
 import { planQuery } from '../src/sql/index.ts';
 import { demoPolicySnapshot } from '../test/support/demo-policy.ts';
 import { benchDatabaseUrl } from './generate-commons.ts';
@@ -88,9 +87,6 @@ async function main(): Promise<void> {
   const url = benchDatabaseUrl(process.env.BENCH_DATABASE ?? `dpgate_bench_${rows}`);
   const [raw, gate] = [new pg.Client({ connectionString: url }), new pg.Client({ connectionString: url })];
   await Promise.all([raw.connect(), gate.connect()]);
-  // The gateway's own session setting for query transactions (queries/execute.ts); raw SQL keeps
-  // the server's defaults.
-  await gate.query(`SET work_mem = '${QUERY_WORK_MEM}'`);
   const machine = await raw.query<{ version: string }>('SELECT version()');
   console.log(`${machine.rows[0]!.version}; node ${process.version}; ${rows} rows; ${rounds} rounds`);
   if (explain) {
@@ -106,7 +102,8 @@ async function main(): Promise<void> {
       '| table | query | raw p50 | raw p99 | dpgate p50 | dpgate p99 | dpgate / raw (medians) | dpgate / hand-capped SQL |',
     );
     console.log('|---|---|---:|---:|---:|---:|---:|---:|');
-    for (const query of benchQueries()) {
+    const tables = process.env.BENCH_TABLES?.split(',');
+    for (const query of benchQueries().filter((q) => !tables || tables.includes(q.table))) {
       const sql = await rewritten(query.dpgate, gate);
       await raw.query(query.raw);
       await gate.query(sql.text, sql.parameters);

@@ -11,13 +11,6 @@ import type { RewrittenSql } from '../sql/index.ts';
 
 export type TrueRow = Record<string, unknown>;
 
-/**
- * Memory for each hash table or sort of one query (PostgreSQL's default is 4 MB). Contribution
- * bounding hashes one row per (person, group); at 4 MB that table spills to disk on a commons of
- * millions of persons, or the planner falls back to an index scan in person order.
- */
-export const QUERY_WORK_MEM = '64MB';
-
 export async function runReadOnly(
   db: Kysely<Database>,
   query: RewrittenSql,
@@ -28,9 +21,7 @@ export async function runReadOnly(
     .setIsolationLevel('repeatable read')
     .setAccessMode('read only')
     .execute(async (trx) => {
-      await sql`select set_config('statement_timeout', ${String(timeoutMs)}, true), set_config('work_mem', ${QUERY_WORK_MEM}, true)`.execute(
-        trx,
-      );
+      await sql`select set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(trx);
       await sql`set local role ${sql.id(QUERY_ROLE)}`.execute(trx);
       const result = await trx.executeQuery<TrueRow>(CompiledQuery.raw(query.text, boundParameters(query)));
       return result.rows;
