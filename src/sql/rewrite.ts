@@ -223,10 +223,13 @@ function directMeasureSql(measurement: MeasurementDraft): string {
       return 'pg_catalog.count(*)';
     case 'sum':
     case 'sum_of_squares': {
+      // sum(int8) accumulates in 128 bits (numeric where the platform has no int128) and returns an
+      // exact numeric: no overflow to rule out, so no row-count guard on this path.
       const v = measurement.value.column;
-      const sum = `COALESCE(pg_catalog.sum(${v}), 0)`;
-      const limit = int4SumRowLimit(measurement.value.transform, 1);
-      return limit === undefined ? sum : guardedSum(v, limit, sum);
+      return measurement.value.transform.kind === 'steps' &&
+        int4SumRowLimit(measurement.value.transform, 1) !== undefined
+        ? `COALESCE(pg_catalog.sum(CAST(${v} AS pg_catalog.int8)), 0)`
+        : `COALESCE(pg_catalog.sum(${v}), 0)`;
     }
   }
 }
