@@ -6,6 +6,25 @@ import type { Database } from './database.ts';
 
 export const COMMONS_SCHEMA = 'commons';
 
+/**
+ * Columns of tables in `commons` that a unique index proves hold each value at most once: the index
+ * is valid, live, checked at once (not deferrable), not partial, not on an expression, and has this
+ * column as its only key. A unique index on (person_id, x) proves nothing about person_id alone. Only
+ * plain and partitioned tables qualify (a partitioned table's unique index covers every partition;
+ * PostgreSQL refuses one when a partition is foreign). NULLs may repeat; the rewrite drops rows whose
+ * unit is NULL, so uniqueness of the non-NULL values is what it needs.
+ */
+export const UNIQUE_COLUMNS_SQL = `
+  select c.relname as table_name, a.attname as column_name
+  from pg_catalog.pg_index i
+  join pg_catalog.pg_class c on c.oid = i.indrelid
+  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum = i.indkey[0]
+  where n.nspname = '${COMMONS_SCHEMA}' and c.relkind in ('r', 'p')
+    and i.indisunique and i.indisvalid and i.indislive and i.indimmediate
+    and i.indpred is null and i.indexprs is null and i.indnkeyatts = 1
+  order by 1, 2`;
+
 export async function readCommonsCatalog(db: Kysely<Database>, policy: Policy): Promise<CommonsCatalog> {
   const columns = await sql<{ table_name: string; column_name: string; data_type: string }>`
     select table_name, column_name, data_type
@@ -25,9 +44,14 @@ export async function readCommonsCatalog(db: Kysely<Database>, policy: Policy): 
     return result.rows.map((row) => row.value);
   };
   const [domainTable, domainColumn] = policy.communities.domain?.split('.') ?? [];
+  const unique = await sql<{
+    table_name: string;
+    column_name: string;
+  }>`${sql.raw(UNIQUE_COLUMNS_SQL)}`.execute(db);
   return {
     tables,
     unitTable: await unitTableIntegrity(db, policy, tables),
+    uniqueColumns: unique.rows.map((row) => `${row.table_name}.${row.column_name}`),
     communitiesInData: await distinctValues(policy.privacy_unit.table, policy.communities.column),
     ...(domainTable && domainColumn
       ? { communitiesInDomain: await distinctValues(domainTable, domainColumn) }

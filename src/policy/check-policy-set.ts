@@ -17,8 +17,11 @@ export async function checkPolicySet(
   const validation = await validatePolicyFiles(files);
   if (!validation.ok) return validation;
   const { snapshot } = validation;
-  const issues = checkPolicyAgainstDatabase(snapshot.policy, await readCatalog(snapshot.policy));
-  if (issues.length === 0) return validation;
+  const catalog = await readCatalog(snapshot.policy);
+  const issues = checkPolicyAgainstDatabase(snapshot.policy, catalog);
+  // The planner may rely on these facts for as long as this policy is in force.
+  if (issues.length === 0)
+    return { ok: true, snapshot: { ...snapshot, catalog: { uniqueColumns: catalog.uniqueColumns ?? [] } } };
   const { locate } = mergePolicyFiles(files);
   return { ok: false, issues: issues.map((issue) => ({ ...locate(issue.path), ...issue })) };
 }

@@ -24,6 +24,8 @@ export interface CommonsCatalog {
     readonly nullUnits: boolean;
     readonly nullCommunities: boolean;
   };
+  /** `table.column` pairs a single-column unique index proves unique (db/commons-catalog.ts). */
+  readonly uniqueColumns?: readonly string[];
 }
 
 const COMPATIBLE_TYPES: Record<ColumnType, readonly string[]> = {

@@ -80,6 +80,12 @@ const table = z.strictObject({
    * dpgate). DP-SGD divides by the expected batch q·N, so N must be public.
    */
   population: z.number().int().positive().optional(),
+  /**
+   * A public row count of this table (declared by the council, e.g. from the data's documentation;
+   * never read from the data). Dry runs use it to warn when a query is likely to outrun
+   * `limits.statement_timeout_ms`.
+   */
+  declared_rows: z.number().int().positive().optional(),
   columns: z.record(identifier, column).default({}),
 });
 
@@ -88,7 +94,16 @@ const limits = z.strictObject({
   max_delta_per_query: delta.default(1e-6),
   default_epsilon: epsilon.default(0.1),
   default_delta: delta.default(1e-7),
-  statement_timeout_ms: z.number().int().positive().max(600_000).default(5_000),
+  /**
+   * How long the database may work on one query. Sized for a commons: a bounded GROUP BY over 10
+   * million rows takes seconds on a small server. A query that times out keeps its charge.
+   */
+  statement_timeout_ms: z.number().int().positive().max(600_000).default(60_000),
+  /**
+   * Rows per second the database scans and aggregates for one bounded query, for the dry run's
+   * time estimate (a public planning figure, measured with bench/bounding.bench.ts).
+   */
+  scan_rows_per_second: z.number().positive().default(2_000_000),
   max_result_cells: z.number().int().positive().default(10_000),
   /** Caps for one DP-SGD training job (a model usually needs more ε than one query). */
   max_epsilon_per_job: epsilon.default(5),

@@ -2,6 +2,7 @@
  * Validating a policy set without touching the database: YAML, schema, cross-references.
  * Returns either a policy snapshot or every issue found, each located in its file.
  */
+import type { CatalogFacts } from '../sql/plan.ts';
 import { crossCheckPolicy } from './cross-check.ts';
 import type { PolicyIssue } from './issues.ts';
 import { mergePolicyFiles, type PolicyFile } from './policy-files.ts';
@@ -13,6 +14,8 @@ export interface PolicySnapshot {
   readonly version: string;
   readonly policy: Policy;
   readonly files: readonly PolicyFile[];
+  /** Catalog facts read with the database check; absent when the policy was not checked against one. */
+  readonly catalog?: CatalogFacts;
 }
 
 export type PolicyValidation =

@@ -31,7 +31,15 @@ import { ledgerTransaction } from '../ledger/ledger-transaction.ts';
 import { queryReleaseCost } from '../ledger/release-cost.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
-import { type PrivateQueryPlan, plannedAccuracy, planQuery, type QueryPlan, release } from '../sql/index.ts';
+import {
+  estimateQueryTime,
+  type PrivateQueryPlan,
+  plannedAccuracy,
+  planQuery,
+  type QueryPlan,
+  release,
+  type TimeEstimate,
+} from '../sql/index.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { runReadOnly } from './execute.ts';
@@ -78,6 +86,7 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
     policy: policy.policy,
     role: principal.role,
     request: { epsilon: body.epsilon, delta: body.delta, mechanism: body.mechanism },
+    catalog: policy.catalog,
   });
   if (!planned.ok) {
     const { refusal } = planned;
@@ -307,8 +316,17 @@ async function dryRun(db: Kysely<Database>, plan: QueryPlan, policy: PolicySnaps
     columns: plan.columns.map((column) => column.name),
     /** Per output column, known before any data is read: what a released row's cells will carry. */
     planned_accuracy: plannedAccuracy(plan),
+    timing: timingBody(estimateQueryTime(plan, policy.policy)),
     remaining: Object.fromEntries(budgets.map((row) => [row.community_id, remaining(budgetState(row))])),
     policy_version: policy.version,
+  };
+}
+
+function timingBody(estimate: TimeEstimate) {
+  return {
+    estimated_seconds: estimate.seconds ?? null,
+    statement_timeout_seconds: estimate.timeoutSeconds,
+    ...(estimate.warning ? { warning: estimate.warning } : {}),
   };
 }
 

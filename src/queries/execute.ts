@@ -23,7 +23,16 @@ export async function runReadOnly(
     .execute(async (trx) => {
       await sql`select set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(trx);
       await sql`set local role ${sql.id(QUERY_ROLE)}`.execute(trx);
-      const result = await trx.executeQuery<TrueRow>(CompiledQuery.raw(query.text, [...query.parameters]));
+      const result = await trx.executeQuery<TrueRow>(CompiledQuery.raw(query.text, boundParameters(query)));
       return result.rows;
     });
+}
+
+/** The query's parameters, with a fresh selection key from the CSPRNG where the rewrite asks for one. */
+function boundParameters(query: RewrittenSql): unknown[] {
+  const parameters: unknown[] = [...query.parameters];
+  if (query.selectionKeyParameter !== undefined) {
+    parameters[query.selectionKeyParameter - 1] = String(crypto.getRandomValues(new BigInt64Array(1))[0]);
+  }
+  return parameters;
 }

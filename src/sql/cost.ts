@@ -28,7 +28,7 @@ import { discreteGaussian } from '../dp/discrete-gaussian.ts';
 import { discreteLaplace } from '../dp/discrete-laplace.ts';
 import type { PrivacyLoss } from '../dp/privacy-loss.ts';
 import { type Rational, rational, rationalValue } from '../dp/rational.ts';
-import type { MeasurementDraft, QuantileDraft } from './analyze/aggregates.ts';
+import type { MeasurementDraft, QuantileDraft, ValueTransform } from './analyze/aggregates.ts';
 import { type Interval, magnitude, square } from './bounds.ts';
 import { type SqlMechanism, specOf } from './noise.ts';
 import type { Measurement, MechanismName, QuantileMeasurement, QueryCost, Sensitivity } from './plan.ts';
@@ -56,6 +56,8 @@ export interface Costed {
 }
 
 const SHAVE = 1 - 2 ** -20;
+
+type StepsTransform = Extract<ValueTransform, { kind: 'steps' }>;
 
 export function costQuery(request: CostRequest): Costed {
   const { mechanism, epsilon, delta, maxRowsPerGroup: r, maxGroupsPerUnit: k } = request;
@@ -168,7 +170,7 @@ function perGroupSensitivity(draft: MeasurementDraft, maxRowsPerGroup: number): 
       return 1;
     case 'sum':
     case 'sum_of_squares':
-      return maxRowsPerGroup * magnitude(stepBounds(draft));
+      return maxRowsPerGroup * magnitude(stepBounds(draft.value.transform));
   }
 }
 
@@ -177,8 +179,7 @@ function spread(perGroup: number, groups: number): Sensitivity {
 }
 
 /** The range of one clamped (squared) value in grid steps, rounded outwards (any rounding rule stays inside). */
-function stepBounds(draft: Extract<MeasurementDraft, { kind: 'sum' | 'sum_of_squares' }>): Interval {
-  const transform = draft.value.transform;
+export function stepBounds(transform: StepsTransform): Interval {
   const range = transform.squared ? square(transform.bounds) : transform.bounds;
   return {
     low: Math.floor(range.low / transform.granularity),

@@ -5,6 +5,7 @@
 
 export type {
   Aggregate,
+  CatalogFacts,
   CommunityScope,
   Grouping,
   Measurement,
@@ -30,3 +31,4 @@ export {
   type ReleaseOptions,
   release,
 } from './release.ts';
+export { estimateQueryTime, type TimeEstimate } from './timing.ts';

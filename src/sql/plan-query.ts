@@ -14,6 +14,7 @@ import { bindPublicQuery, ParameterList } from './emit.ts';
 import { specOf } from './noise.ts';
 import { parseSingleSelect } from './parse.ts';
 import type {
+  CatalogFacts,
   Grouping,
   MechanismName,
   PrivateQueryPlan,
@@ -32,6 +33,8 @@ export interface PlanQueryInput {
   readonly policy: Policy;
   readonly role: Role;
   readonly request?: QueryRequest;
+  /** Catalog facts read when the policy took effect; without them every bound is enforced in SQL. */
+  readonly catalog?: CatalogFacts | undefined;
 }
 
 export type PlanQueryResult =
@@ -51,14 +54,14 @@ export function planQuery(input: PlanQueryInput): PlanQueryResult {
   }
 }
 
-function buildPlan({ sql, policy, role, request = {} }: PlanQueryInput): QueryPlan {
+function buildPlan({ sql, policy, role, request = {}, catalog }: PlanQueryInput): QueryPlan {
   const select = parseSingleSelect(sql);
   refuseNestedWith(select);
   const context = rootContext(policy, role);
   if (!readsPrivateTable(select, context)) return publicPlan(select, context);
   const analyzed = analyzePrivateSelect(select, context);
   const { epsilon, delta, mechanism } = checkRequest(request, policy);
-  return privatePlan(analyzed, policy, { epsilon, delta, mechanism });
+  return privatePlan(analyzed, policy, { epsilon, delta, mechanism }, catalog);
 }
 
 /** Public tables only: no noise, no cost; the query runs as written, tables qualified, literals bound. */
@@ -82,6 +85,7 @@ function privatePlan(
   analyzed: AnalyzedQuery,
   policy: Policy,
   request: Required<QueryRequest>,
+  catalog: CatalogFacts | undefined,
 ): PrivateQueryPlan {
   const privateTables = analyzed.tables.filter((t) => t.private);
   // L∞: a joined row of a person combines one row of each private table, so rows multiply;
@@ -120,6 +124,9 @@ function privatePlan(
     maxGroupsPerUnit,
     thresholded: kind === 'selected',
   });
+  const single = onePerUnit(analyzed, catalog);
+  // A public domain no larger than the policy's L0 bound bounds the groups a person reaches.
+  const selectGroups = kind !== 'none' && !(cells !== undefined && cells <= policyGroups);
   const sql = rewritePrivateQuery({
     tables: analyzed.tables,
     conditions: analyzed.conditions,
@@ -130,6 +137,8 @@ function privatePlan(
     grouping: kind,
     maxRowsPerGroup,
     maxGroupsPerUnit,
+    onePerUnit: single,
+    selectGroups,
   });
   const groupKeys = keys.map((k) => ({ column: k.column, expr: k.expr }));
   const grouping: Grouping =
@@ -154,6 +163,7 @@ function privatePlan(
     scope,
     mechanism: request.mechanism,
     contribution: { maxRowsPerGroup, maxGroupsPerUnit },
+    bounding: single ? 'none' : selectGroups ? 'capped_and_selected' : 'capped',
     grouping,
     measurements: costed.measurements,
     quantiles: costed.quantiles,
@@ -187,6 +197,21 @@ function refuseNestedWith(select: SelectStmt): void {
       );
     }
   });
+}
+
+/**
+ * One row per person: the query reads a single table (a join, even with a public table, can repeat
+ * a person's row) and the catalog proves its unit column unique.
+ */
+function onePerUnit(analyzed: AnalyzedQuery, catalog: CatalogFacts | undefined): boolean {
+  const [only, ...others] = analyzed.tables;
+  return (
+    others.length === 0 &&
+    only !== undefined &&
+    only.private &&
+    only.unitColumn !== undefined &&
+    (catalog?.uniqueColumns.includes(`${only.table}.${only.unitColumn}`) ?? false)
+  );
 }
 
 function domainSize(domain: PublicDomain): number | undefined {

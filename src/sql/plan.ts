@@ -27,6 +27,20 @@ export interface QueryRequest {
 export interface RewrittenSql {
   readonly text: string;
   readonly parameters: readonly (string | number | boolean)[];
+  /**
+   * When set, `$n` for this n is the key of the keyed hash that selects a person's groups: the
+   * executor must bind a fresh 64-bit draw from the CSPRNG in its place, per run, and never return it.
+   */
+  readonly selectionKeyParameter?: number;
+}
+
+/**
+ * Facts about the commons database the planner may rely on, read from PostgreSQL's catalog when a
+ * policy is applied or loaded (never from the data).
+ */
+export interface CatalogFacts {
+  /** `table.column` pairs a single-column unique index proves hold each non-NULL value at most once. */
+  readonly uniqueColumns: readonly string[];
 }
 
 /** The communities whose budgets the query is charged to (DESIGN §3). */
@@ -158,6 +172,11 @@ export interface PrivateQueryPlan {
   readonly mechanism: MechanismName;
   /** Policy L∞ and L0 bounds the rewrite enforces. */
   readonly contribution: { readonly maxRowsPerGroup: number; readonly maxGroupsPerUnit: number };
+  /**
+   * The bounding work in the SQL: none (the catalog proves one row per person), a per-person
+   * aggregation that caps L∞, or that plus a keyed-hash selection of each person's groups (L0).
+   */
+  readonly bounding: 'none' | 'capped' | 'capped_and_selected';
   readonly grouping: Grouping;
   readonly measurements: readonly Measurement[];
   readonly quantiles: readonly QuantileMeasurement[];

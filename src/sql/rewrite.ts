@@ -4,26 +4,38 @@
  *
  *   source      one row per joined row: the person (unit), group keys k*, the analyst's aggregate
  *               inputs e* (every column read clamped to its bounds), under the analyst's conditions
- *   ranked      the inputs as aggregated, v* (clamped again to their computed range, in grid
- *               steps or bucket numbers), and row_rank = ROW_NUMBER() OVER (PARTITION BY unit, keys
- *               ORDER BY random())
- *   unit_groups group_rank = ROW_NUMBER() OVER (PARTITION BY unit ORDER BY random()) over each
- *               person's distinct groups (grouped queries only)
- *   bounded     rows with row_rank ≤ L∞ bound and group_rank ≤ L0 bound
- *   aggregated  per group: counts, sums, sums of squares, bucket counts, distinct persons
+ *   valued      the inputs as aggregated, v* (clamped again to their computed range, in whole grid
+ *               steps as int8, or bucket numbers)
+ *   per_person  (when a person may have several rows) one row per (unit, keys), each measurement
+ *               capped to what r = L∞ rows would contribute: row counts LEAST(n, r); sums and bucket
+ *               counts of a person with n > r rows scaled by r/n and truncated towards zero, so the
+ *               capped value is what r average rows of that person give and stays in [r·lo, r·hi]
+ *   bounded     (when a person may reach more than k = L0 groups) each person's first k groups in
+ *               the order of a keyed hash of (unit, keys) under a per-query secret key
+ *   aggregated  per group: counts, sums, bucket counts, distinct persons
  *   final       for public-domain keys, every domain value LEFT JOIN aggregated, empty groups as 0
  *
- * Which rows a person keeps depends only on that person's rows (and random()), so bounding never
- * couples two people. random() is ours; analysts cannot call it. The skeleton is parsed from text
- * made only of our names, policy identifiers (quoted) and computed integers; the analyst's
- * expressions are spliced in as syntax trees with their literals bound as `$n` parameters. The
- * deparsed text is parsed again and must give back exactly the tree that was built.
+ * When the catalog proves one row per person (the query reads one table whose unit column has a
+ * unique index; rows with a NULL unit are dropped), L∞ = L0 = 1 hold already and valued is
+ * aggregated directly: no per-person stage at all. Otherwise the per-person stage is a hash
+ * aggregate, and the L0 selection ranks only the per-person rows, never the table's rows.
+ *
+ * What a person contributes depends only on that person's rows (and the key), so bounding never
+ * couples two people. The key is a parameter (`selectionKeyParameter`) the executor fills with a
+ * fresh CSPRNG draw per query; the hash functions are immutable and parallel safe, so PostgreSQL
+ * may run the scan and both aggregation levels in parallel. The skeleton is parsed from text made
+ * only of our names, policy identifiers (quoted) and computed integers; the analyst's expressions
+ * are spliced in as syntax trees with their literals bound as `$n` parameters. The deparsed text is
+ * parsed again and must give back exactly the tree that was built.
  */
 import { type Node, parseSync, type SelectStmt } from 'libpg-query';
 import { deparseSync } from 'pgsql-deparser';
-import type { MeasurementDraft, QuantileDraft, ValueColumn } from './analyze/aggregates.ts';
+import type { MeasurementDraft, QuantileDraft, ValueColumn, ValueTransform } from './analyze/aggregates.ts';
+
 import type { AnalyzedKey } from './analyze/select.ts';
 import { COMMONS_SCHEMA } from './analyze/tables.ts';
+import { magnitude } from './bounds.ts';
+import { stepBounds } from './cost.ts';
 import {
   call,
   cast,
@@ -37,6 +49,8 @@ import {
 import { type Expr, expressionKey, type TableReference } from './ir.ts';
 import type { PublicDomain, RewrittenSql } from './plan.ts';
 
+type StepsTransform = Extract<ValueTransform, { kind: 'steps' }>;
+
 export interface RewriteInput {
   readonly tables: readonly TableReference[];
   readonly conditions: readonly Expr[];
@@ -48,44 +62,90 @@ export interface RewriteInput {
   readonly grouping: 'none' | 'public' | 'selected';
   readonly maxRowsPerGroup: number;
   readonly maxGroupsPerUnit: number;
+  /** The catalog proves at most one row per person in the queried relation. */
+  readonly onePerUnit: boolean;
+  /** A person can reach more groups than maxGroupsPerUnit, so the rewrite must select groups. */
+  readonly selectGroups: boolean;
 }
 
 /** The result column of the distinct-person count per group (partition selection). */
 export const UNITS_COLUMN = 'units';
+
+/** int8 holds every value below 2^63; we stay below 2^62 so no intermediate step is near the edge. */
+const INT8_SAFE = 2 ** 62;
+const INT4_LIMIT = 2 ** 31;
 
 export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
   const params = new ParameterList();
   const keys = input.keys.map((k) => k.column);
   const grouped = keys.length > 0;
   const withKeys = (prefix: string) => keys.map((k) => `, ${prefix}${k}`).join('');
+  const groupBy = (columns: readonly string[]) =>
+    columns.length > 0 ? ` GROUP BY ${columns.join(', ')}` : '';
   const unitTable = input.tables.find((t) => t.private)!;
+  const r = integer(input.maxRowsPerGroup);
 
-  // The analyst's expressions are computed once (e*) in source; the transforms in ranked then
+  // The analyst's expressions are computed once (e*) in source; the transforms in valued then
   // repeat only a column name, so nested clamps never copy an expression.
   const expressions = distinctExpressions(input.values);
   const source = `SELECT NULL AS unit${withKeys('NULL AS ')}${expressions.map((_, i) => `, NULL AS e${i}`).join('')} FROM ${input.tables
     .map((t) => `${COMMONS_SCHEMA}.${quoted(t.table)} AS ${t.alias}`)
     .join(', ')} WHERE true`;
-  const ranked = `SELECT unit${withKeys('')}${input.values.map((v) => `, NULL AS ${v.column}`).join('')}, pg_catalog.row_number() OVER (PARTITION BY unit${withKeys('')} ORDER BY pg_catalog.random()) AS row_rank FROM source`;
-  const unitGroups = `SELECT unit${withKeys('')}, pg_catalog.row_number() OVER (PARTITION BY unit ORDER BY pg_catalog.random()) AS group_rank FROM source GROUP BY unit${withKeys('')}`;
-  const bounded = grouped
-    ? `SELECT ranked.* FROM ranked JOIN unit_groups ON unit_groups.unit = ranked.unit${keys
-        .map((k) => ` AND unit_groups.${k} IS NOT DISTINCT FROM ranked.${k}`)
-        .join(
-          '',
-        )} WHERE ranked.row_rank <= ${integer(input.maxRowsPerGroup)} AND unit_groups.group_rank <= ${integer(input.maxGroupsPerUnit)}`
-    : `SELECT ranked.* FROM ranked WHERE ranked.row_rank <= ${integer(input.maxRowsPerGroup)}`;
-  const measures = [
-    ...input.measurements.map((m) => `${measureSql(m)} AS ${m.column}`),
-    ...input.quantiles.flatMap((q) =>
-      q.columns.map(
-        (column, bucket) =>
-          `pg_catalog.count(*) FILTER (WHERE ${q.value.column} = ${integer(bucket)}) AS ${column}`,
+  const valued = `SELECT unit${withKeys('')}${input.values.map((v) => `, NULL AS ${v.column}`).join('')} FROM source`;
+  const bucketCount = (q: QuantileDraft, bucket: number) =>
+    `pg_catalog.count(*) FILTER (WHERE ${q.value.column} = ${integer(bucket)})`;
+
+  const ctes = [`source AS (${source})`, `valued AS (${valued})`];
+  let aggregated: string;
+  let selectionKeyParameter: number | undefined;
+  if (input.onePerUnit) {
+    const measures = [
+      ...input.measurements.map((m) => `${directMeasureSql(m)} AS ${m.column}`),
+      ...input.quantiles.flatMap((q) => q.columns.map((column, b) => `${bucketCount(q, b)} AS ${column}`)),
+      ...(input.grouping === 'selected' ? [`pg_catalog.count(*) AS ${UNITS_COLUMN}`] : []),
+    ];
+    aggregated = `SELECT ${[...keys, ...measures].join(', ')} FROM valued${groupBy(keys)}`;
+  } else {
+    // A person's capped contribution to one group, per measurement ('units' needs none: one
+    // per_person row is one person in that group).
+    const partials = [
+      ...input.measurements.flatMap((m) => {
+        const partial = perPersonSql(m, r);
+        return partial ? [`${partial} AS ${m.column}`] : [];
+      }),
+      ...input.quantiles.flatMap((q) =>
+        q.columns.map(
+          (column, b) =>
+            `CASE WHEN pg_catalog.count(${q.value.column}) <= ${r} THEN ${bucketCount(q, b)} ELSE ${bucketCount(q, b)} * ${r} / pg_catalog.count(${q.value.column}) END AS ${column}`,
+        ),
       ),
-    ),
-    ...(input.grouping === 'selected' ? [`pg_catalog.count(DISTINCT unit) AS ${UNITS_COLUMN}`] : []),
-  ];
-  const aggregated = `SELECT ${[...keys, ...measures].join(', ')} FROM bounded${grouped ? ` GROUP BY ${keys.join(', ')}` : ''}`;
+    ];
+    ctes.push(
+      `per_person AS (SELECT unit${withKeys('')}${partials.map((p) => `, ${p}`).join('')} FROM valued${groupBy(['unit', ...keys])})`,
+    );
+    let perGroupInput = 'per_person';
+    if (grouped && input.selectGroups) {
+      params.bind('0', 'int8');
+      selectionKeyParameter = params.values.length;
+      const order = `pg_catalog.hashtextextended(CAST(ROW(unit${withKeys('')}) AS pg_catalog.text), $${selectionKeyParameter}::pg_catalog.int8)${withKeys('')}`;
+      ctes.push(
+        `bounded AS (SELECT * FROM (SELECT per_person.*, pg_catalog.row_number() OVER (PARTITION BY unit ORDER BY ${order}) AS group_rank FROM per_person) AS ranked WHERE group_rank <= ${integer(input.maxGroupsPerUnit)})`,
+      );
+      perGroupInput = 'bounded';
+    }
+    const measures = [
+      ...input.measurements.map(
+        (m) =>
+          `${m.kind === 'units' ? 'pg_catalog.count(*)' : `COALESCE(pg_catalog.sum(${m.column}), 0)`} AS ${m.column}`,
+      ),
+      ...input.quantiles.flatMap((q) =>
+        q.columns.map((column) => `COALESCE(pg_catalog.sum(${column}), 0) AS ${column}`),
+      ),
+      ...(input.grouping === 'selected' ? [`pg_catalog.count(*) AS ${UNITS_COLUMN}`] : []),
+    ];
+    aggregated = `SELECT ${[...keys, ...measures].join(', ')} FROM ${perGroupInput}${groupBy(keys)}`;
+  }
+  ctes.push(`aggregated AS (${aggregated})`);
   const measureColumns = [
     ...input.measurements.map((m) => m.column),
     ...input.quantiles.flatMap((q) => q.columns),
@@ -101,15 +161,15 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
           .map((k, i) => `aggregated.${k} = d${i}.${k}`)
           .join(' AND ')}`
       : 'SELECT * FROM aggregated';
-  const skeleton = `WITH source AS (${source}), ranked AS (${ranked}),${grouped ? ` unit_groups AS (${unitGroups}),` : ''} bounded AS (${bounded}), aggregated AS (${aggregated}) ${final}`;
+  const skeleton = `WITH ${ctes.join(', ')} ${final}`;
 
   const tree = parseSync(skeleton).stmts![0]!.stmt!;
-  const ctes = (tree as { SelectStmt: SelectStmt }).SelectStmt.withClause!.ctes! as {
+  const cteNodes = (tree as { SelectStmt: SelectStmt }).SelectStmt.withClause!.ctes! as {
     CommonTableExpr: { ctequery: { SelectStmt: SelectStmt } };
   }[];
-  const [sourceStmt, rankedStmt] = [
-    ctes[0]!.CommonTableExpr.ctequery.SelectStmt,
-    ctes[1]!.CommonTableExpr.ctequery.SelectStmt,
+  const [sourceStmt, valuedStmt] = [
+    cteNodes[0]!.CommonTableExpr.ctequery.SelectStmt,
+    cteNodes[1]!.CommonTableExpr.ctequery.SelectStmt,
   ];
   const unit = columnRef(unitTable.alias, unitTable.unitColumn!);
   setTargets(sourceStmt, [
@@ -118,7 +178,7 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
     ...expressions.map((e) => emitExpression(e.expr, params)),
   ]);
   setTargets(
-    rankedStmt,
+    valuedStmt,
     input.values.map((v) =>
       valueSql(v, columnRef(`e${expressions.findIndex((e) => e.key === expressionKey(v.expr))}`)),
     ),
@@ -133,7 +193,11 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
 
   const text = deparseSync(tree, { pretty: false });
   checkRoundTrip(text, tree);
-  return { text, parameters: params.values };
+  return {
+    text,
+    parameters: params.values,
+    ...(selectionKeyParameter === undefined ? {} : { selectionKeyParameter }),
+  };
 }
 
 /** Replaces the placeholder targets of a skeleton SELECT, from position `start` on. */
@@ -150,16 +214,70 @@ function distinctExpressions(values: readonly ValueColumn[]): { key: string; exp
   return [...seen].map(([key, expr]) => ({ key, expr }));
 }
 
-function measureSql(measurement: MeasurementDraft): string {
+/** A measurement over rows that are one per person: no cap can bind. */
+function directMeasureSql(measurement: MeasurementDraft): string {
   switch (measurement.kind) {
     case 'rows':
       return measurement.value ? `pg_catalog.count(${measurement.value.column})` : 'pg_catalog.count(*)';
     case 'units':
-      return 'pg_catalog.count(DISTINCT unit)';
+      return 'pg_catalog.count(*)';
     case 'sum':
-    case 'sum_of_squares':
-      return `COALESCE(pg_catalog.sum(${measurement.value.column}), 0)`;
+    case 'sum_of_squares': {
+      // sum(int8) accumulates in 128 bits (numeric where the platform has no int128) and returns an
+      // exact numeric: no overflow to rule out, so no row-count guard on this path.
+      const v = measurement.value.column;
+      return measurement.value.transform.kind === 'steps' &&
+        int4SumRowLimit(measurement.value.transform, 1) !== undefined
+        ? `COALESCE(pg_catalog.sum(CAST(${v} AS pg_catalog.int8)), 0)`
+        : `COALESCE(pg_catalog.sum(${v}), 0)`;
+    }
   }
+}
+
+/**
+ * One person's contribution to one group, capped at what r rows give: a count is LEAST(n, r); a sum
+ * of n > r values is scaled by r/n and truncated towards zero, so |capped| ≤ r·max(|lo|, |hi|)
+ * (each value lies in [lo, hi]), the per-group sensitivity cost.ts charges for.
+ */
+function perPersonSql(measurement: MeasurementDraft, r: string): string | undefined {
+  switch (measurement.kind) {
+    case 'rows':
+      return `LEAST(${measurement.value ? `pg_catalog.count(${measurement.value.column})` : 'pg_catalog.count(*)'}, ${r})`;
+    case 'units':
+      return undefined;
+    case 'sum':
+    case 'sum_of_squares': {
+      const v = measurement.value.column;
+      const [n, sum] = [`pg_catalog.count(${v})`, `pg_catalog.sum(${v})`];
+      const limit = int4SumRowLimit(measurement.value.transform, Number(r));
+      if (limit === undefined)
+        return `CASE WHEN ${n} <= ${r} THEN ${sum} ELSE pg_catalog.trunc(${sum} * ${r} / ${n}) END`;
+      // int8 arithmetic: s·r cannot overflow below the row limit, and int8 division truncates.
+      return guardedSum(v, limit, `CASE WHEN ${n} <= ${r} THEN ${sum} ELSE ${sum} * ${r} / ${n} END`);
+    }
+  }
+}
+
+/**
+ * Steps of magnitude M < 2^31 are summed as int4, whose sum is int8 with a fixed-size state (fast
+ * to hash per person). PostgreSQL does not check that sum for overflow, so we prove it: after n
+ * values |Σ| ≤ n·M, and with the scaling by r, |Σ·r| ≤ n·M·r; both stay below 2^62 while
+ * n ≤ ⌊2^62 / (M·r)⌋, the limit returned here (undefined: the steps need the numeric path).
+ */
+function int4SumRowLimit(transform: StepsTransform, r: number): number | undefined {
+  const m = Math.max(1, magnitude(stepBounds(transform)));
+  if (m >= INT4_LIMIT) return undefined;
+  const limit = Math.floor(INT8_SAFE / (m * r));
+  return limit >= 1 ? Math.min(limit, Number.MAX_SAFE_INTEGER) : undefined;
+}
+
+/**
+ * `sum` when the row count is within the proven limit; past it, a division by zero stops the query
+ * (policy grids keep M ≤ 2^24 steps, so that takes billions of one person's rows in one group), so no wrapped sum is ever released.
+ */
+function guardedSum(v: string, limit: number, sum: string): string {
+  const n = `pg_catalog.count(${v})`;
+  return `CASE WHEN ${n} > ${integer(limit)} THEN ${n} / 0 ELSE ${sum} END`;
 }
 
 /** An aggregate input as the SQL aggregates it: raw, clamped grid steps, or a bucket index. */
@@ -167,14 +285,56 @@ function valueSql(value: ValueColumn, expr: Node): Node {
   const transform = value.transform;
   if (transform.kind === 'raw') return expr;
   // Clamping the finished expression to its computed range makes the sensitivity hold even if an
-  // interval rule were too narrow: the summed value can never leave [low, high].
-  const clamped = cast(clamp(expr, transform.bounds.low, transform.bounds.high), 'numeric');
+  // interval rule were too narrow: the summed value can never leave [low, high]. A bare column is
+  // read clamped to exactly these bounds already (emit.ts), so it needs no second clamp.
+  const inRange = clampedByEmit(value.expr, transform.bounds)
+    ? expr
+    : clamp(expr, transform.bounds.low, transform.bounds.high);
   if (transform.kind === 'steps') {
-    const value = transform.squared ? operator('*', clamped, clamped) : clamped;
-    return call(
-      'round',
-      transform.granularity === 1 ? [value] : [operator('/', value, numberConstant(transform.granularity))],
+    const steps = stepBounds(transform);
+    if (magnitude(steps) >= INT4_LIMIT)
+      return numericSteps(inRange, transform.squared, transform.granularity);
+    // Whole steps as int4. An integer value on a grid of 1 is cast as it is: inside its integer
+    // range already (a square that left int4 would be an error, never a wrapped value). Anything
+    // else is divided and rounded in float8. Division and multiplication in IEEE float8 are
+    // correctly rounded, hence monotone, and rint ≤ ceil, ≥ floor; with the same bounds and grid as
+    // stepBounds computes in JavaScript, every step lands in [floor(low/g), ceil(high/g)] as long as
+    // g reaches PostgreSQL as the same double: so for a grid of 1 or 2^-j (j ≤ 20, exact in
+    // decimal and in division). Any other grid gets an explicit clamp of the step, NULL kept NULL.
+    if (value.expr.info.type === 'int' && transform.granularity === 1) {
+      const base = cast(inRange, 'int4');
+      return transform.squared ? operator('*', base, base) : base;
+    }
+    const base = cast(inRange, 'float8');
+    const scaled = transform.squared ? operator('*', base, base) : base;
+    const rounded = cast(
+      call('round', [
+        transform.granularity === 1 ? scaled : operator('/', scaled, numberConstant(transform.granularity)),
+      ]),
+      'int4',
     );
+    if (isExactGrid(transform.granularity)) return rounded;
+    return {
+      CaseExpr: {
+        args: [
+          {
+            CaseWhen: {
+              expr: { NullTest: { arg: expr, nulltesttype: 'IS_NULL' } },
+              result: { A_Const: { isnull: true } },
+            },
+          },
+        ],
+        defresult: {
+          MinMaxExpr: {
+            op: 'IS_LEAST',
+            args: [
+              { MinMaxExpr: { op: 'IS_GREATEST', args: [rounded, numberConstant(steps.low)] } },
+              numberConstant(steps.high),
+            ],
+          },
+        },
+      },
+    };
   }
   const width = transform.bounds.high - transform.bounds.low;
   if (width === 0)
@@ -193,10 +353,30 @@ function valueSql(value: ValueColumn, expr: Node): Node {
     };
   const position = operator(
     '*',
-    operator('-', clamped, numberConstant(transform.bounds.low)),
+    operator('-', cast(inRange, 'numeric'), numberConstant(transform.bounds.low)),
     numberConstant(transform.buckets),
   );
   return clamp(call('floor', [operator('/', position, numberConstant(width))]), 0, transform.buckets - 1);
+}
+
+/** A column read through emit.ts, which clamps it to its policy bounds: here the same bounds. */
+function clampedByEmit(expr: Expr, bounds: { low: number; high: number }): boolean {
+  if (expr.kind !== 'column') return false;
+  const [low, high] = expr.policy?.bounds ?? [];
+  return low === bounds.low && high === bounds.high;
+}
+
+/** 1 or 2^-j for j ≤ 20: dividing by it is exact and its decimal text is the same double. */
+function isExactGrid(granularity: number): boolean {
+  const exponent = Math.log2(granularity);
+  return Number.isInteger(exponent) && exponent <= 0 && exponent >= -20;
+}
+
+/** The former exact path, for steps too many for float8 to hold exactly. */
+function numericSteps(inRange: Node, squared: boolean, granularity: number): Node {
+  const clamped = cast(inRange, 'numeric');
+  const value = squared ? operator('*', clamped, clamped) : clamped;
+  return call('round', granularity === 1 ? [value] : [operator('/', value, numberConstant(granularity))]);
 }
 
 function domainSql(domain: PublicDomain, column: string, alias: string, params: ParameterList): string {

@@ -79,7 +79,10 @@ describeEachDatabase('answering a query', (database) => {
     expect(body).toMatchObject({
       dry_run: true,
       scope: { communities: ['hillcrest', 'lakeside', 'riverside'] },
+      // The fixture declares no table sizes: no estimate, and a warning that says so.
+      timing: { estimated_seconds: null, statement_timeout_seconds: 5 },
     });
+    expect((body as unknown as { timing: { warning: string } }).timing.warning).toMatch(/no declared_rows/);
     expect(await ledgerTotals(database())).toEqual(before);
   });
 

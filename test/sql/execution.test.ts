@@ -7,8 +7,10 @@
 import fc from 'fast-check';
 import { CompiledQuery } from 'kysely';
 import { beforeAll, expect, it } from 'vitest';
+import { readCommonsCatalog } from '../../src/db/commons-catalog.ts';
 import type { Policy } from '../../src/policy/schema.ts';
 import {
+  type CatalogFacts,
   type PrivateQueryPlan,
   planQuery,
   type QueryPlan,
@@ -38,8 +40,12 @@ beforeAll(async () => {
   policy = await loadDemoPolicy();
 });
 
-function privatePlan(sql: string, request: QueryRequest = { epsilon: 1, delta: 1e-7 }): PrivateQueryPlan {
-  const result = planQuery({ sql, policy, role: 'analyst', request });
+function privatePlan(
+  sql: string,
+  request: QueryRequest = { epsilon: 1, delta: 1e-7 },
+  catalog?: CatalogFacts,
+): PrivateQueryPlan {
+  const result = planQuery({ sql, policy, role: 'analyst', request, catalog });
   if (!result.ok) throw new Error(`refused: ${JSON.stringify(result.refusal)}`);
   if (result.plan.kind !== 'private') throw new Error('expected a private plan');
   return result.plan;
@@ -317,30 +323,79 @@ describeEachDatabase('contribution bounding on the database', (database) => {
     expect(Number(joinedRow!.m1)).toBe(Number(joinedTruth!.income));
   });
 
-  it('one person with 1,000 added rows moves a COUNT by at most the bound', async () => {
+  it('one person with 1,000 added rows moves COUNT and SUM by at most their sensitivity', async () => {
     // Everyone else now has at most 2 responses (previous test), so their rows are all kept and the
     // two runs below differ by person 7 alone: absent, then present with 1,000 rows.
     await plain(database(), 'DELETE FROM commons.survey_responses WHERE person_id = 7');
-    const total = privatePlan('SELECT COUNT(*) FROM survey_responses');
-    const byEducation = privatePlan('SELECT educ, COUNT(*) FROM survey_responses GROUP BY educ');
-    const before = Number((await run(database(), total.sql))[0]!.m0);
+    const total = privatePlan('SELECT COUNT(*), SUM(income), AVG(age), MEDIAN(age) FROM survey_responses');
+    const byEducation = privatePlan(
+      'SELECT educ, COUNT(*), SUM(income), SUM(age) FROM survey_responses GROUP BY educ',
+    );
+    const [before] = await run(database(), total.sql);
     const groupsBefore = await run(database(), byEducation.sql);
     await plain(
       database(),
       `INSERT INTO commons.survey_responses (response_id, person_id, age, sex, educ, race, income, married)
-       SELECT 1000000 + i, 7, 40, 1, 1 + i % 16, 1, 50000, 0 FROM generate_series(1, 1000) AS i`,
+       SELECT 1000000 + i, 7, 40 + i % 2, 1, 1 + i % 16, 1, 400000 + i, 0 FROM generate_series(1, 1000) AS i`,
     );
-    const after = Number((await run(database(), total.sql))[0]!.m0);
-    expect(Math.abs(after - before)).toBeLessThanOrEqual(total.contribution.maxRowsPerGroup);
+    const [after] = await run(database(), total.sql);
+    for (const measurement of total.measurements) {
+      const moved = Math.abs(Number(after![measurement.column]) - Number(before![measurement.column]));
+      expect(moved).toBeLessThanOrEqual(measurement.sensitivity.perGroup);
+      expect(moved).toBeGreaterThan(0);
+    }
+    // The person's bucket counts of MEDIAN(age) add up to at most r rows.
+    const buckets = total.quantiles[0]!.columns;
+    const addedRows = buckets.reduce((sum, c) => sum + Number(after![c]) - Number(before![c]), 0);
+    expect(addedRows).toBeGreaterThan(0);
+    expect(addedRows).toBeLessThanOrEqual(total.contribution.maxRowsPerGroup);
+    for (const c of buckets) expect(Number(after![c])).toBeGreaterThanOrEqual(Number(before![c]));
+
     const groupsAfter = await run(database(), byEducation.sql);
-    const moved = groupsAfter.reduce(
-      (sum, row) => sum + Math.abs(Number(row.m0) - cell(groupsBefore, row.k0, 'm0')),
-      0,
-    );
-    // L1 over all groups: at most k groups × r rows.
-    expect(moved).toBeLessThanOrEqual(
-      byEducation.contribution.maxGroupsPerUnit * byEducation.contribution.maxRowsPerGroup,
-    );
+    for (const measurement of byEducation.measurements) {
+      const moved = groupsAfter.map((row) =>
+        Math.abs(Number(row[measurement.column]) - cell(groupsBefore, row.k0, measurement.column)),
+      );
+      // L∞ per group, and L1 over the k groups the person may reach.
+      for (const m of moved) expect(m).toBeLessThanOrEqual(measurement.sensitivity.perGroup);
+      expect(moved.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(measurement.sensitivity.l1);
+      expect(moved.filter((m) => m > 0).length).toBe(byEducation.contribution.maxGroupsPerUnit);
+    }
     expect(byEducation.measurements[0]!.sensitivity.l1).toBe(4);
+  });
+
+  it('without a unique unit column, the rewrite caps in SQL; with one, it adds no bounding step', async () => {
+    const catalog = await readCommonsCatalog(database().db, policy);
+    const facts = { uniqueColumns: catalog.uniqueColumns ?? [] };
+    expect(facts.uniqueColumns).toContain('people.person_id');
+    const responses = privatePlan('SELECT COUNT(*) FROM survey_responses', undefined, facts);
+    expect(responses.sql.text).toContain('per_person');
+    const query =
+      'SELECT educ, COUNT(*), SUM(income), AVG(age), COUNT(DISTINCT person_id) FROM people GROUP BY educ';
+    const direct = privatePlan(query, undefined, facts);
+    expect(direct.sql.text).not.toMatch(/per_person|row_number|DISTINCT/i);
+    // A join (even with a public table) can repeat a person's row: bounded again.
+    const joined = privatePlan(
+      'SELECT COUNT(*) FROM people p JOIN communities c ON c.community_id = p.community_id',
+      undefined,
+      facts,
+    );
+    expect(joined.sql.text).toContain('per_person');
+    const [bounded, unbounded] = [
+      await run(database(), privatePlan(query).sql),
+      await run(database(), direct.sql),
+    ];
+    const numbers = (rows: Row[]) =>
+      sortedByKeys(rows).map((row) => Object.values(row).map((value) => Number(value)));
+    expect(numbers(unbounded)).toEqual(numbers(bounded));
+    const expected = await plain(
+      database(),
+      `SELECT educ, count(*) AS n, sum(round(least(greatest(income, 0), 500000)::numeric)) AS income
+       FROM commons.people GROUP BY educ`,
+    );
+    for (const row of expected) {
+      expect(cell(unbounded, row.educ, 'm0')).toBe(Number(row.n));
+      expect(cell(unbounded, row.educ, 'm1')).toBe(Number(row.income));
+    }
   });
 });
