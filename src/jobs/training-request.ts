@@ -18,11 +18,12 @@ import {
   type LabelSpec,
   type ModelSpec,
   type OptimizerSpec,
+  type PlanSetting,
   type PrivacyPlan,
   type PublicTrainingSpec,
-  planPrivacy,
   privateEvaluationLoss,
   searchCost,
+  searchTrainingSetting,
   stepsForEpochs,
 } from '../train/index.ts';
 
@@ -45,11 +46,24 @@ const ModelRequestSchema = z.discriminatedUnion('kind', [
 const OptimizerRequestSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('sgd'),
-    learning_rate: z.number().positive(),
+    learning_rate: z.number().positive().max(100),
     momentum: z.number().min(0).lt(1).optional(),
   }),
-  z.object({ kind: z.literal('adam'), learning_rate: z.number().positive() }),
+  z.object({ kind: z.literal('adam'), learning_rate: z.number().positive().max(100) }),
 ]);
+
+/**
+ * Ranges wide enough for any useful run and narrow enough that the accountants and the sampler work
+ * in them: σ below 0.1 gives no meaningful privacy at any ε a policy allows (and the accountants'
+ * grids cannot represent its loss), a batch above ten million persons is beyond any commons here.
+ * A value outside is a 400 naming the field, never a 500.
+ */
+const MAX_BATCH_SIZE = 10_000_000;
+const MIN_NOISE_MULTIPLIER = 0.1;
+const MAX_NOISE_MULTIPLIER = 1e4;
+const MAX_EPSILON = 100;
+const MIN_DELTA = 1e-30;
+const CLIP_NORM = z.number().positive().max(1e6);
 
 type ModelRequest = z.output<typeof ModelRequestSchema>;
 type OptimizerRequest = z.output<typeof OptimizerRequestSchema>;
@@ -68,25 +82,25 @@ export const TrainingRequestSchema = z
       .optional(),
     model: ModelRequestSchema,
     optimizer: OptimizerRequestSchema.default({ kind: 'adam', learning_rate: 0.05 }),
-    clip_norm: z.number().positive().default(1),
+    clip_norm: CLIP_NORM.default(1),
     /** Expected persons per step; q = batch_size / the table's public population. */
-    batch_size: z.number().int().positive(),
+    batch_size: z.number().int().positive().max(MAX_BATCH_SIZE),
     epochs: z.number().positive().max(1000).optional(),
     steps: z.number().int().positive().max(1_000_000).optional(),
-    epsilon: z.number().positive().optional(),
-    noise_multiplier: z.number().positive().optional(),
-    delta: z.number().positive().lt(1).optional(),
+    epsilon: z.number().positive().max(MAX_EPSILON).optional(),
+    noise_multiplier: z.number().min(MIN_NOISE_MULTIPLIER).max(MAX_NOISE_MULTIPLIER).optional(),
+    delta: z.number().min(MIN_DELTA).lt(1).optional(),
     accountant: z.enum(['rdp', 'pld']).default('pld'),
     /** Hold out this fraction of persons; evaluate (or select) on them with this ε, charged too. */
     holdout: z
-      .object({ fraction: z.number().gt(0).max(0.5), epsilon: z.number().positive() })
+      .object({ fraction: z.number().gt(0).max(0.5), epsilon: z.number().positive().max(MAX_EPSILON) })
       .strict()
       .optional(),
     /**
      * Where policy gives the table no public population: estimate it with a DP count of persons at
      * this ε (charged before the training is planned; docs/training.md §8).
      */
-    population_epsilon: z.number().positive().optional(),
+    population_epsilon: z.number().positive().max(MAX_EPSILON).optional(),
     /** Pre-train without noise, at no cost, on a public table with the same columns; then fine-tune privately. */
     pretrain: z
       .object({
@@ -103,13 +117,15 @@ export const TrainingRequestSchema = z
           .object({
             model: ModelRequestSchema,
             optimizer: OptimizerRequestSchema.optional(),
-            clip_norm: z.number().positive().optional(),
+            clip_norm: CLIP_NORM.optional(),
           })
           .strict(),
       )
       .min(2)
       .max(16)
       .optional(),
+    /** Price the job (σ, q, steps, ε and every part) and what each community would have left: no charge, no data read. */
+    dry_run: z.boolean().optional(),
   })
   .strict()
   .refine((r) => r.join === undefined || r.pretrain === undefined, {
@@ -146,6 +162,10 @@ export interface ResolvedTraining {
     readonly evaluationLoss: PureLoss;
   };
   readonly candidates?: readonly Candidate[];
+  /** ε of the DP count of persons charged before the job, when policy gives no population. */
+  readonly populationEpsilon: number | null;
+  /** Steps of one run (a search runs `candidates.length` of them). */
+  readonly stepsPerRun: number;
   /** Free, noiseless pre-training on a public table, scaled with the same (private table's) bounds. */
   readonly pretrain?: {
     readonly table: string;
@@ -178,16 +198,20 @@ export class TrainingRefusal extends Error {
 
 export const PERSON_COLUMN = '__person';
 
+/** Makes a run's privacy plan (σ calibration can take seconds: the server plans in a worker thread). */
+export type Planner = (setting: PlanSetting) => Promise<PrivacyPlan>;
+
 /**
  * `estimatedPopulation` is the released DP count of persons, for a table whose population policy
  * does not give; it is public from then on, like a policy figure.
  */
-export function resolveTraining(
+export async function resolveTraining(
   policy: Policy,
   role: Role,
   request: TrainingRequest,
-  estimatedPopulation?: number,
-): ResolvedTraining {
+  options: { readonly plan: Planner; readonly estimatedPopulation?: number | undefined },
+): Promise<ResolvedTraining> {
+  const { estimatedPopulation } = options;
   const sources = [request.table, ...(request.join ?? [])].map((name) => trainingSource(policy, role, name));
   if (new Set(sources.map((source) => source.name)).size !== sources.length) {
     throw new TrainingRefusal('invalid_training', 'a table is joined twice');
@@ -260,12 +284,13 @@ export function resolveTraining(
   const selection = holdout
     ? { kind: 'private' as const, epsilon: holdout.epsilon, maxRowsPerPerson }
     : { kind: 'public' as const };
-  const { plan, extraEpsilon } = candidates
-    ? (() => {
-        const cost = searchCost({ candidates, sampling, steps, privacy, selection });
-        return { plan: cost.training, extraEpsilon: cost.selectionEpsilon };
-      })()
-    : { plan: planPrivacy({ q: request.batch_size / populationSize, steps, privacy }), extraEpsilon: 0 };
+  const setting = candidates
+    ? searchTrainingSetting({ candidates, sampling, steps, privacy })
+    : { q: request.batch_size / populationSize, steps, privacy };
+  const plan = await planOrRefuse(options.plan, setting);
+  const extraEpsilon = candidates
+    ? searchCost({ candidates, sampling, steps, privacy, selection }, plan).selectionEpsilon
+    : 0;
   const evaluationLoss = holdout ? privateEvaluationLoss(holdout.epsilon, maxRowsPerPerson) : undefined;
   const losses: PrivacyLoss[] = [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }];
   if (candidates) losses.push({ kind: 'pure', epsilon: extraEpsilon });
@@ -319,11 +344,26 @@ export function resolveTraining(
     plan,
     ...(holdout && evaluationLoss ? { holdout: { ...holdout, evaluationLoss } } : {}),
     ...(candidates ? { candidates } : {}),
+    populationEpsilon: table.population ? null : (request.population_epsilon ?? null),
+    stepsPerRun: steps,
     ...(pretrain ? { pretrain } : {}),
     losses,
     // Every person in the table may be in the training set: every community pays the run's cost.
     communities: Object.keys(policy.budgets).sort(),
   };
+}
+
+/** The plan, or a refusal (at no cost) when the accountant cannot account for the setting. */
+async function planOrRefuse(plan: Planner, setting: PlanSetting): Promise<PrivacyPlan> {
+  try {
+    return await plan(setting);
+  } catch {
+    // The setting comes from the request and the policy alone, never from data.
+    throw new TrainingRefusal(
+      'invalid_training',
+      `the ${setting.privacy.accountant} accountant cannot account for this setting (q = ${setting.q.toPrecision(4)}, ${setting.steps} steps): ask for more noise or fewer steps`,
+    );
+  }
 }
 
 /** Whether the job must first release a DP count of the table's persons. */

@@ -6,7 +6,7 @@
  * the EXPECTED batch size q·N with N public. The optimizer then post-processes that noisy average.
  *
  * Only the final weights (and the progress fields listed in TrainingProgress, all functions of
- * public values and wall time) leave this function; the privacy cost is the plan's ε, charged by the
+ * the plan alone) leave this function; the privacy cost is the plan's ε, charged by the
  * caller before the call.
  */
 import { cryptoRandom, type RandomSource } from '../dp/random.ts';
@@ -16,19 +16,28 @@ import { createModelFor } from './models/create-model.ts';
 import { createNoisyGradientSum } from './noisy-gradient-sum.ts';
 import { createOptimizer } from './optimizers.ts';
 import { isSampled, samplingThreshold } from './poisson-sampling.ts';
-import { epsilonAfter, type PrivacyPlan, planPrivacy } from './privacy-plan.ts';
+import { type PrivacyPlan, planFor, progressSchedule } from './privacy-plan.ts';
 import { type ProgressReporter, progressReporter, type TrainingProgress } from './progress.ts';
 import { type DpSgdSpec, samplingRate } from './training-spec.ts';
 
 export interface TrainingOptions {
   /** Defaults to the CSPRNG; tests pass a seeded source. */
   readonly random?: RandomSource;
+  /** Called after the steps `progressCheckpoints` names, with the plan's ε for that many steps. */
   readonly onProgress?: (progress: TrainingProgress) => void;
-  /** Minimum time between progress reports (default 500 ms); the last step always reports. */
-  readonly progressIntervalMs?: number;
+  /** The plan, calibrated earlier off the request path (else it is made here). */
+  readonly plan?: PrivacyPlan;
+  /** Within a search: where this run's steps sit in the search's plan and its progress schedule. */
+  readonly progressSchedule?: ProgressSchedule;
   readonly signal?: AbortSignal;
   /** Start from these weights (e.g. public pre-training) instead of a random initialisation. */
   readonly initialWeights?: Float64Array;
+}
+
+export interface ProgressSchedule {
+  readonly offset: number;
+  readonly checkpoints: readonly number[];
+  readonly epsilons: readonly number[];
 }
 
 export interface DpSgdResult extends TrainedModel {
@@ -47,7 +56,7 @@ export function trainDpSgd(
   options: TrainingOptions = {},
 ): DpSgdResult {
   const q = samplingRate(spec.sampling);
-  const plan = planPrivacy({ q, steps: spec.steps, privacy: spec.privacy });
+  const plan = planFor({ q, steps: spec.steps, privacy: spec.privacy }, options.plan);
   const random = options.random ?? cryptoRandom;
   const model = createModelFor(spec.model, dataset.schema);
   const dimension = model.parameterCount;
@@ -70,8 +79,8 @@ export function trainDpSgd(
     steps: plan.steps,
     q,
     expectedBatchSize,
-    intervalMs: options.progressIntervalMs,
-    epsilonAfter: (steps) => epsilonAfter(plan, steps),
+    accountant: plan.accountant,
+    ...(options.onProgress ? (options.progressSchedule ?? { offset: 0, ...progressSchedule(plan) }) : NO_SCHEDULE),
     onProgress: options.onProgress,
   });
 
@@ -127,6 +136,8 @@ export function trainDpSgd(
     },
   };
 }
+
+const NO_SCHEDULE: ProgressSchedule = { offset: 0, checkpoints: [], epsilons: [] };
 
 /** A fresh parameter buffer, holding a copy of the given weights if any (checked for shape). */
 export function initialParameters(
