@@ -56,7 +56,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // Any gateway ends training jobs whose gateway stopped beating, without waiting for a restart.
   const stopLivenessWatch = watchJobLiveness(gateway.database.db, {
     onInterrupted: (interrupted) =>
-      logger.warn({ interrupted }, 'training jobs whose heartbeat stopped marked failed; their charges stand'),
+      logger.warn(
+        { interrupted },
+        'training jobs whose heartbeat stopped marked failed; their charges stand',
+      ),
   });
   const app = createApp({
     db: gateway.database.db,

@@ -188,7 +188,10 @@ async function train(
 ) {
   const { plan } = resolved;
   if (!resolved.holdout)
-    return { result: await runTrainingInWorker(resolved.spec, dataset, { ...options, plan }), evaluation: null };
+    return {
+      result: await runTrainingInWorker(resolved.spec, dataset, { ...options, plan }),
+      evaluation: null,
+    };
   const { train: trainPart, heldOut } = splitByPerson(dataset, resolved.holdout.fraction);
   const { epsilon } = resolved.holdout;
   if (resolved.candidates) {

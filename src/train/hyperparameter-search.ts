@@ -142,7 +142,8 @@ export function searchHyperparameters(
         random,
         signal: options.signal,
         progressSchedule: { offset: index * spec.steps, ...schedule },
-        onProgress: onProgress && ((progress) => onProgress({ ...progress, candidate: index, candidates: k })),
+        onProgress:
+          onProgress && ((progress) => onProgress({ ...progress, candidate: index, candidates: k })),
       },
     ),
   );

@@ -80,7 +80,9 @@ export function trainDpSgd(
     q,
     expectedBatchSize,
     accountant: plan.accountant,
-    ...(options.onProgress ? (options.progressSchedule ?? { offset: 0, ...progressSchedule(plan) }) : NO_SCHEDULE),
+    ...(options.onProgress
+      ? (options.progressSchedule ?? { offset: 0, ...progressSchedule(plan) })
+      : NO_SCHEDULE),
     onProgress: options.onProgress,
   });
 

@@ -29,7 +29,9 @@ try {
 function run(request: WorkerRequest): WorkerResult {
   if (request.kind === 'plan') return planPrivacy(request.setting);
   const plan = request.plan === undefined ? {} : { plan: request.plan };
-  if (request.kind === 'search') return searchHyperparameters(request.spec, request.dataset, { onProgress, ...plan });
-  const initialWeights = request.initialWeights === undefined ? {} : { initialWeights: request.initialWeights };
+  if (request.kind === 'search')
+    return searchHyperparameters(request.spec, request.dataset, { onProgress, ...plan });
+  const initialWeights =
+    request.initialWeights === undefined ? {} : { initialWeights: request.initialWeights };
   return trainDpSgd(request.spec, request.dataset, { onProgress, ...plan, ...initialWeights });
 }

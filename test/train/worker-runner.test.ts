@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { dpSgdEpsilon } from '../../src/dp/accounting/index.ts';
 import { buildTrainingDataset } from '../../src/train/dataset.ts';
 import { type SearchSpec, searchCost, selectionCostOf } from '../../src/train/hyperparameter-search.ts';
+import { planPrivacy } from '../../src/train/privacy-plan.ts';
 import type { SearchProgress, TrainingProgress } from '../../src/train/progress.ts';
 import { TrainingCancelledError } from '../../src/train/train-dp-sgd.ts';
 import type { DpSgdSpec } from '../../src/train/training-spec.ts';
-import { planPrivacy } from '../../src/train/privacy-plan.ts';
 import { planInWorker, runSearchInWorker, runTrainingInWorker } from '../../src/train/worker-runner.ts';
 import { loadWdbc, WDBC_LOGISTIC, WDBC_SCHEMA, WDBC_TRAIN_SIZE } from '../fixtures/wdbc.ts';
 

@@ -30,7 +30,9 @@ const notFound = {
 };
 const JobSchema = z.record(z.string(), z.unknown()).openapi('TrainingJob');
 const Id = z.object({ id: z.uuid() });
-const ListSchema = z.object({ items: z.array(JobSchema), next_cursor: z.string().nullable() }).openapi('Page');
+const ListSchema = z
+  .object({ items: z.array(JobSchema), next_cursor: z.string().nullable() })
+  .openapi('Page');
 const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   /** `next_cursor` of the page before: items created before it. */
@@ -50,7 +52,8 @@ const startRoute = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: TrainingRequestSchema } } } },
   responses: {
     200: {
-      description: 'dry_run: the cost and what each community would have left (nothing charged, no data read)',
+      description:
+        'dry_run: the cost and what each community would have left (nothing charged, no data read)',
       content: { 'application/json': { schema: JobSchema } },
     },
     202: { description: 'Charged and queued', content: { 'application/json': { schema: JobSchema } } },
@@ -281,7 +284,8 @@ export function trainingRoutes(deps: AppDependencies) {
       const { id } = c.req.valid('param');
       await visibleJob(deps.db, id, c.var.principal);
       const cancel = await requestCancel(deps.db, id);
-      if (cancel.outcome === 'requested') return c.json({ id, cancel_requested: true, status: 'running' }, 202);
+      if (cancel.outcome === 'requested')
+        return c.json({ id, cancel_requested: true, status: 'running' }, 202);
       return c.json({ id, cancel_requested: cancel.status === 'cancelled', status: cancel.status }, 200);
     })
     .openapi(modelRoute, async (c) => {
