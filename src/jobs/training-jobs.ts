@@ -36,6 +36,7 @@ import {
 } from '../train/index.ts';
 import { planInWorker, runSearchInWorker, runTrainingInWorker } from '../train/worker-runner.ts';
 import {
+  jobCost,
   needsPopulationEstimate,
   PERSON_COLUMN,
   personCountSql,
@@ -239,40 +240,6 @@ async function pretrain(db: Kysely<Database>, resolved: ResolvedTraining): Promi
 
 function trainingReleaseCost(resolved: ResolvedTraining): ReleaseCost {
   return releaseCost({ losses: resolved.losses, mechanism: 'dp_sgd' });
-}
-
-/**
- * The cost as the job states it: the total charged for the job (training, and evaluation or
- * selection on held-out persons, composed by addition) and each part. A DP count of persons, when
- * the job needed one, was charged on its own before; it is listed as a part and not in the total.
- */
-export function jobCost(resolved: ResolvedTraining) {
-  const { plan } = resolved;
-  const epsilon = resolved.losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? 0 : loss.epsilon), 0);
-  const candidates = resolved.candidates?.length ?? 1;
-  return {
-    epsilon,
-    delta: plan.delta,
-    accountant: plan.accountant,
-    training: {
-      epsilon: plan.epsilon,
-      delta: plan.delta,
-      sigma: plan.sigma,
-      q: plan.q,
-      steps: plan.steps,
-      steps_per_candidate: resolved.stepsPerRun,
-      accountant: plan.accountant,
-    },
-    held_out: resolved.holdout
-      ? {
-          fraction: resolved.holdout.fraction,
-          purpose: resolved.candidates ? 'selection' : 'evaluation',
-          epsilon: epsilon - plan.epsilon,
-        }
-      : null,
-    population_count: resolved.populationEpsilon === null ? null : { epsilon: resolved.populationEpsilon },
-    candidates,
-  };
 }
 
 /**

@@ -366,6 +366,40 @@ async function planOrRefuse(plan: Planner, setting: PlanSetting): Promise<Privac
   }
 }
 
+/**
+ * The cost as the job states it: the total charged for the job (training, and evaluation or
+ * selection on held-out persons, composed by addition) and each part. A DP count of persons, when
+ * the job needed one, was charged on its own before; it is listed as a part and not in the total.
+ */
+export function jobCost(resolved: ResolvedTraining) {
+  const { plan } = resolved;
+  const epsilon = resolved.losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? 0 : loss.epsilon), 0);
+  const candidates = resolved.candidates?.length ?? 1;
+  return {
+    epsilon,
+    delta: plan.delta,
+    accountant: plan.accountant,
+    training: {
+      epsilon: plan.epsilon,
+      delta: plan.delta,
+      sigma: plan.sigma,
+      q: plan.q,
+      steps: plan.steps,
+      steps_per_candidate: resolved.stepsPerRun,
+      accountant: plan.accountant,
+    },
+    held_out: resolved.holdout
+      ? {
+          fraction: resolved.holdout.fraction,
+          purpose: resolved.candidates ? 'selection' : 'evaluation',
+          epsilon: epsilon - plan.epsilon,
+        }
+      : null,
+    population_count: resolved.populationEpsilon === null ? null : { epsilon: resolved.populationEpsilon },
+    candidates,
+  };
+}
+
 /** Whether the job must first release a DP count of the table's persons. */
 export function needsPopulationEstimate(policy: Policy, request: TrainingRequest): boolean {
   const table = policy.tables[request.table];

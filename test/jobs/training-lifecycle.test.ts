@@ -4,13 +4,19 @@
  * the caller may still spend; jobs whose gateway died end without a restart; cancel in every state;
  * a job ended elsewhere never succeeds later; hostile parameters get a 400 naming the field.
  */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
 import { sql } from 'kysely';
 import { beforeAll, expect, it } from 'vitest';
+import { privacyCommand } from '../../src/cli/privacy.ts';
 import { startTrainingJob, watchJobLiveness } from '../../src/jobs/training-jobs.ts';
 import { TrainingRequestSchema } from '../../src/jobs/training-request.ts';
 import { authenticateKey } from '../../src/principals/api-keys.ts';
 import { createTestApp } from '../support/app.ts';
 import { describeEachDatabase } from '../support/databases.ts';
+import { DEMO_POLICY_DIR } from '../support/demo-policy.ts';
 
 const married = {
   table: 'people',
@@ -33,6 +39,18 @@ interface Priced {
     remaining_after: { epsilon: number; delta: number };
     fits: boolean;
   }[];
+}
+
+/** `dpgate privacy job <file> --policy-dir <fixture>`, in-process: the offline price of a request. */
+async function priceOffline(body: unknown): Promise<{ cost: unknown; policy_version: string }> {
+  const file = join(await mkdtemp(join(tmpdir(), 'dpgate-price-')), 'request.json');
+  await writeFile(file, JSON.stringify(body));
+  let out = '';
+  const privacy = privacyCommand();
+  for (const command of [privacy, ...privacy.commands] as Command[])
+    command.exitOverride().configureOutput({ writeOut: (text) => (out += text), writeErr: () => {} });
+  await privacy.parseAsync(['job', file, '--policy-dir', DEMO_POLICY_DIR], { from: 'user' });
+  return JSON.parse(out);
 }
 
 describeEachDatabase('training job lifecycle', (database) => {
@@ -79,7 +97,7 @@ describeEachDatabase('training job lifecycle', (database) => {
     t = await createTestApp(database());
   });
 
-  it('prices a plain, a held-out and a search job exactly as they are then charged, charging nothing', async () => {
+  it('prices a plain, a held-out and a search job exactly as they are then charged, online and offline', async () => {
     const jobs = [
       married,
       { ...married, holdout: { fraction: 0.2, epsilon: 0.1 } },
@@ -98,6 +116,10 @@ describeEachDatabase('training job lifecycle', (database) => {
       expect(await charges()).toBe(before);
       expect(priced.communities.map((c) => c.community)).toEqual(['hillcrest', 'lakeside', 'riverside']);
       expect(priced.communities.every((c) => c.fits)).toBe(true);
+      // `dpgate privacy job` prices the same request offline, from the policy files alone.
+      const offline = await priceOffline(body);
+      expect(offline.cost).toEqual(priced.cost);
+      expect(offline.policy_version).toBe(t.policies.current.version);
 
       const started = await post('/v1/training-jobs', body);
       expect(started.status).toBe(202);

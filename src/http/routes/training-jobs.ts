@@ -10,12 +10,11 @@ import type { Database } from '../../db/database.ts';
 import {
   failInterruptedJobs,
   HEARTBEAT_TIMEOUT_MS,
-  jobCost,
   priceTrainingJob,
   requestCancel,
   startTrainingJob,
 } from '../../jobs/training-jobs.ts';
-import { TrainingRefusal, TrainingRequestSchema } from '../../jobs/training-request.ts';
+import { jobCost, TrainingRefusal, TrainingRequestSchema } from '../../jobs/training-request.ts';
 import { BudgetExhaustedError } from '../../ledger/charge.ts';
 import type { Principal } from '../../principals/principal.ts';
 import { predict, type TableRow, type TrainedModel } from '../../train/index.ts';
