@@ -15,7 +15,7 @@ import type { TrainedModel } from './model-card.ts';
 import { createModelFor } from './models/create-model.ts';
 import { createNoisyGradientSum } from './noisy-gradient-sum.ts';
 import { createOptimizer } from './optimizers.ts';
-import { isSampled, samplingThreshold } from './poisson-sampling.ts';
+import { PoissonSampler, samplingThreshold } from './poisson-sampling.ts';
 import { type PrivacyPlan, planFor, progressSchedule } from './privacy-plan.ts';
 import { type ProgressReporter, progressReporter, type TrainingProgress } from './progress.ts';
 import { type DpSgdSpec, samplingRate } from './training-spec.ts';
@@ -70,7 +70,7 @@ export function trainDpSgd(
     random,
   });
   const optimizer = createOptimizer(spec.optimizer, dimension);
-  const threshold = samplingThreshold(q);
+  const sampler = new PoissonSampler(random, samplingThreshold(q));
   const { features, labels, personStart, personCount, featureCount } = dataset;
   const personGradient = new Float64Array(dimension);
   const noisyGradient = new Float64Array(dimension);
@@ -90,21 +90,20 @@ export function trainDpSgd(
     if (options.signal?.aborted) throw new TrainingCancelledError(`training cancelled at step ${step - 1}`);
     noisySum.reset();
     for (let person = 0; person < personCount; person++) {
-      if (!isSampled(random, threshold)) continue;
+      if (!sampler.next()) continue;
       const start = personStart[person]!;
       const end = personStart[person + 1]!;
-      const firstNorm = model.exampleGradient(
-        parameters,
-        features,
-        start * featureCount,
-        labels[start]!,
-        personGradient,
-      );
+      if (end - start === 1) {
+        // One row: clip and round straight from the layer factors, never writing the gradient out.
+        const normSquared = model.prepareExample(parameters, features, start * featureCount, labels[start]!);
+        noisySum.addPersonFrom(model.roundedGradient, normSquared);
+        continue;
+      }
+      model.exampleGradient(parameters, features, start * featureCount, labels[start]!, personGradient);
       for (let row = start + 1; row < end; row++) {
         model.addExampleGradient(parameters, features, row * featureCount, labels[row]!, personGradient);
       }
-      // A one-row person's norm is the one backpropagation already computed.
-      noisySum.addPerson(personGradient, end - start === 1 ? firstNorm : undefined);
+      noisySum.addPerson(personGradient);
     }
     noisySum.release(noisyGradient);
     for (let j = 0; j < dimension; j++) noisyGradient[j] = noisyGradient[j]! / expectedBatchSize;

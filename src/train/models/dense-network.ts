@@ -7,7 +7,8 @@
  * Parameter layout, layer by layer: the weight matrix row-major [out][in], then the bias [out].
  */
 import type { RandomSource } from '../../dp/random.ts';
-import type { Activation, Model, ModelSpec, OutputKind } from './model.ts';
+import { nearestInteger } from '../noisy-gradient-sum.ts';
+import type { Activation, Model, ModelSpec, OutputKind, RoundedGradient } from './model.ts';
 import { outputHead } from './output-heads.ts';
 
 interface Layer {
@@ -124,6 +125,102 @@ export function denseNetwork(shape: DenseNetworkShape): Model {
     return normSquared;
   };
 
+  // The example `prepareExample` last saw: its features, for the first layer's factor.
+  let preparedFeatures: Float64Array = new Float64Array(0);
+  let preparedOffset = 0;
+
+  /** Forward, then each layer's δ only (no gradient written); returns the ghost norm². */
+  const prepare = (
+    parameters: Float64Array,
+    features: Float64Array,
+    offset: number,
+    label: number,
+  ): number => {
+    forward(parameters, features, offset);
+    head.lossGradient(logits, label, deltas[depth - 1]!);
+    preparedFeatures = features;
+    preparedOffset = offset;
+    let normSquared = 0;
+    for (let l = depth - 1; l >= 0; l--) {
+      const { inputs, outputs, weightOffset } = layers[l]!;
+      const source = l === 0 ? features : activations[l - 1]!;
+      const sourceOffset = l === 0 ? offset : 0;
+      const delta = deltas[l]!;
+      let deltaSquared = 0;
+      for (let o = 0; o < outputs; o++) deltaSquared += delta[o]! * delta[o]!;
+      let inputSquared = 1;
+      for (let i = 0; i < inputs; i++) inputSquared += source[sourceOffset + i]! * source[sourceOffset + i]!;
+      normSquared += deltaSquared * inputSquared;
+      if (l === 0) break;
+      const back = deltas[l - 1]!;
+      back.fill(0);
+      for (let o = 0; o < outputs; o++) {
+        const d = delta[o]!;
+        if (d === 0) continue;
+        const row = weightOffset + o * inputs;
+        for (let i = 0; i < inputs; i++) back[i] = back[i]! + d * parameters[row + i]!;
+      }
+      for (let i = 0; i < inputs; i++) {
+        const a = source[i]!;
+        back[i] = back[i]! * (isRelu ? (a > 0 ? 1 : 0) : 1 - a * a);
+      }
+    }
+    return normSquared;
+  };
+
+  /**
+   * r = round(scale·δ_o·a_i) for every weight and round(scale·δ_o) for every bias, straight into the
+   * sum: the per-example gradient is never written out. With `shrink`, the same r (recomputed by the
+   * same operations, so bit-identical) are replaced by trunc(r·shrink).
+   */
+  const emitRounded = (scale: number, sum: Float64Array, shrink: number | undefined): number => {
+    let evenSquared = 0;
+    let oddSquared = 0;
+    for (let l = 0; l < depth; l++) {
+      const { inputs, outputs, weightOffset, biasOffset } = layers[l]!;
+      const source = l === 0 ? preparedFeatures : activations[l - 1]!;
+      const sourceOffset = l === 0 ? preparedOffset : 0;
+      const delta = deltas[l]!;
+      for (let o = 0; o < outputs; o++) {
+        const d = delta[o]! * scale;
+        if (d === 0) continue;
+        const row = weightOffset + o * inputs;
+        const rb = nearestInteger(d);
+        if (shrink === undefined) {
+          sum[biasOffset + o] = sum[biasOffset + o]! + rb;
+          evenSquared += rb * rb;
+          let i = 0;
+          for (; i + 1 < inputs; i += 2) {
+            const r = nearestInteger(d * source[sourceOffset + i]!);
+            const t = nearestInteger(d * source[sourceOffset + i + 1]!);
+            sum[row + i] = sum[row + i]! + r;
+            sum[row + i + 1] = sum[row + i + 1]! + t;
+            evenSquared += r * r;
+            oddSquared += t * t;
+          }
+          if (i < inputs) {
+            const r = nearestInteger(d * source[sourceOffset + i]!);
+            sum[row + i] = sum[row + i]! + r;
+            evenSquared += r * r;
+          }
+        } else {
+          sum[biasOffset + o] = sum[biasOffset + o]! - rb + Math.trunc(rb * shrink);
+          for (let i = 0; i < inputs; i++) {
+            const r = nearestInteger(d * source[sourceOffset + i]!);
+            sum[row + i] = sum[row + i]! - r + Math.trunc(r * shrink);
+          }
+        }
+      }
+    }
+    return evenSquared + oddSquared;
+  };
+  const roundedGradient: RoundedGradient = {
+    addRounded: (scale, sum) => emitRounded(scale, sum, undefined),
+    shrinkRounded: (scale, shrink, sum) => {
+      emitRounded(scale, sum, shrink);
+    },
+  };
+
   return {
     spec: shape.spec,
     output: shape.output,
@@ -150,6 +247,8 @@ export function denseNetwork(shape: DenseNetworkShape): Model {
     addExampleGradient: (parameters, features, offset, label, gradient) => {
       backpropagate(parameters, features, offset, label, gradient, true);
     },
+    prepareExample: prepare,
+    roundedGradient,
     predict: (parameters, features, offset, output) => {
       forward(parameters, features, offset);
       head.predict(logits, output);
