@@ -272,8 +272,8 @@ async function estimatePopulation(context: JobContext, request: TrainingRequest)
     });
   });
   const [row] = await runReadOnly(db, personCountSql(policy.policy, request), DATASET_TIMEOUT_MS);
-  // At least the batch: a tiny noisy count must not push q above 1.
-  return Math.max(request.batch_size, mechanism.release(Number((row as { persons: number }).persons)));
+  // At least the batch (and one person): a tiny noisy count must not push q above 1.
+  return Math.max(request.batch_size ?? 1, mechanism.release(Number((row as { persons: number }).persons)));
 }
 
 /** Jobs in this process, so a cancel request reaches the thread at once. */

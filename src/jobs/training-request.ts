@@ -13,6 +13,7 @@ import type { ColumnPolicy, Policy, Role, TablePolicy } from '../policy/schema.t
 import type { RewrittenSql } from '../sql/index.ts';
 import {
   type Candidate,
+  createOptimizer,
   type DatasetSchema,
   type DpSgdSpec,
   type LabelSpec,
@@ -22,6 +23,7 @@ import {
   type PrivacyPlan,
   type PublicTrainingSpec,
   privateEvaluationLoss,
+  samplingRate,
   searchCost,
   searchTrainingSetting,
   stepsForEpochs,
@@ -43,13 +45,44 @@ const ModelRequestSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+const ScheduleSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('constant') }).strict(),
+  z
+    .object({
+      kind: z.literal('cosine'),
+      warmup_steps: z.number().int().min(0).max(1_000_000).optional(),
+      final_fraction: z.number().min(0).max(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('step'),
+      every: z.number().int().min(1).max(1_000_000),
+      factor: z.number().gt(0).max(1),
+    })
+    .strict(),
+]);
+
+const optimizerCommon = {
+  learning_rate: z.number().positive().max(100),
+  /** Decoupled weight decay (AdamW style). */
+  weight_decay: z.number().min(0).lt(1).optional(),
+  schedule: ScheduleSchema.optional(),
+};
+
 const OptimizerRequestSchema = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('sgd'),
-    learning_rate: z.number().positive().max(100),
-    momentum: z.number().min(0).lt(1).optional(),
-  }),
-  z.object({ kind: z.literal('adam'), learning_rate: z.number().positive().max(100) }),
+  z
+    .object({ kind: z.literal('sgd'), ...optimizerCommon, momentum: z.number().min(0).lt(1).optional() })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('adam'),
+      ...optimizerCommon,
+      beta1: z.number().min(0).lt(1).optional(),
+      beta2: z.number().min(0).lt(1).optional(),
+      epsilon: z.number().positive().max(1).optional(),
+    })
+    .strict(),
 ]);
 
 /**
@@ -84,7 +117,9 @@ export const TrainingRequestSchema = z
     optimizer: OptimizerRequestSchema.default({ kind: 'adam', learning_rate: 0.05 }),
     clip_norm: CLIP_NORM.default(1),
     /** Expected persons per step; q = batch_size / the table's public population. */
-    batch_size: z.number().int().positive().max(MAX_BATCH_SIZE),
+    batch_size: z.number().int().positive().max(MAX_BATCH_SIZE).optional(),
+    /** The Poisson sampling rate q itself, instead of batch_size (expected batch q·N, N public). */
+    sampling_rate: z.number().min(1e-9).max(1).optional(),
     epochs: z.number().positive().max(1000).optional(),
     steps: z.number().int().positive().max(1_000_000).optional(),
     epsilon: z.number().positive().max(MAX_EPSILON).optional(),
@@ -136,6 +171,9 @@ export const TrainingRequestSchema = z
   })
   .refine((r) => r.candidates === undefined || r.holdout !== undefined, {
     message: 'choosing among candidates needs a holdout to score them on',
+  })
+  .refine((r) => (r.batch_size === undefined) !== (r.sampling_rate === undefined), {
+    message: 'give exactly one of batch_size and sampling_rate',
   })
   .refine((r) => (r.epochs === undefined) !== (r.steps === undefined), {
     message: 'give exactly one of epochs and steps',
@@ -244,12 +282,13 @@ export async function resolveTraining(
   const populationSize = request.holdout
     ? Math.floor(population * (1 - request.holdout.fraction))
     : population;
-  if (request.batch_size > populationSize)
+  const expectedBatchSize = request.batch_size ?? request.sampling_rate! * populationSize;
+  if (expectedBatchSize > populationSize)
     throw new TrainingRefusal(
       'invalid_training',
       `batch_size is above the training population (${populationSize})`,
     );
-  const sampling = { expectedBatchSize: request.batch_size, populationSize };
+  const sampling = { expectedBatchSize, populationSize };
   const steps = request.steps ?? stepsForEpochs(request.epochs!, sampling);
   const delta = request.delta ?? policy.limits.default_delta;
   if (delta > policy.limits.max_delta_per_job) {
@@ -280,13 +319,21 @@ export async function resolveTraining(
     clipNorm: candidate.clip_norm ?? request.clip_norm,
     optimizer: optimizerSpec(candidate.optimizer ?? request.optimizer),
   }));
+  // An optimizer setting that cannot run (a warm-up longer than the run) is refused now, at no cost.
+  for (const optimizer of [spec.optimizer, ...(candidates ?? []).map((c) => c.optimizer)]) {
+    try {
+      createOptimizer(optimizer, 1, steps);
+    } catch (error) {
+      throw new TrainingRefusal('invalid_training', `optimizer: ${(error as Error).message}`);
+    }
+  }
   const holdout = request.holdout;
   const selection = holdout
     ? { kind: 'private' as const, epsilon: holdout.epsilon, maxRowsPerPerson }
     : { kind: 'public' as const };
   const setting = candidates
     ? searchTrainingSetting({ candidates, sampling, steps, privacy })
-    : { q: request.batch_size / populationSize, steps, privacy };
+    : { q: samplingRate(sampling), steps, privacy };
   const plan = await planOrRefuse(options.plan, setting);
   const extraEpsilon = candidates
     ? searchCost({ candidates, sampling, steps, privacy, selection }, plan).selectionEpsilon
@@ -547,10 +594,36 @@ function labelOf({ column, name }: LocatedColumn): { label: LabelSpec; labelSql:
 }
 
 function optimizerSpec(optimizer: OptimizerRequest): OptimizerSpec {
-  if (optimizer.kind === 'adam') return { kind: 'adam', learningRate: optimizer.learning_rate };
+  const schedule = optimizer.schedule;
+  const common = {
+    learningRate: optimizer.learning_rate,
+    ...(optimizer.weight_decay === undefined ? {} : { weightDecay: optimizer.weight_decay }),
+    ...(schedule === undefined
+      ? {}
+      : {
+          schedule:
+            schedule.kind === 'cosine'
+              ? {
+                  kind: 'cosine' as const,
+                  ...(schedule.warmup_steps === undefined ? {} : { warmupSteps: schedule.warmup_steps }),
+                  ...(schedule.final_fraction === undefined
+                    ? {}
+                    : { finalFraction: schedule.final_fraction }),
+                }
+              : schedule,
+        }),
+  };
+  if (optimizer.kind === 'adam')
+    return {
+      kind: 'adam',
+      ...common,
+      ...(optimizer.beta1 === undefined ? {} : { beta1: optimizer.beta1 }),
+      ...(optimizer.beta2 === undefined ? {} : { beta2: optimizer.beta2 }),
+      ...(optimizer.epsilon === undefined ? {} : { epsilon: optimizer.epsilon }),
+    };
   return {
     kind: 'sgd',
-    learningRate: optimizer.learning_rate,
+    ...common,
     ...(optimizer.momentum === undefined ? {} : { momentum: optimizer.momentum }),
   };
 }

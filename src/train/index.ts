@@ -23,7 +23,7 @@ export {
 export type { DpSgdCard, ModelCard, TrainedModel } from './model-card.ts';
 export { createModel, createModelFor } from './models/create-model.ts';
 export type { Activation, Model, ModelSpec, OutputKind } from './models/model.ts';
-export type { OptimizerSpec } from './optimizers.ts';
+export { createOptimizer, type LearningRateSchedule, type OptimizerSpec } from './optimizers.ts';
 export { countCorrect, type Prediction, predict } from './predict.ts';
 export {
   epsilonSchedule,

@@ -69,7 +69,7 @@ export function trainDpSgd(
     noiseMultiplier: plan.sigma,
     random,
   });
-  const optimizer = createOptimizer(spec.optimizer, dimension);
+  const optimizer = createOptimizer(spec.optimizer, dimension, plan.steps);
   const sampler = new PoissonSampler(random, samplingThreshold(q));
   const { features, labels, personStart, personCount, featureCount } = dataset;
   const personGradient = new Float64Array(dimension);

@@ -322,6 +322,35 @@ describeEachDatabase('training job lifecycle', (database) => {
     expect(models).toEqual([]);
   });
 
+  it('takes a sampling rate directly, Adam betas, weight decay and a schedule', async () => {
+    const body = {
+      ...married,
+      batch_size: undefined,
+      sampling_rate: 0.125,
+      optimizer: {
+        kind: 'adam',
+        learning_rate: 0.05,
+        beta1: 0.8,
+        beta2: 0.99,
+        weight_decay: 0.01,
+        schedule: { kind: 'cosine', warmup_steps: 2, final_fraction: 0.1 },
+      },
+      dry_run: true,
+    };
+    const priced = await post('/v1/training-jobs', body);
+    expect(priced.status).toBe(200);
+    const { cost } = (await priced.json()) as { cost: { training: { q: number; steps: number } } };
+    expect(cost.training.q).toBe(0.125);
+    expect(cost.training.steps).toBe(16);
+    const both = await post('/v1/training-jobs', { ...body, batch_size: 100 });
+    expect(both.status).toBe(400);
+    const badSchedule = await post('/v1/training-jobs', {
+      ...body,
+      optimizer: { kind: 'sgd', learning_rate: 0.1, schedule: { kind: 'step', every: 0, factor: 2 } },
+    });
+    expect(badSchedule.status).toBe(400);
+  });
+
   it('answers hostile training parameters with a 400 naming the field, at no cost', async () => {
     const before = await charges();
     const hostile: [string, string][] = [
