@@ -349,6 +349,14 @@ describeEachDatabase('training job lifecycle', (database) => {
       optimizer: { kind: 'sgd', learning_rate: 0.1, schedule: { kind: 'step', every: 0, factor: 2 } },
     });
     expect(badSchedule.status).toBe(400);
+    // A warm-up longer than the run cannot run: refused before anything is charged.
+    const tooLong = await post('/v1/training-jobs', {
+      ...body,
+      dry_run: undefined,
+      optimizer: { kind: 'adam', learning_rate: 0.05, schedule: { kind: 'cosine', warmup_steps: 100 } },
+    });
+    expect(tooLong.status).toBe(422);
+    expect(((await tooLong.json()) as { code: string }).code).toBe('invalid_training');
   });
 
   it('answers hostile training parameters with a 400 naming the field, at no cost', async () => {
