@@ -1,7 +1,10 @@
-// DP-SGD throughput (expected examples per second) on a generated 50,000 × 20 dataset, expected
-// batch 256, one core, production CSPRNG, best of 3 runs; then wdbc test accuracy at ε = 1, 3, 8
-// (mean of 5 seeded runs).
-// Run: npx tsx bench/training.bench.ts   (or: npm run bench -- training)
+// DP-SGD throughput (expected examples per CPU-second) on generated 50,000 × 20 datasets, expected
+// batch 256, one core, production CSPRNG: the median of interleaved runs (model A, B, C, A, B, C…);
+// then wdbc test accuracy at ε = 1, 3, 8 (mean of 5 seeded runs).
+// Run: npx tsx bench/training.bench.ts [--runs=5] [--skip-accuracy] [--skip-throughput]
+//        [--reference-examples-per-second=177000 --reference-name="Opacus 1.4" --reference-model=mlp-64]
+// A reference figure (measured elsewhere, on the same machine class, one thread, same setting) is
+// printed beside the row of its model, with the ratio of dpgate's median to it.
 import { cryptoRandom } from '../src/dp/random.ts';
 import { buildTrainingDataset, type TrainingDataset } from '../src/train/dataset.ts';
 import type { ModelSpec } from '../src/train/models/model.ts';
@@ -16,53 +19,92 @@ const ROWS = 50_000;
 const FEATURES = 20;
 const BATCH = 256;
 
-function generatedDataset(): TrainingDataset {
+function option(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return process.argv.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
+}
+
+/** Features uniform in [−1, 1]; the label is the argmax of `classes` random projections (sign for 2). */
+function generatedDataset(classes: number): TrainingDataset {
   const uniform = (): number => cryptoRandom.nextUint32() / 2 ** 32;
-  const weights = Array.from({ length: FEATURES }, () => 2 * uniform() - 1);
+  const projections = Array.from({ length: classes === 2 ? 1 : classes }, () =>
+    Array.from({ length: FEATURES }, () => 2 * uniform() - 1),
+  );
   const rows: TableRow[] = Array.from({ length: ROWS }, () => {
     const x = Array.from({ length: FEATURES }, () => 2 * uniform() - 1);
-    const score = x.reduce((sum, value, j) => sum + value * weights[j]!, 0);
-    return { ...Object.fromEntries(x.map((value, j) => [`x${j}`, value])), y: score > 0 ? 1 : 0 };
+    const scores = projections.map((w) => x.reduce((sum, value, j) => sum + value * w[j]!, 0));
+    const y = classes === 2 ? (scores[0]! > 0 ? 1 : 0) : scores.indexOf(Math.max(...scores));
+    return { ...Object.fromEntries(x.map((value, j) => [`x${j}`, value])), y };
   });
   const schema: DatasetSchema = {
     features: Array.from({ length: FEATURES }, (_, j) => ({ name: `x${j}`, lower: -1, upper: 1 })),
-    label: { kind: 'binary', name: 'y' },
+    label: classes === 2 ? { kind: 'binary', name: 'y' } : { kind: 'class', name: 'y', classes },
   };
   return buildTrainingDataset({ rows, schema });
 }
 
-const MLP_64: ModelSpec = { kind: 'mlp', hidden: [64], activation: 'relu', output: { kind: 'binary' } };
+interface BenchModel {
+  readonly name: string;
+  readonly label: string;
+  readonly model: ModelSpec;
+  readonly classes: number;
+  readonly steps: number;
+}
 
-/**
- * Expected examples per second by wall clock (the progress event's figure) and by this process's
- * CPU time (user + system), best of `runs`. The CPU-time figure is the one that stays meaningful
- * when other jobs share the machine's two vCPUs; with the machine idle the two agree.
- */
-function throughput(model: ModelSpec, dataset: TrainingDataset, steps: number, runs: number) {
-  const spec: DpSgdSpec = {
-    model,
+const MODELS: readonly BenchModel[] = [
+  { name: 'logistic', label: 'logistic', model: { kind: 'logistic' }, classes: 2, steps: 1000 },
+  {
+    name: 'mlp-64',
+    label: 'mlp 20-64-1, relu',
+    model: { kind: 'mlp', hidden: [64], activation: 'relu', output: { kind: 'binary' } },
+    classes: 2,
+    steps: 300,
+  },
+  {
+    name: 'mlp-256-256',
+    label: 'mlp 20-256-256-1, relu',
+    model: { kind: 'mlp', hidden: [256, 256], activation: 'relu', output: { kind: 'binary' } },
+    classes: 2,
+    steps: 20,
+  },
+  {
+    name: 'mlp-256-256-softmax10',
+    label: 'mlp 20-256-256-10, relu, softmax',
+    model: {
+      kind: 'mlp',
+      hidden: [256, 256],
+      activation: 'relu',
+      output: { kind: 'multiclass', classes: 10 },
+    },
+    classes: 10,
+    steps: 20,
+  },
+];
+
+function spec(bench: BenchModel, steps: number): DpSgdSpec {
+  return {
+    model: bench.model,
     clipNorm: 1,
     sampling: { expectedBatchSize: BATCH, populationSize: ROWS },
     steps,
     optimizer: { kind: 'sgd', learningRate: 0.1, momentum: 0.9 },
     privacy: { accountant: 'rdp', delta: 1e-5, noiseMultiplier: 1 },
   };
-  trainDpSgd({ ...spec, steps: 50 }, dataset); // warm up the JIT
-  let wall = 0;
-  let cpu = 0;
-  for (let run = 0; run < runs; run++) {
-    const before = process.cpuUsage();
-    trainDpSgd(spec, dataset, {
-      progressIntervalMs: Number.POSITIVE_INFINITY,
-      onProgress: (progress) => {
-        wall = Math.max(wall, progress.examplesPerSecond);
-      },
-    });
-    const used = process.cpuUsage(before);
-    cpu = Math.max(cpu, (steps * BATCH) / ((used.user + used.system) / 1e6));
-  }
-  return { wall, cpu };
 }
+
+/** Expected examples per second of this process's CPU time (user + system) for one run. */
+function cpuRate(bench: BenchModel, dataset: TrainingDataset): number {
+  const before = process.cpuUsage();
+  trainDpSgd(spec(bench, bench.steps), dataset);
+  const used = process.cpuUsage(before);
+  return (bench.steps * BATCH) / ((used.user + used.system) / 1e6);
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 const WDBC_MODELS: Record<string, Omit<DpSgdSpec, 'privacy'>> = {
   logistic: {
@@ -99,30 +141,58 @@ function wdbcAccuracy(spec: DpSgdSpec, seeds: number): { mean: number; min: numb
   };
 }
 
-const dataset = generatedDataset();
-console.log(
-  `node ${process.version}; ${ROWS} × ${FEATURES}, expected batch ${BATCH}, σ = 1, C = 1, one core`,
-);
-console.log('| model | parameters | steps | expected examples/s (wall) | expected examples/s (CPU time) |');
-console.log('|---|---:|---:|---:|---:|');
+const runs = Number(option('runs') ?? 5);
+const throughputWanted = !process.argv.includes('--skip-throughput');
+const reference = option('reference-examples-per-second');
+const referenceName = option('reference-name') ?? 'reference';
+const referenceModel = option('reference-model') ?? 'mlp-64';
+const datasets = new Map([2, 10].map((classes) => [classes, generatedDataset(classes)]));
 const format = (rate: number): string => Math.round(rate).toLocaleString('en-US');
-for (const [name, model, steps] of [
-  ['logistic', { kind: 'logistic' }, 2000],
-  ['mlp (20-64-1, relu)', MLP_64, 600],
-] as const) {
-  const parameters = name === 'logistic' ? FEATURES + 1 : (FEATURES + 1) * 64 + 65;
-  const { wall, cpu } = throughput(model, dataset, steps, 3);
-  console.log(`| ${name} | ${parameters} | ${steps} | ${format(wall)} | ${format(cpu)} |`);
+for (const bench of MODELS) trainDpSgd(spec(bench, 5), datasets.get(bench.classes)!); // warm up the JIT
+const rates = new Map(MODELS.map((bench) => [bench.name, [] as number[]]));
+for (let run = 0; throughputWanted && run < runs; run++)
+  for (const bench of MODELS) rates.get(bench.name)!.push(cpuRate(bench, datasets.get(bench.classes)!));
+
+if (throughputWanted) printThroughput();
+if (process.argv.includes('--skip-accuracy')) process.exit(0);
+
+function printThroughput(): void {
+  console.log(
+    `node ${process.version}; ${ROWS} × ${FEATURES}, expected batch ${BATCH}, σ = 1, C = 1, one core; median of ${runs} interleaved runs`,
+  );
+  console.log(
+    `| model | parameters | steps | expected examples per CPU-second (median, min–max) |${reference ? ` ${referenceName} | ratio |` : ''}`,
+  );
+  console.log(`|---|---:|---:|---:|${reference ? '---:|---:|' : ''}`);
+  for (const bench of MODELS) {
+    const values = rates.get(bench.name)!;
+    const parameters = trainDpSgd(spec(bench, 1), datasets.get(bench.classes)!).parameters.length;
+    const cells = [
+      bench.label,
+      String(parameters),
+      String(bench.steps),
+      `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`,
+    ];
+    if (reference)
+      cells.push(
+        ...(bench.name === referenceModel
+          ? [format(Number(reference)), `${(median(values) / Number(reference)).toFixed(2)}×`]
+          : ['', '']),
+      );
+    console.log(`| ${cells.join(' | ')} |`);
+  }
 }
 
-console.log('\nwdbc test accuracy, δ = 1e-5, RDP accountant, mean (min–max) of 5 seeded runs');
+console.log(
+  `\nwdbc test accuracy, δ = 1e-5, RDP accountant, mean (min–max) of ${option('seeds') ?? 5} seeded runs`,
+);
 console.log('| model | ε = 1 | ε = 3 | ε = 8 |');
 console.log('|---|---|---|---|');
 for (const [name, base] of Object.entries(WDBC_MODELS)) {
   const cells = [1, 3, 8].map((epsilon) => {
     const { mean, min, max } = wdbcAccuracy(
       { ...base, privacy: { accountant: 'rdp', delta: 1e-5, epsilon } },
-      5,
+      Number(option('seeds') ?? 5),
     );
     return `${mean.toFixed(3)} (${min.toFixed(3)}–${max.toFixed(3)})`;
   });

@@ -13,6 +13,7 @@ import { demoBanner } from './demo/demo-keys.ts';
 import { directoryPolicyReloader, openGateway, resolveAbandonedAnswers } from './gateway.ts';
 import { createApp } from './http/app.ts';
 import { DOCS_ASSETS } from './http/routes/docs.ts';
+import { watchJobLiveness } from './jobs/training-jobs.ts';
 import { createLogger } from './logger.ts';
 import type { ReloadOutcome, ReloadTrigger } from './policy/reloader.ts';
 import { watchDirectory } from './policy/watch-directory.ts';
@@ -65,6 +66,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
         onError: (err) => logger.warn({ err }, 'watching the policy directory failed; use SIGHUP to reload'),
       })
     : undefined;
+  // Any gateway ends training jobs whose gateway stopped beating, without waiting for a restart.
+  const stopLivenessWatch = watchJobLiveness(gateway.database.db, {
+    onInterrupted: (interrupted) =>
+      logger.warn(
+        { interrupted },
+        'training jobs whose heartbeat stopped marked failed; their charges stand',
+      ),
+  });
   const app = createApp({
     db: gateway.database.db,
     readDb: gateway.database.readDb,
@@ -97,6 +106,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     closing ??= (async () => {
       policyWatch?.close();
       clearInterval(sweep);
+      stopLivenessWatch();
       const finished = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.DPGATE_SHUTDOWN_TIMEOUT_MS);

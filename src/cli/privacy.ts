@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   ACCOUNTANT_NAMES,
@@ -7,12 +8,25 @@ import {
   dpSgdEpsilonByRdp,
   dpSgdSigma,
 } from '../dp/accounting/index.ts';
+import {
+  jobCost,
+  resolveTraining,
+  TrainingRefusal,
+  TrainingRequestSchema,
+} from '../jobs/training-request.ts';
+import { formatIssue } from '../policy/issues.ts';
+import { readPolicyDirectory } from '../policy/load-directory.ts';
+import { ROLES, type Role } from '../policy/schema.ts';
+import { validatePolicyFiles } from '../policy/validate.ts';
+import { planPrivacy } from '../train/index.ts';
 
 /**
  * `dpgate privacy epsilon|sigma`: the DP-SGD calculators (like TF Privacy's
  * compute_dp_sgd_privacy and Opacus' get_noise_multiplier) over the accountants in
  * src/dp/accounting. Prints one JSON object per run through the command's configured output;
- * bad input exits non-zero with a one-line reason.
+ * bad input exits non-zero with a one-line reason. `dpgate privacy job` prices a whole training
+ * request (the body of POST /v1/training-jobs) against a policy directory, offline: the same cost
+ * object a dry run returns, with no database and no data.
  */
 export function privacyCommand(): Command {
   const privacy = new Command('privacy').description(
@@ -66,7 +80,58 @@ export function privacyCommand(): Command {
       };
     });
   });
+  privacy
+    .command('job')
+    .description('the full cost of a training request (POST /v1/training-jobs body) under a policy, offline')
+    .argument('<request>', 'JSON file with the request body, or - for stdin')
+    .option('--policy-dir <dir>', 'policy directory', process.env.DPGATE_POLICY_DIR || 'policies')
+    .addOption(new Option('--role <role>', 'role sending the request').choices(ROLES).default('analyst'))
+    .action(async function (this: Command, file: string) {
+      const options = this.opts<{ policyDir: string; role: Role }>();
+      const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+      const parsed = TrainingRequestSchema.safeParse(parseJson(this, text));
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+        this.error(`error: ${issues.join('; ')}`, { exitCode: 2, code: 'dpgate.invalid_request' });
+      }
+      const validation = await validatePolicyFiles(await readPolicyDirectory(options.policyDir));
+      if (!validation.ok)
+        this.error(`error: ${validation.issues.map(formatIssue).join('; ')}`, {
+          exitCode: 2,
+          code: 'dpgate.invalid_policy',
+        });
+      try {
+        const { policy, version } = validation.snapshot;
+        const resolved = await resolveTraining(policy, options.role, parsed.data, {
+          plan: async (setting) => planPrivacy(setting),
+        });
+        this.configureOutput().writeOut?.(
+          `${JSON.stringify({ cost: jobCost(resolved), communities: resolved.communities, policy_version: version })}\n`,
+        );
+      } catch (error) {
+        if (error instanceof TrainingRefusal)
+          this.error(`error: ${error.code}: ${error.message}`, { exitCode: 1, code: `dpgate.${error.code}` });
+        throw error;
+      }
+    });
   return privacy;
+}
+
+function parseJson(command: Command, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return command.error('error: the request is not valid JSON', {
+      exitCode: 2,
+      code: 'dpgate.invalid_json',
+    });
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 interface SamplingOptions {

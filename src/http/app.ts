@@ -33,7 +33,7 @@ export function createApp(deps: AppDependencies) {
 
   app.route('/', healthRoutes(deps));
   app.route('/', docsRoutes(deps));
-  app.route('/', meRoutes());
+  app.route('/', meRoutes(deps));
   app.route('/', policyRoutes(deps));
   app.route('/', communityRoutes(deps));
   app.route('/', queryRoutes(deps, deps.testing));

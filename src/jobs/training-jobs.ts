@@ -6,6 +6,13 @@
  *
  * Only the final weights, and progress made of public values, leave the job. A job that fails, is
  * cancelled, or is cut off by a restart keeps its charge: the run may already have used the data.
+ *
+ * The privacy plan (σ calibration, seconds with the PLD accountant) is made once, in a worker
+ * thread, and handed to the training thread; the request path only awaits it.
+ *
+ * A job's status moves queued → running → succeeded | failed | cancelled, and each write names the
+ * states it may leave from, so a job marked failed or cancelled (by any gateway) never later
+ * succeeds or publishes a model.
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
@@ -13,8 +20,9 @@ import { jsonb } from '../db/jsonb.ts';
 import { composeRdpCharges, dpSgdRdpCharge, rdpChargeOf } from '../dp/accounting/rdp-ledger.ts';
 import { discreteLaplace } from '../dp/discrete-laplace.ts';
 import { appendAudit } from '../ledger/audit-log.ts';
-import { type CommunityCharge, commitCharge } from '../ledger/charge.ts';
-import { releaseCost } from '../ledger/release-cost.ts';
+import { chargeAmounts, remaining, zcdpChargeFits } from '../ledger/budget-state.ts';
+import { budgetState, type CommunityCharge, commitCharge } from '../ledger/charge.ts';
+import { type ReleaseCost, releaseCost } from '../ledger/release-cost.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
 import { runReadOnly } from '../queries/execute.ts';
@@ -27,20 +35,25 @@ import {
   type TrainingProgress,
   trainNonPrivate,
 } from '../train/index.ts';
-import { runSearchInWorker, runTrainingInWorker } from '../train/worker-runner.ts';
+import { planInWorker, runSearchInWorker, runTrainingInWorker } from '../train/worker-runner.ts';
 import {
+  jobCost,
   needsPopulationEstimate,
   PERSON_COLUMN,
   personCountSql,
   type ResolvedTraining,
   resolveTraining,
+  TrainingRefusal,
   type TrainingRequest,
 } from './training-request.ts';
 
 /** A queued or running job whose heartbeat is older than this was cut off (by a restart or a crash). */
 export const HEARTBEAT_TIMEOUT_MS = 60_000;
-const HEARTBEAT_INTERVAL_MS = 5_000;
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+/** A cancel of a job whose heartbeat missed this long cancels it at once: no gateway is running it. */
+const CANCEL_STALE_MS = 3 * HEARTBEAT_INTERVAL_MS;
 const DATASET_TIMEOUT_MS = 60_000;
+const LIVE = ['queued', 'running'] as const;
 
 export interface JobContext {
   readonly db: Kysely<Database>;
@@ -57,22 +70,71 @@ export interface StartedJob {
   readonly finished: Promise<void>;
 }
 
+/** What a job would cost and what each community would have left: no charge, no data read. */
+export async function priceTrainingJob(context: Omit<JobContext, 'requestId'>, request: TrainingRequest) {
+  const { db, policy, principal } = context;
+  if (needsPopulationEstimate(policy.policy, request)) {
+    throw new TrainingRefusal(
+      'invalid_training',
+      `a dry run reads no data, and the training cost on "${request.table}" depends on a DP count of its persons made when the job runs: give the population in policy to price it in advance`,
+    );
+  }
+  const resolved = await resolveTraining(policy.policy, principal.role, request, { plan: planInWorker });
+  const cost = trainingReleaseCost(resolved);
+  const budgets = await db
+    .selectFrom('dpgate.community_budgets')
+    .selectAll()
+    .where('community_id', 'in', [...resolved.communities])
+    .orderBy('community_id')
+    .execute();
+  return {
+    dry_run: true,
+    cost: jobCost(resolved),
+    communities: budgets.map((row) => {
+      const state = budgetState(row);
+      const amounts = chargeAmounts(state, cost);
+      const after = {
+        ...state,
+        epsilonSpent: state.epsilonSpent + amounts.epsilon,
+        deltaSpent: state.deltaSpent + amounts.delta,
+        rhoSpent: state.rhoSpent + (amounts.rho ?? 0),
+      };
+      const fits =
+        state.accounting === 'basic'
+          ? after.epsilonSpent <= state.epsilonTotal && after.deltaSpent <= state.deltaTotal
+          : zcdpChargeFits(state, amounts);
+      return {
+        community: row.community_id,
+        accounting: row.accounting,
+        would_charge: amounts,
+        remaining: remaining(state),
+        remaining_after: fits ? remaining(after) : null,
+        fits,
+      };
+    }),
+    policy_version: policy.version,
+  };
+}
+
 export async function startTrainingJob(context: JobContext, request: TrainingRequest): Promise<StartedJob> {
   const { db, policy, principal, requestId } = context;
   let population: number | undefined;
   if (needsPopulationEstimate(policy.policy, request)) {
     // Everything that can be refused without data is refused before the count is charged.
-    resolveTraining(policy.policy, principal.role, request, Number.MAX_SAFE_INTEGER);
+    await resolveTraining(policy.policy, principal.role, request, {
+      plan: planInWorker,
+      estimatedPopulation: Number.MAX_SAFE_INTEGER,
+    });
     population = await estimatePopulation(context, request);
   }
-  const resolved = resolveTraining(policy.policy, principal.role, request, population);
+  const resolved = await resolveTraining(policy.policy, principal.role, request, {
+    plan: planInWorker,
+    estimatedPopulation: population,
+  });
   const id = crypto.randomUUID();
   const { plan } = resolved;
-  // An rdp ledger composes the run by its subsampled-Gaussian curve; a search keeps the curve its (ε, δ) implies.
-  const rdp = request.candidates
-    ? undefined
-    : composeRdpCharges([dpSgdRdpCharge(plan), rdpChargeOf(resolved.losses.slice(1))]);
-  const cost = releaseCost({ losses: resolved.losses, mechanism: 'dp_sgd', ...(rdp ? { rdp } : {}) });
+  const cost = trainingReleaseCost(resolved);
+  const { dry_run: _, ...stored } = request;
   const charged = await db.transaction().execute(async (trx) => {
     const committed = await commitCharge(trx, {
       requestId,
@@ -90,7 +152,7 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
         id,
         principal_id: principal.id,
         status: 'queued',
-        spec: jsonb({ request, table: resolved.table, population_estimate: population ?? null }),
+        spec: jsonb({ request: stored, table: resolved.table, population_estimate: population ?? null }),
         cost: jsonb(jobCost(resolved)),
         policy_version: policy.version,
         heartbeat_at: new Date(),
@@ -126,8 +188,12 @@ async function train(
     initialWeights?: Float64Array | undefined;
   },
 ) {
+  const { plan } = resolved;
   if (!resolved.holdout)
-    return { result: await runTrainingInWorker(resolved.spec, dataset, options), evaluation: null };
+    return {
+      result: await runTrainingInWorker(resolved.spec, dataset, { ...options, plan }),
+      evaluation: null,
+    };
   const { train: trainPart, heldOut } = splitByPerson(dataset, resolved.holdout.fraction);
   const { epsilon } = resolved.holdout;
   if (resolved.candidates) {
@@ -141,14 +207,14 @@ async function train(
         selection: { kind: 'private', heldOut, epsilon },
       },
       trainPart,
-      options,
+      { ...options, plan },
     );
     return {
       result: search.best,
       evaluation: { kind: 'selection', chosen: search.bestIndex, noisy_accuracies: search.scores, epsilon },
     };
   }
-  const result = await runTrainingInWorker(resolved.spec, trainPart, options);
+  const result = await runTrainingInWorker(resolved.spec, trainPart, { ...options, plan });
   const noisy = evaluatePrivately({ model: result, heldOut, epsilon });
   return {
     result,
@@ -173,25 +239,15 @@ async function pretrain(db: Kysely<Database>, resolved: ResolvedTraining): Promi
   return trainNonPrivate(spec, publicData).parameters;
 }
 
-/** The cost as the job states it: the total charged, and its parts. */
-export function jobCost(resolved: ResolvedTraining) {
-  const { plan } = resolved;
-  const epsilon = resolved.losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? 0 : loss.epsilon), 0);
-  return {
-    epsilon,
-    delta: plan.delta,
-    training: {
-      epsilon: plan.epsilon,
-      sigma: plan.sigma,
-      q: plan.q,
-      steps: plan.steps,
-      accountant: plan.accountant,
-    },
-    held_out: resolved.holdout
-      ? { fraction: resolved.holdout.fraction, epsilon: epsilon - plan.epsilon }
-      : null,
-    candidates: resolved.candidates?.length ?? 1,
-  };
+/**
+ * What a job is charged (and what its dry run prices): an rdp ledger composes a run by its
+ * subsampled-Gaussian curve; a search keeps the curve its (ε, δ) implies.
+ */
+function trainingReleaseCost(resolved: ResolvedTraining): ReleaseCost {
+  const rdp = resolved.candidates
+    ? undefined
+    : composeRdpCharges([dpSgdRdpCharge(resolved.plan), rdpChargeOf(resolved.losses.slice(1))]);
+  return releaseCost({ losses: resolved.losses, mechanism: 'dp_sgd', ...(rdp ? { rdp } : {}) });
 }
 
 /**
@@ -224,12 +280,17 @@ async function estimatePopulation(context: JobContext, request: TrainingRequest)
     });
   });
   const [row] = await runReadOnly(db, personCountSql(policy.policy, request), DATASET_TIMEOUT_MS);
-  // At least the batch: a tiny noisy count must not push q above 1.
-  return Math.max(request.batch_size, mechanism.release(Number((row as { persons: number }).persons)));
+  // At least the batch (and one person): a tiny noisy count must not push q above 1.
+  return Math.max(request.batch_size ?? 1, mechanism.release(Number((row as { persons: number }).persons)));
 }
 
 /** Jobs in this process, so a cancel request reaches the thread at once. */
 const running = new Map<string, AbortController>();
+
+/** A write that found the job no longer in a state it may leave (another gateway ended it). */
+class JobEndedElsewhere extends Error {
+  override name = 'JobEndedElsewhere';
+}
 
 async function runJob(
   db: Kysely<Database>,
@@ -240,6 +301,7 @@ async function runJob(
   const controller = new AbortController();
   running.set(id, controller);
   const heartbeat = setInterval(() => void beat(db, id, controller), HEARTBEAT_INTERVAL_MS);
+  let lastProgress: TrainingProgress | undefined;
   try {
     const rows = await runReadOnly(
       db,
@@ -252,23 +314,44 @@ async function runJob(
       personColumn: PERSON_COLUMN,
       maxRowsPerPerson: resolved.maxRowsPerPerson,
     });
-    await db
+    const started = await db
       .updateTable('dpgate.training_jobs')
       .set({ status: 'running', started_at: new Date(), heartbeat_at: new Date() })
       .where('id', '=', id)
-      .execute();
+      .where('status', '=', 'queued')
+      .where('cancel_requested', '=', false)
+      .returning('id')
+      .executeTakeFirst();
+    if (!started) controller.abort();
     const { result, evaluation } = await train(resolved, dataset, {
       signal: controller.signal,
-      onProgress: (progress) => void beat(db, id, controller, progress),
+      onProgress: (progress) => {
+        lastProgress = progress;
+        void beat(db, id, controller, progress);
+      },
       initialWeights: resolved.pretrain ? await pretrain(db, resolved) : undefined,
     });
+    const cost = jobCost(resolved);
     const card = {
       ...result.card,
+      // The whole job's cost (search and held-out parts included), then each part.
+      privacy: result.card.privacy && {
+        ...result.card.privacy,
+        epsilon: cost.epsilon,
+        delta: cost.delta,
+        parts: {
+          training: cost.training,
+          held_out: cost.held_out,
+          population_count: cost.population_count,
+        },
+      },
       policy_version: policy.version,
       table: resolved.table,
       pretrained_on: resolved.pretrain?.table ?? null,
       evaluation,
     };
+    // Progress ends at what the job was charged: training, then the held-out part.
+    const finalProgress = lastProgress && { ...lastProgress, epsilonSpent: cost.epsilon };
     await db.transaction().execute(async (trx) => {
       const model = await trx
         .insertInto('dpgate.models')
@@ -281,13 +364,23 @@ async function runJob(
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      await trx
+      const succeeded = await trx
         .updateTable('dpgate.training_jobs')
-        .set({ status: 'succeeded', model_id: model.id, finished_at: new Date() })
+        .set({
+          status: 'succeeded',
+          model_id: model.id,
+          finished_at: new Date(),
+          ...(finalProgress ? { progress: jsonb(finalProgress) } : {}),
+        })
         .where('id', '=', id)
-        .execute();
+        .where('status', '=', 'running')
+        .returning('id')
+        .executeTakeFirst();
+      // Rolls the model back: the job was failed or cancelled meanwhile and must not publish one.
+      if (!succeeded) throw new JobEndedElsewhere('the job was ended meanwhile');
     });
   } catch (error) {
+    if (error instanceof JobEndedElsewhere) return;
     const cancelled = controller.signal.aborted;
     // Only a stable code: a message could quote a value from the data.
     const code = cancelled
@@ -297,6 +390,7 @@ async function runJob(
       .updateTable('dpgate.training_jobs')
       .set({ status: cancelled ? 'cancelled' : 'failed', error: String(code), finished_at: new Date() })
       .where('id', '=', id)
+      .where('status', 'in', LIVE)
       .execute();
   } finally {
     clearInterval(heartbeat);
@@ -306,7 +400,7 @@ async function runJob(
 
 /**
  * Refreshes the heartbeat (and stores the public progress fields, when given); stops the job if a
- * cancel was requested from any gateway.
+ * cancel was requested from any gateway, or if the job was ended elsewhere (no row is live).
  */
 async function beat(
   db: Kysely<Database>,
@@ -318,40 +412,99 @@ async function beat(
     .updateTable('dpgate.training_jobs')
     .set({ heartbeat_at: new Date(), ...(progress ? { progress: jsonb(progress) } : {}) })
     .where('id', '=', id)
+    .where('status', 'in', LIVE)
     .returning('cancel_requested')
     .executeTakeFirst()
-    .catch(() => undefined);
+    .then(
+      (found) => found ?? { cancel_requested: true },
+      // A lost connection is no reason to stop: the next beat retries.
+      () => undefined,
+    );
   if (row?.cancel_requested) controller.abort();
 }
 
-/** Asks the gateway running the job to stop it; returns false if the job had already ended. */
-export async function requestCancel(db: Kysely<Database>, id: string): Promise<boolean> {
+export type CancelOutcome =
+  /** The gateway running the job was asked to stop it; it does within one heartbeat. */
+  | { readonly outcome: 'requested' }
+  /** The job is cancelled (it was queued or running nowhere), or had already ended with `status`. */
+  | { readonly outcome: 'ended'; readonly status: string };
+
+/**
+ * Cancels a job in any state. A live job is flagged; the gateway running it stops it at once (here)
+ * or at its next heartbeat (elsewhere). A live job whose heartbeat missed several beats is run by no
+ * one, so it is marked cancelled now. An ended job is left as it is. The charge always stands.
+ */
+export async function requestCancel(db: Kysely<Database>, id: string): Promise<CancelOutcome> {
+  const local = running.get(id);
+  const stale = local
+    ? sql<boolean>`false`
+    : sql<boolean>`(heartbeat_at is null or heartbeat_at < now() - make_interval(secs => ${CANCEL_STALE_MS / 1000}))`;
   const row = await db
     .updateTable('dpgate.training_jobs')
-    .set({ cancel_requested: true })
+    .set({
+      cancel_requested: true,
+      status: sql`case when ${stale} then 'cancelled' else status end`,
+      error: sql`case when ${stale} then 'cancelled' else error end`,
+      finished_at: sql`case when ${stale} then now() else finished_at end`,
+    })
     .where('id', '=', id)
-    .where('status', 'in', ['queued', 'running'])
-    .returning('id')
+    .where('status', 'in', LIVE)
+    .returning('status')
     .executeTakeFirst();
-  running.get(id)?.abort();
-  return row !== undefined;
+  local?.abort();
+  if (row && row.status !== 'cancelled') return { outcome: 'requested' };
+  if (row) return { outcome: 'ended', status: 'cancelled' };
+  const ended = await db
+    .selectFrom('dpgate.training_jobs')
+    .select('status')
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  return { outcome: 'ended', status: ended.status };
 }
 
 /**
- * Marks queued or running jobs whose heartbeat stopped as failed (`interrupted`). Their charges
- * stand: the run may already have read the data. Run at start-up.
+ * Ends queued or running jobs whose heartbeat stopped: `cancelled` if a cancel was asked for, else
+ * `failed` (`interrupted`). Their charges stand: the run may already have read the data. Any
+ * gateway may run this at any time (it is one UPDATE on the database's clock); `watchJobLiveness`
+ * runs it continuously, and reads of a job run it for that job.
  */
-export async function failInterruptedJobs(db: Kysely<Database>): Promise<number> {
-  const result = await db
+export async function failInterruptedJobs(db: Kysely<Database>, jobId?: string): Promise<number> {
+  let update = db
     .updateTable('dpgate.training_jobs')
-    .set({ status: 'failed', error: 'interrupted', finished_at: new Date() })
-    .where('status', 'in', ['queued', 'running'])
+    .set({
+      status: sql`case when cancel_requested then 'cancelled' else 'failed' end`,
+      error: sql`case when cancel_requested then 'cancelled' else 'interrupted' end`,
+      finished_at: new Date(),
+    })
+    .where('status', 'in', LIVE)
     .where((eb) =>
       eb.or([
         eb('heartbeat_at', 'is', null),
         eb('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${HEARTBEAT_TIMEOUT_MS / 1000})`),
       ]),
-    )
-    .executeTakeFirst();
+    );
+  if (jobId !== undefined) update = update.where('id', '=', jobId);
+  const result = await update.executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * Checks heartbeats every `intervalMs` (default: one heartbeat interval), so a job whose gateway
+ * died is marked failed within HEARTBEAT_TIMEOUT_MS plus one interval, without any restart. Returns
+ * a function that stops the watch. Errors (a lost connection) wait for the next round.
+ */
+export function watchJobLiveness(
+  db: Kysely<Database>,
+  options: { readonly intervalMs?: number; readonly onInterrupted?: (count: number) => void } = {},
+): () => void {
+  const timer = setInterval(() => {
+    failInterruptedJobs(db).then(
+      (count) => {
+        if (count > 0) options.onInterrupted?.(count);
+      },
+      () => {},
+    );
+  }, options.intervalMs ?? HEARTBEAT_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }

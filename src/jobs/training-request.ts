@@ -13,16 +13,19 @@ import type { ColumnPolicy, Policy, Role, TablePolicy } from '../policy/schema.t
 import type { RewrittenSql } from '../sql/index.ts';
 import {
   type Candidate,
+  createOptimizer,
   type DatasetSchema,
   type DpSgdSpec,
   type LabelSpec,
   type ModelSpec,
   type OptimizerSpec,
+  type PlanSetting,
   type PrivacyPlan,
   type PublicTrainingSpec,
-  planPrivacy,
   privateEvaluationLoss,
+  samplingRate,
   searchCost,
+  searchTrainingSetting,
   stepsForEpochs,
 } from '../train/index.ts';
 
@@ -42,14 +45,58 @@ const ModelRequestSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-const OptimizerRequestSchema = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('sgd'),
-    learning_rate: z.number().positive(),
-    momentum: z.number().min(0).lt(1).optional(),
-  }),
-  z.object({ kind: z.literal('adam'), learning_rate: z.number().positive() }),
+const ScheduleSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('constant') }).strict(),
+  z
+    .object({
+      kind: z.literal('cosine'),
+      warmup_steps: z.number().int().min(0).max(1_000_000).optional(),
+      final_fraction: z.number().min(0).max(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('step'),
+      every: z.number().int().min(1).max(1_000_000),
+      factor: z.number().gt(0).max(1),
+    })
+    .strict(),
 ]);
+
+const optimizerCommon = {
+  learning_rate: z.number().positive().max(100),
+  /** Decoupled weight decay (AdamW style). */
+  weight_decay: z.number().min(0).lt(1).optional(),
+  schedule: ScheduleSchema.optional(),
+};
+
+const OptimizerRequestSchema = z.discriminatedUnion('kind', [
+  z
+    .object({ kind: z.literal('sgd'), ...optimizerCommon, momentum: z.number().min(0).lt(1).optional() })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('adam'),
+      ...optimizerCommon,
+      beta1: z.number().min(0).lt(1).optional(),
+      beta2: z.number().min(0).lt(1).optional(),
+      epsilon: z.number().positive().max(1).optional(),
+    })
+    .strict(),
+]);
+
+/**
+ * Ranges wide enough for any useful run and narrow enough that the accountants and the sampler work
+ * in them: σ below 0.1 gives no meaningful privacy at any ε a policy allows (and the accountants'
+ * grids cannot represent its loss), a batch above ten million persons is beyond any commons here.
+ * A value outside is a 400 naming the field, never a 500.
+ */
+const MAX_BATCH_SIZE = 10_000_000;
+const MIN_NOISE_MULTIPLIER = 0.1;
+const MAX_NOISE_MULTIPLIER = 1e4;
+const MAX_EPSILON = 100;
+const MIN_DELTA = 1e-30;
+const CLIP_NORM = z.number().positive().max(1e6);
 
 type ModelRequest = z.output<typeof ModelRequestSchema>;
 type OptimizerRequest = z.output<typeof OptimizerRequestSchema>;
@@ -68,25 +115,27 @@ export const TrainingRequestSchema = z
       .optional(),
     model: ModelRequestSchema,
     optimizer: OptimizerRequestSchema.default({ kind: 'adam', learning_rate: 0.05 }),
-    clip_norm: z.number().positive().default(1),
+    clip_norm: CLIP_NORM.default(1),
     /** Expected persons per step; q = batch_size / the table's public population. */
-    batch_size: z.number().int().positive(),
+    batch_size: z.number().int().positive().max(MAX_BATCH_SIZE).optional(),
+    /** The Poisson sampling rate q itself, instead of batch_size (expected batch q·N, N public). */
+    sampling_rate: z.number().min(1e-9).max(1).optional(),
     epochs: z.number().positive().max(1000).optional(),
     steps: z.number().int().positive().max(1_000_000).optional(),
-    epsilon: z.number().positive().optional(),
-    noise_multiplier: z.number().positive().optional(),
-    delta: z.number().positive().lt(1).optional(),
+    epsilon: z.number().positive().max(MAX_EPSILON).optional(),
+    noise_multiplier: z.number().min(MIN_NOISE_MULTIPLIER).max(MAX_NOISE_MULTIPLIER).optional(),
+    delta: z.number().min(MIN_DELTA).lt(1).optional(),
     accountant: z.enum(['rdp', 'pld']).default('pld'),
     /** Hold out this fraction of persons; evaluate (or select) on them with this ε, charged too. */
     holdout: z
-      .object({ fraction: z.number().gt(0).max(0.5), epsilon: z.number().positive() })
+      .object({ fraction: z.number().gt(0).max(0.5), epsilon: z.number().positive().max(MAX_EPSILON) })
       .strict()
       .optional(),
     /**
      * Where policy gives the table no public population: estimate it with a DP count of persons at
      * this ε (charged before the training is planned; docs/training.md §8).
      */
-    population_epsilon: z.number().positive().optional(),
+    population_epsilon: z.number().positive().max(MAX_EPSILON).optional(),
     /** Pre-train without noise, at no cost, on a public table with the same columns; then fine-tune privately. */
     pretrain: z
       .object({
@@ -103,13 +152,15 @@ export const TrainingRequestSchema = z
           .object({
             model: ModelRequestSchema,
             optimizer: OptimizerRequestSchema.optional(),
-            clip_norm: z.number().positive().optional(),
+            clip_norm: CLIP_NORM.optional(),
           })
           .strict(),
       )
       .min(2)
       .max(16)
       .optional(),
+    /** Price the job (σ, q, steps, ε and every part) and what each community would have left: no charge, no data read. */
+    dry_run: z.boolean().optional(),
   })
   .strict()
   .refine((r) => r.join === undefined || r.pretrain === undefined, {
@@ -120,6 +171,9 @@ export const TrainingRequestSchema = z
   })
   .refine((r) => r.candidates === undefined || r.holdout !== undefined, {
     message: 'choosing among candidates needs a holdout to score them on',
+  })
+  .refine((r) => (r.batch_size === undefined) !== (r.sampling_rate === undefined), {
+    message: 'give exactly one of batch_size and sampling_rate',
   })
   .refine((r) => (r.epochs === undefined) !== (r.steps === undefined), {
     message: 'give exactly one of epochs and steps',
@@ -146,6 +200,10 @@ export interface ResolvedTraining {
     readonly evaluationLoss: PureLoss;
   };
   readonly candidates?: readonly Candidate[];
+  /** ε of the DP count of persons charged before the job, when policy gives no population. */
+  readonly populationEpsilon: number | null;
+  /** Steps of one run (a search runs `candidates.length` of them). */
+  readonly stepsPerRun: number;
   /** Free, noiseless pre-training on a public table, scaled with the same (private table's) bounds. */
   readonly pretrain?: {
     readonly table: string;
@@ -178,16 +236,20 @@ export class TrainingRefusal extends Error {
 
 export const PERSON_COLUMN = '__person';
 
+/** Makes a run's privacy plan (σ calibration can take seconds: the server plans in a worker thread). */
+export type Planner = (setting: PlanSetting) => Promise<PrivacyPlan>;
+
 /**
  * `estimatedPopulation` is the released DP count of persons, for a table whose population policy
  * does not give; it is public from then on, like a policy figure.
  */
-export function resolveTraining(
+export async function resolveTraining(
   policy: Policy,
   role: Role,
   request: TrainingRequest,
-  estimatedPopulation?: number,
-): ResolvedTraining {
+  options: { readonly plan: Planner; readonly estimatedPopulation?: number | undefined },
+): Promise<ResolvedTraining> {
+  const { estimatedPopulation } = options;
   const sources = [request.table, ...(request.join ?? [])].map((name) => trainingSource(policy, role, name));
   if (new Set(sources.map((source) => source.name)).size !== sources.length) {
     throw new TrainingRefusal('invalid_training', 'a table is joined twice');
@@ -220,12 +282,13 @@ export function resolveTraining(
   const populationSize = request.holdout
     ? Math.floor(population * (1 - request.holdout.fraction))
     : population;
-  if (request.batch_size > populationSize)
+  const expectedBatchSize = request.batch_size ?? request.sampling_rate! * populationSize;
+  if (expectedBatchSize > populationSize)
     throw new TrainingRefusal(
       'invalid_training',
       `batch_size is above the training population (${populationSize})`,
     );
-  const sampling = { expectedBatchSize: request.batch_size, populationSize };
+  const sampling = { expectedBatchSize, populationSize };
   const steps = request.steps ?? stepsForEpochs(request.epochs!, sampling);
   const delta = request.delta ?? policy.limits.default_delta;
   if (delta > policy.limits.max_delta_per_job) {
@@ -256,16 +319,25 @@ export function resolveTraining(
     clipNorm: candidate.clip_norm ?? request.clip_norm,
     optimizer: optimizerSpec(candidate.optimizer ?? request.optimizer),
   }));
+  // An optimizer setting that cannot run (a warm-up longer than the run) is refused now, at no cost.
+  for (const optimizer of [spec.optimizer, ...(candidates ?? []).map((c) => c.optimizer)]) {
+    try {
+      createOptimizer(optimizer, 1, steps);
+    } catch (error) {
+      throw new TrainingRefusal('invalid_training', `optimizer: ${(error as Error).message}`);
+    }
+  }
   const holdout = request.holdout;
   const selection = holdout
     ? { kind: 'private' as const, epsilon: holdout.epsilon, maxRowsPerPerson }
     : { kind: 'public' as const };
-  const { plan, extraEpsilon } = candidates
-    ? (() => {
-        const cost = searchCost({ candidates, sampling, steps, privacy, selection });
-        return { plan: cost.training, extraEpsilon: cost.selectionEpsilon };
-      })()
-    : { plan: planPrivacy({ q: request.batch_size / populationSize, steps, privacy }), extraEpsilon: 0 };
+  const setting = candidates
+    ? searchTrainingSetting({ candidates, sampling, steps, privacy })
+    : { q: samplingRate(sampling), steps, privacy };
+  const plan = await planOrRefuse(options.plan, setting);
+  const extraEpsilon = candidates
+    ? searchCost({ candidates, sampling, steps, privacy, selection }, plan).selectionEpsilon
+    : 0;
   const evaluationLoss = holdout ? privateEvaluationLoss(holdout.epsilon, maxRowsPerPerson) : undefined;
   const losses: PrivacyLoss[] = [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }];
   if (candidates) losses.push({ kind: 'pure', epsilon: extraEpsilon });
@@ -319,10 +391,59 @@ export function resolveTraining(
     plan,
     ...(holdout && evaluationLoss ? { holdout: { ...holdout, evaluationLoss } } : {}),
     ...(candidates ? { candidates } : {}),
+    populationEpsilon: table.population ? null : (request.population_epsilon ?? null),
+    stepsPerRun: steps,
     ...(pretrain ? { pretrain } : {}),
     losses,
     // Every person in the table may be in the training set: every community pays the run's cost.
     communities: Object.keys(policy.budgets).sort(),
+  };
+}
+
+/** The plan, or a refusal (at no cost) when the accountant cannot account for the setting. */
+async function planOrRefuse(plan: Planner, setting: PlanSetting): Promise<PrivacyPlan> {
+  try {
+    return await plan(setting);
+  } catch {
+    // The setting comes from the request and the policy alone, never from data.
+    throw new TrainingRefusal(
+      'invalid_training',
+      `the ${setting.privacy.accountant} accountant cannot account for this setting (q = ${setting.q.toPrecision(4)}, ${setting.steps} steps): ask for more noise or fewer steps`,
+    );
+  }
+}
+
+/**
+ * The cost as the job states it: the total charged for the job (training, and evaluation or
+ * selection on held-out persons, composed by addition) and each part. A DP count of persons, when
+ * the job needed one, was charged on its own before; it is listed as a part and not in the total.
+ */
+export function jobCost(resolved: ResolvedTraining) {
+  const { plan } = resolved;
+  const epsilon = resolved.losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? 0 : loss.epsilon), 0);
+  const candidates = resolved.candidates?.length ?? 1;
+  return {
+    epsilon,
+    delta: plan.delta,
+    accountant: plan.accountant,
+    training: {
+      epsilon: plan.epsilon,
+      delta: plan.delta,
+      sigma: plan.sigma,
+      q: plan.q,
+      steps: plan.steps,
+      steps_per_candidate: resolved.stepsPerRun,
+      accountant: plan.accountant,
+    },
+    held_out: resolved.holdout
+      ? {
+          fraction: resolved.holdout.fraction,
+          purpose: resolved.candidates ? 'selection' : 'evaluation',
+          epsilon: epsilon - plan.epsilon,
+        }
+      : null,
+    population_count: resolved.populationEpsilon === null ? null : { epsilon: resolved.populationEpsilon },
+    candidates,
   };
 }
 
@@ -473,10 +594,36 @@ function labelOf({ column, name }: LocatedColumn): { label: LabelSpec; labelSql:
 }
 
 function optimizerSpec(optimizer: OptimizerRequest): OptimizerSpec {
-  if (optimizer.kind === 'adam') return { kind: 'adam', learningRate: optimizer.learning_rate };
+  const schedule = optimizer.schedule;
+  const common = {
+    learningRate: optimizer.learning_rate,
+    ...(optimizer.weight_decay === undefined ? {} : { weightDecay: optimizer.weight_decay }),
+    ...(schedule === undefined
+      ? {}
+      : {
+          schedule:
+            schedule.kind === 'cosine'
+              ? {
+                  kind: 'cosine' as const,
+                  ...(schedule.warmup_steps === undefined ? {} : { warmupSteps: schedule.warmup_steps }),
+                  ...(schedule.final_fraction === undefined
+                    ? {}
+                    : { finalFraction: schedule.final_fraction }),
+                }
+              : schedule,
+        }),
+  };
+  if (optimizer.kind === 'adam')
+    return {
+      kind: 'adam',
+      ...common,
+      ...(optimizer.beta1 === undefined ? {} : { beta1: optimizer.beta1 }),
+      ...(optimizer.beta2 === undefined ? {} : { beta2: optimizer.beta2 }),
+      ...(optimizer.epsilon === undefined ? {} : { epsilon: optimizer.epsilon }),
+    };
   return {
     kind: 'sgd',
-    learningRate: optimizer.learning_rate,
+    ...common,
     ...(optimizer.momentum === undefined ? {} : { momentum: optimizer.momentum }),
   };
 }

@@ -13,6 +13,8 @@
  * with ε_select/k each, so the k evaluations cost ε_select by basic composition; the argmax of noisy
  * scores is post-processing. Total: (ε_train(k·T) + ε_select, δ), basic composition of the two parts.
  *
+ * Progress counts the steps of all candidates so far, against the plan of all k·T steps.
+ *
  * Why not private selection: Papernot & Steinke 2022 ("Hyperparameter Tuning with Renyi Differential
  * Privacy", ICLR) show that running a RANDOM number of candidates and releasing only the best costs a
  * small constant multiple of ONE run's RDP, much less than k runs for large k. Composition is simpler
@@ -23,7 +25,7 @@ import type { TrainingDataset } from './dataset.ts';
 import type { ModelSpec } from './models/model.ts';
 import type { OptimizerSpec } from './optimizers.ts';
 import { countCorrect } from './predict.ts';
-import { epsilonAfter, type PrivacyPlan, type PrivacyRequest, planPrivacy } from './privacy-plan.ts';
+import { type PrivacyPlan, type PrivacyRequest, planFor, progressSchedule } from './privacy-plan.ts';
 import { evaluatePrivately, privateEvaluationLoss } from './private-evaluation.ts';
 import type { SearchProgress } from './progress.ts';
 import { type DpSgdResult, trainDpSgd } from './train-dp-sgd.ts';
@@ -75,17 +77,25 @@ export function selectionCostOf(selection: Selection): SelectionCost {
     : { kind: 'private', epsilon: selection.epsilon, maxRowsPerPerson: selection.heldOut.maxRowsPerPerson };
 }
 
-/** What the search will cost, before anything runs (and before any data is read): what the ledger charges. */
-export function searchCost(
-  spec: Omit<SearchSpec, 'selection'> & { readonly selection: SelectionCost },
-): SearchCost {
+type SearchSetting = Pick<SearchSpec, 'candidates' | 'sampling' | 'steps' | 'privacy'>;
+
+/** The setting whose plan is the training part of a search's cost: k·T steps of the shared (q, σ). */
+export function searchTrainingSetting(spec: SearchSetting) {
   const k = spec.candidates.length;
   if (k < 1) throw new RangeError('a search needs at least one candidate');
-  const training = planPrivacy({
-    q: samplingRate(spec.sampling),
-    steps: k * spec.steps,
-    privacy: spec.privacy,
-  });
+  return { q: samplingRate(spec.sampling), steps: k * spec.steps, privacy: spec.privacy };
+}
+
+/**
+ * What the search will cost, before anything runs (and before any data is read): what the ledger
+ * charges. `trainingPlan`, when given, is the plan of `searchTrainingSetting(spec)` made earlier.
+ */
+export function searchCost(
+  spec: SearchSetting & { readonly selection: SelectionCost },
+  trainingPlan?: PrivacyPlan,
+): SearchCost {
+  const k = spec.candidates.length;
+  const training = planFor(searchTrainingSetting(spec), trainingPlan);
   // Ask the evaluation mechanism for its loss rather than trusting ε_select: it rounds its scale up
   // and reports its own ε (OpenDP style), and k of them compose by addition.
   const { selection } = spec;
@@ -100,8 +110,9 @@ export interface SearchOptions {
   readonly random?: RandomSource;
   /** Progress of each candidate's run; ε spent composes the steps of all candidates so far. */
   readonly onProgress?: (progress: SearchProgress) => void;
-  readonly progressIntervalMs?: number;
   readonly signal?: AbortSignal;
+  /** The plan of all k·T steps, calibrated earlier (else it is made here). */
+  readonly plan?: PrivacyPlan;
 }
 
 export function searchHyperparameters(
@@ -111,8 +122,9 @@ export function searchHyperparameters(
 ): SearchResult {
   const random = options.random ?? cryptoRandom;
   const { onProgress } = options;
-  const cost = searchCost({ ...spec, selection: selectionCostOf(spec.selection) });
+  const cost = searchCost({ ...spec, selection: selectionCostOf(spec.selection) }, options.plan);
   const k = spec.candidates.length;
+  const schedule = onProgress ? progressSchedule(cost.training) : { checkpoints: [], epsilons: [] };
   const runs = spec.candidates.map((candidate, index) =>
     trainDpSgd(
       {
@@ -129,19 +141,9 @@ export function searchHyperparameters(
       {
         random,
         signal: options.signal,
-        progressIntervalMs: options.progressIntervalMs,
+        progressSchedule: { offset: index * spec.steps, ...schedule },
         onProgress:
-          onProgress &&
-          ((progress) => {
-            const spent = epsilonAfter(cost.training, index * spec.steps + progress.step);
-            onProgress({
-              ...progress,
-              candidate: index,
-              candidates: k,
-              epsilonSpent: spent.epsilon,
-              epsilonAccountant: spent.accountant,
-            });
-          }),
+          onProgress && ((progress) => onProgress({ ...progress, candidate: index, candidates: k })),
       },
     ),
   );

@@ -17,14 +17,22 @@ export {
   type SelectionCost,
   searchCost,
   searchHyperparameters,
+  searchTrainingSetting,
   selectionCostOf,
 } from './hyperparameter-search.ts';
 export type { DpSgdCard, ModelCard, TrainedModel } from './model-card.ts';
 export { createModel, createModelFor } from './models/create-model.ts';
 export type { Activation, Model, ModelSpec, OutputKind } from './models/model.ts';
-export type { OptimizerSpec } from './optimizers.ts';
+export { createOptimizer, type LearningRateSchedule, type OptimizerSpec } from './optimizers.ts';
 export { countCorrect, type Prediction, predict } from './predict.ts';
-export { epsilonAfter, type PrivacyPlan, type PrivacyRequest, planPrivacy } from './privacy-plan.ts';
+export {
+  epsilonSchedule,
+  type PlanSetting,
+  type PrivacyPlan,
+  type PrivacyRequest,
+  planPrivacy,
+  progressCheckpoints,
+} from './privacy-plan.ts';
 export { evaluatePrivately, type PrivateEvaluation, privateEvaluationLoss } from './private-evaluation.ts';
 export type { SearchProgress, TrainingProgress } from './progress.ts';
 export type { CellValue, DatasetSchema, FeatureBound, LabelSpec, TableRow } from './schema.ts';

@@ -25,3 +25,39 @@ export function samplingThreshold(q: number): number {
 export function isSampled(random: RandomSource, threshold: number): boolean {
   return random.nextUint32() < threshold;
 }
+
+/**
+ * The same trials, U < threshold for U uniform on 32 bits, decided from U's top byte alone whenever
+ * it settles the comparison: U = b·2^24 + R with b a uniform byte and R an independent uniform 24-bit
+ * value, and threshold = T·2^24 + t, so U < threshold ⇔ b < T, or b = T and R < t. Only when b = T
+ * (probability 1/256) are the other 24 bits drawn (from a fresh word). The outcome of every trial is
+ * exactly that of `isSampled`, its law Bernoulli(threshold/2^32), and trials stay independent (each
+ * byte of a uniform word is uniform and independent of the others); it reads about a quarter of the
+ * random bits, which is most of the cost of sampling from a large population at a small q.
+ */
+export class PoissonSampler {
+  private readonly topByte: number;
+  private readonly rest: number;
+  private word = 0;
+  private bytesLeft = 0;
+
+  constructor(
+    private readonly random: RandomSource,
+    threshold: number,
+  ) {
+    this.topByte = Math.floor(threshold / 2 ** 24);
+    this.rest = threshold - this.topByte * 2 ** 24;
+  }
+
+  next(): boolean {
+    if (this.bytesLeft === 0) {
+      this.word = this.random.nextUint32();
+      this.bytesLeft = 4;
+    }
+    this.bytesLeft--;
+    const byte = this.word & 0xff;
+    this.word >>>= 8;
+    if (byte !== this.topByte) return byte < this.topByte;
+    return this.random.nextUint32() >>> 8 < this.rest;
+  }
+}

@@ -1,9 +1,10 @@
 /**
- * Progress of a training run, as the job reports it. Every field is a function of public values
- * (step counts, q, the public population size, the accountant) and wall time, never of private data
- * without noise: no loss, no accuracy, not even the realised batch sizes (throughput is counted in
- * EXPECTED examples, steps·q·N). Wall time itself is a timing side channel on the realised batch
- * sizes; docs/training.md says so.
+ * Progress of a training run, as the job reports it. Every field is a function of the plan alone
+ * (step counts, q, the public population size, the accountant's ε for that many steps): no loss, no
+ * accuracy, no realised batch size and no measured time. Reports come at steps fixed by the plan
+ * (privacy-plan.ts `progressCheckpoints`), not at wall-clock intervals, so which steps are reported
+ * does not depend on how long a step took either. Step time depends on how many persons were sampled
+ * and how many rows they have; a measured throughput would be a timing channel on private data.
  */
 import type { AccountantName } from '../dp/accounting/index.ts';
 
@@ -12,11 +13,11 @@ export interface TrainingProgress {
   readonly steps: number;
   /** Expected passes over the data so far: step·q. */
   readonly epoch: number;
-  /** ε spent by the steps done so far (an upper bound, by `epsilonAccountant`). */
+  /** ε of the steps done so far (all candidates' steps in a search), by the job's own accountant. */
   readonly epsilonSpent: number;
   readonly epsilonAccountant: AccountantName;
-  /** Expected sampled persons per second: step·q·N / elapsed (realised batch sizes are private). */
-  readonly examplesPerSecond: number;
+  /** Expected persons per step, q·N: the plan's throughput, never a measured one. */
+  readonly expectedExamplesPerStep: number;
 }
 
 /** Progress of one candidate of a hyperparameter search; ε spent counts all candidates so far. */
@@ -31,35 +32,35 @@ export interface ProgressReporter {
 }
 
 export interface ProgressOptions {
+  /** Steps of this run. */
   readonly steps: number;
   readonly q: number;
   readonly expectedBatchSize: number;
-  readonly intervalMs?: number | undefined;
-  readonly epsilonAfter: (steps: number) => { epsilon: number; accountant: AccountantName };
+  /** Steps of the same plan done before this run (earlier candidates of a search). */
+  readonly offset?: number;
+  /** Steps of the whole plan after which to report, with the plan's ε after each. */
+  readonly checkpoints: readonly number[];
+  readonly epsilons: readonly number[];
+  readonly accountant: AccountantName;
   readonly onProgress?: ((progress: TrainingProgress) => void) | undefined;
 }
 
-const DEFAULT_INTERVAL_MS = 500;
-
 export function progressReporter(options: ProgressOptions): ProgressReporter {
-  const { onProgress, steps, q, expectedBatchSize } = options;
+  const { onProgress, steps, q, expectedBatchSize, checkpoints, epsilons, accountant } = options;
   if (onProgress === undefined) return { stepDone: () => {} };
-  const interval = options.intervalMs ?? DEFAULT_INTERVAL_MS;
-  const started = performance.now();
-  let lastReport = started;
+  const offset = options.offset ?? 0;
+  const epsilonAt = new Map(checkpoints.map((checkpoint, i) => [checkpoint, epsilons[i]!]));
   return {
     stepDone: (step) => {
-      const now = performance.now();
-      if (step < steps && now - lastReport < interval) return;
-      lastReport = now;
-      const spent = options.epsilonAfter(step);
+      const epsilonSpent = epsilonAt.get(offset + step);
+      if (epsilonSpent === undefined) return;
       onProgress({
         step,
         steps,
         epoch: step * q,
-        epsilonSpent: spent.epsilon,
-        epsilonAccountant: spent.accountant,
-        examplesPerSecond: (step * expectedBatchSize) / Math.max((now - started) / 1000, 1e-9),
+        epsilonSpent,
+        epsilonAccountant: accountant,
+        expectedExamplesPerStep: expectedBatchSize,
       });
     },
   };

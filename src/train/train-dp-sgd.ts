@@ -6,7 +6,7 @@
  * the EXPECTED batch size q·N with N public. The optimizer then post-processes that noisy average.
  *
  * Only the final weights (and the progress fields listed in TrainingProgress, all functions of
- * public values and wall time) leave this function; the privacy cost is the plan's ε, charged by the
+ * the plan alone) leave this function; the privacy cost is the plan's ε, charged by the
  * caller before the call.
  */
 import { cryptoRandom, type RandomSource } from '../dp/random.ts';
@@ -15,20 +15,29 @@ import type { TrainedModel } from './model-card.ts';
 import { createModelFor } from './models/create-model.ts';
 import { createNoisyGradientSum } from './noisy-gradient-sum.ts';
 import { createOptimizer } from './optimizers.ts';
-import { isSampled, samplingThreshold } from './poisson-sampling.ts';
-import { epsilonAfter, type PrivacyPlan, planPrivacy } from './privacy-plan.ts';
+import { PoissonSampler, samplingThreshold } from './poisson-sampling.ts';
+import { type PrivacyPlan, planFor, progressSchedule } from './privacy-plan.ts';
 import { type ProgressReporter, progressReporter, type TrainingProgress } from './progress.ts';
 import { type DpSgdSpec, samplingRate } from './training-spec.ts';
 
 export interface TrainingOptions {
   /** Defaults to the CSPRNG; tests pass a seeded source. */
   readonly random?: RandomSource;
+  /** Called after the steps `progressCheckpoints` names, with the plan's ε for that many steps. */
   readonly onProgress?: (progress: TrainingProgress) => void;
-  /** Minimum time between progress reports (default 500 ms); the last step always reports. */
-  readonly progressIntervalMs?: number;
+  /** The plan, calibrated earlier off the request path (else it is made here). */
+  readonly plan?: PrivacyPlan;
+  /** Within a search: where this run's steps sit in the search's plan and its progress schedule. */
+  readonly progressSchedule?: ProgressSchedule;
   readonly signal?: AbortSignal;
   /** Start from these weights (e.g. public pre-training) instead of a random initialisation. */
   readonly initialWeights?: Float64Array;
+}
+
+export interface ProgressSchedule {
+  readonly offset: number;
+  readonly checkpoints: readonly number[];
+  readonly epsilons: readonly number[];
 }
 
 export interface DpSgdResult extends TrainedModel {
@@ -47,7 +56,7 @@ export function trainDpSgd(
   options: TrainingOptions = {},
 ): DpSgdResult {
   const q = samplingRate(spec.sampling);
-  const plan = planPrivacy({ q, steps: spec.steps, privacy: spec.privacy });
+  const plan = planFor({ q, steps: spec.steps, privacy: spec.privacy }, options.plan);
   const random = options.random ?? cryptoRandom;
   const model = createModelFor(spec.model, dataset.schema);
   const dimension = model.parameterCount;
@@ -60,8 +69,8 @@ export function trainDpSgd(
     noiseMultiplier: plan.sigma,
     random,
   });
-  const optimizer = createOptimizer(spec.optimizer, dimension);
-  const threshold = samplingThreshold(q);
+  const optimizer = createOptimizer(spec.optimizer, dimension, plan.steps);
+  const sampler = new PoissonSampler(random, samplingThreshold(q));
   const { features, labels, personStart, personCount, featureCount } = dataset;
   const personGradient = new Float64Array(dimension);
   const noisyGradient = new Float64Array(dimension);
@@ -70,8 +79,10 @@ export function trainDpSgd(
     steps: plan.steps,
     q,
     expectedBatchSize,
-    intervalMs: options.progressIntervalMs,
-    epsilonAfter: (steps) => epsilonAfter(plan, steps),
+    accountant: plan.accountant,
+    ...(options.onProgress
+      ? (options.progressSchedule ?? { offset: 0, ...progressSchedule(plan) })
+      : NO_SCHEDULE),
     onProgress: options.onProgress,
   });
 
@@ -79,21 +90,20 @@ export function trainDpSgd(
     if (options.signal?.aborted) throw new TrainingCancelledError(`training cancelled at step ${step - 1}`);
     noisySum.reset();
     for (let person = 0; person < personCount; person++) {
-      if (!isSampled(random, threshold)) continue;
+      if (!sampler.next()) continue;
       const start = personStart[person]!;
       const end = personStart[person + 1]!;
-      const firstNorm = model.exampleGradient(
-        parameters,
-        features,
-        start * featureCount,
-        labels[start]!,
-        personGradient,
-      );
+      if (end - start === 1) {
+        // One row: clip and round straight from the layer factors, never writing the gradient out.
+        const normSquared = model.prepareExample(parameters, features, start * featureCount, labels[start]!);
+        noisySum.addPersonFrom(model.roundedGradient, normSquared);
+        continue;
+      }
+      model.exampleGradient(parameters, features, start * featureCount, labels[start]!, personGradient);
       for (let row = start + 1; row < end; row++) {
         model.addExampleGradient(parameters, features, row * featureCount, labels[row]!, personGradient);
       }
-      // A one-row person's norm is the one backpropagation already computed.
-      noisySum.addPerson(personGradient, end - start === 1 ? firstNorm : undefined);
+      noisySum.addPerson(personGradient);
     }
     noisySum.release(noisyGradient);
     for (let j = 0; j < dimension; j++) noisyGradient[j] = noisyGradient[j]! / expectedBatchSize;
@@ -127,6 +137,8 @@ export function trainDpSgd(
     },
   };
 }
+
+const NO_SCHEDULE: ProgressSchedule = { offset: 0, checkpoints: [], epsilons: [] };
 
 /** A fresh parameter buffer, holding a copy of the given weights if any (checked for shape). */
 export function initialParameters(

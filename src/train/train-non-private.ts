@@ -37,7 +37,11 @@ export function trainNonPrivate(
   const model = createModelFor(spec.model, publicData.schema);
   const parameters = initialParameters(model.parameterCount, options.initialWeights);
   if (options.initialWeights === undefined) model.init(parameters, random);
-  const optimizer = createOptimizer(spec.optimizer, model.parameterCount);
+  const optimizer = createOptimizer(
+    spec.optimizer,
+    model.parameterCount,
+    spec.epochs * Math.ceil(publicData.rowCount / spec.batchSize),
+  );
   const { features, labels, rowCount, featureCount } = publicData;
   const order = Int32Array.from({ length: rowCount }, (_, i) => i);
   const gradient = new Float64Array(model.parameterCount);

@@ -1,10 +1,11 @@
 /**
  * The worker-thread side of a training job (worker-runner.ts starts it): runs trainDpSgd, or a
- * hyperparameter search, on the data it is sent, with the production CSPRNG, and posts progress and
+ * hyperparameter search, on the data it is sent (or plans a run's privacy, which needs no data), with the production CSPRNG, and posts progress and
  * the result back. Nothing but the progress fields and the final model(s) leaves the thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { searchHyperparameters } from './hyperparameter-search.ts';
+import { planPrivacy } from './privacy-plan.ts';
 import type { SearchProgress, TrainingProgress } from './progress.ts';
 import { trainDpSgd } from './train-dp-sgd.ts';
 import type { WorkerMessage, WorkerRequest, WorkerResult } from './worker-protocol.ts';
@@ -17,19 +18,20 @@ const onProgress = (progress: TrainingProgress | SearchProgress): void =>
   post({ type: 'progress', progress });
 
 try {
-  const { progressIntervalMs } = request;
-  const result =
-    request.kind === 'train'
-      ? trainDpSgd(request.spec, request.dataset, {
-          onProgress,
-          progressIntervalMs,
-          initialWeights: request.initialWeights,
-        })
-      : searchHyperparameters(request.spec, request.dataset, { onProgress, progressIntervalMs });
-  post({ type: 'done', result });
+  post({ type: 'done', result: run(request) });
 } catch (error) {
   // Only the error's class and code cross: messages from inside training could in principle name
   // data-dependent values, and DESIGN.md §4 forbids errors carrying private values.
   const code = error instanceof Error && 'code' in error ? String(error.code) : 'training_failed';
   post({ type: 'failed', code, name: error instanceof Error ? error.name : 'Error' });
+}
+
+function run(request: WorkerRequest): WorkerResult {
+  if (request.kind === 'plan') return planPrivacy(request.setting);
+  const plan = request.plan === undefined ? {} : { plan: request.plan };
+  if (request.kind === 'search')
+    return searchHyperparameters(request.spec, request.dataset, { onProgress, ...plan });
+  const initialWeights =
+    request.initialWeights === undefined ? {} : { initialWeights: request.initialWeights };
+  return trainDpSgd(request.spec, request.dataset, { onProgress, ...plan, ...initialWeights });
 }

@@ -1,6 +1,7 @@
 /** Messages between worker-runner.ts (the job's owner) and training-worker.ts (the training thread). */
 import type { TrainingDataset } from './dataset.ts';
 import type { SearchResult, SearchSpec } from './hyperparameter-search.ts';
+import type { PlanSetting, PrivacyPlan } from './privacy-plan.ts';
 import type { SearchProgress, TrainingProgress } from './progress.ts';
 import type { DpSgdResult } from './train-dp-sgd.ts';
 import type { DpSgdSpec } from './training-spec.ts';
@@ -11,18 +12,20 @@ export type WorkerRequest =
       readonly spec: DpSgdSpec;
       readonly dataset: TrainingDataset;
       readonly initialWeights?: Float64Array | undefined;
-      readonly progressIntervalMs?: number | undefined;
+      readonly plan?: PrivacyPlan | undefined;
     }
   | {
       readonly kind: 'search';
       readonly spec: SearchSpec;
       readonly dataset: TrainingDataset;
-      readonly progressIntervalMs?: number | undefined;
-    };
+      readonly plan?: PrivacyPlan | undefined;
+    }
+  /** Privacy planning (σ calibration by the accountant), which can take seconds: off the event loop. */
+  | { readonly kind: 'plan'; readonly setting: PlanSetting };
 
 export type WorkerMessage<Result> =
   | { readonly type: 'progress'; readonly progress: TrainingProgress | SearchProgress }
   | { readonly type: 'done'; readonly result: Result }
   | { readonly type: 'failed'; readonly code: string; readonly name: string };
 
-export type WorkerResult = DpSgdResult | SearchResult;
+export type WorkerResult = DpSgdResult | SearchResult | PrivacyPlan;

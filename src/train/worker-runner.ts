@@ -1,7 +1,9 @@
 /**
  * Runs a DP-SGD job off the request path, in a `node:worker_threads` Worker, so the HTTP server's
- * event loop stays responsive. Progress arrives as TrainingProgress events (public values and wall
- * time only); cancelling terminates the thread at once.
+ * event loop stays responsive. Progress arrives as TrainingProgress events (functions of the plan
+ * only); cancelling terminates the thread at once. Privacy planning (σ calibration, which takes
+ * seconds with the PLD accountant) runs in a worker too, once per setting: the plan is then handed
+ * to the training thread, which does not calibrate again.
  *
  * Charging is the caller's job and comes first: the ledger commits the plan's cost before this is
  * called, and a job that fails, is cancelled, or is cut off by a restart keeps its charge (the run
@@ -10,6 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import type { TrainingDataset } from './dataset.ts';
 import type { SearchResult, SearchSpec } from './hyperparameter-search.ts';
+import type { PlanSetting, PrivacyPlan } from './privacy-plan.ts';
 import type { SearchProgress, TrainingProgress } from './progress.ts';
 import { type DpSgdResult, TrainingCancelledError } from './train-dp-sgd.ts';
 import type { DpSgdSpec } from './training-spec.ts';
@@ -19,7 +22,8 @@ export interface WorkerJobOptions<Progress> {
   readonly onProgress?: (progress: Progress) => void;
   /** Aborting terminates the worker; the promise then rejects with TrainingCancelledError. */
   readonly signal?: AbortSignal;
-  readonly progressIntervalMs?: number;
+  /** The plan made by `planInWorker` for this run (the worker otherwise plans again). */
+  readonly plan?: PrivacyPlan | undefined;
 }
 
 /** Raised when the worker fails; carries only the error's class name and stable code. */
@@ -53,7 +57,7 @@ export function runTrainingInWorker(
     spec,
     dataset,
     initialWeights: options.initialWeights,
-    progressIntervalMs: options.progressIntervalMs,
+    plan: options.plan,
   };
   return runInWorker<DpSgdResult, TrainingProgress>(request, options);
 }
@@ -64,13 +68,26 @@ export function runSearchInWorker(
   dataset: TrainingDataset,
   options: WorkerJobOptions<SearchProgress> = {},
 ): Promise<SearchResult> {
-  const request: WorkerRequest = {
-    kind: 'search',
-    spec,
-    dataset,
-    progressIntervalMs: options.progressIntervalMs,
-  };
+  const request: WorkerRequest = { kind: 'search', spec, dataset, plan: options.plan };
   return runInWorker<SearchResult, SearchProgress>(request, options);
+}
+
+const PLAN_CACHE_SIZE = 64;
+const plans = new Map<string, Promise<PrivacyPlan>>();
+
+/**
+ * The plan of a setting, made in a worker thread; the same setting asked again (a dry run, then
+ * the job) is planned once. A plan is a function of its setting alone, so caching it is exact.
+ */
+export function planInWorker(setting: PlanSetting): Promise<PrivacyPlan> {
+  const key = JSON.stringify(setting);
+  const cached = plans.get(key);
+  if (cached) return cached;
+  const plan = runInWorker<PrivacyPlan, never>({ kind: 'plan', setting }, {});
+  plans.set(key, plan);
+  if (plans.size > PLAN_CACHE_SIZE) plans.delete(plans.keys().next().value!);
+  plan.catch(() => plans.delete(key));
+  return plan;
 }
 
 function runInWorker<Result, Progress>(

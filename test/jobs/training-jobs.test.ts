@@ -84,7 +84,7 @@ describeEachDatabase('training jobs', (database) => {
       'epoch',
       'epsilonAccountant',
       'epsilonSpent',
-      'examplesPerSecond',
+      'expectedExamplesPerStep',
       'step',
       'steps',
     ]);

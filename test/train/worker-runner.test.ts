@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { dpSgdEpsilon } from '../../src/dp/accounting/index.ts';
 import { buildTrainingDataset } from '../../src/train/dataset.ts';
 import { type SearchSpec, searchCost, selectionCostOf } from '../../src/train/hyperparameter-search.ts';
+import { planPrivacy } from '../../src/train/privacy-plan.ts';
 import type { SearchProgress, TrainingProgress } from '../../src/train/progress.ts';
 import { TrainingCancelledError } from '../../src/train/train-dp-sgd.ts';
 import type { DpSgdSpec } from '../../src/train/training-spec.ts';
-import { runSearchInWorker, runTrainingInWorker } from '../../src/train/worker-runner.ts';
+import { planInWorker, runSearchInWorker, runTrainingInWorker } from '../../src/train/worker-runner.ts';
 import { loadWdbc, WDBC_LOGISTIC, WDBC_SCHEMA, WDBC_TRAIN_SIZE } from '../fixtures/wdbc.ts';
 
 const dataset = buildTrainingDataset({ rows: loadWdbc('train'), schema: WDBC_SCHEMA });
@@ -20,16 +21,16 @@ describe('training in a worker thread', () => {
   it('reports progress with public fields only and returns the model with its card', async () => {
     const events: TrainingProgress[] = [];
     const result = await runTrainingInWorker(SPEC, dataset, {
-      progressIntervalMs: 0,
       onProgress: (progress) => events.push(progress),
     });
     expect(result.parameters).toBeInstanceOf(Float64Array);
     expect(result.parameters.length).toBe(31);
-    expect(events.map((event) => event.step)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(events.map((event) => event.step)).toEqual(Array.from({ length: 20 }, (_, i) => 3 * (i + 1)));
     for (const event of events) {
       expect(Object.keys(event).sort()).toEqual(
-        ['epoch', 'epsilonAccountant', 'epsilonSpent', 'examplesPerSecond', 'step', 'steps'].sort(),
+        ['epoch', 'epsilonAccountant', 'epsilonSpent', 'expectedExamplesPerStep', 'step', 'steps'].sort(),
       );
+      expect(event.expectedExamplesPerStep).toBe(128);
     }
     const last = events.at(-1)!;
     const q = 128 / WDBC_TRAIN_SIZE;
@@ -38,14 +39,22 @@ describe('training in a worker thread', () => {
     expect(result.card.privacy?.epsilon).toBe(last.epsilonSpent);
   });
 
+  it('plans in a worker thread, and the training thread uses that plan without planning again', async () => {
+    const setting = { q: 128 / WDBC_TRAIN_SIZE, steps: 60, privacy: SPEC.privacy };
+    const plan = await planInWorker(setting);
+    expect(plan).toEqual(planPrivacy(setting));
+    expect(planInWorker(setting)).toBe(planInWorker(setting));
+    // A plan that is not this run's is refused rather than trusted.
+    await expect(runTrainingInWorker({ ...SPEC, steps: 61 }, dataset, { plan })).rejects.toThrow();
+    const result = await runTrainingInWorker(SPEC, dataset, { plan });
+    expect(result.plan).toEqual(plan);
+  });
+
   it('stops when cancelled', async () => {
     const controller = new AbortController();
-    const job = runTrainingInWorker({ ...SPEC, steps: 10_000_000 }, dataset, {
+    const job = runTrainingInWorker({ ...SPEC, steps: 20_000 }, dataset, {
       signal: controller.signal,
-      progressIntervalMs: 0,
-      onProgress: (progress) => {
-        if (progress.step === 5) controller.abort();
-      },
+      onProgress: () => controller.abort(),
     });
     await expect(job).rejects.toBeInstanceOf(TrainingCancelledError);
   });
@@ -63,11 +72,12 @@ describe('training in a worker thread', () => {
     };
     const events: SearchProgress[] = [];
     const result = await runSearchInWorker(search, dataset, {
-      progressIntervalMs: 0,
       onProgress: (progress) => events.push(progress),
     });
-    expect(events).toHaveLength(60);
-    expect(events[29]).toMatchObject({ candidate: 0, candidates: 2, step: 30 });
+    // 20 reports over the 60 steps of both candidates: every third step of the search.
+    expect(events).toHaveLength(20);
+    expect(events[9]).toMatchObject({ candidate: 0, candidates: 2, step: 30 });
+    expect(events[10]).toMatchObject({ candidate: 1, step: 3 });
     const expected = searchCost({ ...search, selection: selectionCostOf(search.selection) });
     expect(events.at(-1)?.epsilonSpent).toBe(expected.training.epsilon);
     expect(result.cost).toEqual(expected);

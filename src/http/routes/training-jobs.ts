@@ -5,10 +5,16 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../db/database.ts';
-import { jobCost, requestCancel, startTrainingJob } from '../../jobs/training-jobs.ts';
-import { TrainingRefusal, TrainingRequestSchema } from '../../jobs/training-request.ts';
+import {
+  failInterruptedJobs,
+  HEARTBEAT_TIMEOUT_MS,
+  priceTrainingJob,
+  requestCancel,
+  startTrainingJob,
+} from '../../jobs/training-jobs.ts';
+import { jobCost, TrainingRefusal, TrainingRequestSchema } from '../../jobs/training-request.ts';
 import { BudgetExhaustedError } from '../../ledger/charge.ts';
 import type { Principal } from '../../principals/principal.ts';
 import { predict, type TableRow, type TrainedModel } from '../../train/index.ts';
@@ -23,18 +29,32 @@ const notFound = {
 };
 const JobSchema = z.record(z.string(), z.unknown()).openapi('TrainingJob');
 const Id = z.object({ id: z.uuid() });
+const ListSchema = z
+  .object({ items: z.array(JobSchema), next_cursor: z.string().nullable() })
+  .openapi('Page');
+const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  /** `next_cursor` of the page before: items created before it. */
+  cursor: z.string().max(200).optional(),
+});
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const EVENT_POLL_MS = 500;
 
 const startRoute = createRoute({
   method: 'post',
   path: '/v1/training-jobs',
-  summary: 'Train a model with DP-SGD on a governed table; the full cost is charged before training starts',
+  summary:
+    'Train a model with DP-SGD on a governed table; the full cost is charged before training starts. With `dry_run`, only price it.',
   tags: ['training'],
   security: BEARER,
   middleware: [requireRole('analyst', 'council')] as const,
   request: { body: { required: true, content: { 'application/json': { schema: TrainingRequestSchema } } } },
   responses: {
+    200: {
+      description:
+        'dry_run: the cost and what each community would have left (nothing charged, no data read)',
+      content: { 'application/json': { schema: JobSchema } },
+    },
     202: { description: 'Charged and queued', content: { 'application/json': { schema: JobSchema } } },
     ...AUTH_PROBLEMS,
     409: {
@@ -66,7 +86,7 @@ const eventsRoute = createRoute({
   method: 'get',
   path: '/v1/training-jobs/{id}/events',
   summary:
-    'Server-sent events: `progress` (step, epoch, ε spent, examples/s) and `status`, until the job ends',
+    'Server-sent events: `progress` (step, epoch, ε spent by the job’s accountant, planned persons per step) and `status`, until the job ends',
   tags: ['training'],
   security: BEARER,
   request: { params: Id },
@@ -80,14 +100,47 @@ const eventsRoute = createRoute({
 const cancelRoute = createRoute({
   method: 'post',
   path: '/v1/training-jobs/{id}/cancel',
-  summary: 'Stop a queued or running job (its charge stands)',
+  summary: 'Stop a job in any state (its charge stands); an ended job is left as it is',
   tags: ['training'],
   security: BEARER,
   request: { params: Id },
   responses: {
-    202: { description: 'Cancel requested', content: { 'application/json': { schema: JobSchema } } },
+    200: {
+      description: 'The job has ended: cancelled now, or already succeeded, failed or cancelled',
+      content: { 'application/json': { schema: JobSchema } },
+    },
+    202: {
+      description: 'Cancel requested from the gateway running the job',
+      content: { 'application/json': { schema: JobSchema } },
+    },
     ...AUTH_PROBLEMS,
     404: notFound,
+  },
+});
+
+const listJobsRoute = createRoute({
+  method: 'get',
+  path: '/v1/training-jobs',
+  summary: 'Your training jobs (a council sees all), newest first, paginated',
+  tags: ['training'],
+  security: BEARER,
+  request: { query: PageQuery },
+  responses: {
+    200: { description: 'A page of jobs', content: { 'application/json': { schema: ListSchema } } },
+    ...AUTH_PROBLEMS,
+  },
+});
+
+const listModelsRoute = createRoute({
+  method: 'get',
+  path: '/v1/models',
+  summary: 'Your released models (a council sees all), newest first, paginated; cards without weights',
+  tags: ['training'],
+  security: BEARER,
+  request: { query: PageQuery },
+  responses: {
+    200: { description: 'A page of models', content: { 'application/json': { schema: ListSchema } } },
+    ...AUTH_PROBLEMS,
   },
 });
 
@@ -141,15 +194,15 @@ export function trainingRoutes(deps: AppDependencies) {
   return new OpenAPIHono<AppEnv>()
     .openapi(startRoute, async (c) => {
       try {
-        const job = await startTrainingJob(
-          {
-            db: deps.db,
-            policy: deps.policies.current,
-            principal: c.var.principal,
-            requestId: c.var.requestId,
-          },
-          c.req.valid('json'),
-        );
+        const request = c.req.valid('json');
+        const context = {
+          db: deps.db,
+          policy: deps.policies.current,
+          principal: c.var.principal,
+          requestId: c.var.requestId,
+        };
+        if (request.dry_run) return c.json(await priceTrainingJob(context, request), 200);
+        const job = await startTrainingJob(context, request);
         return c.json(
           {
             id: job.id,
@@ -172,6 +225,32 @@ export function trainingRoutes(deps: AppDependencies) {
         if (error instanceof BudgetExhaustedError) throw new Problem('budget_exhausted', error.message);
         throw error;
       }
+    })
+    .openapi(listJobsRoute, async (c) => {
+      const { limit, cursor } = c.req.valid('query');
+      const page = await listOwn(deps.db, 'dpgate.training_jobs', c.var.principal, limit, cursor);
+      return c.json({ items: page.rows.map((row) => jobView(row as JobRow)), next_cursor: page.next }, 200);
+    })
+    .openapi(listModelsRoute, async (c) => {
+      const { limit, cursor } = c.req.valid('query');
+      const page = await listOwn(deps.db, 'dpgate.models', c.var.principal, limit, cursor);
+      return c.json(
+        {
+          items: page.rows.map((row) => {
+            const model = row as ModelRow;
+            return {
+              id: model.id,
+              job_id: model.job_id,
+              kind: model.kind,
+              created_at: model.created_at.toISOString(),
+              card: model.card,
+              model: `/v1/models/${model.id}`,
+            };
+          }),
+          next_cursor: page.next,
+        },
+        200,
+      );
     })
     .openapi(getRoute, async (c) =>
       c.json(jobView(await visibleJob(deps.db, c.req.valid('param').id, c.var.principal)), 200),
@@ -203,8 +282,10 @@ export function trainingRoutes(deps: AppDependencies) {
     .openapi(cancelRoute, async (c) => {
       const { id } = c.req.valid('param');
       await visibleJob(deps.db, id, c.var.principal);
-      const requested = await requestCancel(deps.db, id);
-      return c.json({ id, cancel_requested: requested }, 202);
+      const cancel = await requestCancel(deps.db, id);
+      if (cancel.outcome === 'requested')
+        return c.json({ id, cancel_requested: true, status: 'running' }, 202);
+      return c.json({ id, cancel_requested: cancel.status === 'cancelled', status: cancel.status }, 200);
     })
     .openapi(modelRoute, async (c) => {
       const model = await visibleModel(deps.db, c.req.valid('param').id, c.var.principal);
@@ -229,11 +310,74 @@ export function trainingRoutes(deps: AppDependencies) {
     });
 }
 
-function findJob(db: Kysely<Database>, id: string) {
+function readJob(db: Kysely<Database>, id: string) {
   return db.selectFrom('dpgate.training_jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-type JobRow = NonNullable<Awaited<ReturnType<typeof findJob>>>;
+type JobRow = NonNullable<Awaited<ReturnType<typeof readJob>>>;
+type ModelRow = NonNullable<Awaited<ReturnType<typeof findModel>>>;
+
+/** The job; a live one whose heartbeat looks stopped is first checked and ended on the database's clock. */
+async function findJob(db: Kysely<Database>, id: string): Promise<JobRow | undefined> {
+  const job = await readJob(db, id);
+  if (!job || !(job.status === 'queued' || job.status === 'running')) return job;
+  const beat = job.heartbeat_at?.getTime() ?? 0;
+  if (Date.now() - beat < HEARTBEAT_TIMEOUT_MS) return job;
+  return (await failInterruptedJobs(db, id)) > 0 ? readJob(db, id) : job;
+}
+
+function findModel(db: Kysely<Database>, id: string) {
+  return db.selectFrom('dpgate.models').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * One page of the caller's rows (every row for a council), newest first. The cursor is the last
+ * row's (created_at, id), so pages neither skip nor repeat rows when new ones arrive.
+ */
+async function listOwn(
+  db: Kysely<Database>,
+  table: 'dpgate.training_jobs' | 'dpgate.models',
+  principal: Principal,
+  limit: number,
+  cursor: string | undefined,
+) {
+  const after = cursor === undefined ? undefined : parseCursor(cursor);
+  // Ordered on the millisecond the cursor can carry (timestamps hold microseconds).
+  const created = sql<Date>`date_trunc('milliseconds', created_at)`;
+  let query = db
+    .selectFrom(table)
+    .selectAll()
+    .orderBy(created, 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1);
+  if (principal.role !== 'council') query = query.where('principal_id', '=', principal.id);
+  if (after)
+    query = query.where((eb) =>
+      eb.or([
+        eb(created, '<', after.createdAt),
+        eb.and([eb(created, '=', after.createdAt), eb('id', '<', after.id)]),
+      ]),
+    );
+  const rows = await query.execute();
+  const last = rows.length > limit ? rows[limit - 1] : undefined;
+  return {
+    rows: rows.slice(0, limit),
+    next: last
+      ? Buffer.from(JSON.stringify([last.created_at.toISOString(), last.id])).toString('base64url')
+      : null,
+  };
+}
+
+function parseCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string];
+    const date = new Date(createdAt);
+    if (Number.isNaN(date.getTime()) || !z.uuid().safeParse(id).success) throw new Error('bad cursor');
+    return { createdAt: date, id };
+  } catch {
+    throw new Problem('invalid_request', 'cursor: not a cursor this list returned');
+  }
+}
 
 async function visibleJob(db: Kysely<Database>, id: string, principal: Principal): Promise<JobRow> {
   const job = await findJob(db, id);
@@ -244,7 +388,7 @@ async function visibleJob(db: Kysely<Database>, id: string, principal: Principal
 }
 
 async function visibleModel(db: Kysely<Database>, id: string, principal: Principal) {
-  const model = await db.selectFrom('dpgate.models').selectAll().where('id', '=', id).executeTakeFirst();
+  const model = await findModel(db, id);
   if (!model || !(principal.role === 'council' || model.principal_id === principal.id)) {
     throw new Problem('not_found', 'There is no model with this id for you.');
   }

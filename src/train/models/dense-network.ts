@@ -1,13 +1,15 @@
 /**
  * A fully connected network with a hand-written forward and backward pass on Float64Arrays: the one
  * implementation behind every model kind (logistic, softmax and linear regression are the network
- * with no hidden layer). Per-example gradients are plain backpropagation on one row, accumulated
- * into a caller-owned buffer; all scratch space is allocated once, at construction.
+ * with no hidden layer). Backpropagation on one row keeps each layer's factors (δ and the layer's
+ * input a); a per-example gradient is written from them into a caller-owned buffer, or, for a
+ * one-row person, rounded onto the grid straight from them. All scratch space is allocated once.
  *
  * Parameter layout, layer by layer: the weight matrix row-major [out][in], then the bias [out].
  */
 import type { RandomSource } from '../../dp/random.ts';
-import type { Activation, Model, ModelSpec, OutputKind } from './model.ts';
+import { nearestInteger } from '../noisy-gradient-sum.ts';
+import type { Activation, Model, ModelSpec, OutputKind, RoundedGradient } from './model.ts';
 import { outputHead } from './output-heads.ts';
 
 interface Layer {
@@ -68,24 +70,29 @@ export function denseNetwork(shape: DenseNetworkShape): Model {
     }
   };
 
-  // `accumulate` false overwrites instead of adding, so a person's first row needs no zeroed buffer
-  // and no read of the old value. Returns ‖this example's
-  // gradient‖², from the layer factors: a layer's gradient is [δ ⊗ a, δ], whose squared norm is
-  // ‖δ‖²(‖a‖² + 1) (the "ghost norm" of Goodfellow 2015, "Efficient Per-Example Gradient
-  // Computations"), so a one-row person needs no extra pass over the parameters to be clipped.
-  const backpropagate = (
+  // The example `prepareExample` last saw: its features, for the first layer's factor.
+  let preparedFeatures: Float64Array = new Float64Array(0);
+  let preparedOffset = 0;
+
+  /**
+   * Forward, then each layer's δ (∂loss/∂pre-activation), pushed back through the weights; no
+   * gradient is written. Returns ‖gradient‖² from the factors: a layer's gradient is [δ ⊗ a, δ],
+   * whose squared norm is ‖δ‖²(‖a‖² + 1) (the "ghost norm" of Goodfellow 2015, "Efficient
+   * Per-Example Gradient Computations").
+   */
+  const prepare = (
     parameters: Float64Array,
     features: Float64Array,
     offset: number,
     label: number,
-    gradient: Float64Array,
-    accumulate: boolean,
   ): number => {
     forward(parameters, features, offset);
     head.lossGradient(logits, label, deltas[depth - 1]!);
+    preparedFeatures = features;
+    preparedOffset = offset;
     let normSquared = 0;
     for (let l = depth - 1; l >= 0; l--) {
-      const { inputs, outputs, weightOffset, biasOffset } = layers[l]!;
+      const { inputs, outputs, weightOffset } = layers[l]!;
       const source = l === 0 ? features : activations[l - 1]!;
       const sourceOffset = l === 0 ? offset : 0;
       const delta = deltas[l]!;
@@ -94,10 +101,79 @@ export function denseNetwork(shape: DenseNetworkShape): Model {
       let inputSquared = 1;
       for (let i = 0; i < inputs; i++) inputSquared += source[sourceOffset + i]! * source[sourceOffset + i]!;
       normSquared += deltaSquared * inputSquared;
-      // One pass over each weight row both accumulates its gradient (δ_o · input) and pushes δ back
-      // through the row (Wᵀδ) into the previous layer's delta.
-      const back = l > 0 ? deltas[l - 1]! : undefined;
-      back?.fill(0);
+      if (l === 0) break;
+      const back = deltas[l - 1]!;
+      back.fill(0);
+      for (let o = 0; o < outputs; o++) {
+        const d = delta[o]!;
+        if (d === 0) continue;
+        const row = weightOffset + o * inputs;
+        for (let i = 0; i < inputs; i++) back[i] = back[i]! + d * parameters[row + i]!;
+      }
+      for (let i = 0; i < inputs; i++) {
+        const a = source[i]!;
+        back[i] = back[i]! * (isRelu ? (a > 0 ? 1 : 0) : 1 - a * a);
+      }
+    }
+    return normSquared;
+  };
+
+  /**
+   * r = round(scale·δ_o·a_i) for every weight and round(scale·δ_o) for every bias, straight into the
+   * sum: the per-example gradient is never written out. With `shrink`, the same r (recomputed by the
+   * same operations, so bit-identical) are replaced by trunc(r·shrink).
+   */
+  const emitRounded = (scale: number, sum: Float64Array, shrink: number | undefined): number => {
+    let evenSquared = 0;
+    let oddSquared = 0;
+    for (let l = 0; l < depth; l++) {
+      const { inputs, outputs, weightOffset, biasOffset } = layers[l]!;
+      const source = l === 0 ? preparedFeatures : activations[l - 1]!;
+      const sourceOffset = l === 0 ? preparedOffset : 0;
+      const delta = deltas[l]!;
+      for (let o = 0; o < outputs; o++) {
+        const d = delta[o]! * scale;
+        if (d === 0) continue;
+        const row = weightOffset + o * inputs;
+        const rb = nearestInteger(d);
+        if (shrink === undefined) {
+          sum[biasOffset + o] = sum[biasOffset + o]! + rb;
+          evenSquared += rb * rb;
+          let i = 0;
+          for (; i + 1 < inputs; i += 2) {
+            const r = nearestInteger(d * source[sourceOffset + i]!);
+            const t = nearestInteger(d * source[sourceOffset + i + 1]!);
+            sum[row + i] = sum[row + i]! + r;
+            sum[row + i + 1] = sum[row + i + 1]! + t;
+            evenSquared += r * r;
+            oddSquared += t * t;
+          }
+          if (i < inputs) {
+            const r = nearestInteger(d * source[sourceOffset + i]!);
+            sum[row + i] = sum[row + i]! + r;
+            evenSquared += r * r;
+          }
+        } else {
+          sum[biasOffset + o] = sum[biasOffset + o]! - rb + Math.trunc(rb * shrink);
+          for (let i = 0; i < inputs; i++) {
+            const r = nearestInteger(d * source[sourceOffset + i]!);
+            sum[row + i] = sum[row + i]! - r + Math.trunc(r * shrink);
+          }
+        }
+      }
+    }
+    return evenSquared + oddSquared;
+  };
+  /**
+   * Writes (or, with `accumulate`, adds) the prepared example's gradient [δ ⊗ a, δ] into `gradient`;
+   * `accumulate` false overwrites, so a person's first row needs no zeroed buffer.
+   */
+  const writeGradient = (gradient: Float64Array, accumulate: boolean): void => {
+    for (let l = 0; l < depth; l++) {
+      const { inputs, outputs, weightOffset, biasOffset } = layers[l]!;
+      const source = l === 0 ? preparedFeatures : activations[l - 1]!;
+      const sourceOffset = l === 0 ? preparedOffset : 0;
+      const delta = deltas[l]!;
       for (let o = 0; o < outputs; o++) {
         const d = delta[o]!;
         const row = weightOffset + o * inputs;
@@ -110,18 +186,15 @@ export function denseNetwork(shape: DenseNetworkShape): Model {
           gradient[biasOffset + o] = d;
           for (let i = 0; i < inputs; i++) gradient[row + i] = d * source[sourceOffset + i]!;
         }
-        if (back !== undefined && d !== 0)
-          for (let i = 0; i < inputs; i++) back[i] = back[i]! + d * parameters[row + i]!;
-      }
-      if (back !== undefined) {
-        // Derivative of the activation from its output: relu' = [a > 0], tanh' = 1 − a².
-        for (let i = 0; i < inputs; i++) {
-          const a = source[i]!;
-          back[i] = back[i]! * (isRelu ? (a > 0 ? 1 : 0) : 1 - a * a);
-        }
       }
     }
-    return normSquared;
+  };
+
+  const roundedGradient: RoundedGradient = {
+    addRounded: (scale, sum) => emitRounded(scale, sum, undefined),
+    shrinkRounded: (scale, shrink, sum) => {
+      emitRounded(scale, sum, shrink);
+    },
   };
 
   return {
@@ -145,11 +218,17 @@ export function denseNetwork(shape: DenseNetworkShape): Model {
       forward(parameters, features, offset);
       return head.loss(logits, label);
     },
-    exampleGradient: (parameters, features, offset, label, gradient) =>
-      backpropagate(parameters, features, offset, label, gradient, false),
-    addExampleGradient: (parameters, features, offset, label, gradient) => {
-      backpropagate(parameters, features, offset, label, gradient, true);
+    exampleGradient: (parameters, features, offset, label, gradient) => {
+      const normSquared = prepare(parameters, features, offset, label);
+      writeGradient(gradient, false);
+      return normSquared;
     },
+    addExampleGradient: (parameters, features, offset, label, gradient) => {
+      prepare(parameters, features, offset, label);
+      writeGradient(gradient, true);
+    },
+    prepareExample: prepare,
+    roundedGradient,
     predict: (parameters, features, offset, output) => {
       forward(parameters, features, offset);
       head.predict(logits, output);

@@ -9,6 +9,14 @@
  */
 import type { RandomSource } from '../../dp/random.ts';
 
+/** A gradient that is never stored: its coordinates are produced, scaled and rounded, on demand. */
+export interface RoundedGradient {
+  /** Adds r_j = round(scale·g_j) to sum[j] for every coordinate j; returns Σ r_j² (exact: integers). */
+  addRounded(scale: number, sum: Float64Array): number;
+  /** Replaces what `addRounded(scale, sum)` added by trunc(r_j·shrink) (the same r_j, recomputed). */
+  shrinkRounded(scale: number, shrink: number, sum: Float64Array): void;
+}
+
 export type Activation = 'relu' | 'tanh';
 
 /** What the last layer predicts, and so which loss trains it. */
@@ -56,6 +64,14 @@ export interface Model {
     label: number,
     gradient: Float64Array,
   ): void;
+  /**
+   * Backpropagates one example WITHOUT writing its gradient: keeps the layer factors (each layer's
+   * gradient is δ ⊗ a, with bias δ) for `roundedGradient`, and returns ‖gradient‖² from them (the
+   * ghost norm: ‖δ‖²(‖a‖² + 1) per layer; Goodfellow 2015).
+   */
+  prepareExample(parameters: Float64Array, features: Float64Array, offset: number, label: number): number;
+  /** The gradient of the example last prepared, read from its factors, scaled and rounded. */
+  readonly roundedGradient: RoundedGradient;
   /** Probabilities (binary: of label 1; multiclass: of each class) or the scaled regression value. */
   predict(parameters: Float64Array, features: Float64Array, offset: number, output: Float64Array): void;
 }
