@@ -106,11 +106,11 @@ export async function listCharges(db: Kysely<Database>, filter: LedgerFilter) {
   };
 }
 
-function encodeCursor(createdAt: Date, id: string): string {
+export function encodeCursor(createdAt: Date, id: string): string {
   return btoa(`${createdAt.toISOString()}|${id}`);
 }
 
-function decodeCursor(cursor: string | undefined): { createdAt: Date; id: string } | undefined {
+export function decodeCursor(cursor: string | undefined): { createdAt: Date; id: string } | undefined {
   if (!cursor) return undefined;
   const [at, id] = atob(cursor).split('|');
   const createdAt = new Date(at ?? '');

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppEnv } from '../context.ts';
-import { AUTH_PROBLEMS, BEARER } from '../openapi-schemas.ts';
+import { AUTH_PROBLEMS, BEARER, RATE_LIMITED } from '../openapi-schemas.ts';
 
 const PrincipalSchema = z
   .object({
@@ -14,10 +14,12 @@ const PrincipalSchema = z
 const route = createRoute({
   method: 'get',
   path: '/v1/me',
+  operationId: 'getMe',
   summary: 'Who this API key belongs to',
   tags: ['principals'],
   security: BEARER,
   responses: {
+    ...RATE_LIMITED,
     200: { description: 'The key’s principal', content: { 'application/json': { schema: PrincipalSchema } } },
     401: AUTH_PROBLEMS[401],
   },
