@@ -11,7 +11,7 @@ export default defineConfig({
           ...shared,
           name: 'core',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/e2e/**', 'test/cli.test.ts'],
+          exclude: ['test/e2e/**', 'test/cli.test.ts', 'test/browser/**'],
         },
       },
       {
@@ -22,6 +22,16 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts', 'test/cli.test.ts'],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        // A real gateway and a real browser: last of all.
+        test: {
+          ...shared,
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -12,6 +12,7 @@ import { requestLog } from './middleware/request-log.ts';
 import { Problem, problemResponse } from './problem.ts';
 import { RequestLimiter } from './request-limiter.ts';
 import { catalogRoutes } from './routes/catalog.ts';
+import { chargeRoutes } from './routes/charges.ts';
 import { communityRoutes } from './routes/communities.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { docsRoutes } from './routes/docs.ts';
@@ -38,6 +39,7 @@ export function createApp(deps: AppDependencies) {
   app.route('/', policyRoutes(deps));
   app.route('/', governanceRoutes(deps));
   app.route('/', communityRoutes(deps));
+  app.route('/', chargeRoutes(deps));
   app.route('/', catalogRoutes(deps));
   app.route('/', historyRoutes(deps));
   app.route('/', queryRoutes(deps, deps.testing));
