@@ -44,7 +44,11 @@ export async function chargeDetail(db: Kysely<Database>, communityId: string, ch
     at: charge.created_at.toISOString(),
     kind: charge.kind,
     description: charge.description,
-    principal: { id: charge.principal_id, name: charge.principal_name ?? null, role: charge.principal_role ?? null },
+    principal: {
+      id: charge.principal_id,
+      name: charge.principal_name ?? null,
+      role: charge.principal_role ?? null,
+    },
     epsilon: charge.epsilon,
     delta: charge.delta,
     rho: charge.rho,

@@ -41,10 +41,14 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'web', 'dist', 'index.html'))) {
-      const built = spawnSync(process.execPath, [require.resolve('vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'], {
-        cwd: ROOT,
-        encoding: 'utf8',
-      });
+      const built = spawnSync(
+        process.execPath,
+        [require.resolve('vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+        },
+      );
       if (built.status !== 0) throw new Error(`npm run build:web failed:\n${built.stderr}`);
     }
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -89,21 +93,23 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
   async function expectAccessible(page: Page, name: string) {
     // Evaluated over the DevTools protocol: the page’s own CSP rightly refuses inline scripts.
     await page.evaluate(AXE);
-    const violations = await page.evaluate(async () => {
-      // biome-ignore lint/suspicious/noExplicitAny: axe is injected as a global
-      const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-      return (result.violations as { id: string; impact: string; help: string; nodes: { target: string[] }[] }[]).map(
-        (v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }),
-      );
-    });
+    const violations =
+      (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then((result) =>
+      result.violations.map((v) => ({
+        id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+      })))`)) as { id: string; impact: string; help: string; targets: string[] }[];
     const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     expect(serious, `${name}: ${JSON.stringify(serious, null, 2)}`).toEqual([]);
   }
 
-  const shoot = (page: Page, name: string) =>
-    page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  /** From the top, so the sticky header sits where a person sees it. */
+  const shoot = async (page: Page, name: string) => {
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  };
 
-  const spentText = async (page: Page) => (await page.locator('.budget .gauge figcaption strong').first().innerText()).trim();
+  const spentText = async (page: Page) =>
+    ((await page.locator('.budget .gauge figcaption strong').first().textContent()) ?? '').trim();
 
   it('signs in with a key kept in session storage, and refuses an unknown one', async () => {
     const page = await context.newPage();
@@ -112,15 +118,15 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await shoot(page, 'sign-in');
     await page.getByLabel('API key').fill('dpg_not_a_real_key');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').innerText()).toContain('unknown or revoked');
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('unknown or revoked');
     await page.getByLabel('API key').fill(keys.analyst);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('.role-badge', { hasText: 'analyst' }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem('dpgate.key'))).toBe(keys.analyst);
+    expect(await page.evaluate("sessionStorage.getItem('dpgate.key')")).toBe(keys.analyst);
     await page.reload();
     await page.locator('.role-badge', { hasText: 'analyst' }).waitFor();
     await page.getByRole('button', { name: 'Sign out' }).click();
-    expect(await page.evaluate(() => sessionStorage.getItem('dpgate.key'))).toBeNull();
+    expect(await page.evaluate("sessionStorage.getItem('dpgate.key')")).toBeNull();
     await page.close();
   });
 
@@ -132,7 +138,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     const analyst = await signIn(keys.analyst, 'analyst');
     const catalog = analyst.locator('.catalog');
     await catalog.getByText('survey_responses').waitFor();
-    await expect.poll(() => catalog.innerText()).toContain('bounds [0, 100]');
+    await expect.poll(() => catalog.textContent()).toContain('bounds [0, 100]');
     await analyst.locator('.cm-content').waitFor();
 
     await analyst.locator('.cm-content').click();
@@ -140,20 +146,20 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await analyst.keyboard.type('SELECT sex, COUNT(*) AS n FROM people GROUP BY sex');
     await analyst.keyboard.press('Escape');
     const dry = analyst.locator('.dry-run');
-    await expect.poll(() => dry.innerText(), { timeout: 10_000 }).toMatch(/ε 0\.1\b/);
+    await expect.poll(() => dry.textContent(), { timeout: 10_000 }).toMatch(/ε 0\.1(?!\d)/);
     await analyst.getByLabel('ε', { exact: true }).fill('0.5');
-    await expect.poll(() => dry.innerText(), { timeout: 10_000 }).toMatch(/ε 0\.5\b/);
-    await expect.poll(() => dry.innerText()).toContain('± ');
+    await expect.poll(() => dry.textContent(), { timeout: 10_000 }).toMatch(/ε 0\.5(?!\d)/);
+    await expect.poll(() => dry.textContent()).toContain('± ');
     await expectAccessible(analyst, 'analyst');
 
     await analyst.getByRole('button', { name: 'Run query' }).click();
     const result = analyst.locator('section', { has: analyst.getByRole('heading', { name: 'Result' }) });
     await result.locator('table.answer tbody tr').first().waitFor();
     expect(await result.locator('table.answer tbody tr').count()).toBe(2);
-    expect(await result.innerText()).toContain('±');
+    expect(await result.textContent()).toContain('±');
     await result.locator('.chart svg .errorbar').first().waitFor();
     await analyst.getByRole('heading', { name: 'Your queries' }).scrollIntoViewIfNeeded();
-    await expect.poll(() => analyst.locator('.history').innerText()).toContain('GROUP BY sex');
+    await expect.poll(() => analyst.locator('.history').textContent()).toContain('GROUP BY sex');
     await shoot(analyst, 'analyst');
     await expectAccessible(analyst, 'analyst with a result');
 
@@ -162,7 +168,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     const row = contributor.locator('table.ledger tbody tr', { hasText: 'GROUP BY sex' });
     await row.getByRole('button').click();
     const detail = contributor.locator('.charge-detail');
-    await expect.poll(() => detail.innerText()).toContain('Why it cost this');
+    await expect.poll(() => detail.textContent()).toContain('Why it cost this');
     await detail.locator('table.answer tbody tr').first().waitFor();
     await contributor.getByLabel('Search').fill('GROUP BY sex');
     expect(await contributor.locator('table.ledger tbody tr.open').count()).toBe(1);
@@ -175,8 +181,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
   it('refuses a broken candidate policy with its file, line and message, then shows a good one’s effect', async () => {
     const council = await signIn(keys.council, 'council');
     await council.getByRole('heading', { name: 'Policy in force' }).waitFor();
-    await expect.poll(() => council.locator('.versions').innerText()).toContain('in force');
-    await expect.poll(() => council.locator('#audit').innerText()).toContain('Intact');
+    await expect.poll(() => council.locator('.versions').textContent()).toContain('in force');
+    await expect.poll(() => council.locator('#audit').textContent()).toContain('Intact');
     await council.getByRole('tab', { name: 'budgets.yaml' }).click();
     const editor = council.getByLabel('Contents of budgets.yaml');
     const original = await editor.inputValue();
@@ -184,7 +190,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await editor.fill(original.replace('lakeside:  { epsilon: 5,', 'lakeside:  { epsilon: -5,'));
     const refused = council.locator('.refused');
     await refused.waitFor({ timeout: 15_000 });
-    const refusal = await refused.innerText();
+    const refusal = await refused.textContent();
     expect(refusal).toMatch(/budgets\.yaml:\d+/);
     expect(refusal).toContain('greater than 0');
     await shoot(council, 'council-refused');
@@ -192,13 +198,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await editor.fill(original.replace('lakeside:  { epsilon: 5,', 'lakeside:  { epsilon: 6,'));
     const accepted = council.locator('.accepted');
     await accepted.waitFor({ timeout: 15_000 });
-    expect(await accepted.innerText()).toContain('Budget of lakeside: ε 5 → 6');
+    expect(await accepted.textContent()).toContain('Budget of lakeside: ε 5 → 6');
 
     await council.getByLabel('Name').fill('browser analyst');
     await council.getByRole('button', { name: 'Create key' }).click();
     const secret = await council.getByLabel('The new API key').inputValue();
     expect(secret).toMatch(/^dpg_/);
-    await expect.poll(() => council.locator('#keys table').innerText()).toContain('browser analyst');
+    await expect.poll(() => council.locator('#keys table').textContent()).toContain('browser analyst');
     await shoot(council, 'council');
     await expectAccessible(council, 'council');
     await council.close();
@@ -209,10 +215,12 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await analyst.getByRole('button', { name: 'Start training' }).click();
     const bar = analyst.getByRole('progressbar').first();
     await bar.waitFor();
-    await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 60_000 }).toBe('100');
-    await expect.poll(() => analyst.locator('.job .status').first().innerText(), { timeout: 30_000 }).toMatch(/succeeded/i);
+    await expect.poll(() => bar.getAttribute('value'), { timeout: 60_000 }).toBe('100');
+    await expect
+      .poll(() => analyst.locator('.job .status').first().textContent(), { timeout: 30_000 })
+      .toMatch(/succeeded/i);
     await analyst.getByRole('button', { name: 'Model card' }).first().click();
-    await expect.poll(() => analyst.locator('.model-card').innerText()).toContain('epsilon');
+    await expect.poll(() => analyst.locator('.model-card').textContent()).toContain('epsilon');
     await analyst.locator('.model-card').scrollIntoViewIfNeeded();
     await shoot(analyst, 'analyst-training');
     await expectAccessible(analyst, 'analyst training');

@@ -50,7 +50,13 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
 
 async function failure(response: Response): Promise<ApiError> {
   const body = await response.json().catch(() => ({}));
-  return new ApiError({ status: response.status, code: 'error', title: response.statusText, detail: '', ...body });
+  return new ApiError({
+    status: response.status,
+    code: 'error',
+    title: response.statusText,
+    detail: '',
+    ...body,
+  });
 }
 
 export async function get<T>(path: string, signal?: AbortSignal): Promise<T> {
@@ -173,7 +179,14 @@ export interface Catalog {
 
 export type CellAccuracy =
   | { kind: 'noise'; mechanism: string; scale: number; halfWidth: number; confidence: number }
-  | { kind: 'interval'; mechanism: string; lower: number; upper: number; confidence: number; approximate: boolean }
+  | {
+      kind: 'interval';
+      mechanism: string;
+      lower: number;
+      upper: number;
+      confidence: number;
+      approximate: boolean;
+    }
   | { kind: 'quantile'; mechanism: string; epsilon: number; resolution: number };
 
 export interface Cost {
@@ -224,7 +237,13 @@ export interface JobView {
   status: string;
   spec: Record<string, unknown>;
   cost: Record<string, unknown> | null;
-  progress: { step: number; steps: number; epoch: number; epsilonSpent: number; examplesPerSecond: number } | null;
+  progress: {
+    step: number;
+    steps: number;
+    epoch: number;
+    epsilonSpent: number;
+    examplesPerSecond: number;
+  } | null;
   error: string | null;
   model_id: string | null;
   created_at: string;

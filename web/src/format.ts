@@ -7,7 +7,9 @@ export function num(value: number | string | null | undefined, digits = 3): stri
   if (n === 0) return '0';
   const abs = Math.abs(n);
   if (abs < 1e-3 || abs >= 1e7) return n.toExponential(Math.max(0, digits - 1)).replace('e', '×10^');
-  return n.toLocaleString('en', { maximumSignificantDigits: Math.max(digits, Math.ceil(Math.log10(abs + 1))) });
+  return n.toLocaleString('en', {
+    maximumSignificantDigits: Math.max(digits, Math.ceil(Math.log10(abs + 1))),
+  });
 }
 
 /** δ as 1.0×10⁻⁵, the way papers write it. */
@@ -16,7 +18,9 @@ export function delta(value: number | string | null | undefined): string {
   const n = Number(value);
   if (n === 0) return '0';
   const [mantissa, exponent] = n.toExponential(1).split('e');
-  const superscript = exponent!.replace(/^\+/, '').replace(/[-0-9]/g, (c) => '⁻⁰¹²³⁴⁵⁶⁷⁸⁹'['-0123456789'.indexOf(c)]!);
+  const superscript = exponent!
+    .replace(/^\+/, '')
+    .replace(/[-0-9]/g, (c) => '⁻⁰¹²³⁴⁵⁶⁷⁸⁹'['-0123456789'.indexOf(c)]!);
   return `${mantissa}×10${superscript}`;
 }
 

@@ -12,7 +12,6 @@ export interface Loaded<T> {
 export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[] = []): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: true });
   const [round, setRound] = useState(0);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: deps are the caller's
   useEffect(() => {
     const controller = new AbortController();
     setState((s) => ({ ...s, loading: true }));
@@ -22,7 +21,12 @@ export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
     );
     return () => controller.abort();
   }, [...deps, round]);
-  return { data: state.data, error: state.error, loading: state.loading, reload: () => setRound((r) => r + 1) };
+  return {
+    data: state.data,
+    error: state.error,
+    loading: state.loading,
+    reload: () => setRound((r) => r + 1),
+  };
 }
 
 /** `value`, once it has stopped changing for `ms`. */

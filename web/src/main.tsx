@@ -26,7 +26,11 @@ function SignIn(props: { onSignedIn: (me: Me) => void; notice?: string }) {
       props.onSignedIn(await get<Me>('/v1/me'));
     } catch (failure) {
       session.clear();
-      setError(failure instanceof ApiError && failure.problem.status === 401 ? 'This API key is unknown or revoked.' : message(failure));
+      setError(
+        failure instanceof ApiError && failure.problem.status === 401
+          ? 'This API key is unknown or revoked.'
+          : message(failure),
+      );
     } finally {
       setBusy(false);
     }
@@ -37,8 +41,8 @@ function SignIn(props: { onSignedIn: (me: Me) => void; notice?: string }) {
         <Logo />
         <h1>Sign in to dpgate</h1>
         <p class="muted">
-          Paste your API key. It stays in this tab’s session storage and is sent only as an Authorization header;
-          closing the tab forgets it.
+          Paste your API key. It stays in this tab’s session storage and is sent only as an Authorization
+          header; closing the tab forgets it.
         </p>
         <form onSubmit={submit}>
           <label for="api-key">API key</label>
@@ -74,7 +78,8 @@ function SignIn(props: { onSignedIn: (me: Me) => void; notice?: string }) {
 function Logo() {
   return (
     <span class="logo" aria-hidden="true">
-      <svg viewBox="0 0 24 24" width="28" height="28">
+      <svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true">
+        <title>dpgate</title>
         <circle cx="12" cy="12" r="10" class="logo-ring" />
         <path d="M7 13c2-5 8-5 10 0" class="logo-arc" />
         <circle cx="12" cy="14" r="2" class="logo-dot" />

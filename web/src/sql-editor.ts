@@ -2,7 +2,12 @@
  * The SQL editor: CodeMirror 6 with PostgreSQL highlighting and completion of the catalog's tables
  * and columns. Loaded on demand, so only analysts download it.
  */
-import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from '@codemirror/autocomplete';
+import {
+  autocompletion,
+  closeBrackets,
+  closeBracketsKeymap,
+  completionKeymap,
+} from '@codemirror/autocomplete';
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { PostgreSQL, sql } from '@codemirror/lang-sql';
 import { bracketMatching, defaultHighlightStyle, syntaxHighlighting } from '@codemirror/language';
@@ -33,7 +38,13 @@ export function createSqlEditor(options: SqlEditorOptions) {
         sql({ dialect: PostgreSQL, schema: options.schema, upperCaseKeywords: true }),
         placeholder('SELECT educ, COUNT(*) FROM people GROUP BY educ'),
         keymap.of([
-          { key: 'Mod-Enter', run: () => (options.onRun(), true) },
+          {
+            key: 'Mod-Enter',
+            run: () => {
+              options.onRun();
+              return true;
+            },
+          },
           ...closeBracketsKeymap,
           ...defaultKeymap,
           ...historyKeymap,

@@ -1,6 +1,11 @@
-/** `GET /v1/communities/{id}/charges/{charge_id}`: one charge with what it paid for. */
+/**
+ * A community's charges in depth: one charge with what it paid for, and the spend after each
+ * charge over time. Open to the community's contributors and to the council.
+ */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { chargeDetail } from '../../ledger/charge-detail.ts';
+import { spendHistory } from '../../ledger/spend-history.ts';
+import type { Principal } from '../../principals/principal.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
 import { AUTH_PROBLEMS, BEARER, INVALID_REQUEST, problem } from '../openapi-schemas.ts';
 import { Problem } from '../problem.ts';
@@ -61,15 +66,60 @@ const route = createRoute({
   },
 });
 
+const SpendSchema = z
+  .object({
+    accounting: z.enum(['basic', 'zcdp']),
+    budget: z.object({ epsilon: z.number(), delta: z.number() }),
+    points: z.array(
+      z.object({
+        at: z.string(),
+        epsilon: z
+          .number()
+          .openapi({ description: 'ε spent after this charge, under the community’s accounting' }),
+        delta: z.number(),
+        rho: z.number().optional(),
+        xi: z.number().optional(),
+      }),
+    ),
+  })
+  .openapi('SpendHistory');
+
+const spendRoute = createRoute({
+  method: 'get',
+  path: '/v1/communities/{id}/spend',
+  operationId: 'getCommunitySpend',
+  summary: 'A community’s cumulative spend after each charge, oldest first (at most the newest 5000)',
+  tags: ['ledger'],
+  security: BEARER,
+  request: { params: z.object({ id: z.string().max(63) }) },
+  responses: {
+    200: { description: 'The spend over time', content: { 'application/json': { schema: SpendSchema } } },
+    ...INVALID_REQUEST,
+    ...AUTH_PROBLEMS,
+    404: problem('No such community'),
+  },
+});
+
 export function chargeRoutes(deps: AppDependencies) {
-  return new OpenAPIHono<AppEnv>().openapi(route, async (c) => {
-    const { id, charge_id } = c.req.valid('param');
-    const principal = c.var.principal;
-    if (!(principal.role === 'council' || (principal.role === 'contributor' && principal.communityId === id))) {
-      throw new Problem('forbidden', 'A community’s charges are open to its contributors and to the council.');
-    }
-    const detail = await chargeDetail(deps.db, id, charge_id);
-    if (!detail) throw new Problem('not_found', 'There is no such charge to this community.');
-    return c.json(detail as z.infer<typeof ChargeDetailSchema>, 200);
-  });
+  return new OpenAPIHono<AppEnv>()
+    .openapi(route, async (c) => {
+      const { id, charge_id } = c.req.valid('param');
+      mayReadCommunity(c.var.principal, id);
+      const detail = await chargeDetail(deps.db, id, charge_id);
+      if (!detail) throw new Problem('not_found', 'There is no such charge to this community.');
+      return c.json(detail as z.infer<typeof ChargeDetailSchema>, 200);
+    })
+    .openapi(spendRoute, async (c) => {
+      const { id } = c.req.valid('param');
+      mayReadCommunity(c.var.principal, id);
+      const history = await spendHistory(deps.db, id);
+      if (!history) throw new Problem('not_found', `There is no community "${id}".`);
+      return c.json(history, 200);
+    });
+}
+
+function mayReadCommunity(principal: Principal, id: string): void {
+  if (!(principal.role === 'council' || (principal.role === 'contributor' && principal.communityId === id))) {
+    throw new Problem('forbidden', 'A community’s charges are open to its contributors and to the council.');
+  }
 }

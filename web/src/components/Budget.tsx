@@ -1,5 +1,5 @@
 /** A community's budget: a gauge of ε, a meter of δ, and the cumulative spend over time. */
-import { type Charge, type Community, get } from '../api.ts';
+import { type Community, get } from '../api.ts';
 import { delta, num } from '../format.ts';
 import { useLoad } from '../hooks.ts';
 import { StepChart } from './charts.tsx';
@@ -14,49 +14,58 @@ export function BudgetCard(props: { community: Community; compact?: boolean }) {
       <Gauge spent={c.spent.epsilon} total={total} label={`${c.id} ε`} size={props.compact ? 140 : 200} />
       <Meter spent={Number(c.spent.delta)} total={Number(c.budget.delta)} label="δ spent" format={delta} />
       <p class="muted small">
-        {c.accounting === 'zcdp'
-          ? `Zero-concentrated DP: charges add up as ρ (now ${num(c.spent.rho ?? 0, 4)}), converted to ε at δ = ${delta(c.budget.delta)}.`
-          : 'Basic composition: ε and δ of every charge add up.'}
+        {props.compact
+          ? c.accounting === 'zcdp'
+            ? 'zCDP accounting'
+            : 'basic composition'
+          : c.accounting === 'zcdp'
+            ? `Zero-concentrated DP: Gaussian charges add up as ρ (now ${num(c.spent.rho ?? 0, 4)}), pure ones as ε (now ${num(c.spent.approx_epsilon ?? 0)}); the gauge shows their total converted to ε at δ = ${delta(c.budget.delta)}.`
+            : 'Basic composition: ε and δ of every charge add up.'}
       </p>
     </section>
   );
 }
 
-/** Cumulative spend from the ledger, oldest first: ε (basic) or ρ (zCDP), and δ. */
+interface Spend {
+  accounting: 'basic' | 'zcdp';
+  budget: { epsilon: number; delta: number };
+  points: { at: string; epsilon: number; delta: number; rho?: number }[];
+}
+
+/** ε spent (as the accounting states it) and δ after each charge, computed by the gateway. */
 export function SpendOverTime(props: { community: Community; refresh?: number }) {
   const { community } = props;
-  const charges = useLoad(
-    (signal) =>
-      get<{ charges: Charge[] }>(`/v1/communities/${encodeURIComponent(community.id)}/ledger?limit=1000`, signal),
+  const spend = useLoad(
+    (signal) => get<Spend>(`/v1/communities/${encodeURIComponent(community.id)}/spend`, signal),
     [community.id, props.refresh],
   );
-  const ordered = [...(charges.data?.charges ?? [])].reverse();
-  const zcdp = community.accounting === 'zcdp';
-  let main = 0;
-  let d = 0;
-  const mainPoints = [];
-  const deltaPoints = [];
-  for (const charge of ordered) {
-    const at = Date.parse(charge.at);
-    main += zcdp ? Number(charge.rho ?? 0) : Number(charge.epsilon);
-    d += Number(charge.delta);
-    mainPoints.push({ at, value: main });
-    deltaPoints.push({ at, value: d });
-  }
+  const points = spend.data?.points ?? [];
+  const series = (pick: (p: Spend['points'][number]) => number) =>
+    points.map((p) => ({ at: Date.parse(p.at), value: pick(p) }));
   return (
     <section class="card" aria-labelledby="spend-title">
       <h2 id="spend-title">Spend over time</h2>
-      {charges.error && <p class="error">{charges.error}</p>}
+      {spend.error && <p class="error">{spend.error}</p>}
       <div class="chart-pair">
         <StepChart
-          title={zcdp ? 'Cumulative ρ (zCDP), the quantity this community composes' : 'Cumulative ε'}
-          unit={zcdp ? 'ρ' : 'ε'}
-          series={{ label: zcdp ? 'ρ' : 'ε', points: mainPoints, ...(zcdp ? {} : { limit: Number(community.budget.epsilon) }) }}
+          title={
+            community.accounting === 'zcdp'
+              ? 'ε spent (zCDP, converted at the community’s δ)'
+              : 'ε spent (basic composition)'
+          }
+          unit="ε"
+          series={{ label: 'ε', points: series((p) => p.epsilon), limit: Number(community.budget.epsilon) }}
         />
         <StepChart
-          title="Cumulative δ"
+          title="δ spent"
           unit="δ"
-          series={{ label: 'δ', points: deltaPoints, dashed: true, limit: Number(community.budget.delta) }}
+          format={delta}
+          series={{
+            label: 'δ',
+            points: series((p) => p.delta),
+            dashed: true,
+            limit: Number(community.budget.delta),
+          }}
         />
       </div>
     </section>

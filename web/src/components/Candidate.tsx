@@ -15,7 +15,11 @@ interface PolicyFile {
 type Bounds = [unknown, unknown] | null;
 
 interface Effect {
-  budgets_changed: { community: string; from: { epsilon: number; delta: number }; to: { epsilon: number; delta: number } }[];
+  budgets_changed: {
+    community: string;
+    from: { epsilon: number; delta: number };
+    to: { epsilon: number; delta: number };
+  }[];
   communities_added: string[];
   communities_removed: string[];
   columns_exposed: string[];
@@ -74,7 +78,9 @@ export function CandidateEditor(props: { files: PolicyFile[]; currentVersion: st
   const edit = (text: string) => setFiles((fs) => fs.map((f) => (f.name === selected ? { ...f, text } : f)));
   const upload = async (event: Event) => {
     const input = event.currentTarget as HTMLInputElement;
-    const added = await Promise.all([...(input.files ?? [])].map(async (f) => ({ name: f.name, text: await f.text() })));
+    const added = await Promise.all(
+      [...(input.files ?? [])].map(async (f) => ({ name: f.name, text: await f.text() })),
+    );
     setFiles((fs) => [...fs.filter((f) => !added.some((a) => a.name === f.name)), ...added]);
     if (added[0]) setSelected(added[0].name);
     input.value = '';
@@ -86,7 +92,11 @@ export function CandidateEditor(props: { files: PolicyFile[]; currentVersion: st
       const area = editor.current;
       const text = files.find((f) => f.name === issue.file)?.text ?? '';
       if (!area) return;
-      const offset = text.split('\n').slice(0, issue.line! - 1).join('\n').length + (issue.line! > 1 ? 1 : 0);
+      const offset =
+        text
+          .split('\n')
+          .slice(0, issue.line! - 1)
+          .join('\n').length + (issue.line! > 1 ? 1 : 0);
       area.focus();
       area.setSelectionRange(offset, offset);
     });
@@ -108,8 +118,8 @@ export function CandidateEditor(props: { files: PolicyFile[]; currentVersion: st
       </div>
       <p class="muted">
         Edit, paste or upload the YAML files. The gateway checks the set as you type — the JSON Schema, the
-        cross-checks, the database and the ledger — and shows what applying it would change. Nothing is applied
-        from here: commit the files to the policy directory and the gateway reloads them.
+        cross-checks, the database and the ledger — and shows what applying it would change. Nothing is
+        applied from here: commit the files to the policy directory and the gateway reloads them.
       </p>
       <div class="tabs" role="tablist" aria-label="Policy files">
         {files.map((f) => (
@@ -136,7 +146,7 @@ export function CandidateEditor(props: { files: PolicyFile[]; currentVersion: st
             ref={editor}
             class="code-input"
             spellcheck={false}
-            rows={18}
+            rows={14}
             value={current.text}
             onInput={(e) => edit(e.currentTarget.value)}
           />
@@ -149,7 +159,10 @@ export function CandidateEditor(props: { files: PolicyFile[]; currentVersion: st
         {edited && !checking && result && !result.valid && (
           <div class="refused" role="alert">
             <h3>
-              <span class="status-icon" aria-hidden="true">✕</span> Refused: {result.issues.length} issue
+              <span class="status-icon" aria-hidden="true">
+                ✕
+              </span>{' '}
+              Refused: {result.issues.length} issue
               {result.issues.length === 1 ? '' : 's'}
             </h3>
             <ul class="issues">
@@ -171,7 +184,10 @@ export function CandidateEditor(props: { files: PolicyFile[]; currentVersion: st
         {edited && !checking && result?.valid && result.effect && (
           <div class="accepted">
             <h3>
-              <span class="status-icon" aria-hidden="true">✓</span> Valid — version <code>{result.version?.slice(0, 12)}</code>
+              <span class="status-icon" aria-hidden="true">
+                ✓
+              </span>{' '}
+              Valid — version <code>{result.version?.slice(0, 12)}</code>
             </h3>
             <EffectDiff effect={result.effect} />
           </div>
@@ -185,19 +201,33 @@ function EffectDiff(props: { effect: Effect }) {
   const e = props.effect;
   const items: { sign: '+' | '−' | '~' | '!'; text: string }[] = [];
   for (const b of e.budgets_changed)
-    items.push({ sign: '~', text: `Budget of ${b.community}: ε ${num(b.from.epsilon)} → ${num(b.to.epsilon)}, δ ${delta(b.from.delta)} → ${delta(b.to.delta)}` });
+    items.push({
+      sign: '~',
+      text: `Budget of ${b.community}: ε ${num(b.from.epsilon)} → ${num(b.to.epsilon)}, δ ${delta(b.from.delta)} → ${delta(b.to.delta)}`,
+    });
   for (const c of e.communities_added) items.push({ sign: '+', text: `Community ${c} added` });
   for (const c of e.communities_removed) items.push({ sign: '−', text: `Community ${c} removed` });
   for (const t of e.tables_added) items.push({ sign: '+', text: `Table ${t} added` });
-  for (const t of e.tables_removed) items.push({ sign: '−', text: `Table ${t} removed: queries reading it will be refused` });
-  for (const t of e.tables_made_public) items.push({ sign: '!', text: `Table ${t} made public: its rows would be answered without noise` });
-  for (const t of e.tables_made_private) items.push({ sign: '~', text: `Table ${t} made private: reading it will cost budget` });
-  for (const c of e.columns_exposed) items.push({ sign: '+', text: `Column ${c} becomes readable by analysts` });
-  for (const c of e.columns_hidden) items.push({ sign: '−', text: `Column ${c} no longer readable: queries using it will be refused` });
-  for (const b of e.bounds_changed) items.push({ sign: '~', text: `Bounds of ${b.column}: ${bounds(b.from)} → ${bounds(b.to)}` });
-  if (e.accounting_changed) items.push({ sign: '!', text: `Accounting: ${e.accounting_changed.from} → ${e.accounting_changed.to}` });
-  for (const l of e.limits_changed) items.push({ sign: '~', text: `Limit ${l.limit}: ${String(l.from)} → ${String(l.to)}` });
-  if (items.length === 0) return <p class="muted">No change in budgets, grants, bounds, tables or limits (comments or layout only).</p>;
+  for (const t of e.tables_removed)
+    items.push({ sign: '−', text: `Table ${t} removed: queries reading it will be refused` });
+  for (const t of e.tables_made_public)
+    items.push({ sign: '!', text: `Table ${t} made public: its rows would be answered without noise` });
+  for (const t of e.tables_made_private)
+    items.push({ sign: '~', text: `Table ${t} made private: reading it will cost budget` });
+  for (const c of e.columns_exposed)
+    items.push({ sign: '+', text: `Column ${c} becomes readable by analysts` });
+  for (const c of e.columns_hidden)
+    items.push({ sign: '−', text: `Column ${c} no longer readable: queries using it will be refused` });
+  for (const b of e.bounds_changed)
+    items.push({ sign: '~', text: `Bounds of ${b.column}: ${bounds(b.from)} → ${bounds(b.to)}` });
+  if (e.accounting_changed)
+    items.push({ sign: '!', text: `Accounting: ${e.accounting_changed.from} → ${e.accounting_changed.to}` });
+  for (const l of e.limits_changed)
+    items.push({ sign: '~', text: `Limit ${l.limit}: ${String(l.from)} → ${String(l.to)}` });
+  if (items.length === 0)
+    return (
+      <p class="muted">No change in budgets, grants, bounds, tables or limits (comments or layout only).</p>
+    );
   const names = { '+': 'added', '−': 'removed', '~': 'changed', '!': 'needs care' };
   return (
     <ul class="diff" aria-label="What applying it would change">

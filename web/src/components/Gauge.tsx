@@ -48,7 +48,6 @@ export function Gauge(props: { spent: number; total: number; label: string; unit
 
 /** A thin labelled bar for a second quantity (δ) next to the gauge. */
 export function Meter(props: { spent: number; total: number; label: string; format: (n: number) => string }) {
-  const share = props.total > 0 ? Math.min(1, props.spent / props.total) : 0;
   return (
     <div class="meter">
       <div class="meter-label">
@@ -57,17 +56,14 @@ export function Meter(props: { spent: number; total: number; label: string; form
           {props.format(props.spent)} of {props.format(props.total)} ({percent(props.spent, props.total)})
         </span>
       </div>
-      <div
+      <meter
         class="meter-track"
-        role="meter"
         aria-label={props.label}
-        aria-valuemin={0}
-        aria-valuemax={props.total}
-        aria-valuenow={props.spent}
-        aria-valuetext={`${props.format(props.spent)} of ${props.format(props.total)}`}
-      >
-        <div class="meter-fill" style={{ width: `${share * 100}%` }} />
-      </div>
+        min={0}
+        max={props.total || 1}
+        value={Math.min(props.spent, props.total)}
+        title={`${props.format(props.spent)} of ${props.format(props.total)}`}
+      />
     </div>
   );
 }

@@ -46,7 +46,12 @@ export function Keys(props: { communities: string[] }) {
       <form class="inline-form" onSubmit={create}>
         <label>
           Name
-          <input value={name} onInput={(e) => setName(e.currentTarget.value)} required placeholder="who holds it" />
+          <input
+            value={name}
+            onInput={(e) => setName(e.currentTarget.value)}
+            required
+            placeholder="who holds it"
+          />
         </label>
         <label>
           Role
@@ -70,14 +75,26 @@ export function Keys(props: { communities: string[] }) {
           Create key
         </button>
       </form>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       {secret && (
         <div class="secret" role="status">
           <p>
-            <strong>New key for “{secret.key.name}” ({secret.key.role}).</strong> Copy it now: it is not shown again.
+            <strong>
+              New key for “{secret.key.name}” ({secret.key.role}).
+            </strong>{' '}
+            Copy it now: it is not shown again.
           </p>
           <div class="secret-row">
-            <input readOnly value={secret.secret} aria-label="The new API key" onFocus={(e) => e.currentTarget.select()} />
+            <input
+              readOnly
+              value={secret.secret}
+              aria-label="The new API key"
+              onFocus={(e) => e.currentTarget.select()}
+            />
             <button type="button" onClick={() => navigator.clipboard?.writeText(secret.secret)}>
               Copy
             </button>
@@ -88,7 +105,12 @@ export function Keys(props: { communities: string[] }) {
         </div>
       )}
       <label class="checkbox">
-        <input type="checkbox" checked={showRevoked} onChange={(e) => setShowRevoked(e.currentTarget.checked)} /> Show revoked keys
+        <input
+          type="checkbox"
+          checked={showRevoked}
+          onChange={(e) => setShowRevoked(e.currentTarget.checked)}
+        />{' '}
+        Show revoked keys
       </label>
       <div class="table-scroll">
         <table>
@@ -120,10 +142,20 @@ export function Keys(props: { communities: string[] }) {
                 <td class="nowrap">
                   {!key.revoked_at && (
                     <>
-                      <button type="button" class="small-button" onClick={() => rotate(key)} aria-label={`Rotate ${key.name}`}>
+                      <button
+                        type="button"
+                        class="small-button"
+                        onClick={() => rotate(key)}
+                        aria-label={`Rotate ${key.name}`}
+                      >
                         Rotate
                       </button>{' '}
-                      <button type="button" class="small-button danger" onClick={() => revoke(key)} aria-label={`Revoke ${key.name}`}>
+                      <button
+                        type="button"
+                        class="small-button danger"
+                        onClick={() => revoke(key)}
+                        aria-label={`Revoke ${key.name}`}
+                      >
                         Revoke
                       </button>
                     </>

@@ -66,7 +66,10 @@ export function Ledger(props: { community: string; refresh?: number }) {
   const exportCsv = async () => {
     setExportError(undefined);
     try {
-      await download(`${base}?${ledgerQuery(filters, { format: 'csv', limit: '1000' })}`, `${props.community}-ledger.csv`);
+      await download(
+        `${base}?${ledgerQuery(filters, { format: 'csv', limit: '1000' })}`,
+        `${props.community}-ledger.csv`,
+      );
     } catch (error) {
       setExportError(message(error));
     }
@@ -81,12 +84,24 @@ export function Ledger(props: { community: string; refresh?: number }) {
           Export CSV
         </button>
       </div>
-      <p class="muted">Every charge made to {props.community}’s budget: who asked, what, when, and what it cost.</p>
-      {exportError && <p class="error" role="alert">{exportError}</p>}
-      <div class="filters" role="group" aria-label="Filter the ledger">
+      <p class="muted">
+        Every charge made to {props.community}’s budget: who asked, what, when, and what it cost.
+      </p>
+      {exportError && (
+        <p class="error" role="alert">
+          {exportError}
+        </p>
+      )}
+      <fieldset class="filters">
+        <legend class="visually-hidden">Filter the ledger</legend>
         <label>
           Search
-          <input type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} placeholder="SQL, analyst, mechanism…" />
+          <input
+            type="search"
+            value={search}
+            onInput={(e) => setSearch(e.currentTarget.value)}
+            placeholder="SQL, analyst, mechanism…"
+          />
         </label>
         <label>
           Kind
@@ -109,8 +124,12 @@ export function Ledger(props: { community: string; refresh?: number }) {
           To
           <input type="datetime-local" value={filters.to} onChange={set('to')} />
         </label>
-      </div>
-      {page.error && <p class="error" role="alert">{page.error}</p>}
+      </fieldset>
+      {page.error && (
+        <p class="error" role="alert">
+          {page.error}
+        </p>
+      )}
       <div class="table-scroll">
         <table class="ledger">
           <caption class="visually-hidden">Charges, newest first</caption>
@@ -119,8 +138,12 @@ export function Ledger(props: { community: string; refresh?: number }) {
               <th scope="col">When</th>
               <th scope="col">Who</th>
               <th scope="col">What</th>
-              <th scope="col" class="num">ε</th>
-              <th scope="col" class="num">δ</th>
+              <th scope="col" class="num">
+                ε
+              </th>
+              <th scope="col" class="num">
+                δ
+              </th>
               <th scope="col">Mechanism</th>
             </tr>
           </thead>
@@ -209,26 +232,39 @@ interface Detail {
     cost: { epsilon: number; delta: number } | null;
     scope: { narrowed: boolean } | null;
   } | null;
-  job: { status: string; request: Record<string, unknown> | null; cost: Record<string, unknown> | null; model_card: Record<string, unknown> | null } | null;
+  job: {
+    status: string;
+    request: Record<string, unknown> | null;
+    cost: Record<string, unknown> | null;
+    model_card: Record<string, unknown> | null;
+  } | null;
 }
 
 /** Why a charge cost what it did, in words, from the figures the ledger holds. */
 function costReason(d: Detail): string {
-  const shared = d.communities.length > 1 ? ` The same request charged ${d.communities.join(', ')} alike: each community pays in full for its own members.` : '';
+  const shared =
+    d.communities.length > 1
+      ? ` The same request charged ${d.communities.join(', ')} alike: each community pays in full for its own members.`
+      : '';
   const eps = num(d.epsilon);
-  const mech = mechanismName(d.mechanism);
+  const mech = mechanismName(d.mechanism).replace(/^./, (c) => c.toUpperCase());
   if (d.mechanism === 'dp_sgd') {
     return `DP-SGD adds Gaussian noise to clipped per-person gradients at every step; the accountant bounds the whole run at ε = ${eps}, δ = ${delta(d.delta)}, charged before training began.${shared}`;
   }
-  if (d.accounting === 'zcdp' && d.rho) {
-    return `${mech} noise calibrated to ε = ${eps}${Number(d.delta) > 0 ? `, δ = ${delta(d.delta)}` : ''}. This community composes under zero-concentrated DP, so it is charged ρ = ${num(d.rho, 4)}; the running total of ρ converts to the ε shown on the gauge.${shared}`;
+  const calibrated = `${mech} noise calibrated to ε = ${eps}${Number(d.delta) > 0 ? `, δ = ${delta(d.delta)}` : ''}`;
+  if (d.accounting === 'zcdp' && Number(d.rho ?? 0) > 0) {
+    return `${calibrated}. This community composes under zero-concentrated DP, and this charge is stated as ρ = ${num(d.rho, 4)}${Number(d.epsilon) > 0 ? ` plus ε = ${eps}` : ''}; the running total converts to the ε on the gauge.${shared}`;
   }
-  return `${mech} noise calibrated to ε = ${eps}${Number(d.delta) > 0 ? `, δ = ${delta(d.delta)}` : ''}; under basic composition the charges add up.${shared}`;
+  if (d.accounting === 'zcdp') {
+    return `${calibrated}. An ε-DP release is also (ξ = ε, ρ = 0)-zCDP (Bun & Steinke 2016); this community composes under zero-concentrated DP, and the ledger charged it in that form (ξ = ${eps}, ρ = 0) because here it leaves more budget than ρ = ε²/2 would.${shared}`;
+  }
+  return `${calibrated}; under basic composition the ε and δ of every charge add up.${shared}`;
 }
 
 function ChargeDetail(props: { community: string; id: string }) {
   const detail = useLoad(
-    (signal) => get<Detail>(`/v1/communities/${encodeURIComponent(props.community)}/charges/${props.id}`, signal),
+    (signal) =>
+      get<Detail>(`/v1/communities/${encodeURIComponent(props.community)}/charges/${props.id}`, signal),
     [props.id],
   );
   if (detail.error) return <p class="error">{detail.error}</p>;
@@ -265,7 +301,8 @@ function ChargeDetail(props: { community: string; id: string }) {
             <AnswerTable columns={d.answer.columns} rows={d.answer.rows} accuracy={d.answer.accuracy} />
           ) : (
             <p class="muted">
-              No answer was released ({d.answer.status}): the charge stands because the failure could depend on the data.
+              No answer was released ({d.answer.status}): the charge stands because the failure could depend
+              on the data.
             </p>
           )}
         </>

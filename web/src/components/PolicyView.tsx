@@ -43,7 +43,10 @@ export function domainText(column: {
   return '—';
 }
 
-export function boundsText(column: { bounds?: [unknown, unknown] | null; granularity?: number | null }): string {
+export function boundsText(column: {
+  bounds?: [unknown, unknown] | null;
+  granularity?: number | null;
+}): string {
   if (!column.bounds) return '—';
   return `[${String(column.bounds[0])}, ${String(column.bounds[1])}]${column.granularity ? ` step ${column.granularity}` : ''}`;
 }
@@ -79,7 +82,10 @@ export function PolicyView(props: { policy: PolicyDoc }) {
       <dl class="facts">
         <dt>Privacy unit</dt>
         <dd>
-          one person: <code>{p.privacy_unit.table}.{p.privacy_unit.column}</code>
+          one person:{' '}
+          <code>
+            {p.privacy_unit.table}.{p.privacy_unit.column}
+          </code>
         </dd>
         <dt>Communities by</dt>
         <dd>
@@ -103,8 +109,12 @@ export function PolicyView(props: { policy: PolicyDoc }) {
         <thead>
           <tr>
             <th scope="col">Community</th>
-            <th scope="col" class="num">ε</th>
-            <th scope="col" class="num">δ</th>
+            <th scope="col" class="num">
+              ε
+            </th>
+            <th scope="col" class="num">
+              δ
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -121,7 +131,8 @@ export function PolicyView(props: { policy: PolicyDoc }) {
       {Object.entries(p.tables).map(([name, table]) => (
         <details key={name} class="table-policy" open={!table.public}>
           <summary>
-            <code>{name}</code> {table.public ? <span class="tag">public</span> : <span class="tag tag-private">private</span>}
+            <code>{name}</code>{' '}
+            {table.public ? <span class="tag">public</span> : <span class="tag tag-private">private</span>}
             {table.contributions && (
               <span class="muted small">
                 {' '}
@@ -165,7 +176,10 @@ export function PolicyView(props: { policy: PolicyDoc }) {
       <ul>
         {Object.entries(p.access).map(([role, grant]) => (
           <li key={role}>
-            <strong>{role}</strong>: {grant.tables.map((t) => <code key={t}>{t} </code>)}
+            <strong>{role}</strong>:{' '}
+            {grant.tables.map((t) => (
+              <code key={t}>{t} </code>
+            ))}
           </li>
         ))}
       </ul>

@@ -12,7 +12,6 @@ export function SqlBox(props: {
   const host = useRef<HTMLDivElement>(null);
   const latest = useRef(props);
   latest.current = props;
-  // biome-ignore lint/correctness/useExhaustiveDependencies: the editor is built once per schema
   useEffect(() => {
     let editor: SqlEditor | undefined;
     let cancelled = false;

@@ -33,7 +33,10 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 export function Training(props: { catalog: Catalog | undefined }) {
   const [refresh, setRefresh] = useState(0);
-  const jobs = useLoad((signal) => get<{ jobs: JobSummary[] }>('/v1/training-jobs?limit=10', signal), [refresh]);
+  const jobs = useLoad(
+    (signal) => get<{ jobs: JobSummary[] }>('/v1/training-jobs?limit=10', signal),
+    [refresh],
+  );
   const [spec, setSpec] = useState(JSON.stringify(EXAMPLE, null, 2));
   const [error, setError] = useState<string>();
   const [starting, setStarting] = useState(false);
@@ -46,7 +49,11 @@ export function Training(props: { catalog: Catalog | undefined }) {
       await post('/v1/training-jobs', JSON.parse(spec));
       setRefresh((r) => r + 1);
     } catch (failure) {
-      setError(failure instanceof SyntaxError ? `The request is not valid JSON: ${failure.message}` : message(failure));
+      setError(
+        failure instanceof SyntaxError
+          ? `The request is not valid JSON: ${failure.message}`
+          : message(failure),
+      );
     } finally {
       setStarting(false);
     }
@@ -59,12 +66,23 @@ export function Training(props: { catalog: Catalog | undefined }) {
           Job request (DP-SGD over a governed table; its whole cost is charged before training starts, up to ε{' '}
           {num(props.catalog?.limits.max_epsilon_per_job)})
         </label>
-        <textarea id="job-spec" class="code-input" rows={8} spellcheck={false} value={spec} onInput={(e) => setSpec(e.currentTarget.value)} />
+        <textarea
+          id="job-spec"
+          class="code-input"
+          rows={8}
+          spellcheck={false}
+          value={spec}
+          onInput={(e) => setSpec(e.currentTarget.value)}
+        />
         <button type="submit" class="primary" disabled={starting}>
           {starting ? 'Starting…' : 'Start training'}
         </button>
       </form>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <ul class="jobs">
         {(jobs.data?.jobs ?? []).map((job) => (
           <JobRow key={job.id} job={job} onModel={setModel} onDone={() => setRefresh((r) => r + 1)} />
@@ -105,17 +123,13 @@ function JobRow(props: { job: JobSummary; onModel: (id: string) => void; onDone:
         <span class={`status status-${live.status}`}>{live.status}</span>
         <span class="muted small">{when(props.job.created_at)}</span>
       </div>
-      <div
+      <progress
         class="progress"
-        role="progressbar"
         aria-label={`Training on ${props.job.table ?? 'a table'}`}
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={Math.round(fraction * 100)}
+        max={100}
+        value={Math.round(fraction * 100)}
         aria-valuetext={p ? `step ${p.step} of ${p.steps}, ${Math.round(fraction * 100)}%` : live.status}
-      >
-        <div class="progress-fill" style={{ width: `${fraction * 100}%` }} />
-      </div>
+      />
       <div class="muted small">
         {p
           ? `step ${p.step} / ${p.steps} · epoch ${num(p.epoch, 2)} · ε spent ${num(p.epsilonSpent)} · ${num(p.examplesPerSecond)} examples/s`
@@ -132,9 +146,16 @@ function JobRow(props: { job: JobSummary; onModel: (id: string) => void; onDone:
 }
 
 function ModelCard(props: { id: string; onClose: () => void }) {
-  const model = useLoad((signal) => get<{ id: string; created_at: string; card: Record<string, unknown> }>(`/v1/models/${props.id}`, signal), [props.id]);
+  const model = useLoad(
+    (signal) =>
+      get<{ id: string; created_at: string; card: Record<string, unknown> }>(
+        `/v1/models/${props.id}`,
+        signal,
+      ),
+    [props.id],
+  );
   return (
-    <div class="model-card" role="region" aria-label="Model card">
+    <section class="model-card" aria-label="Model card">
       <div class="card-head">
         <h3>Model card</h3>
         <button type="button" class="ghost" onClick={props.onClose}>
@@ -147,11 +168,47 @@ function ModelCard(props: { id: string; onClose: () => void }) {
           {Object.entries(model.data.card).map(([key, value]) => (
             <Fragment key={key}>
               <dt>{key.replace(/_/g, ' ')}</dt>
-              <dd>{typeof value === 'object' ? <code class="wrap">{JSON.stringify(value)}</code> : String(value)}</dd>
+              <dd>
+                <CardValue value={value} />
+              </dd>
             </Fragment>
           ))}
         </dl>
       )}
-    </div>
+    </section>
   );
+}
+
+/** A model card field: numbers rounded, objects as `key value` pairs, feature lists with bounds. */
+function CardValue(props: { value: unknown }) {
+  const { value } = props;
+  if (value === null || value === undefined) return <span class="muted">—</span>;
+  if (typeof value === 'number') return <>{num(value, 4)}</>;
+  if (Array.isArray(value)) {
+    return (
+      <>
+        {value.map((item, i) => (
+          <span key={i} class="card-item">
+            <CardValue value={item} />
+          </span>
+        ))}
+      </>
+    );
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>);
+    const { name, lower, upper } = value as { name?: unknown; lower?: unknown; upper?: unknown };
+    if (typeof name === 'string' && lower !== undefined)
+      return <>{`${name} [${String(lower)}, ${String(upper)}]`}</>;
+    return (
+      <span class="card-pairs">
+        {entries.map(([k, v]) => (
+          <span key={k}>
+            <span class="muted">{k}</span> <CardValue value={v} />
+          </span>
+        ))}
+      </span>
+    );
+  }
+  return <>{String(value)}</>;
 }

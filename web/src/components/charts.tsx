@@ -5,7 +5,7 @@
 import { num } from '../format.ts';
 
 const W = 640;
-const H = 240;
+const H = 220;
 const PAD = { left: 56, right: 16, top: 16, bottom: 36 };
 
 function ticks(max: number, count = 4): number[] {
@@ -27,7 +27,13 @@ export interface Series {
   limit?: number;
 }
 
-export function StepChart(props: { series: Series; title: string; unit: string }) {
+export function StepChart(props: {
+  series: Series;
+  title: string;
+  unit: string;
+  format?: (n: number) => string;
+}) {
+  const format = props.format ?? ((n: number) => num(n, 2));
   const { points, limit } = props.series;
   if (points.length === 0) return <p class="muted">Nothing charged yet.</p>;
   const t0 = points[0]!.at;
@@ -39,15 +45,25 @@ export function StepChart(props: { series: Series; title: string; unit: string }
   for (const p of points) d += ` H ${x(p.at)} V ${y(p.value)}`;
   const yTicks = ticks(yMax);
   const last = points.at(-1)!;
-  const fmt = (t: number) => new Date(t).toLocaleString('en-GB', { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  const fmt = (t: number) =>
+    new Date(t).toLocaleString('en-GB', {
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+    });
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${props.title}: ${points.length} charges, reaching ${num(last.value)} ${props.unit}${limit ? ` of ${num(limit)}` : ''}`}>
+      <svg
+        viewBox={`0 0 ${W} ${H}`}
+        role="img"
+        aria-label={`${props.title}: ${points.length} charges, reaching ${format(last.value)} ${props.unit}${limit ? ` of ${format(limit)}` : ''}`}
+      >
         {yTicks.map((v) => (
           <g key={v}>
             <line x1={PAD.left} x2={W - PAD.right} y1={y(v)} y2={y(v)} class="grid" />
             <text x={PAD.left - 6} y={y(v) + 4} text-anchor="end" class="tick">
-              {num(v, 2)}
+              {format(v)}
             </text>
           </g>
         ))}
@@ -55,7 +71,7 @@ export function StepChart(props: { series: Series; title: string; unit: string }
           <g>
             <line x1={PAD.left} x2={W - PAD.right} y1={y(limit)} y2={y(limit)} class="limit" />
             <text x={W - PAD.right} y={y(limit) - 5} text-anchor="end" class="tick">
-              budget {num(limit)}
+              budget {format(limit)}
             </text>
           </g>
         )}
@@ -69,7 +85,13 @@ export function StepChart(props: { series: Series; title: string; unit: string }
         <text x={W - PAD.right} y={H - 10} text-anchor="end" class="tick">
           {fmt(t1)}
         </text>
-        <text x={14} y={PAD.top + (H - PAD.top - PAD.bottom) / 2} class="axis" transform={`rotate(-90 14 ${PAD.top + (H - PAD.top - PAD.bottom) / 2})`} text-anchor="middle">
+        <text
+          x={14}
+          y={PAD.top + (H - PAD.top - PAD.bottom) / 2}
+          class="axis"
+          transform={`rotate(-90 14 ${PAD.top + (H - PAD.top - PAD.bottom) / 2})`}
+          text-anchor="middle"
+        >
           {props.unit}
         </text>
       </svg>
@@ -99,7 +121,11 @@ export function ErrorBarChart(props: { bars: Bar[]; title: string }) {
   const yTicks = ticks(top).filter((v) => v >= bottom);
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${props.title}. ${bars.map((b) => `${b.label}: ${num(b.value)}${b.lower !== undefined ? ` (${num(b.lower)} to ${num(b.upper)})` : ''}`).join('; ')}`}>
+      <svg
+        viewBox={`0 0 ${W} ${H}`}
+        role="img"
+        aria-label={`${props.title}. ${bars.map((b) => `${b.label}: ${num(b.value)}${b.lower !== undefined ? ` (${num(b.lower)} to ${num(b.upper)})` : ''}`).join('; ')}`}
+      >
         {yTicks.map((v) => (
           <g key={v}>
             <line x1={PAD.left} x2={W - PAD.right} y1={y(v)} y2={y(v)} class="grid" />
@@ -113,7 +139,13 @@ export function ErrorBarChart(props: { bars: Bar[]; title: string }) {
           const y0 = y(Math.max(0, bottom));
           return (
             <g key={b.label}>
-              <rect x={cx - barWidth / 2} width={barWidth} y={Math.min(y(b.value), y0)} height={Math.abs(y0 - y(b.value))} class="bar" />
+              <rect
+                x={cx - barWidth / 2}
+                width={barWidth}
+                y={Math.min(y(b.value), y0)}
+                height={Math.abs(y0 - y(b.value))}
+                class="bar"
+              />
               {b.lower !== undefined && b.upper !== undefined && (
                 <g class="errorbar">
                   <line x1={cx} x2={cx} y1={y(b.lower)} y2={y(b.upper)} />

@@ -51,8 +51,16 @@ function problemText(error: unknown, sql: string): string {
 export function AnalystPage(_props: { me: Me }) {
   const catalog = useLoad((signal) => get<Catalog>('/v1/catalog', signal));
   const [refresh, setRefresh] = useState(0);
-  const history = useLoad((signal) => get<{ queries: HistoryQuery[] }>('/v1/queries?limit=20', signal), [refresh]);
-  const [request, setRequest] = useState<Request>({ sql: FIRST_QUERY, epsilon: 0.1, delta: undefined, mechanism: 'laplace' });
+  const history = useLoad(
+    (signal) => get<{ queries: HistoryQuery[] }>('/v1/queries?limit=20', signal),
+    [refresh],
+  );
+  const [request, setRequest] = useState<Request>({
+    sql: FIRST_QUERY,
+    epsilon: 0.1,
+    delta: undefined,
+    mechanism: 'laplace',
+  });
   const [dry, setDry] = useState<{ result?: DryRun; error?: string; checking: boolean }>({ checking: false });
   const [answer, setAnswer] = useState<Answer>();
   const [runError, setRunError] = useState<string>();
@@ -72,7 +80,8 @@ export function AnalystPage(_props: { me: Me }) {
     setDry((d) => ({ ...d, checking: true }));
     post<DryRun>('/v1/queries', body(settled, true), controller.signal).then(
       (result) => setDry({ result, checking: false }),
-      (error) => controller.signal.aborted || setDry({ error: problemText(error, settled.sql), checking: false }),
+      (error) =>
+        controller.signal.aborted || setDry({ error: problemText(error, settled.sql), checking: false }),
     );
     return () => controller.abort();
   }, [settled]);
@@ -92,7 +101,9 @@ export function AnalystPage(_props: { me: Me }) {
   runRef.current = run;
 
   const limits = catalog.data?.limits ?? {};
-  const schema = Object.fromEntries((catalog.data?.tables ?? []).map((t) => [t.name, t.columns.map((c) => c.name)]));
+  const schema = Object.fromEntries(
+    (catalog.data?.tables ?? []).map((t) => [t.name, t.columns.map((c) => c.name)]),
+  );
   const update = (patch: Partial<Request>) => setRequest((r) => ({ ...r, ...patch }));
 
   return (
@@ -103,19 +114,25 @@ export function AnalystPage(_props: { me: Me }) {
         {catalog.data && (
           <>
             <p class="muted small">
-              What your role may query under policy <code>{catalog.data.policy_version.slice(0, 8)}</code>. Values outside a
-              column’s bounds are clamped; a public domain is released in full, empty groups included.
+              What your role may query under policy <code>{catalog.data.policy_version.slice(0, 8)}</code>.
+              Values outside a column’s bounds are clamped; a public domain is released in full, empty groups
+              included.
             </p>
             {catalog.data.tables.map((table) => (
               <details key={table.name} open>
                 <summary>
                   <code>{table.name}</code>{' '}
-                  {table.public ? <span class="tag">public · free</span> : <span class="tag tag-private">private</span>}
+                  {table.public ? (
+                    <span class="tag">public · free</span>
+                  ) : (
+                    <span class="tag tag-private">private</span>
+                  )}
                 </summary>
                 {table.contributions && (
                   <p class="small muted">
-                    Each person: ≤ {table.contributions.max_rows_per_unit} row(s) per group, ≤ {table.contributions.max_groups_per_unit}{' '}
-                    group(s){table.population ? ` · ${table.population} people` : ''}
+                    Each person: ≤ {table.contributions.max_rows_per_unit} row(s) per group, ≤{' '}
+                    {table.contributions.max_groups_per_unit} group(s)
+                    {table.population ? ` · ${table.population} people` : ''}
                   </p>
                 )}
                 <ul class="columns">
@@ -132,7 +149,9 @@ export function AnalystPage(_props: { me: Me }) {
                       <span class="col-type">{column.type}</span>
                       <span class="col-meta">
                         {column.bounds && <>bounds {boundsText(column)}</>}
-                        {(column.public_values || column.public_range || column.public_domain) && <> domain {domainText(column)}</>}
+                        {(column.public_values || column.public_range || column.public_domain) && (
+                          <> domain {domainText(column)}</>
+                        )}
                       </span>
                     </li>
                   ))}
@@ -190,13 +209,18 @@ export function AnalystPage(_props: { me: Me }) {
                 step="any"
                 placeholder="default"
                 value={request.delta ?? ''}
-                onInput={(e) => update({ delta: e.currentTarget.value ? Number(e.currentTarget.value) : undefined })}
+                onInput={(e) =>
+                  update({ delta: e.currentTarget.value ? Number(e.currentTarget.value) : undefined })
+                }
                 aria-label="δ"
               />
             </label>
             <label>
               Mechanism
-              <select value={request.mechanism} onChange={(e) => update({ mechanism: e.currentTarget.value as Request['mechanism'] })}>
+              <select
+                value={request.mechanism}
+                onChange={(e) => update({ mechanism: e.currentTarget.value as Request['mechanism'] })}
+              >
                 <option value="laplace">Laplace (pure ε)</option>
                 <option value="gaussian">Gaussian (ε, δ)</option>
               </select>
@@ -234,7 +258,8 @@ export function AnalystPage(_props: { me: Me }) {
                 </button>
                 <span class="muted small">
                   {when(q.created_at)} · {q.status} · ε {num(q.epsilon)}
-                  {q.delta && Number(q.delta) > 0 ? ` · δ ${delta(q.delta)}` : ''} · {q.communities.join(', ')}
+                  {q.delta && Number(q.delta) > 0 ? ` · δ ${delta(q.delta)}` : ''} ·{' '}
+                  {q.communities.join(', ')}
                 </span>
               </li>
             ))}
@@ -252,11 +277,15 @@ function DryRunPanel(props: { dry: { result?: DryRun; error?: string; checking: 
   return (
     <div class="dry-run" aria-live="polite" aria-busy={checking}>
       <h3>
-        Before you run it <span class="muted small">{checking ? 'checking…' : 'dry run: no data read, nothing charged'}</span>
+        Before you run it{' '}
+        <span class="muted small">{checking ? 'checking…' : 'dry run: no data read, nothing charged'}</span>
       </h3>
       {error && (
         <p class="error" role="alert">
-          <span class="status-icon" aria-hidden="true">✕</span> {error}
+          <span class="status-icon" aria-hidden="true">
+            ✕
+          </span>{' '}
+          {error}
         </p>
       )}
       {!error && result?.public && <p>This reads public tables only: it costs nothing.</p>}
@@ -280,7 +309,9 @@ function DryRunPanel(props: { dry: { result?: DryRun; error?: string; checking: 
               {result.scope.communities.map((c) => (
                 <li key={c}>
                   <strong>{c}</strong>{' '}
-                  <span class="muted small">{result.remaining?.[c] ? `${num(result.remaining[c]!.epsilon)} ε left` : ''}</span>
+                  <span class="muted small">
+                    {result.remaining?.[c] ? `${num(result.remaining[c]!.epsilon)} ε left` : ''}
+                  </span>
                 </li>
               ))}
             </ul>
@@ -292,7 +323,10 @@ function DryRunPanel(props: { dry: { result?: DryRun; error?: string; checking: 
                 const acc = result.planned_accuracy?.[i];
                 return (
                   <li key={column}>
-                    <code>{column}</code> <span class="small">{acc ? accuracyText(acc) : 'exact (group key)'}</span>
+                    <code>{column}</code>{' '}
+                    <span class="small">
+                      {acc ? accuracyText(acc) : 'group key, or an interval given with the result'}
+                    </span>
                   </li>
                 );
               })}
@@ -305,20 +339,27 @@ function DryRunPanel(props: { dry: { result?: DryRun; error?: string; checking: 
 }
 
 function errorBar(value: number, accuracy: CellAccuracy | null | undefined): Pick<Bar, 'lower' | 'upper'> {
-  if (accuracy?.kind === 'noise') return { lower: value - accuracy.halfWidth, upper: value + accuracy.halfWidth };
+  if (accuracy?.kind === 'noise')
+    return { lower: value - accuracy.halfWidth, upper: value + accuracy.halfWidth };
   if (accuracy?.kind === 'interval') return { lower: accuracy.lower, upper: accuracy.upper };
   return {};
 }
 
 function Results(props: { answer: Answer }) {
   const a = props.answer;
-  const valueColumn = a.columns.findIndex((_, i) => a.rows.some((row) => typeof row[i] === 'number') && a.accuracy.some((acc) => acc[i]));
+  const valueColumn = a.columns.findIndex(
+    (_, i) => a.rows.some((row) => typeof row[i] === 'number') && a.accuracy.some((acc) => acc[i]),
+  );
   const labelColumn = a.columns.findIndex((_, i) => i !== valueColumn && a.accuracy.every((acc) => !acc[i]));
   const bars: Bar[] =
     valueColumn >= 0
       ? a.rows.map((row, r) => {
           const value = Number(row[valueColumn]);
-          return { label: labelColumn >= 0 ? String(row[labelColumn]) : `row ${r + 1}`, value, ...errorBar(value, a.accuracy[r]?.[valueColumn]) };
+          return {
+            label: labelColumn >= 0 ? String(row[labelColumn]) : `row ${r + 1}`,
+            value,
+            ...errorBar(value, a.accuracy[r]?.[valueColumn]),
+          };
         })
       : [];
   return (
@@ -333,7 +374,10 @@ function Results(props: { answer: Answer }) {
       </div>
       <AnswerTable columns={a.columns} rows={a.rows} accuracy={a.accuracy} />
       {bars.length > 1 && (
-        <ErrorBarChart bars={bars} title={`${a.columns[valueColumn]} by ${labelColumn >= 0 ? a.columns[labelColumn] : 'row'}, with 95% intervals`} />
+        <ErrorBarChart
+          bars={bars}
+          title={`${a.columns[valueColumn]} by ${labelColumn >= 0 ? a.columns[labelColumn] : 'row'}, with 95% intervals`}
+        />
       )}
       {Object.keys(a.remaining).length > 0 && (
         <p class="muted small">

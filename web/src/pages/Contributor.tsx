@@ -1,13 +1,16 @@
 import { useState } from 'preact/hooks';
 import { type Community, get, type Me } from '../api.ts';
-import { when } from '../format.ts';
-import { useLoad } from '../hooks.ts';
 import { BudgetCard, SpendOverTime } from '../components/Budget.tsx';
 import { Ledger } from '../components/Ledger.tsx';
+import { when } from '../format.ts';
+import { useLoad } from '../hooks.ts';
 
 export function ContributorPage(props: { me: Me }) {
   const [refresh, setRefresh] = useState(0);
-  const communities = useLoad((signal) => get<{ communities: Community[] }>('/v1/communities', signal), [refresh]);
+  const communities = useLoad(
+    (signal) => get<{ communities: Community[] }>('/v1/communities', signal),
+    [refresh],
+  );
   const mine = communities.data?.communities.find((c) => c.id === props.me.community_id);
   return (
     <div class="page">
@@ -17,12 +20,16 @@ export function ContributorPage(props: { me: Me }) {
           Refresh
         </button>
       </div>
-      {communities.error && <p class="error" role="alert">{communities.error}</p>}
+      {communities.error && (
+        <p class="error" role="alert">
+          {communities.error}
+        </p>
+      )}
       {mine && (
         <>
           <p class="muted">
-            Budget set by the council under policy <code>{mine.policy_version.slice(0, 12)}</code>; last charge{' '}
-            {when(mine.updated_at)}.
+            Budget set by the council under policy <code>{mine.policy_version.slice(0, 12)}</code>; last
+            charge {when(mine.updated_at)}.
           </p>
           <div class="grid-2">
             <BudgetCard community={mine} />

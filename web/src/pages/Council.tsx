@@ -1,12 +1,12 @@
 import { useState } from 'preact/hooks';
 import { type Community, get, type Me } from '../api.ts';
-import { when } from '../format.ts';
-import { useLoad } from '../hooks.ts';
 import { BudgetCard } from '../components/Budget.tsx';
 import { CandidateEditor } from '../components/Candidate.tsx';
 import { Keys } from '../components/Keys.tsx';
 import { Ledger } from '../components/Ledger.tsx';
 import { type PolicyDoc, PolicyView } from '../components/PolicyView.tsx';
+import { when } from '../format.ts';
+import { useLoad } from '../hooks.ts';
 
 interface PolicyState {
   version: string;
@@ -35,7 +35,10 @@ export function CouncilPage(_props: { me: Me }) {
   const communities = useLoad((signal) => get<{ communities: Community[] }>('/v1/communities', signal));
   const policy = useLoad((signal) => get<PolicyState>('/v1/policies', signal));
   const versions = useLoad((signal) =>
-    get<{ versions: { version: string; applied_at: string; files: string[]; in_force: boolean }[] }>('/v1/policies/versions', signal),
+    get<{ versions: { version: string; applied_at: string; files: string[]; in_force: boolean }[] }>(
+      '/v1/policies/versions',
+      signal,
+    ),
   );
   const audit = useLoad((signal) => get<AuditStatus>('/v1/audit/status', signal));
   const [ledgerOf, setLedgerOf] = useState<string>();
@@ -61,7 +64,12 @@ export function CouncilPage(_props: { me: Me }) {
           {list.map((c) => (
             <div key={c.id} class="community-tile">
               <BudgetCard community={c} compact />
-              <button type="button" class="link" aria-pressed={ledgerOf === c.id} onClick={() => setLedgerOf(ledgerOf === c.id ? undefined : c.id)}>
+              <button
+                type="button"
+                class="link"
+                aria-pressed={ledgerOf === c.id}
+                onClick={() => setLedgerOf(ledgerOf === c.id ? undefined : c.id)}
+              >
                 {ledgerOf === c.id ? 'Hide ledger' : `Open ${c.id}’s ledger`}
               </button>
             </div>
@@ -76,11 +84,13 @@ export function CouncilPage(_props: { me: Me }) {
           {policy.data && (
             <>
               <p class="muted">
-                Version <code>{policy.data.version.slice(0, 12)}</code> from {policy.data.files.map((f) => f.name).join(', ')}
+                Version <code>{policy.data.version.slice(0, 12)}</code> from{' '}
+                {policy.data.files.map((f) => f.name).join(', ')}
               </p>
               {policy.data.last_refusal && (
                 <div class="warning-box" role="status">
-                  <strong>The last reload was refused</strong> ({when(policy.data.last_refusal.at)}); the policy above keeps serving.
+                  <strong>The last reload was refused</strong> ({when(policy.data.last_refusal.at)}); the
+                  policy above keeps serving.
                   <ul>
                     {policy.data.last_refusal.issues.map((issue) => (
                       <li key={issue}>{issue}</li>
@@ -113,18 +123,24 @@ export function CouncilPage(_props: { me: Me }) {
             {audit.data &&
               (audit.data.ok ? (
                 <p class="ok-text">
-                  <span class="status-icon" aria-hidden="true">✓</span> Intact: {audit.data.entries} entries verify, head{' '}
+                  <span class="status-icon" aria-hidden="true">
+                    ✓
+                  </span>{' '}
+                  Intact: {audit.data.entries} entries verify, head{' '}
                   <code>{audit.data.head_hash?.slice(0, 16)}…</code>
                 </p>
               ) : (
                 <p class="error">
-                  <span class="status-icon" aria-hidden="true">✕</span> Broken at entry {audit.data.broken_at_id}: {audit.data.reason}.{' '}
-                  {audit.data.entries} entries before it verify.
+                  <span class="status-icon" aria-hidden="true">
+                    ✕
+                  </span>{' '}
+                  Broken at entry {audit.data.broken_at_id}: {audit.data.reason}. {audit.data.entries} entries
+                  before it verify.
                 </p>
               ))}
             <p class="muted small">
-              Each entry’s hash covers the one before it, so an edited, inserted or deleted entry breaks the chain. Compare the head
-              with a copy kept elsewhere to detect truncation.
+              Each entry’s hash covers the one before it, so an edited, inserted or deleted entry breaks the
+              chain. Compare the head with a copy kept elsewhere to detect truncation.
             </p>
             <button type="button" onClick={audit.reload}>
               Verify again
