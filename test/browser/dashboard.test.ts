@@ -4,13 +4,13 @@
  * work; every page passes axe-core with no serious or critical violation; screenshots land in
  * test-artifacts/screenshots/.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GatewayProcess, startGateway } from '../support/gateway-process.ts';
 
@@ -41,15 +41,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'web', 'dist', 'index.html'))) {
-      const built = spawnSync(
-        process.execPath,
-        [require.resolve('vite/bin/vite.js'), 'build', '--config', 'web/vite.config.ts'],
-        {
-          cwd: ROOT,
-          encoding: 'utf8',
-        },
-      );
-      if (built.status !== 0) throw new Error(`npm run build:web failed:\n${built.stderr}`);
+      await build({ configFile: join(ROOT, 'web', 'vite.config.ts') });
     }
     mkdirSync(SCREENSHOTS, { recursive: true });
     gateway = await startGateway({ DATABASE_URL: undefined, DPGATE_DATA_DIR: dataDir, DPGATE_DEMO: '1' });

@@ -58,6 +58,39 @@ describeEachDatabase('the API the dashboard reads', (database) => {
     expect((await get('/v1/queries?cursor=nonsense', t.keys.analyst)).status).toBe(400);
   });
 
+  it('opens a charge to what it released, and gives the spend after each charge', async () => {
+    const ledger = (await (await get('/v1/communities/riverside/ledger', t.keys.riverside)).json()) as {
+      charges: { id: string; description: string }[];
+      community: { spent: { epsilon: number } };
+    };
+    const charge = ledger.charges.find((c) => c.description === 'SELECT AVG(age) FROM people')!;
+    const detail = (await (
+      await get(`/v1/communities/riverside/charges/${charge.id}`, t.keys.riverside)
+    ).json()) as {
+      accounting: string;
+      communities: string[];
+      answer: { status: string; columns: string[]; rows: unknown[][] };
+    };
+    expect(detail.accounting).toBe('zcdp');
+    expect(detail.communities).toEqual(['hillcrest', 'lakeside', 'riverside']);
+    expect(detail.answer.status).toBe('released');
+    expect(detail.answer.rows).toHaveLength(1);
+    expect((await get(`/v1/communities/riverside/charges/${charge.id}`, t.keys.analyst)).status).toBe(403);
+    expect((await get(`/v1/communities/hillcrest/charges/${charge.id}`, t.keys.riverside)).status).toBe(403);
+    expect(
+      (await get(`/v1/communities/riverside/charges/${crypto.randomUUID()}`, t.keys.council)).status,
+    ).toBe(404);
+
+    const spend = (await (await get('/v1/communities/riverside/spend', t.keys.riverside)).json()) as {
+      points: { epsilon: number; delta: number }[];
+    };
+    expect(spend.points).toHaveLength(ledger.charges.length);
+    const epsilons = spend.points.map((p) => p.epsilon);
+    expect([...epsilons].sort((a, b) => a - b)).toEqual(epsilons);
+    expect(epsilons.at(-1)).toBeCloseTo(ledger.community.spent.epsilon, 9);
+    expect((await get('/v1/communities/nowhere/spend', t.keys.council)).status).toBe(404);
+  });
+
   it('lets the council create, list, rotate and revoke keys while the gateway runs, each audited', async () => {
     expect((await get('/v1/keys', t.keys.analyst)).status).toBe(403);
     const refused = await post('/v1/keys', t.keys.council, { name: 'x', role: 'contributor' });

@@ -6,7 +6,7 @@ import { num } from '../format.ts';
 
 const W = 640;
 const H = 220;
-const PAD = { left: 56, right: 16, top: 16, bottom: 36 };
+const PAD = { left: 72, right: 16, top: 16, bottom: 36 };
 
 function ticks(max: number, count = 4): number[] {
   if (max <= 0) return [0];
@@ -36,13 +36,16 @@ export function StepChart(props: {
   const format = props.format ?? ((n: number) => num(n, 2));
   const { points, limit } = props.series;
   if (points.length === 0) return <p class="muted">Nothing charged yet.</p>;
-  const t0 = points[0]!.at;
-  const t1 = Math.max(points.at(-1)!.at, t0 + 1);
+  // From a little before the first charge until now, so even one charge draws as a step.
+  const first = points[0]!.at;
+  const t1 = Math.max(points.at(-1)!.at, Date.now());
+  const t0 = first - Math.max(60_000, (t1 - first) * 0.05);
   const yMax = Math.max(limit ?? 0, ...points.map((p) => p.value)) * 1.05 || 1;
   const x = (t: number) => PAD.left + ((t - t0) / (t1 - t0)) * (W - PAD.left - PAD.right);
   const y = (v: number) => H - PAD.bottom - (v / yMax) * (H - PAD.top - PAD.bottom);
   let d = `M ${x(t0)} ${y(0)}`;
   for (const p of points) d += ` H ${x(p.at)} V ${y(p.value)}`;
+  d += ` H ${x(t1)}`;
   const yTicks = ticks(yMax);
   const last = points.at(-1)!;
   const fmt = (t: number) =>
@@ -84,15 +87,6 @@ export function StepChart(props: {
         </text>
         <text x={W - PAD.right} y={H - 10} text-anchor="end" class="tick">
           {fmt(t1)}
-        </text>
-        <text
-          x={14}
-          y={PAD.top + (H - PAD.top - PAD.bottom) / 2}
-          class="axis"
-          transform={`rotate(-90 14 ${PAD.top + (H - PAD.top - PAD.bottom) / 2})`}
-          text-anchor="middle"
-        >
-          {props.unit}
         </text>
       </svg>
       <figcaption>{props.title}</figcaption>
