@@ -94,10 +94,19 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     expect(serious, `${name}: ${JSON.stringify(serious, null, 2)}`).toEqual([]);
   }
 
-  /** From the top, so the sticky header sits where a person sees it. */
-  const shoot = async (page: Page, name: string) => {
+  /**
+   * The whole page from the top (so the sticky header sits where a person sees it), and a small
+   * copy for the docs: the first screen, or the screen from `from`, drawn at 75%.
+   */
+  const shoot = async (page: Page, name: string, from?: string) => {
     await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+    await page.evaluate("document.documentElement.style.zoom = '0.75'");
+    await page.setViewportSize({ width: 960, height: 640 });
+    if (from) await page.locator(from).evaluate((element) => element.scrollIntoView());
+    await page.screenshot({ path: join(SCREENSHOTS, `small-${name}.png`) });
+    await page.evaluate("document.documentElement.style.zoom = ''");
+    await page.setViewportSize({ width: 1280, height: 900 });
   };
 
   const spentText = async (page: Page) =>
@@ -185,7 +194,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     const refusal = await refused.textContent();
     expect(refusal).toMatch(/budgets\.yaml:\d+/);
     expect(refusal).toContain('greater than 0');
-    await shoot(council, 'council-refused');
+    await shoot(council, 'council-refused', '#candidate');
 
     await editor.fill(original.replace('lakeside:  { epsilon: 5,', 'lakeside:  { epsilon: 6,'));
     const accepted = council.locator('.accepted');
@@ -214,7 +223,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await analyst.getByRole('button', { name: 'Model card' }).first().click();
     await expect.poll(() => analyst.locator('.model-card').textContent()).toContain('epsilon');
     await analyst.locator('.model-card').scrollIntoViewIfNeeded();
-    await shoot(analyst, 'analyst-training');
+    await shoot(analyst, 'analyst-training', '#training-title');
     await expectAccessible(analyst, 'analyst training');
     await analyst.close();
   });

@@ -117,7 +117,7 @@ export function CandidateEditor(props: { files: PolicyFile[]; currentVersion: st
         </div>
       </div>
       <p class="muted">
-        Edit, paste or upload the YAML files. The gateway checks the set as you type — the JSON Schema, the
+        Edit, paste or upload the YAML files. The gateway checks the set as you type — the policy schema, the
         cross-checks, the database and the ledger — and shows what applying it would change. Nothing is
         applied from here: commit the files to the policy directory and the gateway reloads them.
       </p>

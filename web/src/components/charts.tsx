@@ -14,7 +14,7 @@ function ticks(max: number, count = 4): number[] {
   const power = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? raw;
   const out: number[] = [];
-  for (let v = 0; v <= max * 1.0001 + step / 2; v += step) out.push(v);
+  for (let v = 0; v <= max * 1.0001; v += step) out.push(v);
   return out;
 }
 
