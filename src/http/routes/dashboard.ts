@@ -35,7 +35,9 @@ export function dashboardRoutes(deps: AppDependencies) {
     .use('/', compress())
     .use('/assets/*', compress())
     .get('/', async (c) => {
-      const page = await read?.('index.html');
+      // A runtime with no dashboard bundled (Workers) keeps `/` pointing at the API docs.
+      if (!read) return c.redirect('/docs');
+      const page = await read('index.html');
       if (!page) return c.html(NOT_BUILT, 503);
       return c.body(page as Uint8Array<ArrayBuffer>, 200, {
         'content-type': 'text/html; charset=utf-8',

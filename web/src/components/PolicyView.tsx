@@ -98,7 +98,11 @@ export function PolicyView(props: { policy: PolicyDoc }) {
           )}
         </dd>
         <dt>Accounting</dt>
-        <dd>{p.accounting === 'zcdp' ? 'zero-concentrated DP (ρ and pure ε add up, converted to ε)' : 'basic composition (ε and δ add up)'}</dd>
+        <dd>
+          {p.accounting === 'zcdp'
+            ? 'zero-concentrated DP (ρ and pure ε add up, converted to ε)'
+            : 'basic composition (ε and δ add up)'}
+        </dd>
         <dt>Default mechanism</dt>
         <dd>{p.default_mechanism}</dd>
         <dt>Repeated queries</dt>
