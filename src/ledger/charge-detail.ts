@@ -5,29 +5,14 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { CHARGE_COLUMNS } from './ledger-view.ts';
 
 export async function chargeDetail(db: Kysely<Database>, communityId: string, chargeId: string) {
   const charge = await db
     .selectFrom('dpgate.charges as c')
     .innerJoin('dpgate.community_budgets as b', 'b.community_id', 'c.community_id')
     .leftJoin('dpgate.api_keys as k', 'k.id', 'c.principal_id')
-    .select([
-      'c.id',
-      'c.created_at',
-      'c.kind',
-      'c.subject_id',
-      'c.description',
-      'c.principal_id',
-      'k.name as principal_name',
-      'k.role as principal_role',
-      'c.epsilon',
-      'c.delta',
-      'c.rho',
-      'c.mechanism',
-      'c.policy_version',
-      'c.request_id',
-      'b.accounting',
-    ])
+    .select([...CHARGE_COLUMNS, 'b.accounting'])
     .where('c.community_id', '=', communityId)
     .where('c.id', '=', chargeId)
     .executeTakeFirst();

@@ -16,7 +16,7 @@ export async function listOwnQueries(db: Kysely<Database>, principalId: string, 
     .selectFrom('dpgate.charges as c')
     .whereRef('c.subject_id', '=', sql<string>`a.id::text`)
     .where('c.kind', '=', 'query');
-  let query = db
+  const rows = await db
     .selectFrom('dpgate.released_answers as a')
     .select([
       'a.id',
@@ -32,12 +32,8 @@ export async function listOwnQueries(db: Kysely<Database>, principalId: string, 
         .select(sql<string[]>`coalesce(array_agg(c.community_id order by c.community_id), '{}')`.as('cs'))
         .as('communities'),
     ])
-    .where('a.principal_id', '=', principalId);
-  const after = decodeCursor(page.cursor);
-  if (after) query = query.where(keysetBefore('a', after));
-  const rows = await query
-    .orderBy('a.created_at', 'desc')
-    .orderBy(sql`a.id::text`, 'desc')
+    .where(ownPage(principalId, page))
+    .orderBy(NEWEST_FIRST)
     .limit(page.limit + 1)
     .execute();
   return paged(rows, page.limit, (row) => ({
@@ -55,7 +51,7 @@ export async function listOwnQueries(db: Kysely<Database>, principalId: string, 
 }
 
 export async function listOwnJobs(db: Kysely<Database>, principalId: string, page: PageRequest) {
-  let query = db
+  const rows = await db
     .selectFrom('dpgate.training_jobs as a')
     .select([
       'a.id',
@@ -67,12 +63,8 @@ export async function listOwnJobs(db: Kysely<Database>, principalId: string, pag
       'a.created_at',
       'a.finished_at',
     ])
-    .where('a.principal_id', '=', principalId);
-  const after = decodeCursor(page.cursor);
-  if (after) query = query.where(keysetBefore('a', after));
-  const rows = await query
-    .orderBy('a.created_at', 'desc')
-    .orderBy(sql`a.id::text`, 'desc')
+    .where(ownPage(principalId, page))
+    .orderBy(NEWEST_FIRST)
     .limit(page.limit + 1)
     .execute();
   return paged(rows, page.limit, (row) => ({
@@ -87,8 +79,15 @@ export async function listOwnJobs(db: Kysely<Database>, principalId: string, pag
   }));
 }
 
-function keysetBefore(alias: 'a', after: { createdAt: Date; id: string }) {
-  return sql<boolean>`(${sql.ref(`${alias}.created_at`)}, ${sql.ref(`${alias}.id`)}::text) < (${after.createdAt}, ${after.id})`;
+const NEWEST_FIRST = sql`a.created_at desc, a.id::text desc`;
+
+/** Rows of `a` that belong to the principal and come after the cursor, if there is one. */
+function ownPage(principalId: string, page: PageRequest) {
+  const after = decodeCursor(page.cursor);
+  const owned = sql<boolean>`a.principal_id = ${principalId}`;
+  return after
+    ? sql<boolean>`${owned} and (a.created_at, a.id::text) < (${after.createdAt}, ${after.id})`
+    : owned;
 }
 
 function paged<Row extends { id: string; created_at: Date }, Item>(
