@@ -11,7 +11,7 @@ export default defineConfig({
           ...shared,
           name: 'core',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/e2e/**', 'test/faults/**', 'test/attacks/**', 'test/cli.test.ts'],
+          exclude: ['test/e2e/**', 'test/faults/**', 'test/attacks/**', 'test/cli.test.ts', 'test/browser/**'],
         },
       },
       {
@@ -27,6 +27,16 @@ export default defineConfig({
           ],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        // A real gateway and a real browser: last of all.
+        test: {
+          ...shared,
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

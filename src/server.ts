@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { Config } from './config.ts';
 import { demoBanner } from './demo/demo-keys.ts';
@@ -22,6 +23,13 @@ const swaggerUiDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-
 
 async function readDocsAsset(name: string): Promise<Uint8Array | undefined> {
   return name in DOCS_ASSETS ? readFile(join(swaggerUiDir, name)) : undefined;
+}
+
+/** The built dashboard (`npm run build:web`); the route admits only `index.html` and hashed asset names. */
+const webDist = fileURLToPath(new URL('../web/dist/', import.meta.url));
+
+function readWebAsset(path: string): Promise<Uint8Array | undefined> {
+  return readFile(join(webDist, path)).catch(() => undefined);
 }
 
 export interface RunningServer {
@@ -82,6 +90,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     policies: gateway.policies,
     logger,
     readAsset: readDocsAsset,
+    readWebAsset,
     policyReloader,
     rateLimits: {
       perMinute: config.DPGATE_RATE_LIMIT_PER_MINUTE,

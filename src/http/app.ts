@@ -14,9 +14,15 @@ import { rateLimit } from './middleware/rate-limit.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { Problem, problemResponse } from './problem.ts';
 import { RequestLimiter } from './request-limiter.ts';
+import { catalogRoutes } from './routes/catalog.ts';
+import { chargeRoutes } from './routes/charges.ts';
 import { communityRoutes } from './routes/communities.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { docsRoutes } from './routes/docs.ts';
+import { governanceRoutes } from './routes/governance.ts';
 import { healthRoutes } from './routes/health.ts';
+import { historyRoutes } from './routes/history.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { meRoutes } from './routes/me.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { queryRoutes } from './routes/queries.ts';
@@ -35,10 +41,15 @@ export function createApp(deps: AppDependencies) {
   app.route('/', docsRoutes(deps));
   app.route('/', meRoutes(deps));
   app.route('/', policyRoutes(deps));
+  app.route('/', governanceRoutes(deps));
   app.route('/', communityRoutes(deps));
+  app.route('/', chargeRoutes(deps));
+  app.route('/', catalogRoutes(deps));
+  app.route('/', historyRoutes(deps));
   app.route('/', queryRoutes(deps, deps.testing));
   app.route('/', trainingRoutes(deps));
-  app.get('/', (c) => c.redirect('/docs'));
+  app.route('/', keyRoutes(deps));
+  app.route('/', dashboardRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

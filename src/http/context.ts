@@ -24,6 +24,8 @@ export interface AppDependencies {
   readonly logger: Logger;
   /** Reads a bundled static asset (the API docs viewer); undefined where none are bundled. */
   readonly readAsset?: (name: string) => Promise<Uint8Array | undefined>;
+  /** Reads a built dashboard file (`index.html`, `assets/<hashed name>`); undefined where not built. */
+  readonly readWebAsset?: (path: string) => Promise<Uint8Array | undefined>;
   /** Tests only: a seeded noise source and failure injection for the query flow. */
   readonly testing?: QueryRouteOptions;
   /** Re-reads the policy directory on request; absent where there is none (Workers). */

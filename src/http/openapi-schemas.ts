@@ -12,15 +12,26 @@ export const ProblemSchema = z
   })
   .openapi('Problem');
 
-const problem = (description: string) => ({
+export const problem = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: ProblemSchema } },
 });
+
+/** Every `/v1` route: when per-key rate limits are on, a key over its limit gets 429. */
+export const RATE_LIMITED = {
+  429: problem('Too many requests from this key; retry after the time given'),
+} as const;
+
+/** A route's path, query or body failed validation (code `invalid_request`, with `issues`). */
+export const INVALID_REQUEST = {
+  400: problem('The request is not valid: each issue names its field'),
+} as const;
 
 /** The error responses every authenticated route can give. */
 export const AUTH_PROBLEMS = {
   401: problem('Missing or unknown API key'),
   403: problem('The key’s role may not use this route'),
+  ...RATE_LIMITED,
 } as const;
 
 export const BEARER = [{ bearer: [] }];

@@ -23,6 +23,7 @@ export const PROBLEM_CODES = {
   answer_failed: { status: 409, title: 'This request was charged and failed; its answer was never released' },
   execution_failed: { status: 500, title: 'The query could not be run; its charge stands' },
   invalid_training: { status: 422, title: 'The training request cannot be run privately' },
+  already_revoked: { status: 409, title: 'This API key is already revoked' },
   internal_error: { status: 500, title: 'Internal error' },
 } as const;
 

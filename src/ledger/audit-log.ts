@@ -22,7 +22,9 @@ export type AuditAction =
   | 'training.charged'
   | 'policy.applied'
   | 'policy.refused'
-  | 'key.created';
+  | 'key.created'
+  | 'key.revoked'
+  | 'key.rotated';
 
 export interface AuditEntry {
   /** Who: a principal id, or `system` / `cli`. */

@@ -66,27 +66,30 @@ export interface LedgerFilter {
   readonly cursor?: string | undefined;
 }
 
+/** A charge as the ledger shows it, from `dpgate.charges as c` joined to `dpgate.api_keys as k`. */
+export const CHARGE_COLUMNS = [
+  'c.id',
+  'c.created_at',
+  'c.kind',
+  'c.subject_id',
+  'c.description',
+  'c.principal_id',
+  'k.name as principal_name',
+  'k.role as principal_role',
+  'c.epsilon',
+  'c.delta',
+  'c.rho',
+  'c.mechanism',
+  'c.policy_version',
+  'c.request_id',
+] as const;
+
 /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while charges arrive. */
 export async function listCharges(db: Kysely<Database>, filter: LedgerFilter) {
   let query = db
     .selectFrom('dpgate.charges as c')
     .leftJoin('dpgate.api_keys as k', 'k.id', 'c.principal_id')
-    .select([
-      'c.id',
-      'c.created_at',
-      'c.kind',
-      'c.subject_id',
-      'c.description',
-      'c.principal_id',
-      'k.name as principal_name',
-      'k.role as principal_role',
-      'c.epsilon',
-      'c.delta',
-      'c.rho',
-      'c.mechanism',
-      'c.policy_version',
-      'c.request_id',
-    ])
+    .select(CHARGE_COLUMNS)
     .where('c.community_id', '=', filter.communityId);
   if (filter.from) query = query.where('c.created_at', '>=', filter.from);
   if (filter.to) query = query.where('c.created_at', '<', filter.to);
@@ -132,11 +135,11 @@ export async function listCharges(db: Kysely<Database>, filter: LedgerFilter) {
   };
 }
 
-function encodeCursor(createdAt: Date, id: string): string {
+export function encodeCursor(createdAt: Date, id: string): string {
   return btoa(`${createdAt.toISOString()}|${id}`);
 }
 
-function decodeCursor(cursor: string | undefined): { createdAt: Date; id: string } | undefined {
+export function decodeCursor(cursor: string | undefined): { createdAt: Date; id: string } | undefined {
   if (!cursor) return undefined;
   const [at, id] = atob(cursor).split('|');
   const createdAt = new Date(at ?? '');

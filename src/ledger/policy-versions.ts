@@ -32,3 +32,17 @@ async function revalidate(files: unknown): Promise<PolicySnapshot | undefined> {
   const validation = await validatePolicyFiles(files as PolicyFile[]);
   return validation.ok ? validation.snapshot : undefined;
 }
+
+/** Every policy version that took effect here, newest first, with the files it was made of. */
+export async function listPolicyVersions(db: Kysely<Database>) {
+  const rows = await db
+    .selectFrom('dpgate.policy_versions')
+    .select(['version', 'applied_at', 'files'])
+    .orderBy('applied_at', 'desc')
+    .execute();
+  return rows.map((row) => ({
+    version: row.version,
+    appliedAt: row.applied_at,
+    files: (row.files as PolicyFile[]).map((file) => file.name),
+  }));
+}

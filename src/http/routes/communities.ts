@@ -5,7 +5,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { chargesToCsv, listCharges, listCommunityBudgets } from '../../ledger/ledger-view.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
-import { AUTH_PROBLEMS, BEARER, ProblemSchema } from '../openapi-schemas.ts';
+import { AUTH_PROBLEMS, BEARER, INVALID_REQUEST, ProblemSchema, RATE_LIMITED } from '../openapi-schemas.ts';
 import { Problem } from '../problem.ts';
 
 const Amount = z.string().openapi({ description: 'Exact decimal, as the ledger holds it', example: '0.1' });
@@ -59,10 +59,12 @@ const ChargeSchema = z
 const listRoute = createRoute({
   method: 'get',
   path: '/v1/communities',
+  operationId: 'listCommunities',
   summary: 'Every community with its budget, spend and what is left',
   tags: ['ledger'],
   security: BEARER,
   responses: {
+    ...RATE_LIMITED,
     200: {
       description: 'Communities',
       content: { 'application/json': { schema: z.object({ communities: z.array(CommunitySchema) }) } },
@@ -74,6 +76,7 @@ const listRoute = createRoute({
 const ledgerRoute = createRoute({
   method: 'get',
   path: '/v1/communities/{id}/ledger',
+  operationId: 'getCommunityLedger',
   summary: 'Every charge made to a community: when, by whom, for what, at what cost',
   tags: ['ledger'],
   security: BEARER,
@@ -93,6 +96,7 @@ const ledgerRoute = createRoute({
     }),
   },
   responses: {
+    ...INVALID_REQUEST,
     200: {
       description: 'A page of charges, newest first',
       content: {

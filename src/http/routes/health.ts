@@ -21,6 +21,7 @@ const HealthSchema = z
 const route = createRoute({
   method: 'get',
   path: '/health',
+  operationId: 'getHealth',
   summary: 'Liveness and database reachability',
   tags: ['operations'],
   responses: {

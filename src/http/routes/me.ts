@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { listCommunityBudgets } from '../../ledger/ledger-view.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
-import { AUTH_PROBLEMS, BEARER } from '../openapi-schemas.ts';
+import { AUTH_PROBLEMS, BEARER, RATE_LIMITED } from '../openapi-schemas.ts';
 
 const Amount = z.object({ epsilon: z.number(), delta: z.number() });
 
@@ -26,10 +26,12 @@ const PrincipalSchema = z
 const route = createRoute({
   method: 'get',
   path: '/v1/me',
+  operationId: 'getMe',
   summary: 'Who this API key belongs to, its role, and the budgets it can reach with what they have left',
   tags: ['principals'],
   security: BEARER,
   responses: {
+    ...RATE_LIMITED,
     200: { description: 'The key’s principal', content: { 'application/json': { schema: PrincipalSchema } } },
     401: AUTH_PROBLEMS[401],
   },

@@ -9,7 +9,7 @@ import { policyEffect } from '../../policy/effect.ts';
 import { formatIssue, formatPath, type PolicyIssue } from '../../policy/issues.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
-import { AUTH_PROBLEMS, BEARER, ProblemSchema } from '../openapi-schemas.ts';
+import { AUTH_PROBLEMS, BEARER, INVALID_REQUEST, ProblemSchema, problem } from '../openapi-schemas.ts';
 import { Problem } from '../problem.ts';
 
 /** Policy sets are a few small files; a larger body is a mistake or an attack. */
@@ -99,6 +99,7 @@ const ReloadSchema = z
 const getRoute = createRoute({
   method: 'get',
   path: '/v1/policies',
+  operationId: 'getPolicy',
   summary: 'The policy in force, the last refused policy set, and every applied version',
   tags: ['governance'],
   security: BEARER,
@@ -115,12 +116,15 @@ const getRoute = createRoute({
 const validateRoute = createRoute({
   method: 'post',
   path: '/v1/policies/validate',
+  operationId: 'validatePolicy',
   summary: 'Check a candidate policy set against the database and the ledger, without applying it',
   tags: ['governance'],
   security: BEARER,
   middleware: [requireRole('council'), bodyLimit({ maxSize: MAX_CANDIDATE_BYTES })] as const,
   request: { body: { required: true, content: { 'application/json': { schema: CandidateSchema } } } },
   responses: {
+    ...INVALID_REQUEST,
+    413: problem('The candidate is larger than 1 MiB'),
     200: {
       description: 'Whether the set is valid, every issue found, and its effect against the policy in force',
       content: { 'application/json': { schema: ValidationSchema } },
@@ -132,6 +136,7 @@ const validateRoute = createRoute({
 const reloadRoute = createRoute({
   method: 'post',
   path: '/v1/policies/reload',
+  operationId: 'reloadPolicy',
   summary: 'Re-read the policy directory and apply it if it passes every check',
   tags: ['governance'],
   security: BEARER,

@@ -11,7 +11,7 @@ import { answerQuery, type QueryBody } from '../../queries/answer-query.ts';
 import type { FaultInjector } from '../../queries/fault-points.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
-import { AUTH_PROBLEMS, BEARER, ProblemSchema } from '../openapi-schemas.ts';
+import { AUTH_PROBLEMS, BEARER, INVALID_REQUEST, ProblemSchema, problem } from '../openapi-schemas.ts';
 import { Problem } from '../problem.ts';
 
 const QueryRequestSchema = z
@@ -92,12 +92,15 @@ const problems = {
 const postRoute = createRoute({
   method: 'post',
   path: '/v1/queries',
+  operationId: 'createQuery',
   summary: 'Ask an aggregate SQL query; get noisy rows, their accuracy and the privacy cost charged',
   tags: ['queries'],
   security: BEARER,
   middleware: [requireRole('analyst', 'council')] as const,
   request: { body: { required: true, content: { 'application/json': { schema: QueryRequestSchema } } } },
   responses: {
+    ...INVALID_REQUEST,
+    500: problem('execution_failed: the query failed while running; its charge stands'),
     200: {
       description: 'The released answer (or, for dry_run, its cost and accuracy)',
       content: { 'application/json': { schema: AnswerSchema } },
@@ -109,11 +112,13 @@ const postRoute = createRoute({
 const getRoute = createRoute({
   method: 'get',
   path: '/v1/queries/{id}',
+  operationId: 'getQuery',
   summary: 'A released answer, as it was released',
   tags: ['queries'],
   security: BEARER,
   request: { params: z.object({ id: z.uuid() }) },
   responses: {
+    ...INVALID_REQUEST,
     200: { description: 'The stored answer', content: { 'application/json': { schema: AnswerSchema } } },
     ...AUTH_PROBLEMS,
     404: {

@@ -20,7 +20,7 @@ import type { Principal } from '../../principals/principal.ts';
 import { predict, type TableRow, type TrainedModel } from '../../train/index.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
-import { AUTH_PROBLEMS, BEARER, ProblemSchema } from '../openapi-schemas.ts';
+import { AUTH_PROBLEMS, BEARER, INVALID_REQUEST, ProblemSchema } from '../openapi-schemas.ts';
 import { Problem } from '../problem.ts';
 
 const notFound = {
@@ -43,6 +43,7 @@ const EVENT_POLL_MS = 500;
 const startRoute = createRoute({
   method: 'post',
   path: '/v1/training-jobs',
+  operationId: 'startTrainingJob',
   summary:
     'Train a model with DP-SGD on a governed table; the full cost is charged before training starts. With `dry_run`, only price it.',
   tags: ['training'],
@@ -50,6 +51,7 @@ const startRoute = createRoute({
   middleware: [requireRole('analyst', 'council')] as const,
   request: { body: { required: true, content: { 'application/json': { schema: TrainingRequestSchema } } } },
   responses: {
+    ...INVALID_REQUEST,
     200: {
       description:
         'dry_run: the cost and what each community would have left (nothing charged, no data read)',
@@ -71,11 +73,13 @@ const startRoute = createRoute({
 const getRoute = createRoute({
   method: 'get',
   path: '/v1/training-jobs/{id}',
+  operationId: 'getTrainingJob',
   summary: 'A job: status, public progress, cost, and its model when done',
   tags: ['training'],
   security: BEARER,
   request: { params: Id },
   responses: {
+    ...INVALID_REQUEST,
     200: { description: 'The job', content: { 'application/json': { schema: JobSchema } } },
     ...AUTH_PROBLEMS,
     404: notFound,
@@ -85,12 +89,14 @@ const getRoute = createRoute({
 const eventsRoute = createRoute({
   method: 'get',
   path: '/v1/training-jobs/{id}/events',
+  operationId: 'streamTrainingJobEvents',
   summary:
     'Server-sent events: `progress` (step, epoch, ε spent by the job’s accountant, planned persons per step) and `status`, until the job ends',
   tags: ['training'],
   security: BEARER,
   request: { params: Id },
   responses: {
+    ...INVALID_REQUEST,
     200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
     ...AUTH_PROBLEMS,
     404: notFound,
@@ -100,11 +106,13 @@ const eventsRoute = createRoute({
 const cancelRoute = createRoute({
   method: 'post',
   path: '/v1/training-jobs/{id}/cancel',
+  operationId: 'cancelTrainingJob',
   summary: 'Stop a job in any state (its charge stands); an ended job is left as it is',
   tags: ['training'],
   security: BEARER,
   request: { params: Id },
   responses: {
+    ...INVALID_REQUEST,
     200: {
       description: 'The job has ended: cancelled now, or already succeeded, failed or cancelled',
       content: { 'application/json': { schema: JobSchema } },
@@ -147,12 +155,14 @@ const listModelsRoute = createRoute({
 const modelRoute = createRoute({
   method: 'get',
   path: '/v1/models/{id}',
+  operationId: 'getModel',
   summary:
     'A released model: weights and model card (features and bounds, label, ε, δ, σ, q, steps, clip norm, accountant)',
   tags: ['training'],
   security: BEARER,
   request: { params: Id },
   responses: {
+    ...INVALID_REQUEST,
     200: { description: 'The model', content: { 'application/json': { schema: JobSchema } } },
     ...AUTH_PROBLEMS,
     404: notFound,
@@ -162,6 +172,7 @@ const modelRoute = createRoute({
 const predictRoute = createRoute({
   method: 'post',
   path: '/v1/models/{id}/predict',
+  operationId: 'predictWithModel',
   summary: 'Predictions for rows you send (post-processing of the released model: free)',
   tags: ['training'],
   security: BEARER,
@@ -184,6 +195,7 @@ const predictRoute = createRoute({
     },
   },
   responses: {
+    ...INVALID_REQUEST,
     200: { description: 'One prediction per row', content: { 'application/json': { schema: JobSchema } } },
     ...AUTH_PROBLEMS,
     404: notFound,

@@ -1,0 +1,43 @@
+import { useState } from 'preact/hooks';
+import { type Community, get, type Me } from '../api.ts';
+import { BudgetCard, SpendOverTime } from '../components/Budget.tsx';
+import { Ledger } from '../components/Ledger.tsx';
+import { when } from '../format.ts';
+import { useLoad } from '../hooks.ts';
+
+export function ContributorPage(props: { me: Me }) {
+  const [refresh, setRefresh] = useState(0);
+  const communities = useLoad(
+    (signal) => get<{ communities: Community[] }>('/v1/communities', signal),
+    [refresh],
+  );
+  const mine = communities.data?.communities.find((c) => c.id === props.me.community_id);
+  return (
+    <div class="page">
+      <div class="page-head">
+        <h1>{props.me.community_id}</h1>
+        <button type="button" onClick={() => setRefresh((r) => r + 1)}>
+          Refresh
+        </button>
+      </div>
+      {communities.error && (
+        <p class="error" role="alert">
+          {communities.error}
+        </p>
+      )}
+      {mine && (
+        <>
+          <p class="muted">
+            Budget set by the council under policy <code>{mine.policy_version.slice(0, 12)}</code>; last
+            charge {when(mine.updated_at)}.
+          </p>
+          <div class="grid-2">
+            <BudgetCard community={mine} />
+            <SpendOverTime community={mine} refresh={refresh} />
+          </div>
+          <Ledger community={mine.id} refresh={refresh} />
+        </>
+      )}
+    </div>
+  );
+}
