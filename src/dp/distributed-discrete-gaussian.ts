@@ -155,7 +155,7 @@ export function conditionalRandomizedRound(
  * Probability that a sum wraps around modulo 2^bits when decoded to [−2^(bits−1), 2^(bits−1)): the
  * data part of each coordinate is at most `maxAbsData` in magnitude (deterministic, from the bounds)
  * and the noise is a sum of independent discrete Gaussians of total variance `totalVariance`. Each
- * N_Z(0, σ²) is σ-sub-Gaussian (CKS20 §2.4: E[e^{tX}] ≤ e^{t²σ²/2}), so their sum is sub-Gaussian with
+ * N_Z(0, σ²) is σ-sub-Gaussian (CKS20, sub-Gaussianity of the discrete Gaussian: E[e^{tX}] ≤ e^{t²σ²/2}), so their sum is sub-Gaussian with
  * the summed variance and P(|noise| ≥ s) ≤ 2 exp(−s²/(2·totalVariance)); a union bound over the
  * coordinates gives the result. A wrap only corrupts the answer (the decoded sum is a function of
  * the true noisy sum, so privacy is unaffected); callers refuse settings where this is not tiny.

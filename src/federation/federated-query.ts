@@ -210,7 +210,7 @@ function normalise(value: unknown): OutputValue {
 
 /**
  * Sub-Gaussian interval for a sum of independent discrete Gaussians with total variance v:
- * P(|Z| ≥ h) ≤ 2·exp(−h²/(2v)) (each N_Z(0, σ²) is σ-sub-Gaussian, CKS20 §2.4), so
+ * P(|Z| ≥ h) ≤ 2·exp(−h²/(2v)) (each N_Z(0, σ²) is σ-sub-Gaussian, CKS20), so
  * h = √(2v·ln(2/(1 − confidence))) covers at least `confidence`.
  */
 function summedNoiseInterval(variance: number, step: number): HasNoiseInterval {
