@@ -146,6 +146,35 @@ describe('secure aggregation, in process', () => {
     const { request, options } = await federation(3, 3, { node_01: garbage });
     await expect(secureAggregate(request, options)).rejects.toMatchObject({ round: 'advertise' });
   });
+
+  it('a late node whose masked input the gateway still holds stays hidden: no self-mask share of it is ever revealed', async () => {
+    const { request, options, inputs } = await federation(4, 3);
+    const inner = options.transport;
+    const unmaskAnswers: Envelope[] = [];
+    const result = await secureAggregate(request, {
+      ...options,
+      transport: {
+        call: async (target, message, timeout) => {
+          const response = (await inner.call(target, message, timeout)) as Envelope;
+          if (message.round === 'unmask') unmaskAnswers.push(response);
+          // node_02 answers masked-input, but "too late": the gateway keeps the vector and calls it dropped.
+          if (message.round === 'masked-input' && target === 'node_02') throw new Error('timed out');
+          return response;
+        },
+      },
+    });
+    expect(result.contributors).toEqual(['node_00', 'node_01', 'node_03']);
+    expect(result.sum.toSignedIntegers()).toEqual(expectedSum(inputs, result.contributors));
+    expect(unmaskAnswers).toHaveLength(3);
+    for (const answer of unmaskAnswers) {
+      const body = answer.body as {
+        selfMaskShares: Record<string, string>;
+        maskKeyShares: Record<string, string>;
+      };
+      expect(Object.keys(body.maskKeyShares)).toEqual(['node_02']);
+      expect(body.selfMaskShares).not.toHaveProperty('node_02');
+    }
+  });
 });
 
 describe('authentication and replay', () => {
