@@ -30,6 +30,7 @@ import { isSampled, samplingThreshold } from '../train/poisson-sampling.ts';
 import { type PrivacyPlan, planPrivacy } from '../train/privacy-plan.ts';
 import type { DatasetSchema } from '../train/schema.ts';
 import { type DpSgdSpec, samplingRate } from '../train/training-spec.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 import { fromBase64Url, toBase64Url } from './bytes.ts';
 import { SecAggRefusal, type SessionSpec } from './messages.ts';
 import { ModularVector } from './modular-vector.ts';
@@ -158,11 +159,15 @@ export function dpSgdTasks(options: {
   readonly maxDeltaPerJob: number;
 }): NodeTasks {
   const answered = new Map<string, Set<number>>();
+  // Calibrating σ runs the accountant: plan each job spec once, not every round.
+  const plans = new Map<string, FederatedDpSgdPlan>();
   const prepare = (spec: SessionSpec) => {
     const task = spec.task as unknown as DpSgdTask;
     const dataset = options.dataset(task);
     const model = createModelFor(task.spec.model, dataset.schema);
-    const plan = planFederatedDpSgd(task.spec, model.parameterCount, options.shape);
+    const key = canonicalJson({ spec: task.spec, dimension: model.parameterCount });
+    const plan = plans.get(key) ?? planFederatedDpSgd(task.spec, model.parameterCount, options.shape);
+    plans.set(key, plan);
     if (plan.epsilon > options.maxEpsilonPerJob || plan.privacy.delta > options.maxDeltaPerJob) {
       throw new SecAggRefusal('the job exceeds the policy’s per-job limits');
     }
