@@ -18,12 +18,17 @@ const NODES = [
 ] as const;
 
 console.log(`node ${process.version}; in-process transport, one thread; t = ⌊2n/3⌋ + 1, no dropouts`);
-console.log('| nodes | model | parameters | rounds/s | ms/round (median) | bytes sent/node/round | bytes received/node/round | masked vector bytes |');
+console.log(
+  '| nodes | model | parameters | rounds/s | ms/round (median) | bytes sent/node/round | bytes received/node/round | masked vector bytes |',
+);
 console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
 for (const [n, rounds] of NODES) {
   for (const [name, length] of SIZES) {
     const threshold = Math.floor((2 * n) / 3) + 1;
-    const input = ModularVector.fromIntegers(BITS, Array.from({ length }, (_, i) => i));
+    const input = ModularVector.fromIntegers(
+      BITS,
+      Array.from({ length }, (_, i) => i),
+    );
     const federation = await testFederation({ n, threshold, inputs: () => input });
     const request = { nodes: federation.ids, threshold, bits: BITS, length, task: { kind: 'bench' } };
     await secureAggregate(request, federation.options); // warm-up

@@ -13,6 +13,7 @@ import { Problem, problemResponse } from './problem.ts';
 import { RequestLimiter } from './request-limiter.ts';
 import { communityRoutes } from './routes/communities.ts';
 import { docsRoutes } from './routes/docs.ts';
+import { federatedQueryRoutes } from './routes/federated-queries.ts';
 import { healthRoutes } from './routes/health.ts';
 import { meRoutes } from './routes/me.ts';
 import { policyRoutes } from './routes/policies.ts';
@@ -34,6 +35,7 @@ export function createApp(deps: AppDependencies) {
   app.route('/', communityRoutes(deps));
   app.route('/', queryRoutes(deps, deps.testing));
   app.route('/', trainingRoutes(deps));
+  app.route('/', federatedQueryRoutes(deps));
   app.get('/', (c) => c.redirect('/docs'));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

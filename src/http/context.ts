@@ -5,6 +5,7 @@ import type { PolicyStore } from '../policy/policy-store.ts';
 import type { PolicyReloader } from '../policy/reloader.ts';
 import type { Principal } from '../principals/principal.ts';
 import type { RateLimits } from './request-limiter.ts';
+import type { FederationDependencies } from './routes/federated-queries.ts';
 import type { QueryRouteOptions } from './routes/queries.ts';
 
 /** The subset of pino's logger the app uses, so tests and Workers can pass their own. */
@@ -28,6 +29,8 @@ export interface AppDependencies {
   readonly policyReloader?: PolicyReloader;
   /** Per-key limits on `/v1/*`; absent, requests are not limited (tests, Workers' own rules). */
   readonly rateLimits?: RateLimits;
+  /** The gateway's federation key and transport; absent, federated routes are not served. */
+  readonly federation?: FederationDependencies;
 }
 
 export interface AppEnv {
