@@ -3,6 +3,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { auditCommand } from './cli/audit.ts';
+import { nodeCommand } from './cli/node.ts';
 import { policyReloadCommand } from './cli/policy-reload.ts';
 import { privacyCommand } from './cli/privacy.ts';
 import { queryCommand } from './cli/query.ts';
@@ -104,6 +105,7 @@ keys
 program.addCommand(privacyCommand());
 program.addCommand(auditCommand());
 program.addCommand(queryCommand());
+program.addCommand(nodeCommand());
 
 function reportPolicy(result: Awaited<ReturnType<typeof validatePolicyFiles>>): void {
   if (result.ok) {

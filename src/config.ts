@@ -26,6 +26,7 @@ const environment = z.object({
   DPGATE_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(30),
   DPGATE_MAX_IN_FLIGHT_PER_KEY: z.coerce.number().int().positive().default(4),
   DPGATE_PENDING_ANSWER_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+  DPGATE_FEDERATION_KEY: z.string().min(1).optional(),
 });
 
 export type Config = z.output<typeof environment>;
@@ -63,4 +64,6 @@ export const CONFIG_DOCS: Record<keyof Config, string> = {
   DPGATE_RATE_LIMIT_BURST: 'Requests an idle API key may make at once before the per-minute rate applies.',
   DPGATE_MAX_IN_FLIGHT_PER_KEY:
     'Requests one API key may have in progress at the same time, per gateway process.',
+  DPGATE_FEDERATION_KEY:
+    'Path of the gateway’s federation signing key (a JWK from `dpgate node keygen`); set, `/v1/federated-queries` is served.',
 };

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { Config } from './config.ts';
 import { demoBanner } from './demo/demo-keys.ts';
+import { federationFromKeyFile } from './federation/gateway-setup.ts';
 import { directoryPolicyReloader, openGateway, resolveAbandonedAnswers } from './gateway.ts';
 import { createApp } from './http/app.ts';
 import { DOCS_ASSETS } from './http/routes/docs.ts';
@@ -97,6 +98,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
       burst: config.DPGATE_RATE_LIMIT_BURST,
       maxInFlight: config.DPGATE_MAX_IN_FLIGHT_PER_KEY,
     },
+    federation: config.DPGATE_FEDERATION_KEY
+      ? await federationFromKeyFile(config.DPGATE_FEDERATION_KEY, gateway.policies.current)
+      : undefined,
   });
 
   const server = await new Promise<Server>((resolve) => {

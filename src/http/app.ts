@@ -19,6 +19,7 @@ import { chargeRoutes } from './routes/charges.ts';
 import { communityRoutes } from './routes/communities.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { docsRoutes } from './routes/docs.ts';
+import { federatedQueryRoutes } from './routes/federated-queries.ts';
 import { governanceRoutes } from './routes/governance.ts';
 import { healthRoutes } from './routes/health.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -50,6 +51,7 @@ export function createApp(deps: AppDependencies) {
   app.route('/', trainingRoutes(deps));
   app.route('/', keyRoutes(deps));
   app.route('/', dashboardRoutes(deps));
+  app.route('/', federatedQueryRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -5,6 +5,7 @@ import type { PolicyStore } from '../policy/policy-store.ts';
 import type { PolicyReloader } from '../policy/reloader.ts';
 import type { Principal } from '../principals/principal.ts';
 import type { RateLimits } from './request-limiter.ts';
+import type { FederationDependencies } from './routes/federated-queries.ts';
 import type { QueryRouteOptions } from './routes/queries.ts';
 
 /** The subset of pino's logger the app uses, so tests and Workers can pass their own. */
@@ -34,6 +35,8 @@ export interface AppDependencies {
   readonly rateLimits?: RateLimits;
   /** After this long a pending answer is taken as cut off and resolved as failed. */
   readonly pendingAnswerTimeoutMs?: number;
+  /** The gateway's federation key and transport; absent, federated routes are not served. */
+  readonly federation?: FederationDependencies;
 }
 
 export interface AppEnv {

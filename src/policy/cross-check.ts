@@ -2,6 +2,7 @@
  * Checks that need several parts of a policy at once: references between tables, columns and roles,
  * and column settings that only make sense for some types. Pure; the database is checked elsewhere.
  */
+import { checkFederation } from './federation-check.ts';
 import type { PolicyIssue } from './issues.ts';
 import { type ColumnPolicy, type Policy, ROLES, type TablePolicy } from './schema.ts';
 
@@ -16,6 +17,7 @@ export function crossCheckPolicy(policy: Policy): Issue[] {
     ...Object.entries(policy.tables).flatMap(([name, table]) => checkTable(policy, name, table)),
     ...checkAccess(policy),
     ...checkLimits(policy),
+    ...checkFederation(policy),
   ];
 }
 

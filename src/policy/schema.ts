@@ -117,6 +117,38 @@ const access = z.record(
   }),
 );
 
+/** A raw 32-byte Ed25519 public key, base64url (43 characters, as `dpgate node keygen` prints it). */
+const publicKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a 32-byte Ed25519 public key in base64url');
+
+const federationNode = z.strictObject({
+  /** The community whose rows this node holds (one community per node). */
+  community: identifier,
+  public_key: publicKey,
+  /** Where the gateway reaches the node's `dpgate node` process. */
+  url: z.url({ error: 'must be an http(s) URL' }).optional(),
+});
+
+/**
+ * Communities that keep their rows on their own nodes. The gateway sees only securely aggregated,
+ * noised sums of what the nodes compute (docs/federation.md).
+ */
+const federation = z.strictObject({
+  gateway: z.strictObject({ id: identifier.default('gateway'), public_key: publicKey }),
+  nodes: z
+    .record(identifier, federationNode)
+    .refine((n) => Object.keys(n).length >= 2, 'must name at least two nodes'),
+  /** t: the fewest nodes that must finish a round; fewer and the round aborts with nothing released. */
+  threshold: z.number().int().min(2, 'must be at least 2'),
+  /** f: nodes assumed able to collude with the gateway; each round's noise is sized for t − f nodes. */
+  max_colluding_nodes: z.number().int().min(0).default(0),
+  /** Tables whose rows live on the nodes, not in the shared database. */
+  tables: z.array(identifier).min(1, 'must list at least one table'),
+  /** Per-request wait for a node, in milliseconds. */
+  node_timeout_ms: z.number().int().positive().max(600_000).default(30_000),
+});
+
 export const policySchema = z.strictObject({
   privacy_unit: z.strictObject({ table: identifier, column: identifier }),
   communities: z.strictObject({
@@ -146,6 +178,7 @@ export const policySchema = z.strictObject({
   limits: limits.default(limits.parse({})),
   tables: z.record(identifier, table),
   access: access.default({}),
+  federation: federation.optional(),
 });
 
 /** A policy as written (before defaults are filled in). */
@@ -155,3 +188,4 @@ export type Policy = z.output<typeof policySchema>;
 export type TablePolicy = Policy['tables'][string];
 export type ColumnPolicy = TablePolicy['columns'][string];
 export type Budget = Policy['budgets'][string];
+export type FederationPolicy = NonNullable<Policy['federation']>;
