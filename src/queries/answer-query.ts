@@ -27,7 +27,14 @@ import { BudgetExhaustedError, budgetState, type CommunityCharge, commitCharge }
 import { releaseCost } from '../ledger/release-cost.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
-import { type PrivateQueryPlan, plannedAccuracy, planQuery, type QueryPlan, release } from '../sql/index.ts';
+import {
+  chargesNothing,
+  type PrivateQueryPlan,
+  plannedAccuracy,
+  planQuery,
+  type QueryPlan,
+  release,
+} from '../sql/index.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { runReadOnly } from './execute.ts';
@@ -83,7 +90,8 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
   }
   const { plan } = planned;
   if (body.dry_run) return { body: await dryRun(db, plan, policy), replayed: false };
-  if (plan.kind === 'public') return { body: await answerPublic(db, plan, policy), replayed: false };
+  if (plan.kind === 'public' || chargesNothing(plan))
+    return { body: await answerPublic(db, plan, policy), replayed: false };
 
   const requestHash = await sha256Hex(canonicalJson({ ...body, dry_run: false }));
   if (body.idempotency_key) {
@@ -209,11 +217,7 @@ async function chargeAndAnswer(
   return response;
 }
 
-async function answerPublic(
-  db: Kysely<Database>,
-  plan: QueryPlan & { kind: 'public' },
-  policy: PolicySnapshot,
-) {
+async function answerPublic(db: Kysely<Database>, plan: QueryPlan, policy: PolicySnapshot) {
   const rows = await runReadOnly(db, plan.sql, policy.policy.limits.statement_timeout_ms);
   const answer = release(plan, rows);
   return {

@@ -170,6 +170,17 @@ function privatePlan(
 }
 
 /**
+ * True when the released rows are a function of public facts alone: public plans, and private plans
+ * that group by public domains and release no aggregate (`SELECT sex FROM people GROUP BY sex`
+ * returns the policy's domain, whatever the data). Such a query is answered without a charge, so it
+ * writes no zero-ε rows to the ledger.
+ */
+export function chargesNothing(plan: QueryPlan): boolean {
+  if (plan.kind === 'public') return true;
+  return plan.grouping.kind === 'public' && plan.measurements.length === 0 && plan.quantiles.length === 0;
+}
+
+/**
  * WITH only at the start of the query. Then every CTE name is visible in the whole statement (the
  * order rule is checked with the CTEs), so any reference by that name is the CTE and every other
  * table name is qualified with `commons.` before the SQL runs; a WITH nested in a subquery could
