@@ -11,6 +11,7 @@ import { OUTPUT_FUNCTIONS, type OutputExpr } from '../post-process.ts';
 import { refuse, SqlRefusalError } from '../refusal.ts';
 import { MeasurementRegistry } from './aggregates.ts';
 import { type AnalysisContext, withCtes } from './context.ts';
+import { narrowDomain } from './domains.ts';
 import {
   analyzeExpression,
   type ExpressionOptions,
@@ -140,10 +141,11 @@ export function analyzePrivateSelect(select: SelectStmt, outer: AnalysisContext)
       : output(sort.node!, 'in ORDER BY');
     return { expr, descending, nullsFirst };
   });
+  const conditions = [...source.conditions, ...(where ? [where] : [])].flatMap(conjuncts);
   return {
     tables: source.tables,
-    conditions: [...source.conditions, ...(where ? [where] : [])].flatMap(conjuncts),
-    keys,
+    conditions,
+    keys: keys.map((k) => (k.domain ? { ...k, domain: narrowDomain(k.expr, k.domain, conditions) } : k)),
     registry,
     columns,
     having,
