@@ -12,12 +12,15 @@
  * and, over the k groups, the vector of one measurement by k·(that) in L1 and √k·(that) in L2.
  *
  * Split. The n releases (each measurement, each quantile, and the noisy person counts of partition
- * selection when groups are thresholded) share the budget equally:
- *  - laplace: each gets ε/n of pure DP (discrete Laplace with t = Δ1/(ε/n)); the total is the sum
+ * selection when groups are thresholded, unless COUNT(DISTINCT person) is asked: then its noisy
+ * value serves selection too) have n equal shares of the budget W (ε, or ρ under gaussian); the
+ * measurements pool theirs and re-split them to minimise the error of the analyst's aggregates
+ * (split.ts, closed form there):
+ *  - laplace: release i gets ε_i of pure DP (discrete Laplace with t = Δ1/ε_i); the total is the sum
  *    of the losses the mechanisms report (≤ ε); partition selection adds its achieved δ (≤ δ).
  *  - gaussian: the ρ of the request is zcdpBudget(ε, δ′) (the largest ρ whose tight (ε, δ′)
- *    conversion fits), with δ′ = δ, or δ/2 when half of δ goes to partition selection; each release
- *    gets ρ/n (discrete Gaussian with σ = Δ2/√(2ρ/n)). The charge records ρ and the δ of selection.
+ *    conversion fits), with δ′ = δ, or δ/2 when half of δ goes to partition selection; release i
+ *    gets ρ_i (discrete Gaussian with σ = Δ2/√(2ρ_i)). The charge records ρ and the δ of selection.
  *  - a quantile is pure ε-DP per group (permute-and-flip); under gaussian its share ρ/n buys
  *    ε = √(2ρ/(n·k)) per group, since ε-DP is ε²/2-zCDP (Bun & Steinke 2016, Prop. 1.4).
  * Each share is shaved by 2^-20 so float rounding in calibration never pushes the total over.
@@ -31,8 +34,16 @@ import { type Rational, rational, rationalValue } from '../dp/rational.ts';
 import type { MeasurementDraft, QuantileDraft } from './analyze/aggregates.ts';
 import { type Interval, magnitude, square } from './bounds.ts';
 import { type SqlMechanism, specOf } from './noise.ts';
-import type { Measurement, MechanismName, QuantileMeasurement, QueryCost, Sensitivity } from './plan.ts';
+import type {
+  Aggregate,
+  Measurement,
+  MechanismName,
+  QuantileMeasurement,
+  QueryCost,
+  Sensitivity,
+} from './plan.ts';
 import { refuse } from './refusal.ts';
+import { errorWeights, optimalShares } from './split.ts';
 
 export interface CostRequest {
   readonly mechanism: MechanismName;
@@ -40,6 +51,8 @@ export interface CostRequest {
   readonly delta: number;
   readonly measurements: readonly MeasurementDraft[];
   readonly quantiles: readonly QuantileDraft[];
+  /** The analyst's aggregates over the measurements: what the budget split minimises the error of. */
+  readonly aggregates: readonly Aggregate[];
   readonly maxRowsPerGroup: number;
   readonly maxGroupsPerUnit: number;
   /** Groups without a public domain: partition selection needs δ. */
@@ -50,7 +63,14 @@ export interface Costed {
   readonly measurements: Measurement[];
   readonly quantiles: QuantileMeasurement[];
   readonly selection:
-    | { mechanism: SqlMechanism; delta: number; threshold: number; loss: PrivacyLoss }
+    | {
+        mechanism: SqlMechanism;
+        delta: number;
+        threshold: number;
+        loss: PrivacyLoss;
+        /** The COUNT(DISTINCT person) measurement whose noisy value selection reads, if any. */
+        measurement: number | undefined;
+      }
     | undefined;
   readonly cost: QueryCost;
 }
@@ -66,26 +86,48 @@ export function costQuery(request: CostRequest): Costed {
     );
   }
   if (mechanism === 'gaussian' && !(delta > 0)) refuse('delta_required', 'Gaussian noise needs delta > 0');
-  const releases = request.measurements.length + request.quantiles.length + (request.thresholded ? 1 : 0);
+  // The noisy distinct-person counts of partition selection are COUNT(DISTINCT person) per group:
+  // when the analyst asks for that too, one release serves both (its noisy value is what selection
+  // compares with the threshold), and the budget of a second one goes back to the others.
+  const reused = request.thresholded ? request.measurements.findIndex((m) => m.kind === 'units') : -1;
+  const releases =
+    request.measurements.length + request.quantiles.length + (request.thresholded && reused < 0 ? 1 : 0);
   const selectionDelta = request.thresholded ? (mechanism === 'gaussian' ? delta / 2 : delta) : 0;
   const conversionDelta = delta - selectionDelta;
   const rho = mechanism === 'gaussian' ? zcdpBudget(epsilon, conversionDelta) : 0;
-  const share = ((mechanism === 'gaussian' ? rho : epsilon) / releases) * SHAVE;
+  const equalShare = (mechanism === 'gaussian' ? rho : epsilon) / releases;
+  const share = equalShare * SHAVE;
 
-  const calibrate = (sensitivity: Sensitivity): SqlMechanism =>
+  const calibrate = (sensitivity: Sensitivity, budget: number): SqlMechanism =>
     withinRange(() =>
       mechanism === 'laplace'
         ? discreteLaplace({
-            scale: laplaceScaleForEpsilon({ epsilon: share, sensitivity: Math.max(sensitivity.l1, 1) }),
+            scale: laplaceScaleForEpsilon({ epsilon: budget, sensitivity: Math.max(sensitivity.l1, 1) }),
           })
         : discreteGaussian({
-            sigma: gaussianSigmaForRho({ rho: share, sensitivity: Math.max(sensitivity.l2, 1) }),
+            sigma: gaussianSigmaForRho({ rho: budget, sensitivity: Math.max(sensitivity.l2, 1) }),
           }),
     );
 
-  const measurements = request.measurements.map((draft): Measurement => {
-    const sensitivity = spread(perGroupSensitivity(draft, r), k);
-    const noise = calibrate(sensitivity);
+  // The measurements' equal shares, pooled and re-split to minimise the aggregates' error (split.ts).
+  const sensitivities = request.measurements.map((draft) => spread(perGroupSensitivity(draft, r), k));
+  const shares = optimalShares(
+    equalShare * request.measurements.length,
+    errorWeights(
+      request.aggregates,
+      request.measurements.map((d) => (d.kind === 'sum' ? d.value.transform.bounds : undefined)),
+    ),
+    request.measurements.map((draft, i) => ({
+      sensitivity:
+        Math.max(mechanism === 'laplace' ? sensitivities[i]!.l1 : sensitivities[i]!.l2, 1) * stepOf(draft),
+    })),
+    mechanism === 'laplace' ? 2 : 1,
+  );
+  const mechanisms = request.measurements.map((_, i) => calibrate(sensitivities[i]!, shares[i]! * SHAVE));
+
+  const measurements = request.measurements.map((draft, i): Measurement => {
+    const sensitivity = sensitivities[i]!;
+    const noise = mechanisms[i]!;
     const loss = noise.loss(mechanism === 'laplace' ? sensitivity.l1 : sensitivity.l2);
     const common = { column: draft.column, sensitivity, noise: specOf(noise), loss };
     return draft.kind === 'sum' || draft.kind === 'sum_of_squares'
@@ -114,13 +156,14 @@ export function costQuery(request: CostRequest): Costed {
 
   const selection = request.thresholded
     ? (() => {
-        const counts = calibrate({ perGroup: 1, l1: k, l2: Math.sqrt(k) });
+        const counts = reused >= 0 ? mechanisms[reused]! : calibrate(spread(1, k), share);
         const selector = counts.partitionSelector({ delta: selectionDelta, maxGroupsPerUnit: k });
         return {
           mechanism: counts,
           delta: selector.delta,
           threshold: selector.threshold,
           loss: selector.countLoss,
+          measurement: reused >= 0 ? reused : undefined,
         };
       })()
     : undefined;
@@ -128,7 +171,8 @@ export function costQuery(request: CostRequest): Costed {
   const losses = [
     ...measurements.map((m) => m.loss),
     ...quantiles.map((q) => q.loss),
-    ...(selection ? [selection.loss] : []),
+    // A reused count is paid for once, as the measurement.
+    ...(selection && selection.measurement === undefined ? [selection.loss] : []),
   ];
   return {
     measurements,
@@ -169,6 +213,11 @@ function perGroupSensitivity(draft: MeasurementDraft, maxRowsPerGroup: number): 
     case 'sum_of_squares':
       return maxRowsPerGroup * magnitude(stepBounds(draft));
   }
+}
+
+/** The value of one unit of a measurement: its grid step for sums, 1 for counts. */
+function stepOf(draft: MeasurementDraft): number {
+  return draft.kind === 'sum' || draft.kind === 'sum_of_squares' ? draft.value.transform.granularity : 1;
 }
 
 function spread(perGroup: number, groups: number): Sensitivity {

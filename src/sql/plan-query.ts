@@ -116,6 +116,7 @@ function privatePlan(
     ...request,
     measurements: registry.measurements,
     quantiles: registry.quantiles,
+    aggregates: registry.aggregates,
     maxRowsPerGroup,
     maxGroupsPerUnit,
     thresholded: kind === 'selected',
@@ -146,6 +147,7 @@ function privatePlan(
               delta: costed.selection!.delta,
               threshold: costed.selection!.threshold,
               loss: costed.selection!.loss,
+              measurement: costed.selection!.measurement,
             },
           };
   return {

@@ -107,15 +107,25 @@ function releasePrivate(
     ),
   );
 
+  const reused = grouping.kind === 'selected' ? grouping.selection.measurement : undefined;
   const groups: NoisyGroup[] = [];
   for (const row of rows) {
-    if (
-      selector &&
-      grouping.kind === 'selected' &&
-      selector.release(integerOf(row[grouping.unitsColumn])) === undefined
-    )
-      continue;
-    const noisy = plan.measurements.map((m, i) => mechanisms[i]!.release(integerOf(row[m.column])));
+    // With COUNT(DISTINCT person) asked, its noisy value is the count selection thresholds (the
+    // selector is built from the same mechanism, so `keep` is its threshold rule).
+    const noisyUnits =
+      reused === undefined
+        ? undefined
+        : mechanisms[reused]!.release(integerOf(row[plan.measurements[reused]!.column]));
+    if (selector && grouping.kind === 'selected') {
+      const kept =
+        noisyUnits === undefined
+          ? selector.release(integerOf(row[grouping.unitsColumn])) !== undefined
+          : selector.keep(noisyUnits);
+      if (!kept) continue;
+    }
+    const noisy = plan.measurements.map((m, i) =>
+      i === reused ? noisyUnits! : mechanisms[i]!.release(integerOf(row[m.column])),
+    );
     const cells = plan.aggregates.map((aggregate) => aggregateCell(aggregate, plan, noisy, row, random));
     groups.push({
       keys: keyColumns.map((c) => (row[c] ?? null) as OutputValue),
