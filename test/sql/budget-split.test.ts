@@ -143,27 +143,24 @@ describe('one noisy distinct-person count for partition selection and COUNT(DIST
   it.each([
     ['laplace', { epsilon: 1, delta: 1e-6 }],
     ['gaussian', { epsilon: 1, delta: 1e-6, mechanism: 'gaussian' }],
-  ] as const)(
-    '%s: one release with the whole budget, under 0.72 of the old scale',
-    (name, request) => {
-      const query = plan(sql, request);
-      if (query.grouping.kind !== 'selected') throw new Error('expected partition selection');
-      expect(query.measurements).toHaveLength(1);
-      expect(query.grouping.selection.measurement).toBe(0);
-      expect(query.grouping.selection.noise).toEqual(query.measurements[0]!.noise);
-      // Paid once: the measurement's loss and the δ of selection, no second count.
-      expect(query.cost.losses).toHaveLength(2);
-      const scale = noiseScale(query.measurements[0]!.noise);
-      const withoutCount = plan('SELECT age FROM people GROUP BY age', request);
-      if (withoutCount.grouping.kind !== 'selected') throw new Error('expected partition selection');
-      // The same selection alone has the same budget: the old plan split it over two releases.
-      expect(noiseScale(withoutCount.grouping.selection.noise)).toBeCloseTo(scale, 9);
-      // The old plan: two releases, each half of ε (or of ρ, at δ/2 for the conversion).
-      const oldScale =
-        name === 'laplace' ? 1 / (0.5 * SHAVE) : 1 / Math.sqrt(2 * ((zcdpBudget(1, 0.5e-6) * SHAVE) / 2));
-      expect(scale).toBeLessThan(oldScale * 0.72);
-    },
-  );
+  ] as const)('%s: one release with the whole budget, under 0.72 of the old scale', (name, request) => {
+    const query = plan(sql, request);
+    if (query.grouping.kind !== 'selected') throw new Error('expected partition selection');
+    expect(query.measurements).toHaveLength(1);
+    expect(query.grouping.selection.measurement).toBe(0);
+    expect(query.grouping.selection.noise).toEqual(query.measurements[0]!.noise);
+    // Paid once: the measurement's loss and the δ of selection, no second count.
+    expect(query.cost.losses).toHaveLength(2);
+    const scale = noiseScale(query.measurements[0]!.noise);
+    const withoutCount = plan('SELECT age FROM people GROUP BY age', request);
+    if (withoutCount.grouping.kind !== 'selected') throw new Error('expected partition selection');
+    // The same selection alone has the same budget: the old plan split it over two releases.
+    expect(noiseScale(withoutCount.grouping.selection.noise)).toBeCloseTo(scale, 9);
+    // The old plan: two releases, each half of ε (or of ρ, at δ/2 for the conversion).
+    const oldScale =
+      name === 'laplace' ? 1 / (0.5 * SHAVE) : 1 / Math.sqrt(2 * ((zcdpBudget(1, 0.5e-6) * SHAVE) / 2));
+    expect(scale).toBeLessThan(oldScale * 0.72);
+  });
 
   it('every released COUNT(DISTINCT person) is the count that cleared the threshold', () => {
     const query = plan(sql, { epsilon: 1, delta: 1e-6 });
