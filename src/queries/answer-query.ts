@@ -29,6 +29,7 @@ import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
 import {
   chargesNothing,
+  type PostProcessingStep,
   type PrivateQueryPlan,
   plannedAccuracy,
   planQuery,
@@ -47,6 +48,7 @@ export interface QueryBody {
   readonly mechanism?: 'laplace' | 'gaussian' | undefined;
   readonly dry_run?: boolean | undefined;
   readonly idempotency_key?: string | undefined;
+  readonly post_process?: readonly PostProcessingStep[] | undefined;
 }
 
 export interface AnswerContext {
@@ -104,6 +106,7 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
       mechanism: plan.mechanism,
       losses: plan.cost.losses,
       version: policy.version,
+      ...(body.post_process?.length ? { post_process: body.post_process } : {}),
     }),
   );
   if (policy.policy.reuse_answers) {
@@ -177,7 +180,10 @@ async function chargeAndAnswer(
     await faults?.('after-charge');
     const trueRows = await runReadOnly(db, plan.sql, policy.policy.limits.statement_timeout_ms);
     await faults?.('after-execute');
-    const answer = release(plan, trueRows, context.random ? { random: context.random } : {});
+    const answer = release(plan, trueRows, {
+      ...(context.random ? { random: context.random } : {}),
+      postProcessing: body.post_process ?? [],
+    });
     response = {
       id: answerId,
       status: 'released',
@@ -185,6 +191,7 @@ async function chargeAndAnswer(
       columns: answer.columns,
       rows: answer.rows,
       accuracy: answer.accuracy,
+      ...(answer.postProcessing ? { post_processing: answer.postProcessing } : {}),
       cost: costBody(plan),
       scope: plan.scope,
       charged: charges.map(chargeBody),

@@ -25,6 +25,7 @@ export { SQL_REFUSAL_CODES, type SqlRefusal, type SqlRefusalCode } from './refus
 export {
   type CellAccuracy,
   CONFIDENCE,
+  type PostProcessingStep,
   plannedAccuracy,
   type ReleasedAnswer,
   type ReleaseOptions,
