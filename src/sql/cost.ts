@@ -26,14 +26,18 @@
  * Each share is shaved by 2^-20 so float rounding in calibration never pushes the total over.
  */
 import { zcdpBudget, zcdpToEpsilon } from '../dp/accounting/index.ts';
-import { gaussianSigmaForRho, laplaceScaleForEpsilon } from '../dp/calibration.ts';
+import {
+  discreteGaussianVarianceForApproxDp,
+  gaussianSigmaForRho,
+  laplaceScaleForEpsilon,
+} from '../dp/calibration.ts';
 import { discreteGaussian } from '../dp/discrete-gaussian.ts';
 import { discreteLaplace } from '../dp/discrete-laplace.ts';
 import type { PrivacyLoss } from '../dp/privacy-loss.ts';
 import { type Rational, rational, rationalValue } from '../dp/rational.ts';
 import type { MeasurementDraft, QuantileDraft } from './analyze/aggregates.ts';
 import { type Interval, magnitude, square } from './bounds.ts';
-import { type SqlMechanism, specOf } from './noise.ts';
+import { noiseScale, type SqlMechanism, specOf } from './noise.ts';
 import type {
   Aggregate,
   Measurement,
@@ -57,6 +61,8 @@ export interface CostRequest {
   readonly maxGroupsPerUnit: number;
   /** Groups without a public domain: partition selection needs δ. */
   readonly thresholded: boolean;
+  /** How the ledger composes charges: a `basic` one can take an exact (ε, δ) Gaussian calibration. */
+  readonly accounting: 'basic' | 'zcdp';
 }
 
 export interface Costed {
@@ -168,6 +174,9 @@ export function costQuery(request: CostRequest): Costed {
       })()
     : undefined;
 
+  const exact = exactSingleGaussian(request, measurements);
+  if (exact) return exact;
+
   const losses = [
     ...measurements.map((m) => m.loss),
     ...quantiles.map((q) => q.loss),
@@ -179,6 +188,40 @@ export function costQuery(request: CostRequest): Costed {
     quantiles,
     selection,
     cost: totalCost(mechanism, losses, selection?.delta ?? 0, conversionDelta),
+  };
+}
+
+/** zCDP σ up to which the exact calibration is computed in the request (its cost is O(σ) per step). */
+const EXACT_GAUSSIAN_MAX_SIGMA = 128;
+
+/**
+ * One Gaussian release charged to a `basic` ledger (which composes (ε, δ) and never ρ): calibrated
+ * exactly for (ε, δ) by the discrete Gaussian's own privacy curve (Canonne, Kamath & Steinke 2020,
+ * Thm. 7, checked at the exact σ² the sampler uses) instead of through ρ and its conversion, which is
+ * loose for a single release: at (1, 10⁻⁵) and Δ = 1, σ 3.74 instead of 4.05. Thm. 7 is for one
+ * integer, so only a query with one measurement in one group per person (k = 1) qualifies, and only
+ * while σ is small enough to compute here (EXACT_GAUSSIAN_MAX_SIGMA); the charge is the (ε, δ) itself.
+ */
+function exactSingleGaussian(request: CostRequest, measurements: readonly Measurement[]): Costed | undefined {
+  const [measurement] = measurements;
+  const single =
+    request.mechanism === 'gaussian' &&
+    request.accounting === 'basic' &&
+    measurements.length === 1 &&
+    request.quantiles.length === 0 &&
+    !request.thresholded &&
+    request.maxGroupsPerUnit === 1;
+  if (!single || !measurement || noiseScale(measurement.noise) > EXACT_GAUSSIAN_MAX_SIGMA) return undefined;
+  const epsilon = request.epsilon * SHAVE;
+  const sensitivity = Math.max(measurement.sensitivity.l2, 1);
+  const sigmaSquared = discreteGaussianVarianceForApproxDp({ epsilon, delta: request.delta, sensitivity });
+  const noise = withinRange(() => discreteGaussian({ sigmaSquared }));
+  const loss: PrivacyLoss = { kind: 'approx', epsilon, delta: request.delta };
+  return {
+    measurements: [{ ...measurement, noise: specOf(noise), loss }],
+    quantiles: [],
+    selection: undefined,
+    cost: { losses: [loss], epsilon, delta: request.delta },
   };
 }
 

@@ -120,6 +120,7 @@ function privatePlan(
     maxRowsPerGroup,
     maxGroupsPerUnit,
     thresholded: kind === 'selected',
+    accounting: policy.accounting,
   });
   const sql = rewritePrivateQuery({
     tables: analyzed.tables,
