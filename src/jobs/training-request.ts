@@ -223,7 +223,6 @@ export class TrainingRefusal extends Error {
       | 'unknown_table'
       | 'not_allowed'
       | 'unknown_column'
-      | 'hidden_column'
       | 'unbounded_column'
       | 'invalid_training'
       | 'epsilon_too_large'
@@ -513,7 +512,7 @@ interface LocatedColumn {
 function locateColumn(sources: readonly TrainingSource[], reference: string, joined: boolean): LocatedColumn {
   const [tableName, columnName] = reference.includes('.') ? reference.split('.') : [undefined, reference];
   const candidates = sources.filter((source) =>
-    tableName ? source.name === tableName : source.policy.columns[columnName!],
+    tableName ? source.name === tableName : isExposed(source.policy.columns[columnName!]),
   );
   if (tableName && candidates.length === 0) {
     throw new TrainingRefusal('unknown_table', `"${tableName}" is not among the tables this job reads`);
@@ -553,11 +552,15 @@ function personColumnOf(policy: Policy, name: string, table: TablePolicy): strin
   return parseUnitHop(path[0]!).column;
 }
 
+function isExposed(column: ColumnPolicy | undefined): column is ColumnPolicy {
+  return column !== undefined && !column.hidden;
+}
+
 function readableColumn(table: TablePolicy, tableName: string, name: string): ColumnPolicy {
   const column = table.columns[name];
-  if (!column)
+  // A hidden column is refused exactly as a missing one, so its name cannot be probed.
+  if (!isExposed(column))
     throw new TrainingRefusal('unknown_column', `"${tableName}" has no column "${name}" in policy`);
-  if (column.hidden) throw new TrainingRefusal('hidden_column', `column "${name}" is hidden by policy`);
   return column;
 }
 

@@ -33,6 +33,8 @@ import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
 import {
   estimateQueryTime,
+  chargesNothing,
+  type PostProcessingStep,
   type PrivateQueryPlan,
   plannedAccuracy,
   planQuery,
@@ -52,6 +54,7 @@ export interface QueryBody {
   readonly mechanism?: 'laplace' | 'gaussian' | undefined;
   readonly dry_run?: boolean | undefined;
   readonly idempotency_key?: string | undefined;
+  readonly post_process?: readonly PostProcessingStep[] | undefined;
 }
 
 export interface AnswerContext {
@@ -106,7 +109,7 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
   }
   const { plan } = planned;
   if (body.dry_run) return fresh(await dryRun(db, plan, policy));
-  if (plan.kind === 'public') return fresh(await answerPublic(db, plan, policy));
+  if (plan.kind === 'public' || chargesNothing(plan)) return fresh(await answerPublic(db, plan, policy));
 
   const requestHash = await sha256Hex(canonicalJson({ ...body, dry_run: false }));
   if (body.idempotency_key) {
@@ -119,6 +122,7 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
       mechanism: plan.mechanism,
       losses: plan.cost.losses,
       version: policy.version,
+      ...(body.post_process?.length ? { post_process: body.post_process } : {}),
     }),
   );
   if (policy.policy.reuse_answers) {
@@ -202,7 +206,10 @@ async function chargeAndAnswer(
     await faults?.('after-charge');
     const trueRows = await runReadOnly(db, plan.sql, policy.policy.limits.statement_timeout_ms);
     await faults?.('after-execute');
-    const answer = release(plan, trueRows, context.random ? { random: context.random } : {});
+    const answer = release(plan, trueRows, {
+      ...(context.random ? { random: context.random } : {}),
+      postProcessing: body.post_process ?? [],
+    });
     response = {
       id: answerId,
       status: 'released',
@@ -210,6 +217,7 @@ async function chargeAndAnswer(
       columns: answer.columns,
       rows: answer.rows,
       accuracy: answer.accuracy,
+      ...(answer.postProcessing ? { post_processing: answer.postProcessing } : {}),
       cost: costBody(plan),
       scope: plan.scope,
       charged: charges.map(chargeBody),
@@ -264,11 +272,7 @@ async function onFreshConnection<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-async function answerPublic(
-  db: Kysely<Database>,
-  plan: QueryPlan & { kind: 'public' },
-  policy: PolicySnapshot,
-) {
+async function answerPublic(db: Kysely<Database>, plan: QueryPlan, policy: PolicySnapshot) {
   const rows = await runReadOnly(db, plan.sql, policy.policy.limits.statement_timeout_ms);
   const answer = release(plan, rows);
   return {

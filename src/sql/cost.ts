@@ -12,27 +12,42 @@
  * and, over the k groups, the vector of one measurement by k·(that) in L1 and √k·(that) in L2.
  *
  * Split. The n releases (each measurement, each quantile, and the noisy person counts of partition
- * selection when groups are thresholded) share the budget equally:
- *  - laplace: each gets ε/n of pure DP (discrete Laplace with t = Δ1/(ε/n)); the total is the sum
+ * selection when groups are thresholded, unless COUNT(DISTINCT person) is asked: then its noisy
+ * value serves selection too) have n equal shares of the budget W (ε, or ρ under gaussian); the
+ * measurements pool theirs and re-split them to minimise the error of the analyst's aggregates
+ * (split.ts, closed form there):
+ *  - laplace: release i gets ε_i of pure DP (discrete Laplace with t = Δ1/ε_i); the total is the sum
  *    of the losses the mechanisms report (≤ ε); partition selection adds its achieved δ (≤ δ).
  *  - gaussian: the ρ of the request is zcdpBudget(ε, δ′) (the largest ρ whose tight (ε, δ′)
- *    conversion fits), with δ′ = δ, or δ/2 when half of δ goes to partition selection; each release
- *    gets ρ/n (discrete Gaussian with σ = Δ2/√(2ρ/n)). The charge records ρ and the δ of selection.
+ *    conversion fits), with δ′ = δ, or δ/2 when half of δ goes to partition selection; release i
+ *    gets ρ_i (discrete Gaussian with σ = Δ2/√(2ρ_i)). The charge records ρ and the δ of selection.
  *  - a quantile is pure ε-DP per group (permute-and-flip); under gaussian its share ρ/n buys
  *    ε = √(2ρ/(n·k)) per group, since ε-DP is ε²/2-zCDP (Bun & Steinke 2016, Prop. 1.4).
  * Each share is shaved by 2^-20 so float rounding in calibration never pushes the total over.
  */
 import { zcdpBudget, zcdpToEpsilon } from '../dp/accounting/index.ts';
-import { gaussianSigmaForRho, laplaceScaleForEpsilon } from '../dp/calibration.ts';
+import {
+  discreteGaussianVarianceForApproxDp,
+  gaussianSigmaForRho,
+  laplaceScaleForEpsilon,
+} from '../dp/calibration.ts';
 import { discreteGaussian } from '../dp/discrete-gaussian.ts';
 import { discreteLaplace } from '../dp/discrete-laplace.ts';
 import type { PrivacyLoss } from '../dp/privacy-loss.ts';
 import { type Rational, rational, rationalValue } from '../dp/rational.ts';
 import type { MeasurementDraft, QuantileDraft, ValueTransform } from './analyze/aggregates.ts';
 import { type Interval, magnitude, square } from './bounds.ts';
-import { type SqlMechanism, specOf } from './noise.ts';
-import type { Measurement, MechanismName, QuantileMeasurement, QueryCost, Sensitivity } from './plan.ts';
+import { noiseScale, type SqlMechanism, specOf } from './noise.ts';
+import type {
+  Aggregate,
+  Measurement,
+  MechanismName,
+  QuantileMeasurement,
+  QueryCost,
+  Sensitivity,
+} from './plan.ts';
 import { refuse } from './refusal.ts';
+import { errorWeights, optimalShares } from './split.ts';
 
 export interface CostRequest {
   readonly mechanism: MechanismName;
@@ -40,17 +55,28 @@ export interface CostRequest {
   readonly delta: number;
   readonly measurements: readonly MeasurementDraft[];
   readonly quantiles: readonly QuantileDraft[];
+  /** The analyst's aggregates over the measurements: what the budget split minimises the error of. */
+  readonly aggregates: readonly Aggregate[];
   readonly maxRowsPerGroup: number;
   readonly maxGroupsPerUnit: number;
   /** Groups without a public domain: partition selection needs δ. */
   readonly thresholded: boolean;
+  /** How the ledger composes charges: a `basic` one can take an exact (ε, δ) Gaussian calibration. */
+  readonly accounting: 'basic' | 'zcdp';
 }
 
 export interface Costed {
   readonly measurements: Measurement[];
   readonly quantiles: QuantileMeasurement[];
   readonly selection:
-    | { mechanism: SqlMechanism; delta: number; threshold: number; loss: PrivacyLoss }
+    | {
+        mechanism: SqlMechanism;
+        delta: number;
+        threshold: number;
+        loss: PrivacyLoss;
+        /** The COUNT(DISTINCT person) measurement whose noisy value selection reads, if any. */
+        measurement: number | undefined;
+      }
     | undefined;
   readonly cost: QueryCost;
 }
@@ -68,26 +94,48 @@ export function costQuery(request: CostRequest): Costed {
     );
   }
   if (mechanism === 'gaussian' && !(delta > 0)) refuse('delta_required', 'Gaussian noise needs delta > 0');
-  const releases = request.measurements.length + request.quantiles.length + (request.thresholded ? 1 : 0);
+  // The noisy distinct-person counts of partition selection are COUNT(DISTINCT person) per group:
+  // when the analyst asks for that too, one release serves both (its noisy value is what selection
+  // compares with the threshold), and the budget of a second one goes back to the others.
+  const reused = request.thresholded ? request.measurements.findIndex((m) => m.kind === 'units') : -1;
+  const releases =
+    request.measurements.length + request.quantiles.length + (request.thresholded && reused < 0 ? 1 : 0);
   const selectionDelta = request.thresholded ? (mechanism === 'gaussian' ? delta / 2 : delta) : 0;
   const conversionDelta = delta - selectionDelta;
   const rho = mechanism === 'gaussian' ? zcdpBudget(epsilon, conversionDelta) : 0;
-  const share = ((mechanism === 'gaussian' ? rho : epsilon) / releases) * SHAVE;
+  const equalShare = (mechanism === 'gaussian' ? rho : epsilon) / releases;
+  const share = equalShare * SHAVE;
 
-  const calibrate = (sensitivity: Sensitivity): SqlMechanism =>
+  const calibrate = (sensitivity: Sensitivity, budget: number): SqlMechanism =>
     withinRange(() =>
       mechanism === 'laplace'
         ? discreteLaplace({
-            scale: laplaceScaleForEpsilon({ epsilon: share, sensitivity: Math.max(sensitivity.l1, 1) }),
+            scale: laplaceScaleForEpsilon({ epsilon: budget, sensitivity: Math.max(sensitivity.l1, 1) }),
           })
         : discreteGaussian({
-            sigma: gaussianSigmaForRho({ rho: share, sensitivity: Math.max(sensitivity.l2, 1) }),
+            sigma: gaussianSigmaForRho({ rho: budget, sensitivity: Math.max(sensitivity.l2, 1) }),
           }),
     );
 
-  const measurements = request.measurements.map((draft): Measurement => {
-    const sensitivity = spread(perGroupSensitivity(draft, r), k);
-    const noise = calibrate(sensitivity);
+  // The measurements' equal shares, pooled and re-split to minimise the aggregates' error (split.ts).
+  const sensitivities = request.measurements.map((draft) => spread(perGroupSensitivity(draft, r), k));
+  const shares = optimalShares(
+    equalShare * request.measurements.length,
+    errorWeights(
+      request.aggregates,
+      request.measurements.map((d) => (d.kind === 'sum' ? d.value.transform.bounds : undefined)),
+    ),
+    request.measurements.map((draft, i) => ({
+      sensitivity:
+        Math.max(mechanism === 'laplace' ? sensitivities[i]!.l1 : sensitivities[i]!.l2, 1) * stepOf(draft),
+    })),
+    mechanism === 'laplace' ? 2 : 1,
+  );
+  const mechanisms = request.measurements.map((_, i) => calibrate(sensitivities[i]!, shares[i]! * SHAVE));
+
+  const measurements = request.measurements.map((draft, i): Measurement => {
+    const sensitivity = sensitivities[i]!;
+    const noise = mechanisms[i]!;
     const loss = noise.loss(mechanism === 'laplace' ? sensitivity.l1 : sensitivity.l2);
     const common = { column: draft.column, sensitivity, noise: specOf(noise), loss };
     return draft.kind === 'sum' || draft.kind === 'sum_of_squares'
@@ -116,27 +164,66 @@ export function costQuery(request: CostRequest): Costed {
 
   const selection = request.thresholded
     ? (() => {
-        const counts = calibrate({ perGroup: 1, l1: k, l2: Math.sqrt(k) });
+        const counts = reused >= 0 ? mechanisms[reused]! : calibrate(spread(1, k), share);
         const selector = counts.partitionSelector({ delta: selectionDelta, maxGroupsPerUnit: k });
         return {
           mechanism: counts,
           delta: selector.delta,
           threshold: selector.threshold,
           loss: selector.countLoss,
+          measurement: reused >= 0 ? reused : undefined,
         };
       })()
     : undefined;
 
+  const exact = exactSingleGaussian(request, measurements);
+  if (exact) return exact;
+
   const losses = [
     ...measurements.map((m) => m.loss),
     ...quantiles.map((q) => q.loss),
-    ...(selection ? [selection.loss] : []),
+    // A reused count is paid for once, as the measurement.
+    ...(selection && selection.measurement === undefined ? [selection.loss] : []),
   ];
   return {
     measurements,
     quantiles,
     selection,
     cost: totalCost(mechanism, losses, selection?.delta ?? 0, conversionDelta),
+  };
+}
+
+/** zCDP σ up to which the exact calibration is computed in the request (its cost is O(σ) per step). */
+const EXACT_GAUSSIAN_MAX_SIGMA = 128;
+
+/**
+ * One Gaussian release charged to a `basic` ledger (which composes (ε, δ) and never ρ): calibrated
+ * exactly for (ε, δ) by the discrete Gaussian's own privacy curve (Canonne, Kamath & Steinke 2020,
+ * Thm. 7, checked at the exact σ² the sampler uses) instead of through ρ and its conversion, which is
+ * loose for a single release: at (1, 10⁻⁵) and Δ = 1, σ 3.74 instead of 4.05. Thm. 7 is for one
+ * integer, so only a query with one measurement in one group per person (k = 1) qualifies, and only
+ * while σ is small enough to compute here (EXACT_GAUSSIAN_MAX_SIGMA); the charge is the (ε, δ) itself.
+ */
+function exactSingleGaussian(request: CostRequest, measurements: readonly Measurement[]): Costed | undefined {
+  const [measurement] = measurements;
+  const single =
+    request.mechanism === 'gaussian' &&
+    request.accounting === 'basic' &&
+    measurements.length === 1 &&
+    request.quantiles.length === 0 &&
+    !request.thresholded &&
+    request.maxGroupsPerUnit === 1;
+  if (!single || !measurement || noiseScale(measurement.noise) > EXACT_GAUSSIAN_MAX_SIGMA) return undefined;
+  const epsilon = request.epsilon * SHAVE;
+  const sensitivity = Math.max(measurement.sensitivity.l2, 1);
+  const sigmaSquared = discreteGaussianVarianceForApproxDp({ epsilon, delta: request.delta, sensitivity });
+  const noise = withinRange(() => discreteGaussian({ sigmaSquared }));
+  const loss: PrivacyLoss = { kind: 'approx', epsilon, delta: request.delta };
+  return {
+    measurements: [{ ...measurement, noise: specOf(noise), loss }],
+    quantiles: [],
+    selection: undefined,
+    cost: { losses: [loss], epsilon, delta: request.delta },
   };
 }
 
@@ -172,6 +259,11 @@ function perGroupSensitivity(draft: MeasurementDraft, maxRowsPerGroup: number): 
     case 'sum_of_squares':
       return maxRowsPerGroup * magnitude(stepBounds(draft.value.transform));
   }
+}
+
+/** The value of one unit of a measurement: its grid step for sums, 1 for counts. */
+function stepOf(draft: MeasurementDraft): number {
+  return draft.kind === 'sum' || draft.kind === 'sum_of_squares' ? draft.value.transform.granularity : 1;
 }
 
 function spread(perGroup: number, groups: number): Sensitivity {

@@ -20,12 +20,13 @@ export type {
   RewrittenSql,
   Sensitivity,
 } from './plan.ts';
-export { type PlanQueryInput, type PlanQueryResult, planQuery } from './plan-query.ts';
+export { chargesNothing, type PlanQueryInput, type PlanQueryResult, planQuery } from './plan-query.ts';
 export type { OutputValue } from './post-process.ts';
 export { SQL_REFUSAL_CODES, type SqlRefusal, type SqlRefusalCode } from './refusal.ts';
 export {
   type CellAccuracy,
   CONFIDENCE,
+  type PostProcessingStep,
   plannedAccuracy,
   type ReleasedAnswer,
   type ReleaseOptions,

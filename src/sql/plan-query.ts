@@ -120,9 +120,11 @@ function privatePlan(
     ...request,
     measurements: registry.measurements,
     quantiles: registry.quantiles,
+    aggregates: registry.aggregates,
     maxRowsPerGroup,
     maxGroupsPerUnit,
     thresholded: kind === 'selected',
+    accounting: policy.accounting,
   });
   const single = onePerUnit(analyzed, catalog);
   // A public domain no larger than the policy's L0 bound bounds the groups a person reaches.
@@ -155,6 +157,7 @@ function privatePlan(
               delta: costed.selection!.delta,
               threshold: costed.selection!.threshold,
               loss: costed.selection!.loss,
+              measurement: costed.selection!.measurement,
             },
           };
   return {
@@ -177,6 +180,17 @@ function privatePlan(
     cost: costed.cost,
     sql,
   };
+}
+
+/**
+ * True when the released rows are a function of public facts alone: public plans, and private plans
+ * that group by public domains and release no aggregate (`SELECT sex FROM people GROUP BY sex`
+ * returns the policy's domain, whatever the data). Such a query is answered without a charge, so it
+ * writes no zero-ε rows to the ledger.
+ */
+export function chargesNothing(plan: QueryPlan): boolean {
+  if (plan.kind === 'public') return true;
+  return plan.grouping.kind === 'public' && plan.measurements.length === 0 && plan.quantiles.length === 0;
 }
 
 /**

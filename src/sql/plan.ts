@@ -133,6 +133,11 @@ export type Grouping =
         readonly delta: number;
         readonly threshold: number;
         readonly loss: PrivacyLoss;
+        /**
+         * When the analyst asks for COUNT(DISTINCT person), its measurement: its noisy value is the
+         * count selection compares with the threshold (one release, one charge, for both).
+         */
+        readonly measurement: number | undefined;
       };
     };
 

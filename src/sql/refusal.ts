@@ -15,7 +15,6 @@ export const SQL_REFUSAL_CODES = [
   'unknown_table',
   'unknown_column',
   'ambiguous_column',
-  'hidden_column',
   'not_allowed',
   'unknown_community',
   'system_catalog',

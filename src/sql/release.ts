@@ -9,6 +9,7 @@
 import { averageInterval, type HasNoiseInterval, varianceInterval } from '../dp/accuracy.ts';
 import { cryptoRandom, type RandomSource } from '../dp/random.ts';
 import { rationalValue } from '../dp/rational.ts';
+import { nonNegative, nonNegativeWithTotal } from './consistency.ts';
 import { mechanismFor, noiseIntervalOf, noiseScale } from './noise.ts';
 import type { Aggregate, Measurement, PrivateQueryPlan, QuantileMeasurement, QueryPlan } from './plan.ts';
 import {
@@ -56,11 +57,20 @@ export interface ReleasedAnswer {
   readonly rows: readonly (readonly OutputValue[])[];
   /** Per cell; null for exact cells (group keys, constants, public answers) and derived expressions. */
   readonly accuracy: readonly (readonly (CellAccuracy | null)[])[];
+  /** The optional post-processing applied (consistency.ts), and the index of the total row if any. */
+  readonly postProcessing?: { readonly applied: readonly PostProcessingStep[]; readonly totalRow?: number };
 }
+
+export type PostProcessingStep = 'non_negative' | 'total';
 
 export interface ReleaseOptions {
   /** Noise source; production uses the CSPRNG. Tests pass a seeded one. */
   readonly random?: RandomSource;
+  /**
+   * Free post-processing the analyst asked for: counts made non-negative; a total row over the groups
+   * of a public-domain GROUP BY (every group is released, so it is the total of the whole query).
+   */
+  readonly postProcessing?: readonly PostProcessingStep[];
 }
 
 type TrueRow = Readonly<Record<string, unknown>>;
@@ -75,7 +85,7 @@ export function release(
     const rows = trueRows.map((row) => columns.map((c) => row[c] as OutputValue));
     return { columns, rows, accuracy: rows.map((row) => row.map(() => null)) };
   }
-  return releasePrivate(plan, trueRows, options.random ?? cryptoRandom);
+  return releasePrivate(plan, trueRows, options.random ?? cryptoRandom, options.postProcessing ?? []);
 }
 
 interface NoisyGroup extends ReleasedGroup {
@@ -86,6 +96,7 @@ function releasePrivate(
   plan: PrivateQueryPlan,
   trueRows: readonly TrueRow[],
   random: RandomSource,
+  requested: readonly PostProcessingStep[],
 ): ReleasedAnswer {
   const grouping = plan.grouping;
   const keyColumns = grouping.kind === 'none' ? [] : grouping.keys.map((k) => k.column);
@@ -107,30 +118,101 @@ function releasePrivate(
     ),
   );
 
-  const groups: NoisyGroup[] = [];
+  const reused = grouping.kind === 'selected' ? grouping.selection.measurement : undefined;
+  const released: NoisyRow[] = [];
   for (const row of rows) {
-    if (
-      selector &&
-      grouping.kind === 'selected' &&
-      selector.release(integerOf(row[grouping.unitsColumn])) === undefined
-    )
-      continue;
-    const noisy = plan.measurements.map((m, i) => mechanisms[i]!.release(integerOf(row[m.column])));
+    // With COUNT(DISTINCT person) asked, its noisy value is the count selection thresholds (the
+    // selector is built from the same mechanism, so `keep` is its threshold rule).
+    const noisyUnits =
+      reused === undefined
+        ? undefined
+        : mechanisms[reused]!.release(integerOf(row[plan.measurements[reused]!.column]));
+    if (selector && grouping.kind === 'selected') {
+      const kept =
+        noisyUnits === undefined
+          ? selector.release(integerOf(row[grouping.unitsColumn])) !== undefined
+          : selector.keep(noisyUnits);
+      if (!kept) continue;
+    }
+    const noisy = plan.measurements.map((m, i) =>
+      i === reused ? noisyUnits! : mechanisms[i]!.release(integerOf(row[m.column])),
+    );
+    released.push({ row, noisy });
+  }
+  const applied = requested.filter((step) => step === 'non_negative' || grouping.kind === 'public');
+  const withTotal = applied.includes('total');
+  const projected = applied.includes('non_negative') && withTotal;
+  if (applied.includes('non_negative')) makeCountsNonNegative(plan, released, withTotal);
+  const groups: NoisyGroup[] = released.map(({ row, noisy }) => {
     const cells = plan.aggregates.map((aggregate) => aggregateCell(aggregate, plan, noisy, row, random));
-    groups.push({
+    return {
       keys: keyColumns.map((c) => (row[c] ?? null) as OutputValue),
       aggregates: cells.map((c) => c.value),
-      accuracy: cells.map((c) => c.accuracy),
-    });
-  }
+      // Clamping keeps every interval (it moves no value away from a truth ≥ 0); the projection
+      // with a total moves counts by a shared shift, so what reads a count loses its interval.
+      accuracy: cells.map((c, j) =>
+        projected && ['count', 'avg', 'variance', 'stddev'].includes(plan.aggregates[j]!.kind)
+          ? null
+          : c.accuracy,
+      ),
+    };
+  });
   // Truncating released rows is post-processing; it keeps the answer within the policy's cell limit.
   const kept = postProcess(groups, plan).slice(0, plan.maxRows);
+  const output = (group: NoisyGroup) => plan.columns.map((c) => evaluate(c.expr, group));
+  const cellAccuracy = (group: NoisyGroup) =>
+    plan.columns.map((c) => (c.expr.kind === 'aggregate' ? (group.accuracy[c.expr.index] ?? null) : null));
+  const total = withTotal ? totalGroup(plan, released, keyColumns.length, random) : undefined;
+  const out = [...kept, ...(total ? [total] : [])];
   return {
     columns: plan.columns.map((c) => c.name),
-    rows: kept.map((group) => plan.columns.map((c) => evaluate(c.expr, group))),
-    accuracy: kept.map((group) =>
-      plan.columns.map((c) => (c.expr.kind === 'aggregate' ? (group.accuracy[c.expr.index] ?? null) : null)),
-    ),
+    rows: out.map(output),
+    accuracy: out.map(cellAccuracy),
+    ...(requested.length > 0
+      ? { postProcessing: { applied, ...(total ? { totalRow: kept.length } : {}) } }
+      : {}),
+  };
+}
+
+interface NoisyRow {
+  readonly row: TrueRow;
+  noisy: number[];
+}
+
+/**
+ * Counts (of rows, of persons) clamped at 0, or, with a total row, projected so that they also keep
+ * their noisy sum (consistency.ts). A projected cell no longer has the mechanism's interval.
+ */
+function makeCountsNonNegative(plan: PrivateQueryPlan, released: NoisyRow[], keepTotal: boolean): void {
+  plan.measurements.forEach((measurement, index) => {
+    if (measurement.kind !== 'rows' && measurement.kind !== 'units') return;
+    const column = released.map((r) => r.noisy[index]!);
+    const adjusted = keepTotal ? nonNegativeWithTotal(column) : nonNegative(column);
+    released.forEach((r, g) => {
+      r.noisy = r.noisy.map((value, i) => (i === index ? adjusted[g]! : value));
+    });
+  });
+}
+
+/**
+ * The total row: every measurement summed over the groups, each aggregate computed from the sums
+ * (so a total AVG is Σ sums / Σ counts). Keys are NULL; it is not filtered by HAVING or cut by LIMIT,
+ * and its cells carry no interval (a sum of many noises: its spread is not one mechanism's).
+ */
+function totalGroup(
+  plan: PrivateQueryPlan,
+  released: readonly NoisyRow[],
+  keys: number,
+  random: RandomSource,
+): NoisyGroup {
+  const sums = plan.measurements.map((_, i) => released.reduce((sum, r) => sum + r.noisy[i]!, 0));
+  const cells = plan.aggregates.map((aggregate) =>
+    aggregate.kind === 'quantile' ? null : aggregateCell(aggregate, plan, sums, {}, random).value,
+  );
+  return {
+    keys: new Array<OutputValue>(keys).fill(null),
+    aggregates: cells,
+    accuracy: cells.map(() => null),
   };
 }
 

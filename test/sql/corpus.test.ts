@@ -29,6 +29,17 @@ describe('the SQL corpus over the demo commons', () => {
     expect(plan.scope.communities).toEqual(c.scope);
     expect(plan.measurements.map((m) => m.sensitivity.l1)).toEqual(c.l1);
     if (c.grouping) expect(plan.grouping.kind).toBe(c.grouping);
+    if (c.cells !== undefined) {
+      if (plan.grouping.kind !== 'public') throw new Error('expected public-domain groups');
+      const sizes = plan.grouping.keys.map(({ domain }) =>
+        domain.kind === 'values'
+          ? domain.values.length
+          : domain.kind === 'range'
+            ? domain.to - domain.from + 1
+            : NaN,
+      );
+      expect(sizes.reduce((n, size) => n * size, 1)).toBe(c.cells);
+    }
     expect(plan.cost.epsilon).toBeLessThanOrEqual(1);
     expect(plan.cost.delta).toBeLessThanOrEqual(1e-7);
   });

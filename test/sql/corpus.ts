@@ -10,7 +10,14 @@ import type { QueryRequest, SqlRefusalCode } from '../../src/sql/index.ts';
 import { ALL_COMMUNITIES } from './demo-policy.ts';
 
 export type AcceptedCase =
-  | { sql: string; scope: string[]; l1: number[]; grouping?: 'none' | 'public' | 'selected' }
+  | {
+      sql: string;
+      scope: string[];
+      l1: number[];
+      grouping?: 'none' | 'public' | 'selected';
+      /** Groups released from listed public domains (values or ranges), after WHERE narrowed them. */
+      cells?: number;
+    }
   | { sql: string; free: true };
 export interface RefusedCase {
   sql: string;
@@ -143,6 +150,7 @@ export const ACCEPTED: AcceptedCase[] = [
     scope: ALL,
     l1: [4],
     grouping: 'public',
+    cells: 4,
   },
   {
     sql: 'SELECT community_id, AVG(age) FROM people GROUP BY community_id',
@@ -156,6 +164,66 @@ export const ACCEPTED: AcceptedCase[] = [
     l1: [2],
     grouping: 'public',
   },
+  // Public domains narrowed by top-level conjuncts on the key (or on a column joined equal to it):
+  // fewer released groups, and a person can be in no more groups than are left (k = min(k, cells)).
+  {
+    sql: 'SELECT educ, COUNT(*) FROM people WHERE educ IN (1, 2) GROUP BY educ',
+    scope: ALL,
+    l1: [1],
+    grouping: 'public',
+    cells: 2,
+  },
+  {
+    sql: 'SELECT educ, COUNT(*) FROM survey_responses WHERE educ = 3 GROUP BY educ',
+    scope: ALL,
+    l1: [2],
+    cells: 1,
+  },
+  {
+    sql: 'SELECT educ, SUM(income) FROM survey_responses WHERE educ >= 3 AND 4 > educ GROUP BY educ',
+    scope: ALL,
+    l1: [1000000],
+    cells: 1,
+  },
+  {
+    sql: 'SELECT educ, sex, COUNT(*) FROM survey_responses WHERE educ BETWEEN 15 AND 20 AND sex = 1 GROUP BY educ, sex',
+    scope: ALL,
+    l1: [4],
+    cells: 2,
+  },
+  {
+    sql: 'SELECT race, COUNT(*) FROM survey_responses WHERE race = 1 OR race IN (2, 9) GROUP BY race',
+    scope: ALL,
+    l1: [4],
+    cells: 2,
+  },
+  {
+    sql: "SELECT region, COUNT(*) FROM people JOIN communities USING (community_id) WHERE region IN ('north', 'south') GROUP BY region",
+    scope: ALL,
+    l1: [1],
+    cells: 2,
+  },
+  {
+    sql: "SELECT p.community_id, AVG(p.age) FROM people p JOIN communities c ON p.community_id = c.community_id WHERE c.community_id = 'riverside' GROUP BY 1",
+    scope: ALL,
+    l1: [100, 1],
+    cells: 1,
+  },
+  // … and conditions the planner cannot read exactly narrow nothing.
+  {
+    sql: "SELECT educ, COUNT(*) FROM people WHERE educ::text = '1' GROUP BY educ",
+    scope: ALL,
+    l1: [1],
+    cells: 16,
+  },
+  {
+    sql: 'SELECT educ, COUNT(*) FROM people WHERE educ = 1 OR age > 3 GROUP BY educ',
+    scope: ALL,
+    l1: [1],
+    cells: 16,
+  },
+  { sql: "SELECT sex, COUNT(*) FROM people WHERE sex = '1' GROUP BY sex", scope: ALL, l1: [1], cells: 2 },
+  { sql: 'SELECT educ, COUNT(*) FROM people WHERE educ = 99 GROUP BY educ', scope: ALL, l1: [1], cells: 16 },
   // GROUP BY without a public domain: partition selection on distinct persons.
   {
     sql: 'SELECT age / 10 AS decade, COUNT(*) FROM people GROUP BY 1',
@@ -257,8 +325,11 @@ export const REFUSED: RefusedCase[] = [
     refuse: 'ambiguous_column',
   },
   { sql: 'SELECT COUNT(*) FROM survey_responses WHERE response_id > 3', refuse: 'unknown_column' },
-  { sql: 'SELECT COUNT(notes) FROM people', refuse: 'hidden_column', hidden: true },
-  { sql: "SELECT COUNT(*) FROM people WHERE notes LIKE '%x%'", refuse: 'hidden_column', hidden: true },
+  // A hidden column is refused as one that does not exist (refusal-hygiene.test.ts compares the two).
+  { sql: 'SELECT COUNT(notes) FROM people', refuse: 'unknown_column', hidden: true },
+  { sql: "SELECT COUNT(*) FROM people WHERE notes LIKE '%x%'", refuse: 'unknown_column', hidden: true },
+  { sql: 'SELECT motto FROM communities', refuse: 'unknown_column', hidden: true },
+  { sql: 'SELECT c.nmae FROM communities c', refuse: 'unknown_column' },
   { sql: 'SELECT COUNT(*) FROM people', refuse: 'not_allowed', role: 'contributor' },
   { sql: 'SELECT relname FROM pg_class', refuse: 'system_catalog' },
   { sql: 'SELECT * FROM pg_catalog.pg_stats', refuse: 'system_catalog' },
@@ -271,7 +342,9 @@ export const REFUSED: RefusedCase[] = [
   { sql: 'SELECT person_id, COUNT(*) FROM survey_responses GROUP BY person_id', refuse: 'group_by_unit' },
   { sql: 'SELECT COUNT(*) FROM people GROUP BY CAST(person_id AS text)', refuse: 'group_by_unit' },
   { sql: 'SELECT COUNT(*) FROM people GROUP BY person_id = 1', refuse: 'group_by_unit' },
-  { sql: 'SELECT person_id % 10, COUNT(*) FROM people GROUP BY 1', refuse: 'unbounded_column' },
+  { sql: 'SELECT person_id % 10, COUNT(*) FROM people GROUP BY 1', refuse: 'group_by_unit' },
+  { sql: 'SELECT COUNT(*) FROM survey_responses GROUP BY person_id / 2 + age', refuse: 'group_by_unit' },
+  { sql: 'SELECT COUNT(*) FROM people p GROUP BY md5(p.person_id::text)', refuse: 'group_by_unit' },
   { sql: 'SELECT SUM(COUNT(*)) FROM people', refuse: 'nested_aggregate' },
   { sql: 'SELECT AVG(age + COUNT(*)) FROM people', refuse: 'nested_aggregate' },
   { sql: 'SELECT MAX(age) FROM people', refuse: 'private_min_max' },

@@ -7,12 +7,14 @@ export async function loadDemoPolicy(): Promise<Policy> {
 }
 
 /**
- * The demo policy plus a hidden column `notes` on people (the demo declares none), to show that
- * hidden columns are refused even inside aggregates.
+ * The demo policy plus hidden columns `notes` on people and `motto` on the public communities (the
+ * demo declares none), to show that hidden columns are refused even inside aggregates, exactly as
+ * columns that do not exist.
  */
 export function withHiddenColumn(policy: Policy): Policy {
   const copy = structuredClone(policy) as Policy;
   (copy.tables.people!.columns as Record<string, unknown>).notes = { type: 'text', hidden: true };
+  (copy.tables.communities!.columns as Record<string, unknown>).motto = { type: 'text', hidden: true };
   return copy;
 }
 

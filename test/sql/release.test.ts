@@ -129,8 +129,16 @@ describe('release', () => {
     expect(count).toMatchObject({ kind: 'noise', mechanism: 'discrete_laplace' });
     expect(sum).toMatchObject({ kind: 'noise' });
     if (count?.kind !== 'noise' || sum?.kind !== 'noise') throw new Error('expected noise');
-    // The sum's sensitivity is 500000 times the count's, so is its noise.
-    expect(sum.scale / count.scale).toBeCloseTo(500000, 0);
+    // The sum's sensitivity is 500000 times the count's; its noise is that times the ratio of their ε
+    // shares (the split gives each the share that minimises the aggregates' error, split.ts).
+    const epsilonOf = (index: number) => {
+      const loss = query.measurements[index]!.loss;
+      return loss.kind === 'pure' ? loss.epsilon : Number.NaN;
+    };
+    const [countAggregate, sumAggregate] = query.aggregates;
+    if (countAggregate?.kind !== 'count' || sumAggregate?.kind !== 'sum') throw new Error('unexpected plan');
+    const shareRatio = epsilonOf(countAggregate.count) / epsilonOf(sumAggregate.sum);
+    expect(sum.scale / count.scale / (500000 * shareRatio)).toBeCloseTo(1, 6);
     expect(average).toBeNull();
     expect(median).toMatchObject({ kind: 'quantile', resolution: 1 });
     expect(derived).toBeNull();

@@ -43,6 +43,14 @@ const QueryRequestSchema = z
       .max(200)
       .optional()
       .openapi({ description: 'A retry with the same key returns the same answer, charged once' }),
+    post_process: z
+      .array(z.enum(['non_negative', 'total']))
+      .max(2)
+      .optional()
+      .openapi({
+        description:
+          'Free post-processing of the noisy answer: non_negative clamps counts at 0 (with total: projects them so they keep their noisy sum); total appends a row summing the groups of a public-domain GROUP BY. Applied steps are listed in post_processing.',
+      }),
   })
   .strict()
   .openapi('QueryRequest');

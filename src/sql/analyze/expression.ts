@@ -32,6 +32,7 @@ import type { Expr, ExprBody, OperatorForm, ValueInfo, ValueType } from '../ir.t
 import { refuse } from '../refusal.ts';
 import type { AnalysisContext } from './context.ts';
 import { checkPublicQuery, checkSelfContained, readsPrivateTable } from './public-query.ts';
+import { operatorFormWords, subqueryWords, syntaxWords } from './syntax-names.ts';
 
 /** Resolves column names against the FROM clause in scope. */
 export interface RowScope {
@@ -112,7 +113,7 @@ export function analyzeExpression(node: Node, options: ExpressionOptions): Expr 
       location,
     );
   }
-  return refuse('unsupported_sql', `${syntaxName(node)} is not supported ${options.clause}`, location);
+  return refuse('unsupported_sql', `${syntaxWords(node)} is not supported ${options.clause}`, location);
 }
 
 function constant(value: A_Const, location: number): Expr {
@@ -203,7 +204,11 @@ function operatorExpression(expr: A_Expr, options: ExpressionOptions, location: 
     case 'AEXPR_OP':
       break;
     default:
-      return refuse('unsupported_sql', `${operator} (${kind}) is not supported ${options.clause}`, location);
+      return refuse(
+        'unsupported_sql',
+        `${operatorFormWords(kind, operator)} is not supported ${options.clause}`,
+        location,
+      );
   }
   const rightOperand = right as Expr;
   if (COMPARISONS.has(operator)) return build(kind, { type: 'bool' });
@@ -435,11 +440,7 @@ function subquery(link: SubLink, options: ExpressionOptions, location: number): 
     link.subLinkType as 'EXISTS_SUBLINK' | 'ANY_SUBLINK' | 'EXPR_SUBLINK'
   ];
   if (!form)
-    return refuse(
-      'unsupported_sql',
-      `this kind of subquery (${link.subLinkType}) is not supported`,
-      location,
-    );
+    return refuse('unsupported_sql', `${subqueryWords(link.subLinkType)} is not supported`, location);
   const operator = (link.operName ?? []).map((n) => ('String' in n ? n.String.sval : '')).join('.');
   if (form === 'in' && operator !== '' && operator !== '=') {
     refuse('unsupported_sql', `only IN (subquery) is supported, not ${operator} ANY`, location);
@@ -451,8 +452,8 @@ function subquery(link: SubLink, options: ExpressionOptions, location: number): 
       location,
     );
   }
-  checkPublicQuery(link.subselect!, options.context);
   checkSelfContained(link.subselect!, options.context);
+  checkPublicQuery(link.subselect!, options.context);
   const arg = link.testexpr ? analyzeExpression(link.testexpr, options) : undefined;
   const type: ValueType = form === 'scalar' ? 'unknown' : 'bool';
   return make(
@@ -507,8 +508,4 @@ function make(body: ExprBody, info: Partial<ValueInfo> & { type: ValueType }, lo
 export function locationOf(node: Node): number {
   const value = Object.values(node)[0] as { location?: number } | undefined;
   return typeof value?.location === 'number' ? value.location : -1;
-}
-
-function syntaxName(node: Node): string {
-  return Object.keys(node)[0] ?? 'this syntax';
 }

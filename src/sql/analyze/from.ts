@@ -21,13 +21,18 @@ import { conjuncts, type Expr, type TableReference, type ValueType } from '../ir
 import { refuse } from '../refusal.ts';
 import { type AnalysisContext, withoutCte } from './context.ts';
 import { analyzeExpression, locationOf, type RowScope, requireType } from './expression.ts';
-import { resolvePolicyTable } from './tables.ts';
+import { syntaxWords } from './syntax-names.ts';
+import { resolvePolicyTable, unknownColumnMessage } from './tables.ts';
 
-/** A column the query can name: qualified by its FROM item's name, or hidden by policy. */
+/**
+ * A column the query can name, qualified by its FROM item's name. Hidden columns are not in scope at
+ * all, so naming one is refused exactly as naming a column that does not exist: an analyst cannot
+ * list hidden names by probing.
+ */
 export interface ScopeColumn {
   readonly qualifier: string | undefined;
   readonly name: string;
-  readonly value: Expr | 'hidden';
+  readonly value: Expr;
   /** A USING join's right-hand copy: reachable qualified only, so the merged name is not ambiguous. */
   readonly qualifiedOnly?: boolean;
 }
@@ -61,11 +66,7 @@ export function scopeOf(source: RowSource): RowScope {
       }
       const found = candidates[0];
       if (!found) {
-        refuse(
-          'unknown_column',
-          `there is no column ${fields.join('.')} (only columns declared in policy can be read)`,
-          location,
-        );
+        refuse('unknown_column', unknownColumnMessage(fields), location);
       }
       if (candidates.length > 1) {
         refuse(
@@ -74,8 +75,6 @@ export function scopeOf(source: RowSource): RowScope {
           location,
         );
       }
-      if (found.value === 'hidden')
-        refuse('hidden_column', `column ${name} is hidden by policy and cannot be read`, location);
       return { ...found.value, location: location ?? found.value.location } as Expr;
     },
   };
@@ -128,7 +127,7 @@ function fromItem(node: Node, context: AnalysisContext): RowSource {
       location,
     );
   }
-  return refuse('unsupported_sql', `${Object.keys(node)[0]} is not supported in FROM`, location);
+  return refuse('unsupported_sql', `${syntaxWords(node)} is not supported in FROM`, location);
 }
 
 const COLUMN_TYPES: Record<ColumnPolicy['type'], ValueType> = {
@@ -141,11 +140,9 @@ const COLUMN_TYPES: Record<ColumnPolicy['type'], ValueType> = {
 };
 
 function baseTable(table: TableReference, qualifier: string | undefined): RowSource {
-  const columns: ScopeColumn[] = Object.entries(table.policy.columns).map(([name, policy]) => ({
-    qualifier,
-    name,
-    value: policy.hidden ? 'hidden' : columnExpression(table, name, policy),
-  }));
+  const columns: ScopeColumn[] = Object.entries(table.policy.columns)
+    .filter(([, policy]) => !policy.hidden)
+    .map(([name, policy]) => ({ qualifier, name, value: columnExpression(table, name, policy) }));
   if (table.unitColumn && !(table.unitColumn in table.policy.columns)) {
     columns.push({
       qualifier,

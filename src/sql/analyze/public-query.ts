@@ -8,7 +8,7 @@ import type { Node, RangeVar } from 'libpg-query';
 import { PUBLIC_ONLY_FUNCTIONS, ROW_FUNCTIONS } from '../functions.ts';
 import { refuse } from '../refusal.ts';
 import type { AnalysisContext } from './context.ts';
-import { resolvePolicyTable } from './tables.ts';
+import { resolvePolicyTable, unknownColumnMessage } from './tables.ts';
 
 /** Whether any table the subtree reads (directly or through a CTE in scope) is private. */
 export function readsPrivateTable(
@@ -45,7 +45,7 @@ export function readsPrivateTable(
  */
 export function checkPublicQuery(node: Node, context: AnalysisContext): void {
   const local = cteNamesIn(node);
-  const hidden = new Set<string>();
+  const visible = new Set<string>();
   walk(node, (key, value) => {
     const location = (value as { location?: number }).location;
     switch (key) {
@@ -63,7 +63,7 @@ export function checkPublicQuery(node: Node, context: AnalysisContext): void {
         if (table.private)
           refuse('private_subquery', `table ${table.table} is private and cannot be read here`, location);
         for (const [column, policy] of Object.entries(table.policy.columns))
-          if (policy.hidden) hidden.add(column);
+          if (!policy.hidden) visible.add(column);
         return;
       }
       case 'FuncCall': {
@@ -113,19 +113,56 @@ export function checkPublicQuery(node: Node, context: AnalysisContext): void {
         return;
     }
   });
+  const known = namesIntroducedIn(node, visible);
   walk(node, (key, value) => {
     if (key !== 'ColumnRef') return;
-    const fields = (value as { fields?: Node[] }).fields ?? [];
-    const last = fields.at(-1);
-    const name = last && 'String' in last ? last.String.sval : undefined;
-    if (name && hidden.has(name)) {
-      refuse(
-        'hidden_column',
-        `column ${name} is hidden by policy`,
-        (value as { location?: number }).location,
-      );
+    const fields = ((value as { fields?: Node[] }).fields ?? []).map((f) =>
+      'String' in f ? (f.String.sval ?? '') : '*',
+    );
+    const name = fields.at(-1);
+    if (name !== undefined && name !== '*' && !known.has(name)) {
+      refuse('unknown_column', unknownColumnMessage(fields), (value as { location?: number }).location);
     }
   });
+}
+
+/**
+ * The column names a public query may use: the exposed columns of the tables it reads, and the names
+ * it makes itself (output and alias names, CTE and subquery column lists, and the implicit names
+ * PostgreSQL gives unnamed outputs). Anything else, a hidden column or one that does not exist, is
+ * refused the same way before the query runs.
+ */
+function namesIntroducedIn(node: Node, visible: ReadonlySet<string>): Set<string> {
+  const known = new Set(visible);
+  const lastName = (names: readonly Node[] | undefined) => {
+    const last = names?.at(-1);
+    return last && 'String' in last ? last.String.sval : undefined;
+  };
+  walk(node, (key, value) => {
+    const body = value as Record<string, unknown>;
+    if (key === 'ResTarget' && typeof body.name === 'string') known.add(body.name);
+    if (key === 'ResTarget' && body.val && typeof body.val === 'object') {
+      const val = body.val as Node;
+      const implicit =
+        'FuncCall' in val
+          ? lastName(val.FuncCall.funcname)
+          : 'TypeCast' in val
+            ? lastName(val.TypeCast.typeName?.names)
+            : 'CaseExpr' in val
+              ? 'case'
+              : 'CoalesceExpr' in val
+                ? 'coalesce'
+                : 'SubLink' in val && val.SubLink.subLinkType === 'EXISTS_SUBLINK'
+                  ? 'exists'
+                  : undefined;
+      if (implicit) known.add(implicit);
+    }
+    if (key === 'Alias' || key === 'alias')
+      for (const n of (body.colnames as Node[]) ?? []) known.add(lastName([n]) ?? '');
+    if (key === 'CommonTableExpr')
+      for (const n of (body.aliascolnames as Node[]) ?? []) known.add(lastName([n]) ?? '');
+  });
+  return known;
 }
 
 /**
@@ -140,8 +177,10 @@ export function checkSelfContained(node: Node, context: AnalysisContext): void {
     if (key === 'RangeVar') {
       const rangeVar = value as RangeVar;
       qualifiers.add(rangeVar.alias?.aliasname ?? rangeVar.relname ?? '');
-      for (const column of Object.keys(context.policy.tables[rangeVar.relname ?? '']?.columns ?? {}))
-        columns.add(column);
+      for (const [column, policy] of Object.entries(
+        context.policy.tables[rangeVar.relname ?? '']?.columns ?? {},
+      ))
+        if (!policy.hidden) columns.add(column);
     }
     if (key === 'RangeSubselect')
       qualifiers.add((value as { alias?: { aliasname?: string } }).alias?.aliasname ?? '');

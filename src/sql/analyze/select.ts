@@ -11,6 +11,7 @@ import { OUTPUT_FUNCTIONS, type OutputExpr } from '../post-process.ts';
 import { refuse, SqlRefusalError } from '../refusal.ts';
 import { MeasurementRegistry } from './aggregates.ts';
 import { type AnalysisContext, withCtes } from './context.ts';
+import { narrowDomain } from './domains.ts';
 import {
   analyzeExpression,
   type ExpressionOptions,
@@ -71,19 +72,27 @@ export function analyzePrivateSelect(select: SelectStmt, outer: AnalysisContext)
 
   const keys = (select.groupClause ?? []).map((node, index): AnalyzedKey => {
     const keyNode = namesInputColumn(node, scope) ? node : (targetFor(node, targets) ?? node);
-    const expr = analyzeExpression(
-      keyNode,
-      rowOptions('in GROUP BY', (call) =>
-        refuse('unsupported_sql', 'aggregates are not allowed in GROUP BY', call.location),
-      ),
-    );
-    if (expr.info.unit) {
+    const refuseUnitKey = () =>
       refuse(
         'group_by_unit',
         'GROUP BY the person column (or anything computed from it) would release per-person values',
         locationOf(node),
       );
+    let expr: Expr;
+    try {
+      expr = analyzeExpression(
+        keyNode,
+        rowOptions('in GROUP BY', (call) =>
+          refuse('unsupported_sql', 'aggregates are not allowed in GROUP BY', call.location),
+        ),
+      );
+    } catch (error) {
+      // Whatever else is wrong with a key computed from the person (`person_id % 10` has no bounds),
+      // the reason it can never be a key comes first.
+      if (error instanceof SqlRefusalError && readsUnitColumn(keyNode, scope)) refuseUnitKey();
+      throw error;
     }
+    if (expr.info.unit) refuseUnitKey();
     return { column: `k${index}`, expr, domain: publicDomainOf(expr, context) };
   });
 
@@ -132,10 +141,11 @@ export function analyzePrivateSelect(select: SelectStmt, outer: AnalysisContext)
       : output(sort.node!, 'in ORDER BY');
     return { expr, descending, nullsFirst };
   });
+  const conditions = [...source.conditions, ...(where ? [where] : [])].flatMap(conjuncts);
   return {
     tables: source.tables,
-    conditions: [...source.conditions, ...(where ? [where] : [])].flatMap(conjuncts),
-    keys,
+    conditions,
+    keys: keys.map((k) => (k.domain ? { ...k, domain: narrowDomain(k.expr, k.domain, conditions) } : k)),
     registry,
     columns,
     having,
@@ -207,6 +217,24 @@ function namesInputColumn(node: Node, scope: RowScope): boolean {
     if (error instanceof SqlRefusalError && error.refusal.code === 'unknown_column') return false;
     throw error;
   }
+}
+
+/** Whether a column reference outside subqueries in this syntax tree names a person column. */
+function readsUnitColumn(node: unknown, scope: RowScope): boolean {
+  if (node === null || typeof node !== 'object') return false;
+  if (Array.isArray(node)) return node.some((child) => readsUnitColumn(child, scope));
+  if ('SubLink' in node) return false;
+  if ('ColumnRef' in node) {
+    const fields = ((node as { ColumnRef: { fields?: Node[] } }).ColumnRef.fields ?? []).map((f) =>
+      'String' in f ? (f.String.sval ?? '') : '',
+    );
+    try {
+      return scope.resolve(fields, undefined).info.unit;
+    } catch {
+      return false;
+    }
+  }
+  return Object.values(node).some((child) => readsUnitColumn(child, scope));
 }
 
 interface OutputOptions {

@@ -87,3 +87,8 @@ function qualified(rangeVar: RangeVar): string {
 export function quoteName(name: string): string {
   return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
 }
+
+/** One message for a column that does not exist and one the policy hides. */
+export function unknownColumnMessage(fields: readonly string[]): string {
+  return `there is no column ${fields.join('.')} (only columns the policy exposes can be read)`;
+}

@@ -1,0 +1,61 @@
+/**
+ * What costs nothing: a query whose released rows are public facts alone (its GROUP BY keys have
+ * policy domains and it releases no aggregate) is answered without touching the ledger, no zero-ε
+ * charge rows; and requested post-processing changes the answer, never the charge.
+ */
+import { sql } from 'kysely';
+import { beforeAll, expect, it } from 'vitest';
+import { createTestApp } from '../support/app.ts';
+import { describeEachDatabase } from '../support/databases.ts';
+
+describeEachDatabase('a query over public keys alone', (database) => {
+  let t: Awaited<ReturnType<typeof createTestApp>>;
+  beforeAll(async () => {
+    t = await createTestApp(database());
+  });
+  const ledgerRows = async () =>
+    (await sql<{ n: number }>`select count(*)::int as n from dpgate.charges`.execute(database().db)).rows[0]!
+      .n;
+
+  it('returns the domain, charges nothing and writes no ledger row', async () => {
+    const before = await ledgerRows();
+    const response = await t.query({ sql: 'SELECT sex FROM people GROUP BY sex ORDER BY sex' });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      rows: unknown[][];
+      charged: unknown[];
+      cost: { epsilon: number };
+    };
+    expect(body.rows).toEqual([[0], [1]]);
+    expect(body.charged).toEqual([]);
+    expect(body.cost.epsilon).toBe(0);
+    expect(await ledgerRows()).toBe(before);
+  });
+
+  it('still charges as soon as one aggregate is released', async () => {
+    const before = await ledgerRows();
+    const response = await t.query({ sql: 'SELECT sex, COUNT(*) FROM people GROUP BY sex', epsilon: 0.1 });
+    expect(response.status).toBe(200);
+    expect(await ledgerRows()).toBeGreaterThan(before);
+  });
+
+  it('applies requested post-processing, marks it, and charges what the plain query costs', async () => {
+    const sql = 'SELECT sex, COUNT(*) FROM people GROUP BY sex';
+    const plainCost = (await (await t.query({ sql, epsilon: 0.1, dry_run: true })).json()) as {
+      cost: unknown;
+    };
+    const response = await t.query({ sql, epsilon: 0.1, post_process: ['non_negative', 'total'] });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      rows: unknown[][];
+      cost: unknown;
+      post_processing: { applied: string[]; totalRow: number };
+    };
+    expect(body.post_processing).toEqual({ applied: ['non_negative', 'total'], totalRow: 2 });
+    expect(body.rows).toHaveLength(3);
+    expect(body.rows[2]![0]).toBeNull();
+    expect(body.cost).toEqual(plainCost.cost);
+    const refused = await t.query({ sql, post_process: ['smooth'] });
+    expect(refused.status).toBe(400);
+  });
+});
