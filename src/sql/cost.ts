@@ -62,7 +62,7 @@ export interface CostRequest {
   /** Groups without a public domain: partition selection needs δ. */
   readonly thresholded: boolean;
   /** How the ledger composes charges: a `basic` one can take an exact (ε, δ) Gaussian calibration. */
-  readonly accounting: 'basic' | 'zcdp';
+  readonly accounting: 'basic' | 'zcdp' | 'rdp';
 }
 
 export interface Costed {

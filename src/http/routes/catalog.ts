@@ -37,7 +37,7 @@ const CatalogSchema = z
   .object({
     role: z.string(),
     policy_version: z.string(),
-    accounting: z.enum(['basic', 'zcdp']),
+    accounting: z.enum(['basic', 'zcdp', 'rdp']),
     default_mechanism: z.enum(['laplace', 'gaussian']),
     reuse_answers: z.boolean(),
     communities: z.array(z.string()),

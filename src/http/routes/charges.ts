@@ -21,7 +21,7 @@ const ChargeDetailSchema = z
     delta: z.string(),
     rho: z.string().nullable(),
     mechanism: z.string(),
-    accounting: z.enum(['basic', 'zcdp']),
+    accounting: z.enum(['basic', 'zcdp', 'rdp']),
     policy_version: z.string(),
     request_id: z.string(),
     communities: z.array(z.string()).openapi({ description: 'Every community the same request charged' }),
@@ -68,7 +68,7 @@ const route = createRoute({
 
 const SpendSchema = z
   .object({
-    accounting: z.enum(['basic', 'zcdp']),
+    accounting: z.enum(['basic', 'zcdp', 'rdp']),
     budget: z.object({ epsilon: z.number(), delta: z.number() }),
     points: z.array(
       z.object({
