@@ -11,7 +11,13 @@ export default defineConfig({
           ...shared,
           name: 'core',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/e2e/**', 'test/faults/**', 'test/attacks/**', 'test/cli.test.ts', 'test/browser/**'],
+          exclude: [
+            'test/e2e/**',
+            'test/faults/**',
+            'test/attacks/**',
+            'test/cli.test.ts',
+            'test/browser/**',
+          ],
         },
       },
       {

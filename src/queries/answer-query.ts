@@ -32,8 +32,8 @@ import { queryReleaseCost } from '../ledger/release-cost.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
 import {
-  estimateQueryTime,
   chargesNothing,
+  estimateQueryTime,
   type PostProcessingStep,
   type PrivateQueryPlan,
   plannedAccuracy,
