@@ -20,7 +20,7 @@ import {
 } from '../support/fault-harness.ts';
 import { checkLedgerInvariants } from '../support/ledger-invariants.ts';
 
-const HOLD_MS = 8_000;
+const HOLD_MS = 12_000;
 
 describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('a budget row lock held by another session', () => {
   const fault = useFaultCommons(1);
@@ -86,11 +86,12 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('a budget row lock held
     expect(held.byCode).toEqual({ '503 database_unavailable': 10 });
     for (const outcome of heldOutcomes) expect(outcome.headers?.get('retry-after')).toBe('1');
     // lock_timeout bounds each lock wait: a request queued behind another waiter's tuple lock can
-    // wait twice, never more.
-    expect(held.slowestMs).toBeLessThan(2 * LEDGER_LOCK_TIMEOUT_MS + 1_500);
+    // wait twice, never more; the margin is for a loaded CI machine, far below the hold.
+    expect(held.slowestMs).toBeLessThan(2 * LEDGER_LOCK_TIMEOUT_MS + 3_000);
+    expect(held.slowestMs).toBeLessThan(HOLD_MS - 4_000);
     expect(others.byStatus).toEqual({ 200: 10 });
     expect(reads.byStatus).toEqual({ 200: 20 });
-    expect(reads.slowestMs).toBeLessThan(1_000);
+    expect(reads.slowestMs).toBeLessThan(2_000);
     expect(after.status).toBe(200);
     expect(invariants.violations).toEqual([]);
   }, 60_000);
