@@ -1,6 +1,7 @@
 /**
  * The `dpgate` command. Each subcommand is a thin edge over the same modules the server uses.
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { auditCommand } from './cli/audit.ts';
 import { policyReloadCommand } from './cli/policy-reload.ts';
@@ -21,6 +22,7 @@ import { runServer } from './server.ts';
 
 const program = new Command('dpgate')
   .description('A differentially private query and statistics gateway for a data commons.')
+  .version(packageVersion(), '-V, --version', 'print the dpgate version')
   .showHelpAfterError();
 
 program
@@ -112,6 +114,12 @@ function reportPolicy(result: Awaited<ReturnType<typeof validatePolicyFiles>>): 
   }
   for (const issue of result.issues) console.error(formatIssue(issue));
   process.exitCode = 1;
+}
+
+/** package.json sits one level above both src/cli.ts and the compiled dist/cli.js. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return String(manifest.version);
 }
 
 function parsePort(value: string): number {

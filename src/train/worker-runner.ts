@@ -33,14 +33,18 @@ export class TrainingFailedError extends Error {
   }
 }
 
-const WORKER_URL = new URL('./training-worker.ts', import.meta.url).href;
+// In the compiled build (dist/) the worker is plain JavaScript; from the sources it is TypeScript.
+const COMPILED = import.meta.url.endsWith('.js');
+const WORKER_URL = new URL(`./training-worker.${COMPILED ? 'js' : 'ts'}`, import.meta.url).href;
 
 /**
- * The sources are TypeScript, so the thread first registers the tsx loader (the one the server runs
- * under) and then imports the worker module. Measured on Node 20: passing `--import tsx` in the
- * worker's execArgv does not reach the worker's entry module, hence this small bootstrap.
+ * From the sources, the thread first registers the tsx loader (the one the server runs under) and
+ * then imports the worker module. Measured on Node 20: passing `--import tsx` in the worker's
+ * execArgv does not reach the worker's entry module, hence this small bootstrap.
  */
-const BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+const BOOTSTRAP = COMPILED
+  ? `import(${JSON.stringify(WORKER_URL)});`
+  : `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
   .then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL)}); });`;
 
 export function runTrainingInWorker(
