@@ -25,6 +25,7 @@ const environment = z.object({
   DPGATE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(120),
   DPGATE_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(30),
   DPGATE_MAX_IN_FLIGHT_PER_KEY: z.coerce.number().int().positive().default(4),
+  DPGATE_METRICS_TOKEN: z.string().min(16).optional(),
 });
 
 export type Config = z.output<typeof environment>;
@@ -60,4 +61,6 @@ export const CONFIG_DOCS: Record<keyof Config, string> = {
   DPGATE_RATE_LIMIT_BURST: 'Requests an idle API key may make at once before the per-minute rate applies.',
   DPGATE_MAX_IN_FLIGHT_PER_KEY:
     'Requests one API key may have in progress at the same time, per gateway process.',
+  DPGATE_METRICS_TOKEN:
+    'When set (16 characters or more), `/metrics` needs `Authorization: Bearer <token>`; unset, it is open.',
 };

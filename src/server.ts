@@ -12,6 +12,7 @@ import type { Config } from './config.ts';
 import { demoBanner } from './demo/demo-keys.ts';
 import { directoryPolicyReloader, openGateway } from './gateway.ts';
 import { createApp } from './http/app.ts';
+import { createMetrics } from './http/metrics.ts';
 import { DOCS_ASSETS } from './http/routes/docs.ts';
 import { createLogger } from './logger.ts';
 import type { ReloadOutcome, ReloadTrigger } from './policy/reloader.ts';
@@ -64,6 +65,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
       burst: config.DPGATE_RATE_LIMIT_BURST,
       maxInFlight: config.DPGATE_MAX_IN_FLIGHT_PER_KEY,
     },
+    metrics: createMetrics({
+      db: gateway.database.db,
+      ...(gateway.database.driver.kind === 'postgres' ? { pool: gateway.database.driver.pool } : {}),
+    }),
+    metricsToken: config.DPGATE_METRICS_TOKEN,
   });
 
   const server = await new Promise<Server>((resolve) => {

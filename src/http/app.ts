@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { AppDependencies, AppEnv } from './context.ts';
 import { authenticate } from './middleware/auth.ts';
+import { measureRequests } from './middleware/metrics.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { Problem, problemResponse } from './problem.ts';
@@ -15,6 +16,7 @@ import { communityRoutes } from './routes/communities.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
 import { meRoutes } from './routes/me.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { queryRoutes } from './routes/queries.ts';
 import { trainingRoutes } from './routes/training-jobs.ts';
@@ -22,12 +24,14 @@ import { trainingRoutes } from './routes/training-jobs.ts';
 export function createApp(deps: AppDependencies) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: rejectInvalidRequest });
 
+  if (deps.metrics) app.use(measureRequests(deps.metrics));
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(requestLog(deps.logger));
   app.use('/v1/*', authenticate(deps.db));
   if (deps.rateLimits) app.use('/v1/*', rateLimit(new RequestLimiter(deps.rateLimits)));
 
   app.route('/', healthRoutes(deps));
+  if (deps.metrics) app.route('/', metricsRoutes(deps.metrics, deps.metricsToken));
   app.route('/', docsRoutes(deps));
   app.route('/', meRoutes());
   app.route('/', policyRoutes(deps));

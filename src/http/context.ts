@@ -4,6 +4,7 @@ import type { Database } from '../db/database.ts';
 import type { PolicyStore } from '../policy/policy-store.ts';
 import type { PolicyReloader } from '../policy/reloader.ts';
 import type { Principal } from '../principals/principal.ts';
+import type { GatewayMetrics } from './middleware/metrics.ts';
 import type { RateLimits } from './request-limiter.ts';
 import type { QueryRouteOptions } from './routes/queries.ts';
 
@@ -28,6 +29,10 @@ export interface AppDependencies {
   readonly policyReloader?: PolicyReloader;
   /** Per-key limits on `/v1/*`; absent, requests are not limited (tests, Workers' own rules). */
   readonly rateLimits?: RateLimits;
+  /** Prometheus metrics served on `/metrics`; absent, there is no such route (Workers). */
+  readonly metrics?: GatewayMetrics;
+  /** When set, `/metrics` needs `Authorization: Bearer <this token>`. */
+  readonly metricsToken?: string;
 }
 
 export interface AppEnv {
