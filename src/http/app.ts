@@ -29,6 +29,7 @@ export function createApp(deps: AppDependencies) {
   app.use(requestLog(deps.logger));
   app.use('/v1/*', authenticate(deps.db));
   if (deps.rateLimits) app.use('/v1/*', rateLimit(new RequestLimiter(deps.rateLimits)));
+  if (deps.runsTraining === false) app.post('/v1/training-jobs', refuseTraining);
 
   app.route('/', healthRoutes(deps));
   if (deps.metrics) app.route('/', metricsRoutes(deps.metrics, deps.metricsToken));
@@ -93,6 +94,14 @@ export function createApp(deps: AppDependencies) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** Workers have no threads for DP-SGD: jobs go to a Node gateway on the same database. */
+function refuseTraining(): never {
+  throw new Problem(
+    'training_unavailable',
+    'This gateway runs on Cloudflare Workers, which cannot run training jobs. Start the job on a Node gateway (dpgate serve) over the same database; its models and charges are then visible here too.',
+  );
+}
 
 /** Validation failures name the fields at fault and what is wrong, never echoing the values sent. */
 function rejectInvalidRequest(result: {

@@ -29,6 +29,8 @@ export interface AppDependencies {
   readonly policyReloader?: PolicyReloader;
   /** Per-key limits on `/v1/*`; absent, requests are not limited (tests, Workers' own rules). */
   readonly rateLimits?: RateLimits;
+  /** False where training threads cannot run (Workers): starting a job is refused. Default true. */
+  readonly runsTraining?: boolean;
   /** Prometheus metrics served on `/metrics`; absent, there is no such route (Workers). */
   readonly metrics?: GatewayMetrics;
   /** When set, `/metrics` needs `Authorization: Bearer <this token>`. */

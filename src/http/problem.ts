@@ -19,6 +19,7 @@ export const PROBLEM_CODES = {
   answer_pending: { status: 409, title: 'This request is still being answered, or its answer was lost' },
   execution_failed: { status: 500, title: 'The query could not be run; its charge stands' },
   invalid_training: { status: 422, title: 'The training request cannot be run privately' },
+  training_unavailable: { status: 501, title: 'This gateway does not run training jobs' },
   internal_error: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -19,7 +19,7 @@
  * expressions are spliced in as syntax trees with their literals bound as `$n` parameters. The
  * deparsed text is parsed again and must give back exactly the tree that was built.
  */
-import { type Node, parseSync, type SelectStmt } from 'libpg-query';
+import type { Node, SelectStmt } from 'libpg-query';
 import { deparseSync } from 'pgsql-deparser';
 import type { MeasurementDraft, QuantileDraft, ValueColumn } from './analyze/aggregates.ts';
 import type { AnalyzedKey } from './analyze/select.ts';
@@ -35,6 +35,7 @@ import {
   ParameterList,
 } from './emit.ts';
 import { type Expr, expressionKey, type TableReference } from './ir.ts';
+import { parseSync } from './pg-parser.ts';
 import type { PublicDomain, RewrittenSql } from './plan.ts';
 
 export interface RewriteInput {

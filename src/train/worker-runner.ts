@@ -33,19 +33,20 @@ export class TrainingFailedError extends Error {
   }
 }
 
-// In the compiled build (dist/) the worker is plain JavaScript; from the sources it is TypeScript.
-const COMPILED = import.meta.url.endsWith('.js');
-const WORKER_URL = new URL(`./training-worker.${COMPILED ? 'js' : 'ts'}`, import.meta.url).href;
-
 /**
- * From the sources, the thread first registers the tsx loader (the one the server runs under) and
- * then imports the worker module. Measured on Node 20: passing `--import tsx` in the worker's
- * execArgv does not reach the worker's entry module, hence this small bootstrap.
+ * The script a training thread starts with. In the compiled build (dist/) the worker module is
+ * plain JavaScript. From the sources it is TypeScript, so the thread first registers the tsx loader
+ * (the one the server runs under) and then imports it; measured on Node 20, passing `--import tsx`
+ * in the worker's execArgv does not reach the worker's entry module. Computed on first use, so that
+ * merely importing this module needs no file URL (Workers bundle it but never train).
  */
-const BOOTSTRAP = COMPILED
-  ? `import(${JSON.stringify(WORKER_URL)});`
-  : `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL)}); });`;
+function bootstrapScript(): string {
+  const compiled = import.meta.url.endsWith('.js');
+  const workerUrl = new URL(`./training-worker.${compiled ? 'js' : 'ts'}`, import.meta.url).href;
+  if (compiled) return `import(${JSON.stringify(workerUrl)});`;
+  return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+  .then(({ register }) => { register(); return import(${JSON.stringify(workerUrl)}); });`;
+}
 
 export function runTrainingInWorker(
   spec: DpSgdSpec,
@@ -84,7 +85,7 @@ function runInWorker<Result, Progress>(
   const { signal, onProgress } = options;
   if (signal?.aborted)
     return Promise.reject(new TrainingCancelledError('training cancelled before it started'));
-  const worker = new Worker(BOOTSTRAP, { eval: true, workerData: request });
+  const worker = new Worker(bootstrapScript(), { eval: true, workerData: request });
   return new Promise<Result>((resolve, reject) => {
     let settled = false;
     const settle = (finish: () => void): void => {
