@@ -12,6 +12,51 @@ export function withGatewayOptions(command: Command, keyRole: string): Command {
     .addOption(new Option('--key <key>', `${keyRole} API key`).env('DPGATE_KEY').makeOptionMandatory());
 }
 
+/**
+ * For commands that work either on the database directly or, given a key, through a running
+ * gateway's API (the way to reach an embedded gateway's database while it runs).
+ */
+export function withOptionalGatewayOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--url <url>', 'a running gateway to do this through')
+        .env('DPGATE_URL')
+        .default('http://127.0.0.1:8787'),
+    )
+    .addOption(
+      new Option('--key <key>', 'a council API key: work through the gateway instead of the database').env(
+        'DPGATE_KEY',
+      ),
+    );
+}
+
+/** A problem answered by the gateway, printed by the CLI as `code: detail`. */
+export class GatewayProblemError extends Error {
+  override name = 'GatewayProblemError';
+}
+
+/** The body of a successful answer; a problem becomes a `GatewayProblemError` with its code. */
+export async function expectOk<Body>(
+  options: GatewayOptions,
+  method: 'GET' | 'POST',
+  path: string,
+  payload?: unknown,
+): Promise<Body> {
+  const response = await callGateway<Body & { code?: string; detail?: string }>(
+    options,
+    method,
+    path,
+    payload,
+  );
+  if (!response.ok) {
+    const { code, detail } = response.body;
+    throw new GatewayProblemError(
+      `${code ?? response.status}: ${detail ?? 'the gateway refused the request'}`,
+    );
+  }
+  return response.body;
+}
+
 /** Raised when the gateway cannot be reached or does not answer in JSON; the CLI prints the message. */
 export class GatewayUnreachableError extends Error {
   override name = 'GatewayUnreachableError';

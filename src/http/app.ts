@@ -12,6 +12,7 @@ import { rateLimit } from './middleware/rate-limit.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { Problem, problemResponse } from './problem.ts';
 import { RequestLimiter } from './request-limiter.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { communityRoutes } from './routes/communities.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -39,6 +40,7 @@ export function createApp(deps: AppDependencies) {
   app.route('/', communityRoutes(deps));
   app.route('/', queryRoutes(deps, deps.testing));
   app.route('/', trainingRoutes(deps));
+  app.route('/', auditRoutes(deps));
   app.get('/', (c) => c.redirect('/docs'));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
