@@ -2,7 +2,7 @@
  * The `dpgate` command. Each subcommand is a thin edge over the same modules the server uses.
  */
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { auditCommand } from './cli/audit.ts';
 import { expectOk, withOptionalGatewayOptions } from './cli/gateway-options.ts';
 import { keysCommand } from './cli/keys.ts';
