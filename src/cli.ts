@@ -1,8 +1,11 @@
 /**
  * The `dpgate` command. Each subcommand is a thin edge over the same modules the server uses.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
 import { auditCommand } from './cli/audit.ts';
+import { expectOk, withOptionalGatewayOptions } from './cli/gateway-options.ts';
+import { keysCommand } from './cli/keys.ts';
 import { nodeCommand } from './cli/node.ts';
 import { policyReloadCommand } from './cli/policy-reload.ts';
 import { privacyCommand } from './cli/privacy.ts';
@@ -10,18 +13,18 @@ import { queryCommand } from './cli/query.ts';
 import { withDatabase } from './cli/with-database.ts';
 import { readConfig } from './config.ts';
 import { openDatabase } from './db/connect.ts';
+import { DataDirInUseError } from './db/data-dir-lock.ts';
 import { migrate } from './db/migrate.ts';
 import { loadDemoCommons } from './demo/load-demo.ts';
 import { checkPolicyChangeInDatabase } from './ledger/policy-change-check.ts';
 import { formatIssue } from './policy/issues.ts';
 import { readPolicyDirectory } from './policy/load-directory.ts';
-import { ROLES } from './policy/schema.ts';
 import { validatePolicyFiles } from './policy/validate.ts';
-import { checkNewApiKey, createApiKey } from './principals/api-keys.ts';
 import { runServer } from './server.ts';
 
 const program = new Command('dpgate')
   .description('A differentially private query and statistics gateway for a data commons.')
+  .version(packageVersion(), '-V, --version', 'print the dpgate version')
   .showHelpAfterError();
 
 program
@@ -45,7 +48,14 @@ program
   .description('Apply pending database migrations (safe to run again, or from two processes at once).')
   .action(async () => {
     const config = readConfig();
-    const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DPGATE_DATA_DIR });
+    const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DPGATE_DATA_DIR }).catch(
+      (error: unknown) => {
+        if (!(error instanceof DataDirInUseError)) throw error;
+        throw new DataDirInUseError(
+          `${error.message}. The gateway holding it applied every migration it knows when it started; to apply a new version's migrations, stop it and start the new version (it migrates first)`,
+        );
+      },
+    );
     // Not withDatabase: this command reports how many migrations it applied.
     try {
       const applied = await migrate(database);
@@ -56,52 +66,44 @@ program
   });
 
 const policy = program.command('policy').description('Work with policy files.');
-policy
-  .command('check')
-  .description('Validate a policy directory: files, schema, cross-references and the database.')
-  .argument('[dir]', 'policy directory (DPGATE_POLICY_DIR, default policies/)')
-  .option('--offline', 'skip the checks against the database')
-  .option('--demo', 'load the demo commons into the database first (once)')
-  .action(async (dir: string | undefined, options: { offline?: boolean; demo?: boolean }) => {
+withOptionalGatewayOptions(
+  policy
+    .command('check')
+    .description(
+      'Validate a policy directory: files, schema, cross-references and the database (through a running gateway with --key).',
+    )
+    .argument('[dir]', 'policy directory (DPGATE_POLICY_DIR, default policies/)')
+    .option('--offline', 'skip the checks against the database')
+    .option('--demo', 'load the demo commons into the database first (once)'),
+).action(
+  async (
+    dir: string | undefined,
+    options: { offline?: boolean; demo?: boolean; url: string; key?: string },
+  ) => {
     const config = readConfig();
     const files = await readPolicyDirectory(dir ?? config.DPGATE_POLICY_DIR);
     if (options.offline) return reportPolicy(await validatePolicyFiles(files));
+    if (options.key) {
+      const result = await expectOk<{
+        valid: boolean;
+        version?: string;
+        issues: { path: string; message: string; file?: string; line?: number; column?: number }[];
+      }>({ url: options.url, key: options.key }, 'POST', '/v1/policies/validate', { files });
+      if (result.valid) return console.log(`policy ok (version ${result.version?.slice(0, 12)})`);
+      for (const issue of result.issues) console.error(formatIssue({ ...issue, path: [issue.path] }));
+      process.exitCode = 1;
+      return;
+    }
     await withDatabase(config, async (database) => {
       if (options.demo || config.DPGATE_DEMO) await loadDemoCommons(database.db);
       reportPolicy(await checkPolicyChangeInDatabase(database.db, files));
     });
-  });
+  },
+);
 
 policy.addCommand(policyReloadCommand());
 
-const keys = program.command('keys').description('Manage API keys.');
-keys
-  .command('create')
-  .description('Create an API key and print it once; only its hash is stored.')
-  .addOption(
-    new Option('--role <role>', 'analyst, contributor or council').choices(ROLES).makeOptionMandatory(),
-  )
-  .option('--community <id>', 'the community a contributor key belongs to')
-  .requiredOption('--name <name>', 'who or what the key is for')
-  .action(async (options: { role: (typeof ROLES)[number]; community?: string; name: string }) => {
-    const config = readConfig();
-    const request = { role: options.role, name: options.name, communityId: options.community };
-    checkNewApiKey(request);
-    if (options.community) {
-      const validation = await validatePolicyFiles(await readPolicyDirectory(config.DPGATE_POLICY_DIR));
-      if (validation.ok && !(options.community in validation.snapshot.policy.budgets)) {
-        fail(
-          `unknown community "${options.community}": the policy has budgets for ${Object.keys(validation.snapshot.policy.budgets).join(', ')}`,
-        );
-      }
-    }
-    const created = await withDatabase(config, (database) => createApiKey(database.db, request));
-    console.log(created.key);
-    console.error(
-      `created ${options.role} key "${options.name}" (${created.prefix}…); it will not be shown again`,
-    );
-  });
-
+program.addCommand(keysCommand());
 program.addCommand(privacyCommand());
 program.addCommand(auditCommand());
 program.addCommand(queryCommand());
@@ -116,16 +118,17 @@ function reportPolicy(result: Awaited<ReturnType<typeof validatePolicyFiles>>): 
   process.exitCode = 1;
 }
 
+/** package.json sits one level above both src/cli.ts and the compiled dist/cli.js. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return String(manifest.version);
+}
+
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new InvalidArgumentError('must be a port number');
   return port;
-}
-
-function fail(message: string): never {
-  console.error(`dpgate: ${message}`);
-  process.exit(1);
 }
 
 await program.parseAsync(process.argv).catch((error: unknown) => {

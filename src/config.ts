@@ -27,6 +27,7 @@ const environment = z.object({
   DPGATE_MAX_IN_FLIGHT_PER_KEY: z.coerce.number().int().positive().default(4),
   DPGATE_PENDING_ANSWER_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   DPGATE_FEDERATION_KEY: z.string().min(1).optional(),
+  DPGATE_METRICS_TOKEN: z.string().min(16).optional(),
 });
 
 export type Config = z.output<typeof environment>;
@@ -66,4 +67,6 @@ export const CONFIG_DOCS: Record<keyof Config, string> = {
     'Requests one API key may have in progress at the same time, per gateway process.',
   DPGATE_FEDERATION_KEY:
     'Path of the gateway’s federation signing key (a JWK from `dpgate node keygen`); set, `/v1/federated-queries` is served.',
+  DPGATE_METRICS_TOKEN:
+    'When set (16 characters or more), `/metrics` needs `Authorization: Bearer <token>`; unset, it is open.',
 };

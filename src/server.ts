@@ -14,6 +14,7 @@ import { demoBanner } from './demo/demo-keys.ts';
 import { federationFromKeyFile } from './federation/gateway-setup.ts';
 import { directoryPolicyReloader, openGateway, resolveAbandonedAnswers } from './gateway.ts';
 import { createApp } from './http/app.ts';
+import { createMetrics } from './http/metrics.ts';
 import { DOCS_ASSETS } from './http/routes/docs.ts';
 import { watchJobLiveness } from './jobs/training-jobs.ts';
 import { createLogger } from './logger.ts';
@@ -101,6 +102,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
     federation: config.DPGATE_FEDERATION_KEY
       ? await federationFromKeyFile(config.DPGATE_FEDERATION_KEY, gateway.policies.current)
       : undefined,
+    metrics: createMetrics({
+      db: gateway.database.db,
+      ...(gateway.database.driver.kind === 'postgres' ? { pool: gateway.database.driver.pool } : {}),
+    }),
+    metricsToken: config.DPGATE_METRICS_TOKEN,
   });
 
   const server = await new Promise<Server>((resolve) => {

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { privacyCommand } from '../src/cli/privacy.ts';
+import { TrainingRequestSchema } from '../src/jobs/training-request.ts';
+
+/** What a training job on the gateway uses when the request names no accountant. */
+const TRAINING_DEFAULT_ACCOUNTANT = TrainingRequestSchema.shape.accountant.parse(undefined);
 
 /** Runs `dpgate privacy …` in-process, collecting output and the exit code commander would use. */
 async function run(...args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
@@ -32,6 +36,8 @@ describe('dpgate privacy', () => {
       '10000',
       '--delta',
       '1e-5',
+      '--accountant',
+      'rdp',
     );
     expect(exitCode).toBe(0);
     const result = JSON.parse(out);
@@ -71,11 +77,18 @@ describe('dpgate privacy', () => {
       '0.01',
       '--steps',
       '10000',
+      '--accountant',
+      'rdp',
     );
     const result = JSON.parse(out);
     expect(result.sigma).toBeGreaterThan(4);
     expect(result.sigma).toBeLessThan(4.3);
     expect(result.epsilon).toBeLessThanOrEqual(1);
+  });
+
+  it('defaults to the accountant the gateway uses for training jobs', async () => {
+    const { out } = await run('sigma', '--epsilon', '1', '--delta', '1e-5', '--q', '0.01', '--steps', '1000');
+    expect(JSON.parse(out).accountant).toBe(TRAINING_DEFAULT_ACCOUNTANT);
   });
 
   it.each([

@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { formatIssue } from '../policy/issues.ts';
-import { type GatewayOptions, withGatewayOptions } from './gateway-options.ts';
+import { callGateway, type GatewayOptions, withGatewayOptions } from './gateway-options.ts';
 
 interface ReloadResponse {
   readonly status?: 'applied' | 'unchanged';
@@ -26,11 +26,8 @@ export function policyReloadCommand(): Command {
     'Ask a running gateway to re-read its policy directory and apply it if it passes every check.',
   );
   return withGatewayOptions(command, 'a council').action(async (options: GatewayOptions) => {
-    const response = await fetch(new URL('/v1/policies/reload', options.url), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${options.key}` },
-    });
-    const body = (await response.json()) as ReloadResponse;
+    const response = await callGateway<ReloadResponse>(options, 'POST', '/v1/policies/reload');
+    const { body } = response;
     if (body.status === 'applied') {
       console.log(`policy applied: version ${short(body.version)} (was ${short(body.previous_version)})`);
     } else if (body.status === 'unchanged') {

@@ -152,7 +152,12 @@ function addSamplingOptions(command: Command): Command {
     .option('--batch-size <size>', 'expected batch size B (with --dataset-size and --epochs)', parseNumber)
     .option('--dataset-size <size>', 'dataset size N', parseNumber)
     .option('--epochs <epochs>', 'epochs E: q = B/N, steps = ceil(E·N/B)', parseNumber)
-    .addOption(new Option('--accountant <name>', 'accountant').choices(ACCOUNTANT_NAMES).default('rdp'));
+    .addOption(
+      // The default is the gateway's for training jobs, so the CLI's σ and ε match what a job is charged.
+      new Option('--accountant <name>', 'accountant (default: pld, as training jobs on the gateway)')
+        .choices(ACCOUNTANT_NAMES)
+        .default('pld'),
+    );
 }
 
 /** q and T from --q/--steps, or from --batch-size/--dataset-size/--epochs as in TF Privacy. */

@@ -3,7 +3,7 @@
  * noisy rows as a table, each noisy cell with its 95% interval, then the cost and what is left.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { withGatewayOptions } from './gateway-options.ts';
+import { callGateway, withGatewayOptions } from './gateway-options.ts';
 
 interface Accuracy {
   kind: 'noise' | 'interval' | 'quantile';
@@ -52,18 +52,19 @@ export function queryCommand(): Command {
         json?: boolean;
       },
     ) => {
-      const response = await fetch(new URL('/v1/queries', options.url), {
-        method: 'POST',
-        headers: { authorization: `Bearer ${options.key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
+      const response = await callGateway<AnswerBody>(
+        { url: options.url, key: options.key ?? '' },
+        'POST',
+        '/v1/queries',
+        {
           sql: sqlText,
           ...(options.epsilon === undefined ? {} : { epsilon: options.epsilon }),
           ...(options.delta === undefined ? {} : { delta: options.delta }),
           ...(options.mechanism === undefined ? {} : { mechanism: options.mechanism }),
           ...(options.dryRun ? { dry_run: true } : {}),
-        }),
-      });
-      const body = (await response.json()) as AnswerBody;
+        },
+      );
+      const { body } = response;
       if (options.json) {
         console.log(JSON.stringify(body, null, 2));
       } else if (!response.ok) {

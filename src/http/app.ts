@@ -10,10 +10,12 @@ import { PolicySupersededError } from '../ledger/charge.ts';
 import type { AppDependencies, AppEnv } from './context.ts';
 import { authenticate } from './middleware/auth.ts';
 import { bodyChecks } from './middleware/body-checks.ts';
+import { measureRequests } from './middleware/metrics.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { Problem, problemResponse } from './problem.ts';
 import { RequestLimiter } from './request-limiter.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { chargeRoutes } from './routes/charges.ts';
 import { communityRoutes } from './routes/communities.ts';
@@ -25,6 +27,7 @@ import { healthRoutes } from './routes/health.ts';
 import { historyRoutes } from './routes/history.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { meRoutes } from './routes/me.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { queryRoutes } from './routes/queries.ts';
 import { trainingRoutes } from './routes/training-jobs.ts';
@@ -32,13 +35,16 @@ import { trainingRoutes } from './routes/training-jobs.ts';
 export function createApp(deps: AppDependencies) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: rejectInvalidRequest });
 
+  if (deps.metrics) app.use(measureRequests(deps.metrics));
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(requestLog(deps.logger));
   app.use('/v1/*', authenticate(deps.readDb ?? deps.db));
   if (deps.rateLimits) app.use('/v1/*', rateLimit(new RequestLimiter(deps.rateLimits)));
   app.use(bodyChecks());
+  if (deps.runsTraining === false) app.post('/v1/training-jobs', refuseTraining);
 
   app.route('/', healthRoutes(deps));
+  if (deps.metrics) app.route('/', metricsRoutes(deps.metrics, deps.metricsToken));
   app.route('/', docsRoutes(deps));
   app.route('/', meRoutes(deps));
   app.route('/', policyRoutes(deps));
@@ -52,6 +58,7 @@ export function createApp(deps: AppDependencies) {
   app.route('/', keyRoutes(deps));
   app.route('/', dashboardRoutes(deps));
   app.route('/', federatedQueryRoutes(deps));
+  app.route('/', auditRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
@@ -129,6 +136,14 @@ export function createApp(deps: AppDependencies) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/** Workers have no threads for DP-SGD: jobs go to a Node gateway on the same database. */
+function refuseTraining(): never {
+  throw new Problem(
+    'training_unavailable',
+    'This gateway runs on Cloudflare Workers, which cannot run training jobs. Start the job on a Node gateway (dpgate serve) over the same database; its models and charges are then visible here too.',
+  );
+}
 
 /** Validation failures name the fields at fault and what is wrong, never echoing the values sent. */
 function rejectInvalidRequest(result: {

@@ -4,6 +4,7 @@ import type { Database } from '../db/database.ts';
 import type { PolicyStore } from '../policy/policy-store.ts';
 import type { PolicyReloader } from '../policy/reloader.ts';
 import type { Principal } from '../principals/principal.ts';
+import type { GatewayMetrics } from './middleware/metrics.ts';
 import type { RateLimits } from './request-limiter.ts';
 import type { FederationDependencies } from './routes/federated-queries.ts';
 import type { QueryRouteOptions } from './routes/queries.ts';
@@ -37,6 +38,12 @@ export interface AppDependencies {
   readonly pendingAnswerTimeoutMs?: number;
   /** The gateway's federation key and transport; absent, federated routes are not served. */
   readonly federation?: FederationDependencies;
+  /** False where training threads cannot run (Workers): starting a job is refused. Default true. */
+  readonly runsTraining?: boolean;
+  /** Prometheus metrics served on `/metrics`; absent, there is no such route (Workers). */
+  readonly metrics?: GatewayMetrics;
+  /** When set, `/metrics` needs `Authorization: Bearer <this token>`. */
+  readonly metricsToken?: string;
 }
 
 export interface AppEnv {

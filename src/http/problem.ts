@@ -24,6 +24,7 @@ export const PROBLEM_CODES = {
   execution_failed: { status: 500, title: 'The query could not be run; its charge stands' },
   invalid_training: { status: 422, title: 'The training request cannot be run privately' },
   already_revoked: { status: 409, title: 'This API key is already revoked' },
+  training_unavailable: { status: 501, title: 'This gateway does not run training jobs' },
   internal_error: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -120,7 +120,11 @@ export async function commitCharge(
       (p.state.accounting === 'rdp' && !p.rdpFits),
   );
   const updated = unaffordable.length === 0 ? await debit(trx, planned) : [];
-  const exhausted = planned.filter((p) => !updated.some((row) => row.community_id === p.communityId));
+  // Name only the communities that are short, not every one in scope.
+  const exhausted =
+    unaffordable.length > 0
+      ? unaffordable
+      : planned.filter((p) => !updated.some((row) => row.community_id === p.communityId));
   if (exhausted.length > 0) {
     throw new BudgetExhaustedError(
       exhausted.map((p) => ({ communityId: p.communityId, remaining: remaining(p.state) })),

@@ -3,11 +3,12 @@
  * a naive tokenizer would trip on (nested comments, dollar quoting, U&"…" escapes, E'…' strings, a
  * second statement after a comment) is resolved here exactly as the server would resolve it.
  */
-import { hasSqlDetails, loadModule, type Node, parseSync, type SelectStmt } from 'libpg-query';
+import type { Node, SelectStmt } from 'libpg-query';
+import { loadParser, parseSync, SqlSyntaxError } from './pg-parser.ts';
 import { refuse } from './refusal.ts';
 
 // The WASM module must be instantiated once before the synchronous API can run.
-await loadModule();
+await loadParser();
 
 /** The longest query text dpgate parses; longer texts are refused before parsing. */
 export const MAX_SQL_LENGTH = 100_000;
@@ -83,10 +84,8 @@ export function parseStatements(sql: string): { node: Node; location: number }[]
       raw.stmt ? [{ node: raw.stmt, location: raw.stmt_location ?? 0 }] : [],
     );
   } catch (error) {
-    if (hasSqlDetails(error)) {
-      const cursor = error.sqlDetails?.cursorPosition;
-      refuse('syntax_error', error.message, cursor === undefined ? undefined : Math.max(0, cursor - 1));
-    }
+    if (error instanceof SqlSyntaxError)
+      refuse('syntax_error', error.message, Math.max(0, error.cursorPosition - 1));
     throw error;
   }
 }

@@ -28,7 +28,7 @@
  * are spliced in as syntax trees with their literals bound as `$n` parameters. The deparsed text is
  * parsed again and must give back exactly the tree that was built.
  */
-import { type Node, parseSync, type SelectStmt } from 'libpg-query';
+import type { Node, SelectStmt } from 'libpg-query';
 import { deparseSync } from 'pgsql-deparser';
 import type { MeasurementDraft, QuantileDraft, ValueColumn, ValueTransform } from './analyze/aggregates.ts';
 
@@ -47,6 +47,7 @@ import {
   ParameterList,
 } from './emit.ts';
 import { type Expr, expressionKey, type TableReference } from './ir.ts';
+import { parseSync } from './pg-parser.ts';
 import type { PublicDomain, RewrittenSql } from './plan.ts';
 
 type StepsTransform = Extract<ValueTransform, { kind: 'steps' }>;

@@ -37,15 +37,20 @@ export class TrainingFailedError extends Error {
   }
 }
 
-const WORKER_URL = new URL('./training-worker.ts', import.meta.url).href;
-
 /**
- * The sources are TypeScript, so the thread first registers the tsx loader (the one the server runs
- * under) and then imports the worker module. Measured on Node 20: passing `--import tsx` in the
- * worker's execArgv does not reach the worker's entry module, hence this small bootstrap.
+ * The script a training thread starts with. In the compiled build (dist/) the worker module is
+ * plain JavaScript. From the sources it is TypeScript, so the thread first registers the tsx loader
+ * (the one the server runs under) and then imports it; measured on Node 20, passing `--import tsx`
+ * in the worker's execArgv does not reach the worker's entry module. Computed on first use, so that
+ * merely importing this module needs no file URL (Workers bundle it but never train).
  */
-const BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL)}); });`;
+function bootstrapScript(): string {
+  const compiled = import.meta.url.endsWith('.js');
+  const workerUrl = new URL(`./training-worker.${compiled ? 'js' : 'ts'}`, import.meta.url).href;
+  if (compiled) return `import(${JSON.stringify(workerUrl)});`;
+  return `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
+  .then(({ register }) => { register(); return import(${JSON.stringify(workerUrl)}); });`;
+}
 
 export function runTrainingInWorker(
   spec: DpSgdSpec,
@@ -97,7 +102,7 @@ function runInWorker<Result, Progress>(
   const { signal, onProgress } = options;
   if (signal?.aborted)
     return Promise.reject(new TrainingCancelledError('training cancelled before it started'));
-  const worker = new Worker(BOOTSTRAP, { eval: true, workerData: request });
+  const worker = new Worker(bootstrapScript(), { eval: true, workerData: request });
   return new Promise<Result>((resolve, reject) => {
     let settled = false;
     const settle = (finish: () => void): void => {

@@ -92,6 +92,15 @@ describeEachDatabase(
       expect(accepted).toBeGreaterThan(2 / zcdpToEpsilon(0.01, 1e-6));
     });
 
+    it('names only the short community when a zcdp budget cannot pay', async () => {
+      await setBudget(database().db, 'roomy', { accounting: 'basic', epsilon: 5, delta: 1e-6 });
+      await setBudget(database().db, 'tight', { accounting: 'zcdp', epsilon: 0.1, delta: 1e-5 });
+      const refusal = await charge(pureCharge(['roomy', 'tight'], 0.5)).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(BudgetExhaustedError);
+      expect((refusal as BudgetExhaustedError).communities.map((c) => c.communityId)).toEqual(['tight']);
+      expect((refusal as Error).message).not.toContain('roomy');
+    });
+
     it('keeps charges append-only', async () => {
       await setBudget(database().db, 'fixed', { accounting: 'basic', epsilon: 1, delta: 1e-6 });
       await charge(pureCharge(['fixed'], 0.1));

@@ -18,7 +18,14 @@ export interface GatewayProcess {
 export function runDpgate(args: string[], env: Record<string, string | undefined>) {
   const child = spawn(process.execPath, ['bin/dpgate.js', ...args], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', DPGATE_POLICY_DIR: DEMO_POLICY_DIR, ...env },
+    // From the sources unless a test asks for the compiled build (DPGATE_FROM_SOURCE: '0').
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'info',
+      DPGATE_FROM_SOURCE: '1',
+      DPGATE_POLICY_DIR: DEMO_POLICY_DIR,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
