@@ -50,35 +50,6 @@ export async function listOwnQueries(db: Kysely<Database>, principalId: string, 
   }));
 }
 
-export async function listOwnJobs(db: Kysely<Database>, principalId: string, page: PageRequest) {
-  const rows = await db
-    .selectFrom('dpgate.training_jobs as a')
-    .select([
-      'a.id',
-      'a.status',
-      'a.spec',
-      'a.model_id',
-      'a.progress',
-      'a.cost',
-      'a.created_at',
-      'a.finished_at',
-    ])
-    .where(ownPage(principalId, page))
-    .orderBy(NEWEST_FIRST)
-    .limit(page.limit + 1)
-    .execute();
-  return paged(rows, page.limit, (row) => ({
-    id: row.id,
-    status: row.status,
-    table: ((row.spec as { table?: unknown } | null)?.table as string | undefined) ?? null,
-    model_id: row.model_id,
-    progress: row.progress,
-    cost: row.cost,
-    created_at: row.created_at.toISOString(),
-    finished_at: row.finished_at?.toISOString() ?? null,
-  }));
-}
-
 const NEWEST_FIRST = sql`a.created_at desc, a.id::text desc`;
 
 /** Rows of `a` that belong to the principal and come after the cursor, if there is one. */

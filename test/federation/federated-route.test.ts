@@ -4,6 +4,7 @@ import { syncQueryRole } from '../../src/db/query-role.ts';
 import { generateSigningPair } from '../../src/federation/crypto.ts';
 import { createNodeService } from '../../src/federation/node-service.ts';
 import { InProcessTransport } from '../../src/federation/transport.ts';
+import { applyPolicy } from '../../src/ledger/apply-policy.ts';
 import { PolicyStore } from '../../src/policy/policy-store.ts';
 import { validatePolicyFiles } from '../../src/policy/validate.ts';
 import { createTestApp } from '../support/app.ts';
@@ -56,6 +57,7 @@ beforeAll(async () => {
       },
     },
   }));
+  await applyPolicy(gatewayDb.db, snapshot);
 }, 120_000);
 
 afterAll(async () => {

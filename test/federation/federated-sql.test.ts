@@ -5,10 +5,11 @@ import { answerFederatedQuery, FederatedQueryAborted } from '../../src/federatio
 import { type Envelope, signEnvelope } from '../../src/federation/messages.ts';
 import type { HeldVector } from '../../src/federation/secagg-gateway.ts';
 import { HttpTransport } from '../../src/federation/transport.ts';
+import { applyPolicy } from '../../src/ledger/apply-policy.ts';
 import { readPolicyDirectory } from '../../src/policy/load-directory.ts';
 import { type PolicySnapshot, validatePolicyFiles } from '../../src/policy/validate.ts';
 import { openTestDatabase, type TestDatabase } from '../support/databases.ts';
-import { setBudget, testPrincipal } from '../support/ledger.ts';
+import { testPrincipal } from '../support/ledger.ts';
 import { type FederationFixture, startFederation } from './node-processes.ts';
 
 let federation: FederationFixture;
@@ -20,9 +21,7 @@ beforeAll(async () => {
   const validation = await validatePolicyFiles(await readPolicyDirectory(federation.policyDir));
   if (!validation.ok) throw new Error(JSON.stringify(validation.issues));
   policy = validation.snapshot;
-  for (const community of ['riverside', 'hillcrest', 'lakeside']) {
-    await setBudget(pooled.db, community, { accounting: 'zcdp', epsilon: 10, delta: 1e-5 });
-  }
+  await applyPolicy(pooled.db, policy);
 }, 180_000);
 
 afterAll(async () => {

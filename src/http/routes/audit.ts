@@ -21,6 +21,7 @@ const VerificationSchema = z
 const verifyRoute = createRoute({
   method: 'get',
   path: '/v1/audit/verify',
+  operationId: 'verifyAuditChain',
   summary: 'Verify the audit log’s hash chain',
   tags: ['governance'],
   security: BEARER,

@@ -40,6 +40,7 @@ const AnswerSchema = z
 const route = createRoute({
   method: 'post',
   path: '/v1/federated-queries',
+  operationId: 'runFederatedQuery',
   summary:
     'Ask an aggregate query over node tables; the gateway sees only the noised, securely aggregated sum',
   tags: ['federation'],

@@ -3,7 +3,7 @@
  * (`GET /v1/training-jobs`), newest first, keyset-paginated so pages stay stable as work arrives.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { listOwnJobs, listOwnQueries } from '../../ledger/history.ts';
+import { listOwnQueries } from '../../ledger/history.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
 import { AUTH_PROBLEMS, BEARER, problem } from '../openapi-schemas.ts';
 import { Problem } from '../problem.ts';
@@ -28,19 +28,6 @@ const HistoryQuerySchema = z
   })
   .openapi('QueryHistoryEntry');
 
-const HistoryJobSchema = z
-  .object({
-    id: z.string(),
-    status: z.string(),
-    table: z.string().nullable(),
-    model_id: z.string().nullable(),
-    progress: z.unknown(),
-    cost: z.unknown(),
-    created_at: z.string(),
-    finished_at: z.string().nullable(),
-  })
-  .openapi('TrainingJobSummary');
-
 const queriesRoute = createRoute({
   method: 'get',
   path: '/v1/queries',
@@ -63,37 +50,11 @@ const queriesRoute = createRoute({
   },
 });
 
-const jobsRoute = createRoute({
-  method: 'get',
-  path: '/v1/training-jobs',
-  operationId: 'listTrainingJobs',
-  summary: 'Your own training jobs, newest first',
-  tags: ['training'],
-  security: BEARER,
-  request: { query: PageQuery },
-  responses: {
-    200: {
-      description: 'A page of your jobs',
-      content: {
-        'application/json': {
-          schema: z.object({ jobs: z.array(HistoryJobSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
-    400: problem('A parameter is not valid (a cursor this API did not return)'),
-    401: AUTH_PROBLEMS[401],
-  },
-});
-
 export function historyRoutes(deps: AppDependencies) {
   return new OpenAPIHono<AppEnv>()
     .openapi(queriesRoute, async (c) => {
       const page = await badCursor(() => listOwnQueries(deps.db, c.var.principal.id, c.req.valid('query')));
       return c.json({ queries: page.items, next_cursor: page.next_cursor }, 200);
-    })
-    .openapi(jobsRoute, async (c) => {
-      const page = await badCursor(() => listOwnJobs(deps.db, c.var.principal.id, c.req.valid('query')));
-      return c.json({ jobs: page.items, next_cursor: page.next_cursor }, 200);
     });
 }
 

@@ -129,6 +129,7 @@ const cancelRoute = createRoute({
 const listJobsRoute = createRoute({
   method: 'get',
   path: '/v1/training-jobs',
+  operationId: 'listTrainingJobs',
   summary: 'Your training jobs (a council sees all), newest first, paginated',
   tags: ['training'],
   security: BEARER,
@@ -142,6 +143,7 @@ const listJobsRoute = createRoute({
 const listModelsRoute = createRoute({
   method: 'get',
   path: '/v1/models',
+  operationId: 'listModels',
   summary: 'Your released models (a council sees all), newest first, paginated; cards without weights',
   tags: ['training'],
   security: BEARER,

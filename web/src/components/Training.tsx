@@ -22,7 +22,7 @@ const EXAMPLE = {
 interface JobSummary {
   id: string;
   status: string;
-  table: string | null;
+  spec: { table?: string } | null;
   model_id: string | null;
   progress: JobView['progress'];
   created_at: string;
@@ -34,7 +34,7 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 export function Training(props: { catalog: Catalog | undefined }) {
   const [refresh, setRefresh] = useState(0);
   const jobs = useLoad(
-    (signal) => get<{ jobs: JobSummary[] }>('/v1/training-jobs?limit=10', signal),
+    (signal) => get<{ items: JobSummary[] }>('/v1/training-jobs?limit=10', signal),
     [refresh],
   );
   const [spec, setSpec] = useState(JSON.stringify(EXAMPLE, null, 2));
@@ -84,7 +84,7 @@ export function Training(props: { catalog: Catalog | undefined }) {
         </p>
       )}
       <ul class="jobs">
-        {(jobs.data?.jobs ?? []).map((job) => (
+        {(jobs.data?.items ?? []).map((job) => (
           <JobRow key={job.id} job={job} onModel={setModel} onDone={() => setRefresh((r) => r + 1)} />
         ))}
       </ul>
@@ -119,13 +119,13 @@ function JobRow(props: { job: JobSummary; onModel: (id: string) => void; onDone:
   return (
     <li class="job">
       <div class="job-head">
-        <strong>{props.job.table ?? 'job'}</strong>
+        <strong>{props.job.spec?.table ?? 'job'}</strong>
         <span class={`status status-${live.status}`}>{live.status}</span>
         <span class="muted small">{when(props.job.created_at)}</span>
       </div>
       <progress
         class="progress"
-        aria-label={`Training on ${props.job.table ?? 'a table'}`}
+        aria-label={`Training on ${props.job.spec?.table ?? 'a table'}`}
         max={100}
         value={Math.round(fraction * 100)}
         aria-valuetext={p ? `step ${p.step} of ${p.steps}, ${Math.round(fraction * 100)}%` : live.status}
