@@ -315,49 +315,41 @@ function valueSql(value: ValueColumn, expr: Node): Node {
       'int4',
     );
     if (isExactGrid(transform.granularity)) return rounded;
-    return {
-      CaseExpr: {
+    return nullOr(expr, {
+      MinMaxExpr: {
+        op: 'IS_LEAST',
         args: [
-          {
-            CaseWhen: {
-              expr: { NullTest: { arg: expr, nulltesttype: 'IS_NULL' } },
-              result: { A_Const: { isnull: true } },
-            },
-          },
+          { MinMaxExpr: { op: 'IS_GREATEST', args: [rounded, numberConstant(steps.low)] } },
+          numberConstant(steps.high),
         ],
-        defresult: {
-          MinMaxExpr: {
-            op: 'IS_LEAST',
-            args: [
-              { MinMaxExpr: { op: 'IS_GREATEST', args: [rounded, numberConstant(steps.low)] } },
-              numberConstant(steps.high),
-            ],
-          },
-        },
       },
-    };
+    });
   }
   const width = transform.bounds.high - transform.bounds.low;
-  if (width === 0)
-    return {
-      CaseExpr: {
-        args: [
-          {
-            CaseWhen: {
-              expr: { NullTest: { arg: expr, nulltesttype: 'IS_NULL' } },
-              result: { A_Const: { isnull: true } },
-            },
-          },
-        ],
-        defresult: numberConstant(0),
-      },
-    };
+  if (width === 0) return nullOr(expr, numberConstant(0));
   const position = operator(
     '*',
     operator('-', cast(inRange, 'numeric'), numberConstant(transform.bounds.low)),
     numberConstant(transform.buckets),
   );
   return clamp(call('floor', [operator('/', position, numberConstant(width))]), 0, transform.buckets - 1);
+}
+
+/** CASE WHEN input IS NULL THEN NULL ELSE value END. */
+function nullOr(input: Node, value: Node): Node {
+  return {
+    CaseExpr: {
+      args: [
+        {
+          CaseWhen: {
+            expr: { NullTest: { arg: input, nulltesttype: 'IS_NULL' } },
+            result: { A_Const: { isnull: true } },
+          },
+        },
+      ],
+      defresult: value,
+    },
+  };
 }
 
 /** A column read through emit.ts, which clamps it to its policy bounds: here the same bounds. */
