@@ -114,7 +114,12 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
   const requestHash = await sha256Hex(canonicalJson({ ...body, dry_run: false }));
   if (body.idempotency_key) {
     const earlier = await findByIdempotencyKey(db, principal.id, body.idempotency_key);
-    if (earlier) return replay(context, earlier, requestHash);
+    // A pending answer may be a racer's still running: wait for it, as the loser of a race does.
+    if (earlier) {
+      return earlier.status === 'pending'
+        ? replayRaceWinner(context, body.idempotency_key, requestHash)
+        : replay(context, earlier, requestHash);
+    }
   }
   const fingerprint = await sha256Hex(
     canonicalJson({
@@ -127,7 +132,14 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
   );
   if (policy.policy.reuse_answers) {
     const repeat = await findRepeat(db, principal.id, fingerprint);
-    if (repeat?.response) return fresh({ ...(repeat.response as object), repeated: true, charged: [] });
+    if (repeat?.response) {
+      // The repeat may be this very request's answer, committed by a racer since the key was looked
+      // up: then it is a replay, and its stored bytes are the answer.
+      const same =
+        body.idempotency_key && (await findByIdempotencyKey(db, principal.id, body.idempotency_key));
+      if (same) return replay(context, same, requestHash);
+      return fresh({ ...(repeat.response as object), repeated: true, charged: [] });
+    }
   }
   return chargeAndAnswer(context, body, plan, { requestHash, fingerprint });
 }
@@ -395,7 +407,13 @@ async function replayRaceWinner(
   for (;;) {
     const winner = await findByIdempotencyKey(context.db, context.principal.id, idempotencyKey);
     if (!winner) throw new Error('an idempotency key conflicted with an answer that does not exist');
-    if (winner.status !== 'pending' || Date.now() >= deadline) return replay(context, winner, requestHash);
+    try {
+      // Resolves a released, failed or abandoned answer; a pending one is waited for until the deadline.
+      return await replay(context, winner, requestHash);
+    } catch (error) {
+      if (!(error instanceof Problem && error.code === 'answer_pending') || Date.now() >= deadline)
+        throw error;
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
