@@ -1,7 +1,7 @@
 /**
  * `dpgate audit verify`: walks the hash chain of the audit log and reports the first broken entry.
  * On the database directly, or with a council `--key` through a running gateway's
- * `GET /v1/audit/verify` (the way while an embedded gateway holds its data directory).
+ * `GET /v1/audit/status` (the way while an embedded gateway holds its data directory).
  */
 import { Command } from 'commander';
 import { readConfig } from '../config.ts';
@@ -12,9 +12,9 @@ import { withDatabase } from './with-database.ts';
 interface Verification {
   readonly ok: boolean;
   readonly entries: number;
-  readonly head_hash?: string;
-  readonly broken_at_id?: number;
-  readonly reason?: string;
+  readonly head_hash?: string | null;
+  readonly broken_at_id?: number | null;
+  readonly reason?: string | null;
 }
 
 export function auditCommand(): Command {
@@ -27,7 +27,7 @@ export function auditCommand(): Command {
       ),
   ).action(async (options: { url: string; key?: string }) => {
     const result = options.key
-      ? await expectOk<Verification>({ url: options.url, key: options.key }, 'GET', '/v1/audit/verify')
+      ? await expectOk<Verification>({ url: options.url, key: options.key }, 'GET', '/v1/audit/status')
       : await withDatabase(readConfig(), async (database) => {
           const local = await verifyAuditChain(database.db);
           return local.ok

@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { appendAudit } from '../ledger/audit-log.ts';
 import { type CommunityCharge, commitCharge } from '../ledger/charge.ts';
+import { ledgerTransaction } from '../ledger/ledger-transaction.ts';
 import { releaseCost } from '../ledger/release-cost.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
@@ -85,7 +86,7 @@ export async function answerFederatedQuery(
     zcdpDelta: federated.plan.cost.delta,
   });
 
-  const charged = await db.transaction().execute(async (trx) => {
+  const charged = await ledgerTransaction(db, async (trx) => {
     const committed = await commitCharge(trx, {
       requestId,
       principal,

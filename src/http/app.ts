@@ -15,7 +15,6 @@ import { rateLimit } from './middleware/rate-limit.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { Problem, problemResponse } from './problem.ts';
 import { RequestLimiter } from './request-limiter.ts';
-import { auditRoutes } from './routes/audit.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { chargeRoutes } from './routes/charges.ts';
 import { communityRoutes } from './routes/communities.ts';
@@ -58,7 +57,6 @@ export function createApp(deps: AppDependencies) {
   app.route('/', keyRoutes(deps));
   app.route('/', dashboardRoutes(deps));
   app.route('/', federatedQueryRoutes(deps));
-  app.route('/', auditRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

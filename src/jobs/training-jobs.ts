@@ -22,6 +22,7 @@ import { discreteLaplace } from '../dp/discrete-laplace.ts';
 import { appendAudit } from '../ledger/audit-log.ts';
 import { chargeAmounts, remaining, zcdpChargeFits } from '../ledger/budget-state.ts';
 import { budgetState, type CommunityCharge, commitCharge } from '../ledger/charge.ts';
+import { ledgerTransaction } from '../ledger/ledger-transaction.ts';
 import { type ReleaseCost, releaseCost } from '../ledger/release-cost.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
@@ -135,7 +136,7 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
   const { plan } = resolved;
   const cost = trainingReleaseCost(resolved);
   const { dry_run: _, ...stored } = request;
-  const charged = await db.transaction().execute(async (trx) => {
+  const charged = await ledgerTransaction(db, async (trx) => {
     const committed = await commitCharge(trx, {
       requestId,
       principal,
@@ -261,7 +262,7 @@ async function estimatePopulation(context: JobContext, request: TrainingRequest)
   const epsilon = request.population_epsilon!;
   const mechanism = discreteLaplace({ scale: 1 / epsilon });
   const subjectId = crypto.randomUUID();
-  await db.transaction().execute(async (trx) => {
+  await ledgerTransaction(db, async (trx) => {
     await commitCharge(trx, {
       requestId: `${requestId}:population`,
       principal,

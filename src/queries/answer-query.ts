@@ -230,6 +230,7 @@ async function chargeAndAnswer(
       rows: answer.rows,
       accuracy: answer.accuracy,
       ...(answer.postProcessing ? { post_processing: answer.postProcessing } : {}),
+      ...(answer.rows.length === 0 ? { empty_release: emptyReleaseReason(plan) } : {}),
       cost: costBody(plan),
       scope: plan.scope,
       charged: charges.map(chargeBody),
@@ -353,6 +354,17 @@ function costBody(plan: PrivateQueryPlan) {
     ...(plan.cost.rho === undefined ? {} : { rho: plan.cost.rho }),
     mechanism: plan.mechanism,
   };
+}
+
+/**
+ * Why a charged answer has no rows, from the plan alone (never from the data): a released row count
+ * of zero is itself a noisy, charged fact, and the analyst should know which step produced it.
+ */
+function emptyReleaseReason(plan: PrivateQueryPlan): string {
+  if (plan.grouping.kind === 'selected') {
+    return 'No group passed partition selection: each group without a public domain is released only when its noisy count of persons clears the threshold, so groups of few persons stay hidden. The charge pays for that selection. Declaring the key’s public domain in policy, or a larger ε, releases more groups.';
+  }
+  return 'Every row was removed by HAVING, LIMIT or OFFSET, which apply to the noisy values after release.';
 }
 
 function chargeBody(charge: CommunityCharge) {

@@ -59,3 +59,24 @@ describeEachDatabase('a query over public keys alone', (database) => {
     expect(refused.status).toBe(400);
   });
 });
+
+describeEachDatabase('an empty release', (database) => {
+  let t: Awaited<ReturnType<typeof createTestApp>>;
+  beforeAll(async () => {
+    t = await createTestApp(database());
+  });
+
+  it('says why no group was released, and says nothing when rows are', async () => {
+    // Ages have no public domain: each age group must pass partition selection, and at ε = 0.01 the
+    // threshold lies far above the few dozen persons of any one age in the demo commons.
+    const empty = await t.query({ sql: 'SELECT age, COUNT(*) FROM people GROUP BY age', epsilon: 0.01 });
+    expect(empty.status).toBe(200);
+    const body = (await empty.json()) as { rows: unknown[][]; empty_release?: string; charged: unknown[] };
+    expect(body.rows).toEqual([]);
+    expect(body.empty_release).toMatch(/partition selection/);
+    expect(body.charged.length).toBeGreaterThan(0);
+
+    const full = await t.query({ sql: 'SELECT sex, COUNT(*) FROM people GROUP BY sex', epsilon: 0.5 });
+    expect(((await full.json()) as { empty_release?: string }).empty_release).toBeUndefined();
+  });
+});

@@ -51,11 +51,10 @@ const queriesRoute = createRoute({
 });
 
 export function historyRoutes(deps: AppDependencies) {
-  return new OpenAPIHono<AppEnv>()
-    .openapi(queriesRoute, async (c) => {
-      const page = await badCursor(() => listOwnQueries(deps.db, c.var.principal.id, c.req.valid('query')));
-      return c.json({ queries: page.items, next_cursor: page.next_cursor }, 200);
-    });
+  return new OpenAPIHono<AppEnv>().openapi(queriesRoute, async (c) => {
+    const page = await badCursor(() => listOwnQueries(deps.db, c.var.principal.id, c.req.valid('query')));
+    return c.json({ queries: page.items, next_cursor: page.next_cursor }, 200);
+  });
 }
 
 async function badCursor<T>(work: () => Promise<T>): Promise<T> {
