@@ -411,23 +411,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/audit/verify": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Verify the audit log’s hash chain */
-        get: operations["verifyAuditChain"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -879,16 +862,6 @@ export interface components {
             role: "analyst" | "contributor" | "council";
             /** @description Contributor keys only */
             community?: string;
-        };
-        AuditVerification: {
-            ok: boolean;
-            /** @description Entries that verify, from the first */
-            entries: number;
-            /** @description Hash of the newest entry, when all verify */
-            head_hash?: string;
-            /** @description The first entry that does not */
-            broken_at_id?: number;
-            reason?: string;
         };
     };
     responses: never;
@@ -2685,53 +2658,6 @@ export interface operations {
             };
             /** @description The key is already revoked */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Too many requests from this key; retry after the time given */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    verifyAuditChain: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Whether every entry links to the one before and matches its hash */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AuditVerification"];
-                };
-            };
-            /** @description Missing or unknown API key */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The key’s role may not use this route */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
