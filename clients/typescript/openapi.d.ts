@@ -442,12 +442,19 @@ export interface components {
                     epsilon: number;
                     delta: number;
                 };
-                remaining: {
-                    epsilon: number;
-                    delta: number;
-                };
+                remaining: components["schemas"]["Remaining"];
             }[];
             policy_version: string;
+        };
+        Remaining: {
+            epsilon: number;
+            delta: number;
+            /** @description Exact decimal strings, where what is left is a difference of ledger decimals: ε under basic, ρ under zcdp, δ under basic and zcdp. A zcdp or rdp community’s ε left is a conversion, so null. */
+            exact?: {
+                epsilon: string | null;
+                delta: string | null;
+                rho?: string | null;
+            };
         };
         Problem: {
             type: string;
@@ -596,10 +603,7 @@ export interface components {
                  */
                 approx_epsilon?: string;
             };
-            remaining: {
-                epsilon: number;
-                delta: number;
-            };
+            remaining: components["schemas"]["Remaining"];
             /** @description The ledger’s exact decimals beside the floats. Under zcdp the ε left is a conversion of ρ, so `remaining.epsilon` is null and `remaining.rho` is exact. */
             exact: {
                 spent: {
@@ -807,10 +811,7 @@ export interface components {
                 rho: string | null;
             }[];
             remaining: {
-                [key: string]: {
-                    epsilon: number;
-                    delta: number;
-                };
+                [key: string]: components["schemas"]["Remaining"];
             };
             policy_version: string;
             repeated?: boolean;

@@ -35,3 +35,22 @@ export const AUTH_PROBLEMS = {
 } as const;
 
 export const BEARER = [{ bearer: [] }];
+
+/** What a community has left: floats, and beside them the ledger's exact decimals where they exist. */
+export const RemainingSchema = z
+  .object({
+    epsilon: z.number(),
+    delta: z.number(),
+    exact: z
+      .object({
+        epsilon: z.string().nullable(),
+        delta: z.string().nullable(),
+        rho: z.string().nullable().optional(),
+      })
+      .optional()
+      .openapi({
+        description:
+          'Exact decimal strings, where what is left is a difference of ledger decimals: ε under basic, ρ under zcdp, δ under basic and zcdp. A zcdp or rdp community’s ε left is a conversion, so null.',
+      }),
+  })
+  .openapi('Remaining');

@@ -19,6 +19,7 @@ import {
   rdpChargeFits,
   rdpSpend,
 } from '../dp/accounting/rdp-ledger.ts';
+import { decimalRemainder } from './decimal.ts';
 import type { ReleaseCost } from './release-cost.ts';
 
 export interface BudgetState {
@@ -30,6 +31,26 @@ export interface BudgetState {
   readonly rhoSpent: number;
   /** rdp only: the filter's order and the composed curve (absent before the ledger has one). */
   readonly rdp?: { readonly order: number; readonly spent: RdpCharge };
+  /** The ledger's own decimal text, when the state was read from a budget row. */
+  readonly decimals?: {
+    readonly epsilonTotal: string;
+    readonly epsilonSpent: string;
+    readonly deltaTotal: string;
+    readonly deltaSpent: string;
+    readonly rhoTotal: string | null;
+    readonly rhoSpent: string;
+  };
+}
+
+/**
+ * What is left as exact decimal strings, beside the floats: only where it is a difference of ledger
+ * decimals. A zcdp or rdp community's ε left is a conversion of its ρ or Rényi curve (and an rdp
+ * community's δ spent a part of that conversion), so those are null; ρ left is exact under zcdp.
+ */
+export interface ExactRemaining {
+  readonly epsilon: string | null;
+  readonly delta: string | null;
+  readonly rho?: string | null;
 }
 
 /** What one charge adds to a community's spent columns, in its accounting mode. */
@@ -106,7 +127,11 @@ function zcdpEpsilon(state: BudgetState, spend: ZcdpSpend): number {
   return spend.rho === 0 ? spend.epsilon : zcdpSpendToEpsilon(spend, state.deltaTotal);
 }
 
-export function remaining(state: BudgetState): { epsilon: number; delta: number } {
+export function remaining(state: BudgetState): {
+  epsilon: number;
+  delta: number;
+  exact?: ExactRemaining;
+} {
   const deltaSpent =
     state.accounting === 'rdp' && state.rdp
       ? rdpSpend(rdpBudgetOf(state), state.rdp.spent).delta
@@ -114,7 +139,24 @@ export function remaining(state: BudgetState): { epsilon: number; delta: number 
   return {
     epsilon: Math.max(0, state.epsilonTotal - epsilonSpent(state)),
     delta: Math.max(0, state.deltaTotal - deltaSpent),
+    ...(state.decimals ? { exact: exactRemaining(state.accounting, state.decimals) } : {}),
   };
+}
+
+function exactRemaining(
+  accounting: BudgetState['accounting'],
+  d: NonNullable<BudgetState['decimals']>,
+): ExactRemaining {
+  const delta = accounting === 'rdp' ? null : decimalRemainder(d.deltaTotal, d.deltaSpent);
+  if (accounting === 'basic') return { epsilon: decimalRemainder(d.epsilonTotal, d.epsilonSpent), delta };
+  if (accounting === 'zcdp') {
+    return {
+      epsilon: null,
+      delta,
+      rho: d.rhoTotal === null ? null : decimalRemainder(d.rhoTotal, d.rhoSpent),
+    };
+  }
+  return { epsilon: null, delta };
 }
 
 /**

@@ -196,7 +196,7 @@ async function debit(
 type BudgetRow = { accounting: BudgetState['accounting'] } & Record<
   'epsilon_total' | 'delta_total' | 'epsilon_spent' | 'delta_spent' | 'rho_spent',
   string
-> & { rdp_order?: string | null; rdp_spent?: RdpCharge | null };
+> & { rho_total?: string | null; rdp_order?: string | null; rdp_spent?: RdpCharge | null };
 
 export function budgetState(row: BudgetRow): BudgetState {
   const rdp =
@@ -211,5 +211,13 @@ export function budgetState(row: BudgetRow): BudgetState {
     deltaSpent: Number(row.delta_spent),
     rhoSpent: Number(row.rho_spent),
     ...(rdp ? { rdp } : {}),
+    decimals: {
+      epsilonTotal: row.epsilon_total,
+      epsilonSpent: row.epsilon_spent,
+      deltaTotal: row.delta_total,
+      deltaSpent: row.delta_spent,
+      rhoTotal: row.rho_total ?? null,
+      rhoSpent: row.rho_spent,
+    },
   };
 }

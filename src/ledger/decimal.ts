@@ -28,3 +28,21 @@ function normalise(digits: bigint, exponent: number): string {
   const padded = text.padStart(scale + 1, '0');
   return `${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
 }
+
+/**
+ * a − b for the ledger's decimal text (NUMERIC as PostgreSQL prints it), exactly, floored at 0: what
+ * is left of a budget never passes through a float.
+ */
+export function decimalRemainder(a: string, b: string): string {
+  const [x, xScale] = scaledDecimal(a);
+  const [y, yScale] = scaledDecimal(b);
+  const scale = Math.max(xScale, yScale);
+  const difference = x * 10n ** BigInt(scale - xScale) - y * 10n ** BigInt(scale - yScale);
+  return difference <= 0n ? '0' : normalise(difference, -scale);
+}
+
+function scaledDecimal(text: string): [bigint, number] {
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new RangeError(`not a ledger decimal: ${text}`);
+  const [whole = '0', fraction = ''] = text.split('.');
+  return [BigInt(whole + fraction), fraction.length];
+}

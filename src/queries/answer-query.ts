@@ -315,15 +315,7 @@ async function dryRun(db: Kysely<Database>, plan: QueryPlan, policy: PolicySnaps
   }
   const budgets = await db
     .selectFrom('dpgate.community_budgets')
-    .select([
-      'community_id',
-      'epsilon_total',
-      'epsilon_spent',
-      'delta_total',
-      'delta_spent',
-      'rho_spent',
-      'accounting',
-    ])
+    .selectAll()
     .where('community_id', 'in', plan.scope.communities.length > 0 ? [...plan.scope.communities] : [''])
     .execute();
   return {

@@ -5,7 +5,14 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { chargesToCsv, listCharges, listCommunityBudgets } from '../../ledger/ledger-view.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
-import { AUTH_PROBLEMS, BEARER, INVALID_REQUEST, ProblemSchema, RATE_LIMITED } from '../openapi-schemas.ts';
+import {
+  AUTH_PROBLEMS,
+  BEARER,
+  INVALID_REQUEST,
+  ProblemSchema,
+  RATE_LIMITED,
+  RemainingSchema,
+} from '../openapi-schemas.ts';
 import { Problem } from '../problem.ts';
 
 const Amount = z.string().openapi({ description: 'Exact decimal, as the ledger holds it', example: '0.1' });
@@ -24,7 +31,7 @@ const CommunitySchema = z
       rho: Amount.optional(),
       approx_epsilon: Amount.optional(),
     }),
-    remaining: z.object({ epsilon: z.number(), delta: z.number() }),
+    remaining: RemainingSchema,
     exact: z
       .object({
         spent: z.object({ epsilon: Amount, delta: Amount, rho: Amount.optional() }),

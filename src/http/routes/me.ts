@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { listCommunityBudgets } from '../../ledger/ledger-view.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
-import { AUTH_PROBLEMS, BEARER, RATE_LIMITED } from '../openapi-schemas.ts';
+import { AUTH_PROBLEMS, BEARER, RATE_LIMITED, RemainingSchema } from '../openapi-schemas.ts';
 
 const Amount = z.object({ epsilon: z.number(), delta: z.number() });
 
@@ -17,7 +17,7 @@ const PrincipalSchema = z
      * community whose ledger it reads; with each one's budget and what is left.
      */
     communities: z.array(
-      z.object({ id: z.string(), accounting: z.string(), budget: Amount, remaining: Amount }),
+      z.object({ id: z.string(), accounting: z.string(), budget: Amount, remaining: RemainingSchema }),
     ),
     policy_version: z.string(),
   })

@@ -11,7 +11,14 @@ import { answerQuery, type QueryBody } from '../../queries/answer-query.ts';
 import type { FaultInjector } from '../../queries/fault-points.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
-import { AUTH_PROBLEMS, BEARER, INVALID_REQUEST, ProblemSchema, problem } from '../openapi-schemas.ts';
+import {
+  AUTH_PROBLEMS,
+  BEARER,
+  INVALID_REQUEST,
+  ProblemSchema,
+  problem,
+  RemainingSchema,
+} from '../openapi-schemas.ts';
 import { Problem } from '../problem.ts';
 
 const QueryRequestSchema = z
@@ -78,7 +85,7 @@ const AnswerSchema = z
         rho: z.string().nullable(),
       }),
     ),
-    remaining: z.record(z.string(), z.object({ epsilon: z.number(), delta: z.number() })),
+    remaining: z.record(z.string(), RemainingSchema),
     policy_version: z.string(),
     repeated: z.boolean().optional(),
   })
