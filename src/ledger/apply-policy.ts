@@ -54,15 +54,20 @@ export async function applyPolicy(db: Kysely<Database>, snapshot: PolicySnapshot
           .onConflict((oc) => oc.column('community_id').doUpdateSet({ ...totals, updated_at: new Date() }))
           .execute();
       }
+      // Stamped now, with every budget row locked, not at the transaction's start: a charge that
+      // held a row before this apply could lock it commits earlier, so every charge stamped after
+      // `applied_at` was planned under this version or refused as superseded.
+      const appliedAt = sql<Date>`clock_timestamp()`;
       await trx
         .insertInto('dpgate.policy_versions')
         .values({
           version,
           policy: jsonb(policy),
           files: jsonb(snapshot.files.map(({ name, text }) => ({ name, text }))),
+          applied_at: appliedAt,
         })
         // Going back to an earlier version makes it the newest again.
-        .onConflict((oc) => oc.column('version').doUpdateSet({ applied_at: new Date() }))
+        .onConflict((oc) => oc.column('version').doUpdateSet({ applied_at: appliedAt }))
         .execute();
       await syncQueryRole(trx, policy);
       await installCommunityGuard(trx, policy);
