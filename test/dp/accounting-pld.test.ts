@@ -89,9 +89,11 @@ describe('PLD accountant for DP-SGD', () => {
     }
   });
 
-  it('accounts 100,000 steps in under 5 seconds', () => {
+  // Composition by one FFT and a pointwise power: step-by-step convolution of 100,000 steps takes minutes, so
+  // the bound catches it while leaving room for a loaded machine (about 1 s on a quiet one).
+  it('accounts 100,000 steps through one FFT, in seconds, not minutes', () => {
     const started = performance.now();
     dpSgdEpsilonByPld({ ...mnist, steps: 100_000 });
-    expect(performance.now() - started).toBeLessThan(5000);
+    expect(performance.now() - started).toBeLessThan(20_000);
   });
 });
