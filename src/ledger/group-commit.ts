@@ -1,6 +1,6 @@
 /**
- * Group commit of answer charges: the charges that arrive in one gateway while a group is being
- * committed wait, and go together in the next transaction (lock the union of their budget rows,
+ * Group commit of answer charges: the charges over the same communities that arrive in one gateway
+ * while a group of them is being committed wait, and go together in the next transaction (lock the union of their budget rows,
  * plan each in arrival order on the rows as the ones before it leave them, record them all in one
  * statement, commit). Each charge is still checked on its own: one that is refused writes nothing
  * and the others commit. A charge's promise settles only after its group's transaction committed,
@@ -112,18 +112,26 @@ class ChargeGroups {
   }
 }
 
-const groups = new WeakMap<Kysely<Database>, ChargeGroups>();
+const groups = new WeakMap<Kysely<Database>, Map<string, ChargeGroups>>();
 
 /**
- * Charges one answer in this gateway's next group; resolves once the charge has committed. Rejects
- * with BudgetExhaustedError, IdempotencyKeyTakenError, PolicySupersededError or
- * UnknownCommunityError (nothing charged), or with the group's database error.
+ * Charges one answer in this gateway's next group for the same communities; resolves once the
+ * charge has committed. Groups are per set of communities, so a budget row that is slow to lock
+ * delays only the charges that need it. Rejects with BudgetExhaustedError,
+ * IdempotencyKeyTakenError, PolicySupersededError or UnknownCommunityError (nothing charged), or
+ * with the group's database error.
  */
 export function chargeAnswer(db: Kysely<Database>, charge: AnswerCharge): Promise<CommunityCharge[]> {
-  let group = groups.get(db);
+  let byScope = groups.get(db);
+  if (!byScope) {
+    byScope = new Map();
+    groups.set(db, byScope);
+  }
+  const scope = [...new Set(charge.request.communities)].sort().join('\n');
+  let group = byScope.get(scope);
   if (!group) {
     group = new ChargeGroups(db);
-    groups.set(db, group);
+    byScope.set(scope, group);
   }
   return group.charge(charge);
 }
