@@ -37,30 +37,14 @@ export function findAnswer(db: Kysely<Database>, id: string) {
   return db.selectFrom('dpgate.released_answers').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** Reserves the answer in the charge's transaction: from here on the charge stands. */
-export async function insertPendingAnswer(
-  trx: Kysely<Database>,
-  answer: {
-    readonly id: string;
-    readonly principalId: string;
-    readonly idempotencyKey: string | null;
-    readonly requestHash: string;
-    readonly queryFingerprint: string;
-    readonly policyVersion: string;
-  },
-): Promise<void> {
-  await trx
-    .insertInto('dpgate.released_answers')
-    .values({
-      id: answer.id,
-      principal_id: answer.principalId,
-      idempotency_key: answer.idempotencyKey,
-      request_hash: answer.requestHash,
-      query_fingerprint: answer.queryFingerprint,
-      policy_version: answer.policyVersion,
-      status: 'pending',
-    })
-    .execute();
+/** The answer a charge reserves, pending, in the charge's own statement (charge.ts recordCharges). */
+export interface PendingAnswer {
+  readonly id: string;
+  readonly principalId: string;
+  readonly idempotencyKey: string | null;
+  readonly requestHash: string;
+  readonly queryFingerprint: string;
+  readonly policyVersion: string;
 }
 
 /** Stores the answer as sent: `text` is the exact body, so replays are byte-identical. */

@@ -1,18 +1,18 @@
 /**
  * The audit log: append-only and hash-chained. Each entry's hash covers the previous entry's hash
  * and the entry's own content, so an edited, inserted or deleted entry breaks the chain from that
- * point on. Appends are serialised by a transaction-scoped advisory lock, so two gateways never
- * chain onto the same predecessor; an append commits or rolls back with the work it records.
+ * point on. Appends run in the database (`dpgate.append_audit`, migration 0006), serialised by a
+ * transaction-scoped advisory lock, so two gateways never chain onto the same predecessor; an
+ * append commits or rolls back with the work it records.
  * Database triggers refuse UPDATE and DELETE (migration 0001).
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
-import { jsonb } from '../db/jsonb.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { sha256Hex } from '../util/sha256.ts';
 
+/** The previous hash of the first entry (also in `dpgate.append_audit`). */
 export const GENESIS_HASH = '0'.repeat(64);
-const AUDIT_LOCK_KEY = 7_302_114_003;
 
 export type AuditAction =
   | 'query.refused'
@@ -34,41 +34,42 @@ export interface AuditEntry {
   readonly details: Record<string, unknown>;
 }
 
-function entryHash(prevHash: string, at: Date, entry: AuditEntry): Promise<string> {
-  const content = canonicalJson({
+/** The text an entry's hash covers after the previous hash: its fields, canonically serialised. */
+function entryContent(at: Date, entry: AuditEntry): string {
+  return canonicalJson({
     at: at.toISOString(),
     actor: entry.actor,
     action: entry.action,
     request_id: entry.requestId ?? null,
     details: entry.details,
   });
-  return sha256Hex(`${prevHash}\n${content}`);
 }
 
-/** Appends in the caller's transaction when given one; otherwise in a transaction of its own. */
+function entryHash(prevHash: string, at: Date, entry: AuditEntry): Promise<string> {
+  return sha256Hex(`${prevHash}\n${entryContent(at, entry)}`);
+}
+
+/**
+ * An entry as `dpgate.append_audit` takes it (migration 0006): the fields and the content they
+ * serialise to, which the function hashes with the head of the chain, read under the audit lock.
+ */
+export function auditRecord(entry: AuditEntry, at = new Date()) {
+  return {
+    at: at.toISOString(),
+    actor: entry.actor,
+    action: entry.action,
+    request_id: entry.requestId ?? null,
+    details: entry.details,
+    content: entryContent(at, entry),
+  };
+}
+
+/**
+ * One statement: in the caller's transaction when given one (it commits or rolls back with the work
+ * it records), otherwise in the statement's own.
+ */
 export async function appendAudit(db: Kysely<Database>, entry: AuditEntry): Promise<void> {
-  if (!db.isTransaction) return db.transaction().execute((trx) => appendAudit(trx, entry));
-  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK_KEY})`.execute(db);
-  const head = await db
-    .selectFrom('dpgate.audit_log')
-    .select('hash')
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  const prevHash = head?.hash ?? GENESIS_HASH;
-  const at = new Date();
-  await db
-    .insertInto('dpgate.audit_log')
-    .values({
-      at,
-      actor: entry.actor,
-      action: entry.action,
-      request_id: entry.requestId ?? null,
-      details: jsonb(entry.details),
-      prev_hash: prevHash,
-      hash: await entryHash(prevHash, at, entry),
-    })
-    .execute();
+  await sql`select dpgate.append_audit(${JSON.stringify([auditRecord(entry)])}::jsonb)`.execute(db);
 }
 
 export type AuditVerification =

@@ -1,20 +1,22 @@
 /**
- * Committing a charge: one transaction that locks the budget rows of every community in scope in a
- * fixed order (so two requests over {a, b} and {b, a} cannot deadlock), checks each remaining budget
- * under its accounting mode, adds the cost to the spent columns and appends one charge row per
- * community. Concurrent gateways queue on the row locks; whoever commits first is charged first,
- * and a request that no longer fits is refused with nothing written.
+ * Committing a charge: in one transaction, lock the budget rows of every community in scope in a
+ * fixed order, plan the charge on them (version in force, amounts, zcdp and rdp conversions), then
+ * record it in one statement that checks ε and δ exactly on NUMERIC, reserves the pending answer,
+ * adds the cost to the spent columns, appends one charge row per community and the audit entry.
+ * Concurrent gateways queue on the row locks; whoever commits first is charged first, and a request
+ * that no longer fits is refused with nothing written.
  *
  * Every community in scope is charged the request's full cost: a person belongs to one community,
  * so that is each person's privacy loss (parallel composition; DESIGN.md §3).
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
-import { jsonb } from '../db/jsonb.ts';
 import { NO_RDP_CHARGE, type RdpCharge } from '../dp/accounting/rdp-ledger.ts';
 import type { Principal } from '../principals/principal.ts';
+import type { PendingAnswer } from './answers.ts';
+import { type AuditEntry, auditRecord } from './audit-log.ts';
 import { type BudgetState, chargeAmounts, rdpStep, remaining, zcdpChargeFits } from './budget-state.ts';
-import { decimalAtLeast } from './decimal.ts';
+import { decimalAtLeast, decimalSum } from './decimal.ts';
 import type { ReleaseCost } from './release-cost.ts';
 
 export interface ChargeRequest {
@@ -68,28 +70,67 @@ export class UnknownCommunityError extends Error {
   override name = 'UnknownCommunityError';
 }
 
-/**
- * Must run inside the caller's transaction (a `ledgerTransaction`, for its timeouts and retries), so that what the charge pays for (a pending answer, a
- * job, the audit entry) commits or rolls back with it. Throws BudgetExhaustedError, which rolls the
- * transaction back, when any community cannot pay.
- */
-export async function commitCharge(
-  trx: Kysely<Database>,
-  request: ChargeRequest,
-): Promise<CommunityCharge[]> {
-  if (!trx.isTransaction) throw new Error('commitCharge must run inside a transaction');
-  const communities = [...new Set(request.communities)].sort();
-  if (communities.length === 0) return [];
+/** Another request with this idempotency key, on any gateway, committed its charge first; nothing was charged. */
+export class IdempotencyKeyTakenError extends Error {
+  override name = 'IdempotencyKeyTakenError';
+}
 
+/** A budget row as the ledger holds it (NUMERIC as text). */
+export type LockedBudget = BudgetRow & { readonly community_id: string; readonly policy_version: string };
+
+/** One request's charge, planned on locked budget rows: what `recordCharges` writes for it. */
+export interface PlannedCharge {
+  readonly request: ChargeRequest;
+  readonly communities: readonly {
+    readonly communityId: string;
+    readonly accounting: BudgetState['accounting'];
+    readonly charged: CommunityCharge['charged'];
+    /** rdp: the composed curve after this charge. */
+    readonly rdpSpent: RdpCharge | undefined;
+  }[];
+}
+
+export type RecordOutcome =
+  | { readonly status: 'charged'; readonly charges: CommunityCharge[] }
+  | { readonly status: 'refused'; readonly error: BudgetExhaustedError | IdempotencyKeyTakenError }
+  /** Planned on a zcdp or rdp state that a refused charge before it in the batch did not produce. */
+  | { readonly status: 'replan' };
+
+/**
+ * Locks the budget rows of these communities for the rest of the transaction, in a fixed order (so
+ * two requests over {a, b} and {b, a} cannot deadlock).
+ */
+export async function lockBudgets(
+  trx: Kysely<Database>,
+  communities: readonly string[],
+): Promise<Map<string, LockedBudget>> {
+  if (!trx.isTransaction) throw new Error('budget rows are locked inside a transaction');
+  const ids = [...new Set(communities)].sort();
+  if (ids.length === 0) return new Map();
   const rows = await trx
     .selectFrom('dpgate.community_budgets')
     .selectAll()
-    .where('community_id', 'in', communities)
+    .where('community_id', 'in', ids)
     .orderBy('community_id')
     .forUpdate()
     .execute();
-  const missing = communities.filter((id) => !rows.some((row) => row.community_id === id));
+  return new Map(rows.map((row) => [row.community_id, row]));
+}
+
+/**
+ * Plans one request's charge on the locked rows: the version in force, the amounts in each
+ * community's accounting mode, and (zcdp, rdp) whether the Rényi or zCDP conversion admits it.
+ * Basic budgets are checked exactly on NUMERIC when the charge is recorded. Throws
+ * UnknownCommunityError, PolicySupersededError or BudgetExhaustedError; nothing is written.
+ */
+export function planCharge(
+  budgets: ReadonlyMap<string, LockedBudget>,
+  request: ChargeRequest,
+): PlannedCharge {
+  const communities = [...new Set(request.communities)].sort();
+  const missing = communities.filter((id) => !budgets.has(id));
   if (missing.length > 0) throw new UnknownCommunityError(`no budget for community ${missing.join(', ')}`);
+  const rows = communities.map((id) => budgets.get(id)!);
   // Read on the locked rows: a policy apply that changes them has committed before, or waits until after.
   const superseding = rows.find((row) => row.policy_version !== request.policyVersion);
   if (superseding) throw new PolicySupersededError(superseding.policy_version);
@@ -97,100 +138,152 @@ export async function commitCharge(
   const planned = rows.map((row) => {
     const state = budgetState(row);
     const amounts = chargeAmounts(state, request.cost);
-    const charged = {
-      epsilon: decimalAtLeast(amounts.epsilon),
-      delta: decimalAtLeast(amounts.delta),
-      rho: amounts.rho === null ? null : decimalAtLeast(amounts.rho),
-    };
     // rdp: the composed curve after this charge, and whether the Rényi filter admits it.
     const rdp = state.accounting === 'rdp' ? rdpStep(state, request.cost) : undefined;
+    const fits =
+      state.accounting === 'zcdp'
+        ? zcdpChargeFits(state, amounts)
+        : state.accounting === 'rdp'
+          ? rdp!.fits
+          : true;
     return {
       communityId: row.community_id,
+      accounting: state.accounting,
       state,
-      amounts,
-      charged,
+      fits,
+      charged: {
+        epsilon: decimalAtLeast(amounts.epsilon),
+        delta: decimalAtLeast(amounts.delta),
+        rho: amounts.rho === null ? null : decimalAtLeast(amounts.rho),
+      },
       rdpSpent: rdp?.next,
-      rdpFits: rdp?.fits,
     };
   });
-  // zcdp and rdp budgets need their conversions: checked here, on the locked rows.
-  const unaffordable = planned.filter(
-    (p) =>
-      (p.state.accounting === 'zcdp' && !zcdpChargeFits(p.state, p.amounts)) ||
-      (p.state.accounting === 'rdp' && !p.rdpFits),
-  );
-  const updated = unaffordable.length === 0 ? await debit(trx, planned) : [];
   // Name only the communities that are short, not every one in scope.
-  const exhausted =
-    unaffordable.length > 0
-      ? unaffordable
-      : planned.filter((p) => !updated.some((row) => row.community_id === p.communityId));
-  if (exhausted.length > 0) {
+  const unaffordable = planned.filter((p) => !p.fits);
+  if (unaffordable.length > 0) {
     throw new BudgetExhaustedError(
-      exhausted.map((p) => ({ communityId: p.communityId, remaining: remaining(p.state) })),
+      unaffordable.map((p) => ({ communityId: p.communityId, remaining: remaining(p.state) })),
     );
   }
-  const charges: CommunityCharge[] = planned.map((p) => ({
-    communityId: p.communityId,
-    accounting: p.state.accounting,
-    charged: p.charged,
-    remaining: remaining(budgetState(updated.find((row) => row.community_id === p.communityId)!)),
-  }));
+  return {
+    request,
+    communities: planned.map(({ communityId, accounting, charged, rdpSpent }) => ({
+      communityId,
+      accounting,
+      charged,
+      rdpSpent,
+    })),
+  };
+}
 
-  await trx
-    .insertInto('dpgate.charges')
-    .values(
-      charges.map((charge) => ({
-        community_id: charge.communityId,
-        request_id: request.requestId,
-        principal_id: request.principal.id,
-        kind: request.kind,
-        subject_id: request.subjectId,
-        description: request.description,
-        epsilon: charge.charged.epsilon,
-        delta: charge.charged.delta,
-        rho: charge.charged.rho,
-        rdp_curve: jsonb({ curve: [...request.cost.rdp.curve], delta: request.cost.rdp.delta }),
-        mechanism: request.cost.mechanism,
-        policy_version: request.policyVersion,
-      })),
-    )
-    .execute();
-  return charges;
+/** The locked rows as they will be once this charge is recorded, for planning the next one. */
+export function applyPlanned(budgets: Map<string, LockedBudget>, planned: PlannedCharge): void {
+  for (const p of planned.communities) {
+    const row = budgets.get(p.communityId)!;
+    budgets.set(p.communityId, {
+      ...row,
+      epsilon_spent: decimalSum(row.epsilon_spent, p.charged.epsilon),
+      delta_spent: decimalSum(row.delta_spent, p.charged.delta),
+      rho_spent: decimalSum(row.rho_spent, p.charged.rho ?? '0'),
+      rdp_spent: p.rdpSpent ?? row.rdp_spent ?? null,
+    });
+  }
 }
 
 /**
- * Adds each community's charge to its spent columns in one statement, on rows this transaction has
- * already locked. Basic budgets are compared exactly, on NUMERIC, in the statement's own condition:
- * a community missing from the result could not pay, and the caller rolls everything back.
+ * Records planned charges, in order, in one statement (`dpgate.record_charges`, migration 0006) on
+ * rows the transaction has locked with `lockBudgets`: per charge, the exact NUMERIC check of ε and
+ * δ, the pending answer if there is one (a taken idempotency key refuses the charge), the debit,
+ * one charge row per community and the audit entry if there is one. A refused charge writes
+ * nothing and leaves the others standing.
  */
-async function debit(
+export async function recordCharges(
   trx: Kysely<Database>,
-  planned: readonly {
-    communityId: string;
-    charged: CommunityCharge['charged'];
-    rdpSpent: RdpCharge | undefined;
-  }[],
-): Promise<(BudgetRow & { community_id: string })[]> {
-  const values = sql.join(
-    planned.map(
-      (p) =>
-        sql`(${p.communityId}::text, ${p.charged.epsilon}::numeric, ${p.charged.delta}::numeric, ${p.charged.rho ?? '0'}::numeric, ${p.rdpSpent ? JSON.stringify(p.rdpSpent) : null}::jsonb)`,
-    ),
-  );
-  const result = await sql<BudgetRow & { community_id: string }>`
-    update dpgate.community_budgets as b
-    set epsilon_spent = b.epsilon_spent + v.epsilon,
-        delta_spent = b.delta_spent + v.delta,
-        rho_spent = b.rho_spent + v.rho,
-        rdp_spent = coalesce(v.rdp_spent, b.rdp_spent),
-        updated_at = now()
-    from (values ${values}) as v (community_id, epsilon, delta, rho, rdp_spent)
-    where b.community_id = v.community_id
-      and b.epsilon_spent + v.epsilon <= b.epsilon_total
-      and b.delta_spent + v.delta <= b.delta_total
-    returning b.*`.execute(trx);
-  return result.rows;
+  items: readonly { planned: PlannedCharge; answer?: PendingAnswer; audit?: AuditEntry }[],
+): Promise<RecordOutcome[]> {
+  if (!trx.isTransaction) throw new Error('charges are recorded inside a transaction');
+  const batch = items.map(({ planned: { request, communities }, answer, audit }) => ({
+    request_id: request.requestId,
+    principal_id: request.principal.id,
+    kind: request.kind,
+    subject_id: request.subjectId,
+    description: request.description,
+    rdp_curve: { curve: [...request.cost.rdp.curve], delta: request.cost.rdp.delta },
+    mechanism: request.cost.mechanism,
+    policy_version: request.policyVersion,
+    charges: communities.map((p) => ({
+      community_id: p.communityId,
+      ...p.charged,
+      ...(p.rdpSpent ? { rdp_spent: p.rdpSpent } : {}),
+    })),
+    ...(answer
+      ? {
+          answer: {
+            id: answer.id,
+            principal_id: answer.principalId,
+            idempotency_key: answer.idempotencyKey,
+            request_hash: answer.requestHash,
+            query_fingerprint: answer.queryFingerprint,
+            policy_version: answer.policyVersion,
+          },
+        }
+      : {}),
+    ...(audit ? { audit: auditRecord(audit) } : {}),
+  }));
+  const result = await sql<{ outcomes: RawOutcome[] }>`
+    select dpgate.record_charges(${JSON.stringify(batch)}::jsonb) as outcomes`.execute(trx);
+  const outcomes = result.rows[0]?.outcomes ?? [];
+  return items.map(({ planned }, index) => {
+    const outcome = outcomes[index];
+    if (!outcome) throw new Error('dpgate.record_charges returned fewer outcomes than charges');
+    if (outcome.status === 'replan') return { status: 'replan' };
+    if (outcome.status === 'idempotency_key_taken') {
+      return { status: 'refused', error: new IdempotencyKeyTakenError('this idempotency key is taken') };
+    }
+    const after = new Map(outcome.budgets.map((row) => [row.community_id, row]));
+    if (outcome.status === 'exhausted') {
+      const short = [...after.values()].map((row) => ({
+        communityId: row.community_id,
+        remaining: remaining(budgetState(row)),
+      }));
+      return { status: 'refused', error: new BudgetExhaustedError(short) };
+    }
+    return {
+      status: 'charged',
+      charges: planned.communities.map((p) => ({
+        communityId: p.communityId,
+        accounting: p.accounting,
+        charged: p.charged,
+        remaining: remaining(budgetState(after.get(p.communityId)!)),
+      })),
+    };
+  });
+}
+
+type RawOutcome =
+  | { status: 'replan' }
+  | { status: 'idempotency_key_taken' }
+  | { status: 'exhausted'; budgets: LockedBudget[] }
+  | { status: 'charged'; budgets: LockedBudget[] };
+
+/**
+ * One charge in the caller's transaction (a `ledgerTransaction`, for its timeouts and retries), so
+ * that what it pays for (a job, the audit entry) commits or rolls back with it: locks, plans and
+ * records. Throws BudgetExhaustedError, which rolls the transaction back, when any community
+ * cannot pay. Answers to queries are charged in groups instead (group-commit.ts).
+ */
+export async function commitCharge(
+  trx: Kysely<Database>,
+  request: ChargeRequest,
+): Promise<CommunityCharge[]> {
+  if (!trx.isTransaction) throw new Error('commitCharge must run inside a transaction');
+  if (request.communities.length === 0) return [];
+  const planned = planCharge(await lockBudgets(trx, request.communities), request);
+  const [outcome] = await recordCharges(trx, [{ planned }]);
+  if (outcome?.status === 'charged') return outcome.charges;
+  if (outcome?.status === 'refused') throw outcome.error;
+  throw new Error('a lone charge was asked to be planned again');
 }
 
 type BudgetRow = { accounting: BudgetState['accounting'] } & Record<

@@ -34,11 +34,22 @@ function normalise(digits: bigint, exponent: number): string {
  * is left of a budget never passes through a float.
  */
 export function decimalRemainder(a: string, b: string): string {
+  const [x, y, scale] = aligned(a, b);
+  return x - y <= 0n ? '0' : normalise(x - y, -scale);
+}
+
+/** a + b for the ledger's decimal text, exactly: what NUMERIC addition gives, as decimal text. */
+export function decimalSum(a: string, b: string): string {
+  const [x, y, scale] = aligned(a, b);
+  return x + y === 0n ? '0' : normalise(x + y, -scale);
+}
+
+/** Both decimals as integers of one common scale, and that scale. */
+function aligned(a: string, b: string): [bigint, bigint, number] {
   const [x, xScale] = scaledDecimal(a);
   const [y, yScale] = scaledDecimal(b);
   const scale = Math.max(xScale, yScale);
-  const difference = x * 10n ** BigInt(scale - xScale) - y * 10n ** BigInt(scale - yScale);
-  return difference <= 0n ? '0' : normalise(difference, -scale);
+  return [x * 10n ** BigInt(scale - xScale), y * 10n ** BigInt(scale - yScale), scale];
 }
 
 function scaledDecimal(text: string): [bigint, number] {

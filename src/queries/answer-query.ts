@@ -1,7 +1,7 @@
 /**
- * One analyst query, end to end (DESIGN.md §1): plan (free) → [dry run] → retry or repeat (free,
- * stored bytes) → charge (committed, with the pending answer and the audit entry, in one
- * transaction) → execute read-only → release with noise → store → respond.
+ * One analyst query, end to end: plan (free) → [dry run] → retry or repeat (free, stored bytes) →
+ * charge (committed, with the pending answer and the audit entry, in one statement of a group
+ * commit: ledger/group-commit.ts) → execute read-only → release with noise → store → respond.
  *
  * The order is the privacy argument: nothing computed from private rows exists before the charge
  * has committed, and a refused request (plan, policy, budget) has written nothing but its audit
@@ -11,14 +11,13 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
-import { isDatabaseUnavailable, isStatementTimeout, isUniqueViolation } from '../db/database-errors.ts';
+import { isDatabaseUnavailable, isStatementTimeout } from '../db/database-errors.ts';
 import type { RandomSource } from '../dp/random.ts';
 import { Problem } from '../http/problem.ts';
 import {
   failIfAbandoned,
   findByIdempotencyKey,
   findRepeat,
-  insertPendingAnswer,
   markFailed,
   markReleased,
   type StoredAnswer,
@@ -26,8 +25,13 @@ import {
 } from '../ledger/answers.ts';
 import { appendAudit } from '../ledger/audit-log.ts';
 import { remaining } from '../ledger/budget-state.ts';
-import { BudgetExhaustedError, budgetState, type CommunityCharge, commitCharge } from '../ledger/charge.ts';
-import { ledgerTransaction } from '../ledger/ledger-transaction.ts';
+import {
+  BudgetExhaustedError,
+  budgetState,
+  type CommunityCharge,
+  IdempotencyKeyTakenError,
+} from '../ledger/charge.ts';
+import { chargeAnswer } from '../ledger/group-commit.ts';
 import { queryReleaseCost } from '../ledger/release-cost.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
@@ -156,8 +160,8 @@ async function chargeAndAnswer(
   await faults?.('before-charge');
   let charges: CommunityCharge[];
   try {
-    charges = await ledgerTransaction(db, async (trx) => {
-      const committed = await commitCharge(trx, {
+    charges = await chargeAnswer(db, {
+      request: {
         requestId,
         principal,
         kind: 'query',
@@ -166,29 +170,28 @@ async function chargeAndAnswer(
         communities: plan.scope.communities,
         cost,
         policyVersion: policy.version,
-      });
-      await insertPendingAnswer(trx, {
+      },
+      answer: {
         id: answerId,
         principalId: principal.id,
         idempotencyKey: body.idempotency_key ?? null,
         requestHash: keys.requestHash,
         queryFingerprint: keys.fingerprint,
         policyVersion: policy.version,
-      });
-      await appendAudit(trx, {
+      },
+      audit: (communities) => ({
         actor: principal.id,
         action: 'query.charged',
         requestId,
         details: {
           answer_id: answerId,
-          communities: committed.map((c) => c.communityId),
-          charged: committed.map((c) => c.charged),
+          communities: communities.map((c) => c.communityId),
+          charged: communities.map((c) => c.charged),
         },
-      });
-      return committed;
+      }),
     });
   } catch (error) {
-    if (body.idempotency_key && isUniqueViolation(error, 'released_answers_idempotency')) {
+    if (body.idempotency_key && error instanceof IdempotencyKeyTakenError) {
       // Another request with this key (on any gateway) committed its charge first: this one rolled
       // back and answers with that request's outcome.
       return replayRaceWinner(context, body.idempotency_key, keys.requestHash);

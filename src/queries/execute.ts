@@ -21,8 +21,9 @@ export async function runReadOnly(
     .setIsolationLevel('repeatable read')
     .setAccessMode('read only')
     .execute(async (trx) => {
-      await sql`select set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(trx);
-      await sql`set local role ${sql.id(QUERY_ROLE)}`.execute(trx);
+      // SET LOCAL of both in one statement: set_config(…, true) is SET LOCAL.
+      await sql`select set_config('statement_timeout', ${String(timeoutMs)}, true),
+        set_config('role', ${QUERY_ROLE}, true)`.execute(trx);
       const result = await trx.executeQuery<TrueRow>(CompiledQuery.raw(query.text, boundParameters(query)));
       return result.rows;
     });
