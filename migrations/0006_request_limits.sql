@@ -21,7 +21,7 @@ CREATE INDEX "request_leases_key" ON "dpgate"."request_leases" ("key", "expires_
 -- bucket row, so the lease count read after it sees every lease committed by an earlier holder
 -- (a volatile plpgsql function takes a fresh snapshot per statement). The database's clock is the
 -- only clock, so gateways with skewed clocks still agree. SECURITY DEFINER: the gateway's role needs
--- no DELETE on dpgate's tables (leases are removed here and in release_request only).
+-- no DELETE on dpgate's tables (leases are removed here and in release_requests only).
 CREATE FUNCTION "dpgate"."admit_request"(
   p_key text,
   p_lease uuid,
@@ -63,7 +63,8 @@ BEGIN
 END;
 $$;
 --> statement-breakpoint
-CREATE FUNCTION "dpgate"."release_request"(p_lease uuid) RETURNS void
+-- Gives leases back, many at once: a gateway sends the requests finished since its last call.
+CREATE FUNCTION "dpgate"."release_requests"(p_leases uuid[]) RETURNS void
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$ DELETE FROM dpgate.request_leases WHERE id = p_lease $$;
+AS $$ DELETE FROM dpgate.request_leases WHERE id = ANY (p_leases) $$;
