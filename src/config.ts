@@ -25,6 +25,9 @@ const environment = z.object({
   DPGATE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(120),
   DPGATE_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(30),
   DPGATE_MAX_IN_FLIGHT_PER_KEY: z.coerce.number().int().positive().default(4),
+  DPGATE_RATE_LIMIT_STORE: z.enum(['memory', 'postgres']).optional(),
+  DPGATE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().positive().default(1_000),
+  DPGATE_IN_FLIGHT_LEASE_MS: z.coerce.number().int().positive().default(120_000),
   DPGATE_PENDING_ANSWER_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   DPGATE_FEDERATION_KEY: z.string().min(1).optional(),
   DPGATE_METRICS_TOKEN: z.string().min(16).optional(),
@@ -59,12 +62,18 @@ export const CONFIG_DOCS: Record<keyof Config, string> = {
   DPGATE_POLICY_WATCH:
     '`1` reloads the policy directory when a file in it changes; `0` reloads only on SIGHUP or `dpgate policy reload`.',
   DPGATE_RATE_LIMIT_PER_MINUTE:
-    'Requests per minute each API key may make to `/v1/*` (token bucket refill rate, per gateway process).',
+    'Requests per minute each API key may make to `/v1/*` (token bucket refill rate; across all gateways with the `postgres` store).',
   DPGATE_PENDING_ANSWER_TIMEOUT_MS:
     'How old a charged answer left pending (its gateway crashed or lost the database) must be before a retry resolves it as failed; keep it above every policy’s statement_timeout_ms.',
   DPGATE_RATE_LIMIT_BURST: 'Requests an idle API key may make at once before the per-minute rate applies.',
   DPGATE_MAX_IN_FLIGHT_PER_KEY:
-    'Requests one API key may have in progress at the same time, per gateway process.',
+    'Requests one API key may have in progress at the same time (across all gateways with the `postgres` store).',
+  DPGATE_RATE_LIMIT_STORE:
+    'Where the request limits are kept: `postgres` (the default on PostgreSQL) shares them between every gateway on the database; `memory` (the default on PGlite) keeps them per process.',
+  DPGATE_RATE_LIMIT_TIMEOUT_MS:
+    'How long the `postgres` store may take to admit a request before the request is refused with 503 `limiter_unavailable`.',
+  DPGATE_IN_FLIGHT_LEASE_MS:
+    'How long a request counts as in flight with the `postgres` store at most: the requests of a gateway that was killed stop counting after this.',
   DPGATE_FEDERATION_KEY:
     'Path of the gateway’s federation signing key (a JWK from `dpgate node keygen`); set, `/v1/federated-queries` is served.',
   DPGATE_METRICS_TOKEN:

@@ -10,12 +10,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { Config } from './config.ts';
+import type { DatabaseHandle } from './db/connect.ts';
 import { demoBanner } from './demo/demo-keys.ts';
 import { federationFromKeyFile } from './federation/gateway-setup.ts';
 import { directoryPolicyReloader, openGateway, resolveAbandonedAnswers } from './gateway.ts';
 import { createApp } from './http/app.ts';
+import type { Logger } from './http/context.ts';
 import { createMetrics } from './http/metrics.ts';
+import { type Limiter, RequestLimiter } from './http/request-limiter.ts';
 import { DOCS_ASSETS } from './http/routes/docs.ts';
+import { PostgresRequestLimiter } from './http/shared-request-limiter.ts';
 import { watchJobLiveness } from './jobs/training-jobs.ts';
 import { createLogger } from './logger.ts';
 import type { ReloadOutcome, ReloadTrigger } from './policy/reloader.ts';
@@ -94,11 +98,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     readAsset: readDocsAsset,
     readWebAsset,
     policyReloader,
-    rateLimits: {
-      perMinute: config.DPGATE_RATE_LIMIT_PER_MINUTE,
-      burst: config.DPGATE_RATE_LIMIT_BURST,
-      maxInFlight: config.DPGATE_MAX_IN_FLIGHT_PER_KEY,
-    },
+    requestLimiter: requestLimiter(config, gateway.database, logger),
     federation: config.DPGATE_FEDERATION_KEY
       ? await federationFromKeyFile(config.DPGATE_FEDERATION_KEY, gateway.policies.current)
       : undefined,
@@ -137,6 +137,27 @@ export async function startServer(config: Config): Promise<RunningServer> {
     return closing;
   };
   return { url, reloadPolicy: (trigger) => policyReloader.reload(trigger), close };
+}
+
+/** The configured store of the per-key limits: shared on PostgreSQL unless told otherwise. */
+function requestLimiter(config: Config, database: DatabaseHandle, logger: Logger): Limiter {
+  const limits = {
+    perMinute: config.DPGATE_RATE_LIMIT_PER_MINUTE,
+    burst: config.DPGATE_RATE_LIMIT_BURST,
+    maxInFlight: config.DPGATE_MAX_IN_FLIGHT_PER_KEY,
+  };
+  const store =
+    config.DPGATE_RATE_LIMIT_STORE ?? (database.driver.kind === 'postgres' ? 'postgres' : 'memory');
+  if (store === 'memory') return new RequestLimiter(limits);
+  return new PostgresRequestLimiter(database.readDb, limits, {
+    timeoutMs: config.DPGATE_RATE_LIMIT_TIMEOUT_MS,
+    leaseMs: config.DPGATE_IN_FLIGHT_LEASE_MS,
+    onReleaseError: (err) =>
+      logger.warn(
+        { cause_code: (err as { code?: unknown }).code },
+        'giving back an in-flight lease failed; it expires',
+      ),
+  });
 }
 
 /** Runs until SIGINT or SIGTERM, then shuts down and exits. SIGHUP reloads the policy directory. */

@@ -14,7 +14,6 @@ import { measureRequests } from './middleware/metrics.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { requestLog } from './middleware/request-log.ts';
 import { Problem, problemResponse } from './problem.ts';
-import { RequestLimiter } from './request-limiter.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { chargeRoutes } from './routes/charges.ts';
 import { communityRoutes } from './routes/communities.ts';
@@ -38,7 +37,7 @@ export function createApp(deps: AppDependencies) {
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(requestLog(deps.logger));
   app.use('/v1/*', authenticate(deps.readDb ?? deps.db));
-  if (deps.rateLimits) app.use('/v1/*', rateLimit(new RequestLimiter(deps.rateLimits)));
+  if (deps.requestLimiter) app.use('/v1/*', rateLimit(deps.requestLimiter));
   app.use(bodyChecks());
   if (deps.runsTraining === false) app.post('/v1/training-jobs', refuseTraining);
 

@@ -5,7 +5,7 @@ import type { PolicyStore } from '../policy/policy-store.ts';
 import type { PolicyReloader } from '../policy/reloader.ts';
 import type { Principal } from '../principals/principal.ts';
 import type { GatewayMetrics } from './middleware/metrics.ts';
-import type { RateLimits } from './request-limiter.ts';
+import type { Limiter } from './request-limiter.ts';
 import type { FederationDependencies } from './routes/federated-queries.ts';
 import type { QueryRouteOptions } from './routes/queries.ts';
 
@@ -33,7 +33,7 @@ export interface AppDependencies {
   /** Re-reads the policy directory on request; absent where there is none (Workers). */
   readonly policyReloader?: PolicyReloader;
   /** Per-key limits on `/v1/*`; absent, requests are not limited (tests, Workers' own rules). */
-  readonly rateLimits?: RateLimits;
+  readonly requestLimiter?: Limiter;
   /** After this long a pending answer is taken as cut off and resolved as failed. */
   readonly pendingAnswerTimeoutMs?: number;
   /** The gateway's federation key and transport; absent, federated routes are not served. */

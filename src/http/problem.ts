@@ -15,6 +15,7 @@ export const PROBLEM_CODES = {
   invalid_policy: { status: 422, title: 'The policy set is not valid' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  limiter_unavailable: { status: 503, title: 'The shared request limiter is unreachable; retry shortly' },
   database_unavailable: { status: 503, title: 'The database is unreachable or busy; retry shortly' },
   policy_superseded: { status: 503, title: 'The policy changed while this request was planned; retry' },
   budget_exhausted: { status: 409, title: 'The privacy budget cannot pay for this request' },

@@ -1,8 +1,9 @@
 /**
  * Per-key request limits (OWASP API4:2023): a token bucket for the request rate and a cap on
- * requests in progress at once. Pure bookkeeping with an injected clock; the HTTP middleware in
- * `middleware/rate-limit.ts` applies it. State lives in this process only, so each gateway process
- * limits on its own.
+ * requests in progress at once. The HTTP middleware in `middleware/rate-limit.ts` applies any
+ * `Limiter`; `RequestLimiter` here keeps its state in this process only (each gateway process limits
+ * on its own: the embedded default, where there is one process), `shared-request-limiter.ts` keeps it
+ * in PostgreSQL for every replica at once.
  */
 
 export interface RateLimits {
@@ -23,12 +24,17 @@ export type Admission =
       readonly retryAfterSeconds: number;
     };
 
+/** Admits or refuses one request of a key; a shared limiter answers asynchronously. */
+export interface Limiter {
+  admit(key: string): Admission | Promise<Admission>;
+}
+
 interface Bucket {
   tokens: number;
   refilledAt: number;
 }
 
-export class RequestLimiter {
+export class RequestLimiter implements Limiter {
   readonly #limits: RateLimits;
   readonly #now: () => number;
   // One entry per authenticated key, so the maps are bounded by the keys in the database.

@@ -47,9 +47,10 @@ import {
   type TimeEstimate,
 } from '../sql/index.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
-import { sha256Hex } from '../util/sha256.ts';
+import { sha256Hex, sha256HexSync } from '../util/sha256.ts';
 import { runReadOnly } from './execute.ts';
 import type { FaultInjector } from './fault-points.ts';
+import type { PlannedRequest, RepeatCache } from './repeat-cache.ts';
 
 export interface QueryBody {
   readonly sql: string;
@@ -70,6 +71,8 @@ export interface AnswerContext {
   readonly faults?: FaultInjector | undefined;
   /** After this long a pending answer is taken as cut off and resolved as failed. */
   readonly pendingAnswerTimeoutMs?: number | undefined;
+  /** Plans and repeats seen before by this process; absent, every request is planned and looked up. */
+  readonly repeats?: RepeatCache | undefined;
 }
 
 /** A pending answer this old cannot still be released by any gateway (see failIfAbandoned). */
@@ -88,13 +91,7 @@ const fresh = (body: unknown): QueryOutcome => ({ text: JSON.stringify(body), re
 
 export async function answerQuery(context: AnswerContext, body: QueryBody): Promise<QueryOutcome> {
   const { db, policy, principal, requestId } = context;
-  const planned = planQuery({
-    sql: body.sql,
-    policy: policy.policy,
-    role: principal.role,
-    request: { epsilon: body.epsilon, delta: body.delta, mechanism: body.mechanism },
-    catalog: policy.catalog,
-  });
+  const { planned, fingerprint } = planRequest(context, body);
   if (!planned.ok) {
     const { refusal } = planned;
     await appendAudit(db, {
@@ -104,7 +101,7 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
       details: {
         code: refusal.code,
         position: refusal.position ?? null,
-        sql_sha256: await sha256Hex(body.sql),
+        sql_sha256: sha256HexSync(body.sql),
       },
     });
     throw new Problem(refusal.code, refusal.message, {
@@ -114,38 +111,72 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
   const { plan } = planned;
   if (body.dry_run) return fresh(await dryRun(db, plan, policy));
   if (plan.kind === 'public' || chargesNothing(plan)) return fresh(await answerPublic(db, plan, policy));
+  if (fingerprint === undefined) throw new Error('a private plan was planned without its fingerprint');
 
-  const requestHash = await sha256Hex(canonicalJson({ ...body, dry_run: false }));
+  const requestHash = () => sha256HexSync(canonicalJson({ ...body, dry_run: false }));
   if (body.idempotency_key) {
     const earlier = await findByIdempotencyKey(db, principal.id, body.idempotency_key);
     // A pending answer may be a racer's still running: wait for it, as the loser of a race does.
     if (earlier) {
       return earlier.status === 'pending'
-        ? replayRaceWinner(context, body.idempotency_key, requestHash)
-        : replay(context, earlier, requestHash);
+        ? replayRaceWinner(context, body.idempotency_key, requestHash())
+        : replay(context, earlier, requestHash());
     }
   }
-  const fingerprint = await sha256Hex(
-    canonicalJson({
-      sql: plan.sql,
-      mechanism: plan.mechanism,
-      losses: plan.cost.losses,
-      version: policy.version,
-      ...(body.post_process?.length ? { post_process: body.post_process } : {}),
-    }),
-  );
   if (policy.policy.reuse_answers) {
+    // Without an idempotency key there is no replay to tell apart: a repeat seen before is served
+    // from this process, with no statement.
+    const seen = body.idempotency_key ? undefined : context.repeats?.repeat(principal.id, fingerprint);
+    if (seen !== undefined) return { text: seen, replayed: false };
     const repeat = await findRepeat(db, principal.id, fingerprint);
     if (repeat?.response) {
       // The repeat may be this very request's answer, committed by a racer since the key was looked
       // up: then it is a replay, and its stored bytes are the answer.
       const same =
         body.idempotency_key && (await findByIdempotencyKey(db, principal.id, body.idempotency_key));
-      if (same) return replay(context, same, requestHash);
-      return fresh({ ...(repeat.response as object), repeated: true, charged: [] });
+      if (same) return replay(context, same, requestHash());
+      const repeated = fresh({ ...(repeat.response as object), repeated: true, charged: [] });
+      context.repeats?.keepRepeat(principal.id, fingerprint, repeated.text);
+      return repeated;
     }
   }
-  return chargeAndAnswer(context, body, plan, { requestHash, fingerprint });
+  return chargeAndAnswer(context, body, plan, { requestHash: requestHash(), fingerprint });
+}
+
+/** The plan of the request and the fingerprint of its release, from the cache when seen before. */
+function planRequest(context: AnswerContext, body: QueryBody): PlannedRequest {
+  const { policy, principal } = context;
+  const plan = (): PlannedRequest => {
+    const planned = planQuery({
+      sql: body.sql,
+      policy: policy.policy,
+      role: principal.role,
+      request: { epsilon: body.epsilon, delta: body.delta, mechanism: body.mechanism },
+      catalog: policy.catalog,
+    });
+    if (!planned.ok || planned.plan.kind === 'public') return { planned, fingerprint: undefined };
+    const fingerprint = sha256HexSync(
+      canonicalJson({
+        sql: planned.plan.sql,
+        mechanism: planned.plan.mechanism,
+        losses: planned.plan.cost.losses,
+        version: policy.version,
+        ...(body.post_process?.length ? { post_process: body.post_process } : {}),
+      }),
+    );
+    return { planned, fingerprint };
+  };
+  if (!context.repeats) return plan();
+  // Everything planning and the fingerprint read from the request; the snapshot is the cache's own key.
+  const request = canonicalJson({
+    sql: body.sql,
+    epsilon: body.epsilon,
+    delta: body.delta,
+    mechanism: body.mechanism,
+    post_process: body.post_process,
+    role: principal.role,
+  });
+  return context.repeats.plan(policy, request, plan);
 }
 
 async function chargeAndAnswer(

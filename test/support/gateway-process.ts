@@ -15,9 +15,21 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function runDpgate(args: string[], env: Record<string, string | undefined>) {
-  const child = spawn(process.execPath, ['bin/dpgate.js', ...args], {
-    cwd: ROOT,
+/** Where and how to run the command. */
+export interface RunOptions {
+  /** The checkout to run: another worktree, to compare two versions in one run. */
+  readonly root?: string;
+  /** Options for `node` itself, such as `--cpu-prof` (which NODE_OPTIONS does not take). */
+  readonly nodeArgs?: readonly string[];
+}
+
+export function runDpgate(
+  args: string[],
+  env: Record<string, string | undefined>,
+  { root = ROOT, nodeArgs = [] }: RunOptions = {},
+) {
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/dpgate.js', ...args], {
+    cwd: root,
     // From the sources unless a test asks for the compiled build (DPGATE_FROM_SOURCE: '0').
     env: {
       ...process.env,
@@ -43,9 +55,10 @@ export function runDpgate(args: string[], env: Record<string, string | undefined
 export async function startGateway(
   env: Record<string, string | undefined>,
   timeoutMs = 30_000,
+  options: RunOptions = {},
 ): Promise<GatewayProcess> {
   const started = performance.now();
-  const run = runDpgate(['serve'], { HOST: '127.0.0.1', PORT: '0', ...env });
+  const run = runDpgate(['serve'], { HOST: '127.0.0.1', PORT: '0', ...env }, options);
   let exitCode: number | null | undefined;
   run.exited.then((code) => {
     exitCode = code;

@@ -1,15 +1,26 @@
 /**
  * Applies the per-key request limits after authentication. A refused request stops here, before any
- * route runs, so it is never parsed, planned or charged: a 429 costs no privacy budget.
+ * route runs, so it is never parsed, planned or charged: a 429 costs no privacy budget. A limiter
+ * that cannot answer (its store down or too slow) refuses with 503: requests are never let through
+ * unlimited.
  */
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../context.ts';
 import { Problem } from '../problem.ts';
-import type { RequestLimiter } from '../request-limiter.ts';
+import type { Admission, Limiter } from '../request-limiter.ts';
 
-export function rateLimit(limiter: RequestLimiter): MiddlewareHandler<AppEnv> {
+export function rateLimit(limiter: Limiter): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const admission = limiter.admit(c.var.principal.id);
+    let admission: Admission;
+    try {
+      admission = await limiter.admit(c.var.principal.id);
+    } catch (error) {
+      throw new Problem(
+        'limiter_unavailable',
+        'The shared request limiter could not be reached in time; retry shortly.',
+        { headers: { 'retry-after': '1' }, cause: error },
+      );
+    }
     if (!admission.admitted) {
       const why =
         admission.reason === 'rate'

@@ -9,6 +9,7 @@ import { PolicySupersededError } from '../../ledger/charge.ts';
 import { appliedPolicy } from '../../ledger/policy-versions.ts';
 import { answerQuery, type QueryBody } from '../../queries/answer-query.ts';
 import type { FaultInjector } from '../../queries/fault-points.ts';
+import { RepeatCache } from '../../queries/repeat-cache.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
 import {
@@ -150,6 +151,7 @@ export interface QueryRouteOptions {
 }
 
 export function queryRoutes(deps: AppDependencies, options: QueryRouteOptions = {}) {
+  const repeats = new RepeatCache();
   return new OpenAPIHono<AppEnv>()
     .openapi(postRoute, async (c) => {
       const body = c.req.valid('json');
@@ -164,6 +166,7 @@ export function queryRoutes(deps: AppDependencies, options: QueryRouteOptions = 
             random: options.random,
             faults: options.faults,
             pendingAnswerTimeoutMs: deps.pendingAnswerTimeoutMs,
+            repeats,
           },
           query,
         );
