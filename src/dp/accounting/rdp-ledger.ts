@@ -114,7 +114,8 @@ function rdpBudgetAt(order: number, epsilon: number, delta: number): number {
 /**
  * The budget of a community: δ split as above, and the order fixed at the integer order that admits
  * the most Gaussian noise, argmax_α B(α)/α (a Gaussian release of ρ costs αρ), unless the policy
- * names one. Integer, because the grid DP-SGD's bound is proven at integer orders (docs/training.md).
+ * names one. Every ledger order is a valid filter order (grid DP-SGD included, docs/training.md §3);
+ * the default keeps to integers, where the candidates are few and an order reads plainly.
  * The price: a workload whose curves are far from linear (DP-SGD at small q, pure-DP queries) would
  * compose more cheaply at another order, and the filter cannot switch orders after the fact.
  */
