@@ -183,3 +183,38 @@ export function rdpChargeEpsilon(charge: RdpCharge, delta: number): { epsilon: n
   const { epsilon } = rdpToApprox(LEDGER_RDP_ORDERS, charge.curve, delta);
   return { epsilon: charge.curve.every((tau) => tau === 0) ? 0 : epsilon, delta: delta + charge.delta };
 }
+
+/** What contributors read of an rdp budget besides the converted spend. */
+export interface RdpStanding {
+  readonly order: number;
+  readonly conversionDelta: number;
+  /** B(α) and Σ τ(α) at the filter's order: the only comparison that decides a charge. */
+  readonly rdpTotal: number;
+  readonly rdpSpent: number;
+  /** The largest ρ of a Gaussian release the filter still admits, (B(α) − Σ τ(α))/α. */
+  readonly gaussianRhoLeft: number;
+  readonly approxDelta: { readonly spent: number; readonly total: number };
+  /**
+   * The composed curve at every ledger order, with the ε each order alone would convert it to at
+   * δ_conv (0 before any charge). Informative: only `order` may be used under adaptive charges.
+   */
+  readonly curve: readonly { readonly order: number; readonly rdp: number; readonly epsilon: number }[];
+}
+
+export function rdpStanding(budget: RdpBudget, spent: RdpCharge): RdpStanding {
+  const rdpSpent = at(budget, spent);
+  const untouched = spent.curve.every((tau) => tau === 0);
+  return {
+    order: budget.order,
+    conversionDelta: budget.conversionDelta,
+    rdpTotal: budget.rdpTotal,
+    rdpSpent,
+    gaussianRhoLeft: Math.max(0, budget.rdpTotal - rdpSpent) / budget.order,
+    approxDelta: { spent: spent.delta, total: budget.deltaTotal - budget.conversionDelta },
+    curve: LEDGER_RDP_ORDERS.map((order, i) => ({
+      order,
+      rdp: spent.curve[i]!,
+      epsilon: untouched ? 0 : epsilonFromRdpAtOrder(order, spent.curve[i]!, budget.conversionDelta),
+    })),
+  };
+}
