@@ -604,6 +604,30 @@ export interface components {
                 approx_epsilon?: string;
             };
             remaining: components["schemas"]["Remaining"];
+            /** @description rdp accounting only: the fixed-order Rényi filter (Feldman & Zrnic 2021) */
+            rdp?: {
+                /** @description The Rényi filter’s order α, fixed with the budget */
+                order: number;
+                /** @description δ_conv: the δ at which the curve converts */
+                conversion_delta: number;
+                /** @description B(α): the largest composed RDP at α the filter admits */
+                budget: number;
+                /** @description Σ τ(α) of every charge at the filter’s order */
+                spent: number;
+                /** @description The largest ρ of one Gaussian release that still fits, (B(α) − Σ τ(α))/α */
+                gaussian_rho_left: number;
+                /** @description The δ of approximately-DP parts (partition selection), within their share */
+                delta_parts: {
+                    spent: number;
+                    total: number;
+                };
+                /** @description The composed Rényi curve at every ledger order, with the ε each order alone would give at δ_conv; only the filter’s order is valid under adaptive charges */
+                curve: {
+                    order: number;
+                    rdp: number;
+                    epsilon: number;
+                }[];
+            };
             /** @description The ledger’s exact decimals beside the floats. Under zcdp the ε left is a conversion of ρ, so `remaining.epsilon` is null and `remaining.rho` is exact. */
             exact: {
                 spent: {
@@ -674,6 +698,11 @@ export interface components {
             mechanism: string;
             policy_version: string;
             request_id: string;
+            /** @description rdp accounting only: the charge’s own (ε, δ), its Rényi curve converted at the community’s δ_conv (plus its δ part); `epsilon` above is what it added to the composed spend */
+            own: {
+                epsilon: number;
+                delta: number;
+            } | null;
         };
         ChargeDetail: {
             id: string;

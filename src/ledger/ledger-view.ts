@@ -5,7 +5,8 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
-import { epsilonSpent, remaining } from './budget-state.ts';
+import { NO_RDP_CHARGE, rdpChargeEpsilon, rdpStanding } from '../dp/accounting/rdp-ledger.ts';
+import { type BudgetState, epsilonSpent, rdpBudgetOf, remaining } from './budget-state.ts';
 import { budgetState } from './charge.ts';
 
 export async function listCommunityBudgets(db: Kysely<Database>) {
@@ -32,6 +33,7 @@ export async function listCommunityBudgets(db: Kysely<Database>) {
         ...(row.accounting === 'zcdp' ? { rho: row.rho_spent, approx_epsilon: row.epsilon_spent } : {}),
       },
       remaining: remaining(state),
+      ...(row.accounting === 'rdp' ? { rdp: rdpView(state) } : {}),
       /**
        * The ledger's exact decimals beside the floats above. Under zcdp the ε left is a conversion of
        * the ρ left, not a difference of decimals, so only ρ and the δ of approximate charges are exact.
@@ -52,6 +54,23 @@ export async function listCommunityBudgets(db: Kysely<Database>) {
       updated_at: row.updated_at.toISOString(),
     };
   });
+}
+
+/**
+ * An rdp community's filter as contributors read it: the order that binds, its Rényi budget and
+ * spend, the whole composed curve and the δ parts (rdp-ledger.ts, `rdpStanding`).
+ */
+function rdpView(state: BudgetState) {
+  const standing = rdpStanding(rdpBudgetOf(state), state.rdp?.spent ?? NO_RDP_CHARGE);
+  return {
+    order: standing.order,
+    conversion_delta: standing.conversionDelta,
+    budget: standing.rdpTotal,
+    spent: standing.rdpSpent,
+    gaussian_rho_left: standing.gaussianRhoLeft,
+    delta_parts: { ...standing.approxDelta },
+    curve: standing.curve.map((point) => ({ ...point })),
+  };
 }
 
 export interface LedgerFilter {
@@ -89,7 +108,7 @@ export async function listCharges(db: Kysely<Database>, filter: LedgerFilter) {
   let query = db
     .selectFrom('dpgate.charges as c')
     .leftJoin('dpgate.api_keys as k', 'k.id', 'c.principal_id')
-    .select(CHARGE_COLUMNS)
+    .select([...CHARGE_COLUMNS, 'c.rdp_curve'])
     .where('c.community_id', '=', filter.communityId);
   if (filter.from) query = query.where('c.created_at', '>=', filter.from);
   if (filter.to) query = query.where('c.created_at', '<', filter.to);
@@ -116,6 +135,7 @@ export async function listCharges(db: Kysely<Database>, filter: LedgerFilter) {
     .execute();
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
+  const ownAt = await ownChargeDelta(db, filter.communityId);
   return {
     charges: page.map((row) => ({
       id: row.id,
@@ -130,9 +150,25 @@ export async function listCharges(db: Kysely<Database>, filter: LedgerFilter) {
       mechanism: row.mechanism,
       policy_version: row.policy_version,
       request_id: row.request_id,
+      own: ownAt !== null && row.rdp_curve ? rdpChargeEpsilon(row.rdp_curve, ownAt) : null,
     })),
     next_cursor: rows.length > filter.limit && last ? encodeCursor(last.created_at, last.id) : null,
   };
+}
+
+/**
+ * Under rdp a charge row's ε is the increase of the converted spend it caused; its own (ε, δ) is its
+ * curve converted at the community's δ_conv (plus its δ part). Null for other modes, whose rows are
+ * already each charge's own (ε, δ).
+ */
+async function ownChargeDelta(db: Kysely<Database>, communityId: string): Promise<number | null> {
+  const row = await db
+    .selectFrom('dpgate.community_budgets')
+    .selectAll()
+    .where('community_id', '=', communityId)
+    .executeTakeFirst();
+  if (row?.accounting !== 'rdp') return null;
+  return rdpBudgetOf(budgetState(row)).conversionDelta;
 }
 
 export function encodeCursor(createdAt: Date, id: string): string {

@@ -7,14 +7,14 @@
  *     G_p·min(1, C/‖G_p‖), expressed in grid steps u_p = G_p·2^k / max(C, ‖G_p‖), so ‖u_p‖ ≤ 2^k.
  *  2. EACH person's u_p is rounded to integers, r_p = round(u_p), coordinate-wise.
  *  3. S = Σ_p r_p (exact integer arithmetic in doubles: every |S_j| stays far below 2^53).
- *  4. Release (S + Z)·g with Z_j i.i.d. discrete Gaussian N_ℤ(0, σ_grid²), σ_grid = σ·Δ,
+ *  4. Release (S + Z)·g with Z_j i.i.d. discrete Gaussian N_ℤ(0, σ_grid²), σ_grid² = (σΔ)² + 9,
  *     Δ = 2^k + √d/2, drawn by the exact CKS20 sampler from the CSPRNG (σ_grid² rounded UP to a
- *     dyadic rational by discrete-gaussian.ts, which only adds noise).
+ *     dyadic rational by discrete-gaussian.ts, which only raises the smoothing term).
  *
  * Sensitivity. Adding or removing one person adds or removes one term r_p of S (the other persons'
  * r's do not depend on p). ‖r_p‖₂ ≤ ‖u_p‖₂ + ‖r_p − u_p‖₂ ≤ 2^k + √d·(1/2), since rounding moves
  * every coordinate by at most 1/2. So the L2 sensitivity of S in grid steps is Δ = 2^k + √d/2, and
- * the noise is σ times it: the same noise multiplier σ as the continuous mechanism the accountant
+ * the noise is σ times it (plus the smoothing term below): the noise multiplier σ the accountant
  * prices. This is why we round per person: rounding the SUM instead would give
  * |round(x) − round(x')| ≤ |x − x'| + 1 per coordinate, i.e. Δ = 2^k + √d (src/dp/grid.ts). Float
  * error in the clipping (‖u_p‖ may exceed 2^k by a few ulps) is caught by an exact integer check:
@@ -25,21 +25,20 @@
  * rounding to shave the √d/2 term; at k = 20 it is a relative 2^-21·√d of the noise, e.g. 2·10^-5
  * for the 1,409-parameter MLP, so deterministic rounding costs nothing measurable).
  *
- * Privacy of one unsampled step. For integer shifts μ, μ' the discrete Gaussian satisfies
- * D_α(N_ℤ(μ, σ²) ‖ N_ℤ(μ', σ²)) ≤ α(μ − μ')²/(2σ²), the continuous Gaussian's value (Canonne,
- * Kamath, Steinke 2020, "The Discrete Gaussian for Differential Privacy", Thm. 4); over
- * independent coordinates the divergences add, giving α‖r_p‖²/(2σ_grid²) ≤ α/(2σ²).
- *
- * Privacy with Poisson subsampling, and what is an approximation. The accountants (RDP: Mironov,
- * Talwar, Zhang 2019; PLD) price the subsampled CONTINUOUS Gaussian, reduced to one dimension by its
- * rotation invariance. For integer orders α in the direction D_α((1−q)P + qQ ‖ P) the bound carries
- * over exactly: E_P[((1−q) + q·Q/P)^α] = Σ_j C(α,j)(1−q)^{α−j} q^j E_P[(Q/P)^j], every coefficient is
- * ≥ 0, and each E_P[(Q/P)^j] = exp((j−1)D_j(Q‖P)) is ≤ its continuous value by CKS20. The other
- * direction, fractional orders and the PLD accountant are NOT proven here for the discrete Gaussian
- * (it is not rotation invariant, so the one-dimensional reduction does not apply verbatim); we rely
- * on σ_grid ≈ σ·2^20 grid steps, at which the discrete and continuous Gaussians are numerically
- * indistinguishable (CKS20 bound the gap in variance and tails by terms of order e^{-2π²σ_grid²}).
- * docs/training.md states this openly.
+ * Privacy: the accountants apply as they are. The noise is drawn with variance (σΔ)² + SMOOTHING²
+ * steps², a little above (σΔ)². Then every step is, up to a factor e^{±γ} in every probability
+ * (γ < 1e-67 per coordinate), a post-processing of the CONTINUOUS Gaussian mechanism with noise σΔ:
+ * add N(0, (σΔ)²) to the integer sum, then move each coordinate x to the integer k with probability
+ * φ_t(x − k)/θ_t(x − k), θ_t(u) = Σ_j φ_t(u − j), t² = SMOOTHING² (a Markov kernel that commutes with
+ * integer shifts). By Poisson summation θ_t(u) = 1 + 2Σ_{n≥1} e^{−2π²t²n²} cos(2πnu) lies within
+ * κ = 2e^{−2π²t²}/(1 − e^{−2π²t²}) of 1, so the kernel's output at k is φ_{s'}(k − S)·[1/(1+κ), 1/(1−κ)]
+ * (Gaussian convolution, s'² = (σΔ)² + t²) while the discrete Gaussian's is φ_{s'}(k − S)/θ_{s'}(0)
+ * with θ_{s'}(0) within κ of 1 too. Subsampling mixes over sums S and steps are chosen adaptively,
+ * which keeps the ratio bound, so the T-step run's law is within e^{±Γ}, Γ = T·d·γ, of a
+ * post-processing of the continuous run the RDP and PLD accountants price (at every order and in both
+ * directions). Hence it is (ε + 2Γ, e^Γ·δ)-DP and has RDP τ(α) + (2α − 1)Γ/(α − 1), and Γ is below
+ * 1e-50 for any T·d < 1e16. docs/training.md §3 has the argument; without the smoothing, a coarse
+ * grid's divergence exceeds the continuous curve at fractional orders (test/dp/grid-sgm-rdp.test.ts).
  */
 import { discreteGaussian } from '../dp/discrete-gaussian.ts';
 import type { RandomSource } from '../dp/random.ts';
@@ -56,7 +55,7 @@ export interface NoisyGradientSumOptions {
 export interface NoisyGradientSum {
   /** g = C·2^-k, the grid step in gradient units. */
   readonly granularity: number;
-  /** σ·Δ with Δ = 2^k + √d/2, before the sampler rounds σ² up. */
+  /** √((σΔ)² + SMOOTHING²) with Δ = 2^k + √d/2, before the sampler rounds its square up. */
   readonly noiseInSteps: number;
   /** Starts a new step's sum. */
   reset(): void;
@@ -83,6 +82,12 @@ export interface NoisyGradientSum {
  * per clip norm (σ > 2^14) the grid would be too coarse, so such a σ is refused.
  */
 const MAX_GRID_EXPONENT = 20;
+/**
+ * t, in grid steps: the discrete Gaussian of variance (σΔ)² + t² is a post-processing of the
+ * continuous one of variance (σΔ)², up to e^{±γ} with γ ≈ 4e^{−2π²t²} (see above). Any t² ≥ 8 left
+ * after float rounding gives γ < 1e-67; the extra noise is a relative t²/(2σ²Δ²) < 1e-11.
+ */
+export const SMOOTHING = 3;
 const MIN_GRID_EXPONENT = 8;
 const MAX_LOG2_CLIP_NOISE_STEPS = 22;
 
@@ -227,7 +232,7 @@ export function createNoisyGradientSum(options: NoisyGradientSumOptions): NoisyG
     throw new RangeError('noise multiplier must be > 0');
   const grid = personGrid(dimension, clipNorm, noiseMultiplier);
   const granularity = clipNorm / grid.stepsPerClip;
-  const noiseInSteps = noiseMultiplier * grid.sensitivityInSteps;
+  const noiseInSteps = Math.hypot(noiseMultiplier * grid.sensitivityInSteps, SMOOTHING);
   const noise = discreteGaussian({ sigma: noiseInSteps, random });
   const sum = new Float64Array(dimension);
 

@@ -4,7 +4,7 @@
  * work; every page passes axe-core with no serious or critical violation; screenshots land in
  * test-artifacts/screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_POLICY_DIR } from '../support/demo-policy.ts';
 import { type GatewayProcess, startGateway } from '../support/gateway-process.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -178,6 +179,59 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await analyst.close();
     await contributor.close();
   });
+
+  it('shows an rdp community’s contributor the binding order, the Rényi curve and each charge’s own (ε, δ)', async () => {
+    // A second gateway whose commons composes by Rényi curves (the demo policy with `accounting: rdp`).
+    const rdpDir = mkdtempSync(join(tmpdir(), 'dpgate-browser-rdp-'));
+    cpSync(DEMO_POLICY_DIR, rdpDir, { recursive: true });
+    const commons = join(rdpDir, 'commons.yaml');
+    writeFileSync(commons, readFileSync(commons, 'utf8').replace('accounting: zcdp', 'accounting: rdp'));
+    const rdpGateway = await startGateway(
+      {
+        DATABASE_URL: undefined,
+        DPGATE_DATA_DIR: rdpDir,
+        DPGATE_POLICY_DIR: rdpDir,
+        DPGATE_DEMO: '1',
+      },
+      90_000,
+    );
+    try {
+      const rdpKeys = JSON.parse(readFileSync(join(rdpDir, 'demo-keys.json'), 'utf8')) as DemoKeys;
+      for (const sql of ['SELECT COUNT(*) FROM people', 'SELECT COUNT(*) FROM people WHERE age > 40']) {
+        const response = await fetch(`${rdpGateway.url}/v1/queries`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${rdpKeys.analyst}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ sql, epsilon: 0.5 }),
+        });
+        expect(response.status).toBe(200);
+      }
+      const page = await context.newPage();
+      page.on('pageerror', (error) => {
+        throw error;
+      });
+      await page.goto(rdpGateway.url);
+      await page.getByLabel('API key').fill(rdpKeys.contributors.riverside!);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const filter = page.locator('section', { has: page.getByRole('heading', { name: 'Rényi filter' }) });
+      await filter.locator('.chart svg').waitFor();
+      const facts = (await filter.locator('.facts').textContent()) ?? '';
+      expect(facts).toMatch(/Order that bindsα = \d+/);
+      expect(facts).toContain('ε left at δ');
+      expect(await filter.locator('svg').getAttribute('aria-label')).toMatch(/At the filter's order α = \d+/);
+      await filter.getByText('The composed curve, order by order').click();
+      expect(await filter.locator('table.curve tbody tr').count()).toBeGreaterThan(10);
+      const row = page.locator('table.ledger tbody tr', { hasText: 'age > 40' });
+      await row.waitFor();
+      expect(await page.locator('table.ledger thead').textContent()).toContain('own (ε, δ)');
+      expect(await row.textContent()).toMatch(/0\.5\d*, \d\.\d×10/);
+      await shoot(page, 'contributor-rdp', 'section:has(#renyi-title)');
+      await expectAccessible(page, 'contributor (rdp)');
+      await page.close();
+    } finally {
+      await rdpGateway.stop();
+      rmSync(rdpDir, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   it('refuses a broken candidate policy with its file, line and message, then shows a good one’s effect', async () => {
     const council = await signIn(keys.council, 'council');

@@ -12,11 +12,13 @@ import {
   LEDGER_RDP_ORDERS,
   type RdpCharge,
   rdpBudget,
+  rdpChargeEpsilon,
   rdpChargeOf,
   rdpSpend,
 } from '../../src/dp/accounting/rdp-ledger.ts';
 import { rdpToApprox } from '../../src/dp/accounting/rdp-to-approx.ts';
 import { BudgetExhaustedError, type ChargeRequest } from '../../src/ledger/charge.ts';
+import { listCharges, listCommunityBudgets } from '../../src/ledger/ledger-view.ts';
 import { syncRdpBudgets } from '../../src/ledger/rdp-budgets.ts';
 import { releaseCost } from '../../src/ledger/release-cost.ts';
 import type { Policy } from '../../src/policy/schema.ts';
@@ -138,6 +140,37 @@ describeEachDatabase(
       // A later apply keeps the order and the curve.
       await syncRdpBudgets(db, policy);
       expect((await row('switch')).rdp_spent).toEqual(after.rdp_spent);
+    });
+
+    it('contributors see the binding order, the composed curve, what is left and each charge’s own (ε, δ)', async () => {
+      const { db } = database();
+      await setBudget(db, 'readers', { accounting: 'rdp', epsilon: 10, delta: 1e-5 });
+      await charge(db, gaussianCharge(['readers'], 0.02));
+      await charge(db, jobCharge(['readers']));
+      const view = (await listCommunityBudgets(db)).find((c) => c.id === 'readers')!;
+      const budget = rdpBudget(10, 1e-5);
+      const spent = composeRdpCharges([rdpChargeOf([{ kind: 'zcdp', rho: 0.02 }]), dpSgdRdpCharge(job)]);
+      const i = LEDGER_RDP_ORDERS.indexOf(budget.order);
+      expect(view.rdp).toMatchObject({ order: budget.order, conversion_delta: budget.conversionDelta });
+      expect(view.rdp!.budget).toBeCloseTo(budget.rdpTotal, 12);
+      expect(view.rdp!.spent).toBeCloseTo(spent.curve[i]!, 10);
+      expect(view.rdp!.gaussian_rho_left).toBeCloseTo((budget.rdpTotal - spent.curve[i]!) / budget.order, 10);
+      expect(view.rdp!.curve.map((point) => point.order)).toEqual(LEDGER_RDP_ORDERS);
+      // At the filter's order the curve's ε is the composed spend the gauge shows.
+      expect(view.rdp!.curve[i]!.epsilon).toBeCloseTo(view.spent.epsilon, 9);
+      expect(view.remaining.epsilon).toBeCloseTo(10 - view.spent.epsilon, 9);
+      const { charges } = await listCharges(db, { communityId: 'readers', limit: 10 });
+      const [training, query] = charges;
+      expect(training!.own).toEqual(rdpChargeEpsilon(dpSgdRdpCharge(job), budget.conversionDelta));
+      expect(training!.own!.epsilon).toBeLessThan(3.1);
+      expect(query!.own).toEqual(
+        rdpChargeEpsilon(rdpChargeOf([{ kind: 'zcdp', rho: 0.02 }]), budget.conversionDelta),
+      );
+      // Other modes show no rdp block and no separate own (ε, δ).
+      await setBudget(db, 'plain', { accounting: 'basic', epsilon: 1, delta: 1e-6 });
+      await charge(db, pureCharge(['plain'], 0.1));
+      expect((await listCommunityBudgets(db)).find((c) => c.id === 'plain')!.rdp).toBeUndefined();
+      expect((await listCharges(db, { communityId: 'plain', limit: 10 })).charges[0]!.own).toBeNull();
     });
   },
   { demo: false },

@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createModel } from '../../src/train/models/create-model.ts';
-import { addClippedToGrid, createNoisyGradientSum, personGrid } from '../../src/train/noisy-gradient-sum.ts';
+import {
+  addClippedToGrid,
+  createNoisyGradientSum,
+  personGrid,
+  SMOOTHING,
+} from '../../src/train/noisy-gradient-sum.ts';
 import { isSampled, samplingThreshold } from '../../src/train/poisson-sampling.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 
@@ -126,5 +131,25 @@ describe('noise on a zero gradient', () => {
     expect(Math.abs(mean)).toBeLessThan((5 * sigma * clipNorm) / Math.sqrt(n));
     // The accounted noise: σ·(2^k + √d/2) steps, i.e. σC up to a relative √d·2^-(k+1).
     expect(noisy.noiseInSteps * noisy.granularity).toBeCloseTo(sigma * clipNorm, 3);
+  });
+
+  it('draws the smoothing term on top of σΔ, so the step is a post-processing of the continuous Gaussian', () => {
+    for (const [sigma, dimension] of [
+      [0.5, 1409],
+      [1.1, 10],
+      [40, 3],
+    ] as const) {
+      const noisy = createNoisyGradientSum({
+        dimension,
+        clipNorm: 1,
+        noiseMultiplier: sigma,
+        random: seededRandom(1),
+      });
+      const grid = personGrid(dimension, 1, sigma);
+      const accounted = sigma * grid.sensitivityInSteps;
+      // The kernel argument needs t² = σ_grid² − (σΔ)² ≥ 8 after float rounding.
+      expect(noisy.noiseInSteps ** 2 - accounted ** 2).toBeGreaterThanOrEqual(8);
+      expect(noisy.noiseInSteps ** 2 - accounted ** 2).toBeLessThanOrEqual(SMOOTHING ** 2 + 1);
+    }
   });
 });

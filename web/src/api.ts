@@ -121,12 +121,26 @@ export async function readEvents(
 
 // Shapes of the responses the pages read.
 
+export type Accounting = 'basic' | 'zcdp' | 'rdp';
+
+/** An rdp community's fixed-order Rényi filter, as the gateway computes it. */
+export interface RenyiFilter {
+  order: number;
+  conversion_delta: number;
+  budget: number;
+  spent: number;
+  gaussian_rho_left: number;
+  delta_parts: { spent: number; total: number };
+  curve: { order: number; rdp: number; epsilon: number }[];
+}
+
 export interface Community {
   id: string;
-  accounting: 'basic' | 'zcdp';
+  accounting: Accounting;
   budget: { epsilon: string; delta: string };
   spent: { epsilon: number; delta: string; rho?: string; approx_epsilon?: string };
   remaining: { epsilon: number; delta: number };
+  rdp?: RenyiFilter;
   policy_version: string;
   updated_at: string;
 }
@@ -144,6 +158,8 @@ export interface Charge {
   mechanism: string;
   policy_version: string;
   request_id: string;
+  /** rdp only: the charge's own (ε, δ); `epsilon` is what it added to the composed spend. */
+  own: { epsilon: number; delta: number } | null;
 }
 
 export interface CatalogColumn {

@@ -114,7 +114,8 @@ function rdpBudgetAt(order: number, epsilon: number, delta: number): number {
 /**
  * The budget of a community: δ split as above, and the order fixed at the integer order that admits
  * the most Gaussian noise, argmax_α B(α)/α (a Gaussian release of ρ costs αρ), unless the policy
- * names one. Integer, because the grid DP-SGD's bound is proven at integer orders (docs/training.md).
+ * names one. Every ledger order is a valid filter order (grid DP-SGD included, docs/training.md §3);
+ * the default keeps to integers, where the candidates are few and an order reads plainly.
  * The price: a workload whose curves are far from linear (DP-SGD at small q, pure-DP queries) would
  * compose more cheaply at another order, and the filter cannot switch orders after the fact.
  */
@@ -181,4 +182,39 @@ export function rdpChargeEpsilon(charge: RdpCharge, delta: number): { epsilon: n
   checkDelta(delta);
   const { epsilon } = rdpToApprox(LEDGER_RDP_ORDERS, charge.curve, delta);
   return { epsilon: charge.curve.every((tau) => tau === 0) ? 0 : epsilon, delta: delta + charge.delta };
+}
+
+/** What contributors read of an rdp budget besides the converted spend. */
+export interface RdpStanding {
+  readonly order: number;
+  readonly conversionDelta: number;
+  /** B(α) and Σ τ(α) at the filter's order: the only comparison that decides a charge. */
+  readonly rdpTotal: number;
+  readonly rdpSpent: number;
+  /** The largest ρ of a Gaussian release the filter still admits, (B(α) − Σ τ(α))/α. */
+  readonly gaussianRhoLeft: number;
+  readonly approxDelta: { readonly spent: number; readonly total: number };
+  /**
+   * The composed curve at every ledger order, with the ε each order alone would convert it to at
+   * δ_conv (0 before any charge). Informative: only `order` may be used under adaptive charges.
+   */
+  readonly curve: readonly { readonly order: number; readonly rdp: number; readonly epsilon: number }[];
+}
+
+export function rdpStanding(budget: RdpBudget, spent: RdpCharge): RdpStanding {
+  const rdpSpent = at(budget, spent);
+  const untouched = spent.curve.every((tau) => tau === 0);
+  return {
+    order: budget.order,
+    conversionDelta: budget.conversionDelta,
+    rdpTotal: budget.rdpTotal,
+    rdpSpent,
+    gaussianRhoLeft: Math.max(0, budget.rdpTotal - rdpSpent) / budget.order,
+    approxDelta: { spent: spent.delta, total: budget.deltaTotal - budget.conversionDelta },
+    curve: LEDGER_RDP_ORDERS.map((order, i) => ({
+      order,
+      rdp: spent.curve[i]!,
+      epsilon: untouched ? 0 : epsilonFromRdpAtOrder(order, spent.curve[i]!, budget.conversionDelta),
+    })),
+  };
 }

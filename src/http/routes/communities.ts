@@ -32,6 +32,29 @@ const CommunitySchema = z
       approx_epsilon: Amount.optional(),
     }),
     remaining: RemainingSchema,
+    rdp: z
+      .object({
+        order: z.number().openapi({ description: 'The Rényi filter’s order α, fixed with the budget' }),
+        conversion_delta: z.number().openapi({ description: 'δ_conv: the δ at which the curve converts' }),
+        budget: z.number().openapi({ description: 'B(α): the largest composed RDP at α the filter admits' }),
+        spent: z.number().openapi({ description: 'Σ τ(α) of every charge at the filter’s order' }),
+        gaussian_rho_left: z
+          .number()
+          .openapi({
+            description: 'The largest ρ of one Gaussian release that still fits, (B(α) − Σ τ(α))/α',
+          }),
+        delta_parts: z
+          .object({ spent: z.number(), total: z.number() })
+          .openapi({
+            description: 'The δ of approximately-DP parts (partition selection), within their share',
+          }),
+        curve: z.array(z.object({ order: z.number(), rdp: z.number(), epsilon: z.number() })).openapi({
+          description:
+            'The composed Rényi curve at every ledger order, with the ε each order alone would give at δ_conv; only the filter’s order is valid under adaptive charges',
+        }),
+      })
+      .optional()
+      .openapi({ description: 'rdp accounting only: the fixed-order Rényi filter (Feldman & Zrnic 2021)' }),
     exact: z
       .object({
         spent: z.object({ epsilon: Amount, delta: Amount, rho: Amount.optional() }),
@@ -60,6 +83,10 @@ const ChargeSchema = z
     mechanism: z.string(),
     policy_version: z.string(),
     request_id: z.string(),
+    own: z.object({ epsilon: z.number(), delta: z.number() }).nullable().openapi({
+      description:
+        'rdp accounting only: the charge’s own (ε, δ), its Rényi curve converted at the community’s δ_conv (plus its δ part); `epsilon` above is what it added to the composed spend',
+    }),
   })
   .openapi('Charge');
 

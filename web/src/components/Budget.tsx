@@ -1,5 +1,5 @@
 /** A community's budget: a gauge of ε, a meter of δ, and the cumulative spend over time. */
-import { type Community, get } from '../api.ts';
+import { type Accounting, type Community, get } from '../api.ts';
 import { delta, num } from '../format.ts';
 import { useLoad } from '../hooks.ts';
 import { StepChart } from './charts.tsx';
@@ -13,24 +13,38 @@ export function BudgetCard(props: { community: Community; compact?: boolean }) {
       <h2>{props.compact ? c.id : `${c.id}’s privacy budget`}</h2>
       <Gauge spent={c.spent.epsilon} total={total} label={`${c.id} ε`} size={props.compact ? 140 : 200} />
       <Meter spent={Number(c.spent.delta)} total={Number(c.budget.delta)} label="δ spent" format={delta} />
-      <p class="muted small">
-        {props.compact
-          ? c.accounting === 'zcdp'
-            ? 'zCDP accounting'
-            : 'basic composition'
-          : c.accounting === 'zcdp'
-            ? `Zero-concentrated DP: Gaussian charges add up as ρ (now ${num(c.spent.rho ?? 0, 4)}), pure ones as ε (now ${num(c.spent.approx_epsilon ?? 0)}); the gauge shows their total converted to ε at δ = ${delta(c.budget.delta)}.`
-            : 'Basic composition: ε and δ of every charge add up.'}
-      </p>
+      <p class="muted small">{props.compact ? ACCOUNTING_NAMES[c.accounting] : accountingNote(c)}</p>
     </section>
   );
 }
 
+const ACCOUNTING_NAMES: Record<Accounting, string> = {
+  basic: 'basic composition',
+  zcdp: 'zCDP accounting',
+  rdp: 'Rényi accounting',
+};
+
+function accountingNote(c: Community): string {
+  if (c.accounting === 'zcdp') {
+    return `Zero-concentrated DP: Gaussian charges add up as ρ (now ${num(c.spent.rho ?? 0, 4)}), pure ones as ε (now ${num(c.spent.approx_epsilon ?? 0)}); the gauge shows their total converted to ε at δ = ${delta(c.budget.delta)}.`;
+  }
+  if (c.accounting === 'rdp') {
+    return `Rényi DP: every charge adds its Rényi curve; the gauge shows the composed curve at the filter’s order α = ${c.rdp?.order ?? '—'} converted to ε, δ its conversion δ plus the δ of approximate parts.`;
+  }
+  return 'Basic composition: ε and δ of every charge add up.';
+}
+
 interface Spend {
-  accounting: 'basic' | 'zcdp';
+  accounting: Accounting;
   budget: { epsilon: number; delta: number };
   points: { at: string; epsilon: number; delta: number; rho?: number }[];
 }
+
+const SPEND_TITLES: Record<Accounting, string> = {
+  basic: 'ε spent (basic composition)',
+  zcdp: 'ε spent (zCDP, converted at the community’s δ)',
+  rdp: 'ε spent (composed Rényi curve at the filter’s order)',
+};
 
 /** ε spent (as the accounting states it) and δ after each charge, computed by the gateway. */
 export function SpendOverTime(props: { community: Community; refresh?: number }) {
@@ -48,11 +62,7 @@ export function SpendOverTime(props: { community: Community; refresh?: number })
       {spend.error && <p class="error">{spend.error}</p>}
       <div class="chart-pair">
         <StepChart
-          title={
-            community.accounting === 'zcdp'
-              ? 'ε spent (zCDP, converted at the community’s δ)'
-              : 'ε spent (basic composition)'
-          }
+          title={SPEND_TITLES[community.accounting]}
           unit="ε"
           series={{ label: 'ε', points: series((p) => p.epsilon), limit: Number(community.budget.epsilon) }}
         />

@@ -1,6 +1,6 @@
 /** A community's ledger: filters, search, CSV export, and each charge opened to what it paid for. */
 import { useMemo, useState } from 'preact/hooks';
-import { type Charge, type Community, download, get } from '../api.ts';
+import { type Accounting, type Charge, type Community, download, get } from '../api.ts';
 import { delta, mechanismName, num, when } from '../format.ts';
 import { message, useLoad } from '../hooks.ts';
 import { AnswerTable } from './AnswerTable.tsx';
@@ -45,6 +45,8 @@ export function Ledger(props: { community: string; refresh?: number }) {
     [props.community, filters, props.refresh],
   );
   const charges = [...(page.data?.charges ?? []), ...more];
+  // Under rdp a row's ε is what the charge added to the composed spend; its own (ε, δ) differs.
+  const rdp = page.data?.community.accounting === 'rdp';
   const needle = search.trim().toLowerCase();
   const shown = useMemo(
     () =>
@@ -138,12 +140,17 @@ export function Ledger(props: { community: string; refresh?: number }) {
               <th scope="col">When</th>
               <th scope="col">Who</th>
               <th scope="col">What</th>
-              <th scope="col" class="num">
-                ε
+              <th scope="col" class="num symbol">
+                {rdp ? 'ε added' : 'ε'}
               </th>
-              <th scope="col" class="num">
+              <th scope="col" class="num symbol">
                 δ
               </th>
+              {rdp && (
+                <th scope="col" class="num symbol">
+                  own (ε, δ)
+                </th>
+              )}
               <th scope="col">Mechanism</th>
             </tr>
           </thead>
@@ -153,6 +160,7 @@ export function Ledger(props: { community: string; refresh?: number }) {
                 key={charge.id}
                 charge={charge}
                 community={props.community}
+                rdp={rdp}
                 open={open === charge.id}
                 onToggle={() => setOpen(open === charge.id ? undefined : charge.id)}
               />
@@ -176,7 +184,13 @@ export function Ledger(props: { community: string; refresh?: number }) {
   );
 }
 
-function ChargeRow(props: { charge: Charge; community: string; open: boolean; onToggle: () => void }) {
+function ChargeRow(props: {
+  charge: Charge;
+  community: string;
+  rdp: boolean;
+  open: boolean;
+  onToggle: () => void;
+}) {
   const { charge } = props;
   return (
     <>
@@ -200,11 +214,16 @@ function ChargeRow(props: { charge: Charge; community: string; open: boolean; on
         </td>
         <td class="num">{num(charge.epsilon)}</td>
         <td class="num">{delta(charge.delta)}</td>
+        {props.rdp && (
+          <td class="num nowrap">
+            {charge.own ? `${num(charge.own.epsilon)}, ${delta(charge.own.delta)}` : '—'}
+          </td>
+        )}
         <td>{mechanismName(charge.mechanism)}</td>
       </tr>
       {props.open && (
         <tr class="detail-row">
-          <td colSpan={6} id={`charge-${charge.id}`}>
+          <td colSpan={props.rdp ? 7 : 6} id={`charge-${charge.id}`}>
             <ChargeDetail community={props.community} id={charge.id} />
           </td>
         </tr>
@@ -220,7 +239,7 @@ interface Detail {
   delta: string;
   rho: string | null;
   mechanism: string;
-  accounting: 'basic' | 'zcdp';
+  accounting: Accounting;
   policy_version: string;
   request_id: string;
   communities: string[];
@@ -248,6 +267,9 @@ function costReason(d: Detail): string {
       : '';
   const eps = num(d.epsilon);
   const mech = mechanismName(d.mechanism).replace(/^./, (c) => c.toUpperCase());
+  if (d.mechanism === 'dp_sgd' && d.accounting === 'rdp') {
+    return `DP-SGD adds Gaussian noise to clipped per-person gradients at every step; the run entered the ledger by its Rényi curve, charged before training began, and raised the composed spend by ε = ${eps}.${shared}`;
+  }
   if (d.mechanism === 'dp_sgd') {
     return `DP-SGD adds Gaussian noise to clipped per-person gradients at every step; the accountant bounds the whole run at ε = ${eps}, δ = ${delta(d.delta)}, charged before training began.${shared}`;
   }
@@ -257,6 +279,9 @@ function costReason(d: Detail): string {
   }
   if (d.accounting === 'zcdp') {
     return `${calibrated}. An ε-DP release is also (ξ = ε, ρ = 0)-zCDP (Bun & Steinke 2016); this community composes under zero-concentrated DP, and the ledger charged it in that form (ξ = ${eps}, ρ = 0) because here it leaves more budget than ρ = ε²/2 would.${shared}`;
+  }
+  if (d.accounting === 'rdp') {
+    return `${calibrated}. This community composes every charge by its Rényi curve under a fixed-order filter; ε here is how much this charge raised the composed spend on the gauge, and the ledger lists its own (ε, δ) beside it.${shared}`;
   }
   return `${calibrated}; under basic composition the ε and δ of every charge add up.${shared}`;
 }

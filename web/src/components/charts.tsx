@@ -1,6 +1,7 @@
 /**
- * Two hand-written SVG charts, small enough not to need a library: a step line of cumulative spend
- * over time, and bars with error bars. Each carries a text description for screen readers.
+ * Three hand-written SVG charts, small enough not to need a library: a step line of cumulative spend
+ * over time, bars with error bars, and a curve over Rényi orders. Each carries a text description
+ * for screen readers.
  */
 import { num } from '../format.ts';
 
@@ -155,6 +156,73 @@ export function ErrorBarChart(props: { bars: Bar[]; title: string }) {
             </g>
           );
         })}
+      </svg>
+      <figcaption>{props.title}</figcaption>
+    </figure>
+  );
+}
+
+/**
+ * A curve over Rényi orders α (log scale), with one order marked: what an rdp community's composed
+ * spend converts to at each order, and the order its filter uses. Values above `cap` are clipped to
+ * the top edge so the marked order stays readable.
+ */
+export function OrderCurveChart(props: {
+  points: { order: number; value: number }[];
+  marked: number;
+  limit: number;
+  cap: number;
+  title: string;
+}) {
+  const { points, marked, limit } = props;
+  const yMax = props.cap * 1.05;
+  const [a0, a1] = [Math.log(points[0]!.order), Math.log(points.at(-1)!.order)];
+  const x = (order: number) => PAD.left + ((Math.log(order) - a0) / (a1 - a0)) * (W - PAD.left - PAD.right);
+  const y = (v: number) => H - PAD.bottom - (Math.min(v, yMax) / yMax) * (H - PAD.top - PAD.bottom);
+  const d = points.map((p, i) => `${i === 0 ? 'M' : 'L'} ${x(p.order)} ${y(p.value)}`).join(' ');
+  const at = points.find((p) => p.order === marked);
+  const orderTicks = [1.25, 2, 4, 8, 16, 32, 64, 128, 256].filter((o) => o >= points[0]!.order);
+  return (
+    <figure class="chart">
+      <svg
+        viewBox={`0 0 ${W} ${H}`}
+        role="img"
+        aria-label={`${props.title}. At the filter's order α = ${marked}: ${num(at?.value ?? 0)} of ${num(limit)}.`}
+      >
+        {ticks(yMax).map((v) => (
+          <g key={v}>
+            <line x1={PAD.left} x2={W - PAD.right} y1={y(v)} y2={y(v)} class="grid" />
+            <text x={PAD.left - 6} y={y(v) + 4} text-anchor="end" class="tick">
+              {num(v, 2)}
+            </text>
+          </g>
+        ))}
+        <line x1={PAD.left} x2={W - PAD.right} y1={y(limit)} y2={y(limit)} class="limit" />
+        <text x={W - PAD.right} y={y(limit) - 5} text-anchor="end" class="tick">
+          budget {num(limit, 2)}
+        </text>
+        <line x1={x(marked)} x2={x(marked)} y1={PAD.top} y2={H - PAD.bottom} class="marker" />
+        <path d={d} class="line" />
+        {points.map((p) => (
+          <circle
+            key={p.order}
+            cx={x(p.order)}
+            cy={y(p.value)}
+            r={p.order === marked ? 5 : 2.5}
+            class="dot"
+          />
+        ))}
+        {orderTicks.map((o) => (
+          <text key={o} x={x(o)} y={H - PAD.bottom + 16} text-anchor="middle" class="tick">
+            {o}
+          </text>
+        ))}
+        <text x={x(marked) + 6} y={PAD.top + 12} class="tick">
+          α = {marked} (binds)
+        </text>
+        <text x={W - PAD.right} y={H - 4} text-anchor="end" class="tick">
+          Rényi order α
+        </text>
       </svg>
       <figcaption>{props.title}</figcaption>
     </figure>

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { type Community, get, type Me } from '../api.ts';
 import { BudgetCard, SpendOverTime } from '../components/Budget.tsx';
 import { Ledger } from '../components/Ledger.tsx';
+import { RenyiFilterCard } from '../components/RenyiFilter.tsx';
 import { when } from '../format.ts';
 import { useLoad } from '../hooks.ts';
 
@@ -35,6 +36,7 @@ export function ContributorPage(props: { me: Me }) {
             <BudgetCard community={mine} />
             <SpendOverTime community={mine} refresh={refresh} />
           </div>
+          {mine.rdp && <RenyiFilterCard community={{ ...mine, rdp: mine.rdp }} />}
           <Ledger community={mine.id} refresh={refresh} />
         </>
       )}
