@@ -142,13 +142,17 @@ const WDBC_MODELS: Record<string, Omit<DpSgdSpec, 'privacy'>> = {
   },
 };
 
-function wdbcAccuracy(spec: DpSgdSpec, seeds: number): { mean: number; min: number; max: number } {
+function wdbcAccuracy(
+  spec: DpSgdSpec,
+  seeds: number,
+  run: Train = trainDpSgd,
+): { mean: number; min: number; max: number } {
   const train = loadWdbc('train');
   const test = loadWdbc('test');
   const accuracies = Array.from({ length: seeds }, (_, s) => {
     const random = seededRandom(1000 + s);
     const dataset = buildTrainingDataset({ rows: train, schema: WDBC_SCHEMA, random });
-    const predictions = predict(trainDpSgd(spec, dataset, { random }), test);
+    const predictions = predict(run(spec, dataset, { random }), test);
     return (
       predictions.filter((p, i) => p.kind === 'binary' && p.label === test[i]!.label).length / test.length
     );
@@ -225,18 +229,22 @@ function printThroughput(): void {
   }
 }
 
+const seeds = Number(option('seeds') ?? 5);
 console.log(
-  `\nwdbc test accuracy, δ = 1e-5, RDP accountant, mean (min–max) of ${option('seeds') ?? 5} seeded runs`,
+  `\nwdbc test accuracy, δ = 1e-5, RDP accountant, mean (min–max) of ${seeds} seeded runs${baseline ? '; each cell also with the baseline, interleaved by ε' : ''}`,
 );
-console.log('| model | ε = 1 | ε = 3 | ε = 8 |');
-console.log('|---|---|---|---|');
+console.log('| model | | ε = 1 | ε = 3 | ε = 8 |');
+console.log('|---|---|---|---|---|');
+const cell = ({ mean, min, max }: { mean: number; min: number; max: number }): string =>
+  `${mean.toFixed(3)} (${min.toFixed(3)}–${max.toFixed(3)})`;
 for (const [name, base] of Object.entries(WDBC_MODELS)) {
-  const cells = [1, 3, 8].map((epsilon) => {
-    const { mean, min, max } = wdbcAccuracy(
-      { ...base, privacy: { accountant: 'rdp', delta: 1e-5, epsilon } },
-      Number(option('seeds') ?? 5),
-    );
-    return `${mean.toFixed(3)} (${min.toFixed(3)}–${max.toFixed(3)})`;
-  });
-  console.log(`| ${name} | ${cells.join(' | ')} |`);
+  const now: string[] = [];
+  const before: string[] = [];
+  for (const epsilon of [1, 3, 8]) {
+    const setting: DpSgdSpec = { ...base, privacy: { accountant: 'rdp', delta: 1e-5, epsilon } };
+    now.push(cell(wdbcAccuracy(setting, seeds)));
+    if (baseline) before.push(cell(wdbcAccuracy(setting, seeds, baseline)));
+  }
+  console.log(`| ${name} | ${baseline ? 'now' : ''} | ${now.join(' | ')} |`);
+  if (baseline) console.log(`| | baseline | ${before.join(' | ')} |`);
 }
