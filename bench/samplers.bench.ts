@@ -1,10 +1,17 @@
 // Samples per second of the exact samplers with the production crypto source, one core.
-// Run: npx tsx bench/samplers.bench.ts   (or: npm run bench -- samplers)
+// Run: npx tsx bench/samplers.bench.ts [--baseline=DIR]   (or: npm run bench -- samplers)
+// --baseline=DIR: another dpgate's sources (DIR/src, e.g. `git archive <commit> src | tar -x -C DIR`);
+// every row is then also run with its samplers, interleaved three times (A B A B A B), with the
+// ratio of medians.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { cryptoRandom } from '../src/dp/random.ts';
 import { type Rational, rationalAtLeast, squareAtLeast } from '../src/dp/rational.ts';
-import { planDiscreteGaussian, sampleDiscreteGaussian, sampleDiscreteLaplace } from '../src/dp/samplers.ts';
+import * as current from '../src/dp/samplers.ts';
 
 const SECONDS = 1;
+const ROUNDS = 3;
+type Samplers = typeof current;
 
 function samplesPerSecond(sample: () => number): number {
   let sink = 0;
@@ -20,19 +27,50 @@ function samplesPerSecond(sample: () => number): number {
   return count / ((performance.now() - start) / 1000);
 }
 
-const rows: Array<[string, string, () => number]> = [];
-for (const scale of [0.1, 1, 100, 10_000]) {
-  const rational: Rational = rationalAtLeast(scale);
-  rows.push(['discrete Laplace', `t = ${scale}`, () => sampleDiscreteLaplace(cryptoRandom, rational)]);
-}
-for (const sigma of [0.7, 1, 100, 10_000]) {
-  const plan = planDiscreteGaussian(squareAtLeast(sigma));
-  rows.push(['discrete Gaussian', `σ = ${sigma}`, () => sampleDiscreteGaussian(cryptoRandom, plan)]);
+function rows(samplers: Samplers): Array<[string, string, () => number]> {
+  const result: Array<[string, string, () => number]> = [];
+  for (const scale of [0.1, 1, 100, 10_000]) {
+    const rational: Rational = rationalAtLeast(scale);
+    result.push([
+      'discrete Laplace',
+      `t = ${scale}`,
+      () => samplers.sampleDiscreteLaplace(cryptoRandom, rational),
+    ]);
+  }
+  // 1,048,595 = 2^20 + √1409/2 rounded: DP-SGD's grid noise for the 1,409-parameter MLP at σ = 1.
+  for (const sigma of [0.7, 1, 100, 10_000, 1_048_595]) {
+    const plan = samplers.planDiscreteGaussian(squareAtLeast(sigma));
+    result.push([
+      'discrete Gaussian',
+      `σ = ${sigma}`,
+      () => samplers.sampleDiscreteGaussian(cryptoRandom, plan),
+    ]);
+  }
+  return result;
 }
 
+const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+const format = (rate: number): string => Math.round(rate).toLocaleString('en-US');
+const baselineDir = process.argv.find((arg) => arg.startsWith('--baseline='))?.slice('--baseline='.length);
+const baseline: Samplers | undefined = baselineDir
+  ? await import(pathToFileURL(resolve(baselineDir, 'src/dp/samplers.ts')).href)
+  : undefined;
+const baselineRows = baseline ? rows(baseline) : [];
+
 console.log(`node ${process.version}, ${SECONDS}s per row, crypto.getRandomValues source`);
-console.log('| sampler | scale | samples/s |');
-console.log('|---|---|---:|');
-for (const [name, scale, sample] of rows) {
-  console.log(`| ${name} | ${scale} | ${Math.round(samplesPerSecond(sample)).toLocaleString('en-US')} |`);
+console.log(`| sampler | scale | samples/s |${baseline ? ' baseline | ratio |' : ''}`);
+console.log(`|---|---|---:|${baseline ? '---:|---:|' : ''}`);
+for (const [i, [name, scale, sample]] of rows(current).entries()) {
+  if (!baseline) {
+    console.log(`| ${name} | ${scale} | ${format(samplesPerSecond(sample))} |`);
+    continue;
+  }
+  const now: number[] = [];
+  const before: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    now.push(samplesPerSecond(sample));
+    before.push(samplesPerSecond(baselineRows[i]![2]));
+  }
+  const ratio = (median(now) / median(before)).toFixed(2);
+  console.log(`| ${name} | ${scale} | ${format(median(now))} | ${format(median(before))} | ${ratio}× |`);
 }

@@ -1,10 +1,17 @@
 // DP-SGD throughput (expected examples per CPU-second) on generated 50,000 × 20 datasets, expected
 // batch 256, one core, production CSPRNG: the median of interleaved runs (model A, B, C, A, B, C…);
 // then wdbc test accuracy at ε = 1, 3, 8 (mean of 5 seeded runs).
-// Run: npx tsx bench/training.bench.ts [--runs=5] [--skip-accuracy] [--skip-throughput]
-//        [--reference-examples-per-second=177000 --reference-name="Opacus 1.4" --reference-model=mlp-64]
-// A reference figure (measured elsewhere, on the same machine class, one thread, same setting) is
-// printed beside the row of its model, with the ratio of dpgate's median to it.
+// Run: npx tsx bench/training.bench.ts [--runs=5] [--skip-accuracy] [--skip-throughput] [--seeds=5]
+//        [--baseline=DIR] [--reference-command="CMD" --reference-name="Opacus 1.4" --reference-model=mlp-64]
+// Same-machine comparisons, each interleaved run by run with dpgate's own runs, ratio of medians:
+//  --baseline=DIR        another dpgate's sources (DIR/src, e.g. `git archive <commit> src | tar -x -C DIR`),
+//                        every model run with both;
+//  --reference-command   a command run once per run beside the reference model (`mlp-64` by default),
+//                        printing that setting's expected examples per CPU-second as its last line,
+//                        e.g. `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python3 bench/opacus-reference.py`.
+import { execSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { cryptoRandom } from '../src/dp/random.ts';
 import { buildTrainingDataset, type TrainingDataset } from '../src/train/dataset.ts';
 import type { ModelSpec } from '../src/train/models/model.ts';
@@ -92,12 +99,24 @@ function spec(bench: BenchModel, steps: number): DpSgdSpec {
   };
 }
 
+type Train = typeof trainDpSgd;
+
 /** Expected examples per second of this process's CPU time (user + system) for one run. */
-function cpuRate(bench: BenchModel, dataset: TrainingDataset): number {
+function cpuRate(bench: BenchModel, dataset: TrainingDataset, train: Train = trainDpSgd): number {
   const before = process.cpuUsage();
-  trainDpSgd(spec(bench, bench.steps), dataset);
+  train(spec(bench, bench.steps), dataset);
   const used = process.cpuUsage(before);
   return (bench.steps * BATCH) / ((used.user + used.system) / 1e6);
+}
+
+/** The reference command's figure: the last line of its output, a number. */
+function referenceRate(command: string): number {
+  const lines = execSync(command, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    .trim()
+    .split('\n');
+  const rate = Number(lines.at(-1));
+  if (!(rate > 0)) throw new Error(`--reference-command printed ${lines.at(-1)}, not a rate`);
+  return rate;
 }
 
 const median = (values: readonly number[]): number => {
@@ -123,13 +142,17 @@ const WDBC_MODELS: Record<string, Omit<DpSgdSpec, 'privacy'>> = {
   },
 };
 
-function wdbcAccuracy(spec: DpSgdSpec, seeds: number): { mean: number; min: number; max: number } {
+function wdbcAccuracy(
+  spec: DpSgdSpec,
+  seeds: number,
+  run: Train = trainDpSgd,
+): { mean: number; min: number; max: number } {
   const train = loadWdbc('train');
   const test = loadWdbc('test');
   const accuracies = Array.from({ length: seeds }, (_, s) => {
     const random = seededRandom(1000 + s);
     const dataset = buildTrainingDataset({ rows: train, schema: WDBC_SCHEMA, random });
-    const predictions = predict(trainDpSgd(spec, dataset, { random }), test);
+    const predictions = predict(run(spec, dataset, { random }), test);
     return (
       predictions.filter((p, i) => p.kind === 'binary' && p.label === test[i]!.label).length / test.length
     );
@@ -143,15 +166,33 @@ function wdbcAccuracy(spec: DpSgdSpec, seeds: number): { mean: number; min: numb
 
 const runs = Number(option('runs') ?? 5);
 const throughputWanted = !process.argv.includes('--skip-throughput');
-const reference = option('reference-examples-per-second');
+const referenceCommand = option('reference-command');
 const referenceName = option('reference-name') ?? 'reference';
 const referenceModel = option('reference-model') ?? 'mlp-64';
+const baselineDir = option('baseline');
+const baseline: Train | undefined = baselineDir
+  ? (await import(pathToFileURL(resolve(baselineDir, 'src/train/train-dp-sgd.ts')).href)).trainDpSgd
+  : undefined;
 const datasets = new Map([2, 10].map((classes) => [classes, generatedDataset(classes)]));
 const format = (rate: number): string => Math.round(rate).toLocaleString('en-US');
-for (const bench of MODELS) trainDpSgd(spec(bench, 5), datasets.get(bench.classes)!); // warm up the JIT
+const range = (values: readonly number[]): string =>
+  `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
+for (const bench of MODELS) {
+  // warm up the JIT
+  trainDpSgd(spec(bench, 5), datasets.get(bench.classes)!);
+  baseline?.(spec(bench, 5), datasets.get(bench.classes)!);
+}
 const rates = new Map(MODELS.map((bench) => [bench.name, [] as number[]]));
+const baselineRates = new Map(MODELS.map((bench) => [bench.name, [] as number[]]));
+const referenceRates: number[] = [];
 for (let run = 0; throughputWanted && run < runs; run++)
-  for (const bench of MODELS) rates.get(bench.name)!.push(cpuRate(bench, datasets.get(bench.classes)!));
+  for (const bench of MODELS) {
+    const dataset = datasets.get(bench.classes)!;
+    rates.get(bench.name)!.push(cpuRate(bench, dataset));
+    if (baseline) baselineRates.get(bench.name)!.push(cpuRate(bench, dataset, baseline));
+    if (referenceCommand && bench.name === referenceModel)
+      referenceRates.push(referenceRate(referenceCommand));
+  }
 
 if (throughputWanted) printThroughput();
 if (process.argv.includes('--skip-accuracy')) process.exit(0);
@@ -160,41 +201,50 @@ function printThroughput(): void {
   console.log(
     `node ${process.version}; ${ROWS} × ${FEATURES}, expected batch ${BATCH}, σ = 1, C = 1, one core; median of ${runs} interleaved runs`,
   );
+  const extra = [
+    ...(baseline ? [`baseline (${baselineDir})`, 'ratio'] : []),
+    ...(referenceCommand ? [referenceName, 'ratio'] : []),
+  ];
   console.log(
-    `| model | parameters | steps | expected examples per CPU-second (median, min–max) |${reference ? ` ${referenceName} | ratio |` : ''}`,
+    `| model | parameters | steps | expected examples per CPU-second (median, min–max) |${extra.map((cell) => ` ${cell} |`).join('')}`,
   );
-  console.log(`|---|---:|---:|---:|${reference ? '---:|---:|' : ''}`);
+  console.log(`|---|---:|---:|---:|${extra.map(() => '---:|').join('')}`);
+  const ratio = (a: readonly number[], b: readonly number[]): string =>
+    `${(median(a) / median(b)).toFixed(2)}×`;
   for (const bench of MODELS) {
     const values = rates.get(bench.name)!;
     const parameters = trainDpSgd(spec(bench, 1), datasets.get(bench.classes)!).parameters.length;
-    const cells = [
-      bench.label,
-      String(parameters),
-      String(bench.steps),
-      `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`,
-    ];
-    if (reference)
+    const cells = [bench.label, String(parameters), String(bench.steps), range(values)];
+    if (baseline) {
+      const before = baselineRates.get(bench.name)!;
+      cells.push(range(before), ratio(values, before));
+    }
+    if (referenceCommand)
       cells.push(
         ...(bench.name === referenceModel
-          ? [format(Number(reference)), `${(median(values) / Number(reference)).toFixed(2)}×`]
+          ? [range(referenceRates), ratio(values, referenceRates)]
           : ['', '']),
       );
     console.log(`| ${cells.join(' | ')} |`);
   }
 }
 
+const seeds = Number(option('seeds') ?? 5);
 console.log(
-  `\nwdbc test accuracy, δ = 1e-5, RDP accountant, mean (min–max) of ${option('seeds') ?? 5} seeded runs`,
+  `\nwdbc test accuracy, δ = 1e-5, RDP accountant, mean (min–max) of ${seeds} seeded runs${baseline ? '; each cell also with the baseline, interleaved by ε' : ''}`,
 );
-console.log('| model | ε = 1 | ε = 3 | ε = 8 |');
-console.log('|---|---|---|---|');
+console.log('| model | | ε = 1 | ε = 3 | ε = 8 |');
+console.log('|---|---|---|---|---|');
+const cell = ({ mean, min, max }: { mean: number; min: number; max: number }): string =>
+  `${mean.toFixed(3)} (${min.toFixed(3)}–${max.toFixed(3)})`;
 for (const [name, base] of Object.entries(WDBC_MODELS)) {
-  const cells = [1, 3, 8].map((epsilon) => {
-    const { mean, min, max } = wdbcAccuracy(
-      { ...base, privacy: { accountant: 'rdp', delta: 1e-5, epsilon } },
-      Number(option('seeds') ?? 5),
-    );
-    return `${mean.toFixed(3)} (${min.toFixed(3)}–${max.toFixed(3)})`;
-  });
-  console.log(`| ${name} | ${cells.join(' | ')} |`);
+  const now: string[] = [];
+  const before: string[] = [];
+  for (const epsilon of [1, 3, 8]) {
+    const setting: DpSgdSpec = { ...base, privacy: { accountant: 'rdp', delta: 1e-5, epsilon } };
+    now.push(cell(wdbcAccuracy(setting, seeds)));
+    if (baseline) before.push(cell(wdbcAccuracy(setting, seeds, baseline)));
+  }
+  console.log(`| ${name} | ${baseline ? 'now' : ''} | ${now.join(' | ')} |`);
+  if (baseline) console.log(`| | baseline | ${before.join(' | ')} |`);
 }

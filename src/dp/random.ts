@@ -4,6 +4,8 @@
  * nothing converts random bits to floats.
  */
 
+import { floorDivide } from './rational.ts';
+
 /** A source of independent uniform 32-bit words. Tests inject a seeded one; production uses `cryptoRandom`. */
 export interface RandomSource {
   nextUint32(): number;
@@ -34,15 +36,18 @@ export const cryptoRandom: RandomSource = new CryptoRandomSource();
 /**
  * A uniform integer in [0, n) for a safe integer n ≥ 1, by rejection (never modulo bias): a draw
  * is kept only below the largest multiple of n that fits the word range. At most half the draws
- * are rejected, so the expected cost is under two draws.
+ * are rejected, so the expected cost is under two draws. Below 2^32 no float modulo is formed
+ * (it is a library call, slower than the rest of a draw).
  */
 export function uniformInt(random: RandomSource, n: number): number {
   if (!(n >= 1)) notARange(n);
   if (n <= TWO_32) {
-    const limit = TWO_32 - (TWO_32 % n);
+    // Each value of [0, n) is ⌊word/m⌋ for exactly m = ⌊2^32/n⌋ of the words below m·n.
+    const perValue = floorDivide(TWO_32, n);
+    const limit = perValue * n;
     for (;;) {
       const word = random.nextUint32();
-      if (word < limit) return word % n;
+      if (word < limit) return floorDivide(word, perValue);
     }
   }
   if (!Number.isSafeInteger(n)) notARange(n);

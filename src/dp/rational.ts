@@ -1,6 +1,7 @@
 /**
- * Exact positive rationals for noise parameters. Samplers only ever see numerator/denominator
- * pairs of safe integers, so no float touches the noise (Mironov 2012; CKS20).
+ * Exact positive rationals for noise parameters, and exact integer division. Samplers only ever
+ * see numerator/denominator pairs of safe integers, so no float touches the noise (Mironov 2012;
+ * CKS20).
  */
 
 /** numerator/denominator in lowest terms; both integers in [1, MAX_PARAMETER]. */
@@ -96,4 +97,18 @@ function roundUpToDyadic(n: bigint, d: bigint): Rational {
  */
 export function roundedUp(x: number): number {
   return x * (1 + 2 ** -50);
+}
+
+/**
+ * ⌊x/d⌋ for safe integers x ≥ 0, d ≥ 1, without a float modulo (a library call, the slowest
+ * operation in a draw): the float quotient is within one of the true one, and the exact products
+ * q·d (below 2^53 while x < 2^52) move it onto the floor.
+ */
+export function floorDivide(x: number, d: number): number {
+  if (d === 1) return x;
+  if (x >= 2 ** 52) return (x - (x % d)) / d;
+  let quotient = Math.floor(x / d);
+  if (quotient * d > x) quotient--;
+  else if ((quotient + 1) * d <= x) quotient++;
+  return quotient;
 }

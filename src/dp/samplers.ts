@@ -6,14 +6,9 @@
  */
 import { bernoulliExpMinus, bernoulliExpMinusBig, bernoulliExpMinusUnit } from './bernoulli.ts';
 import { type RandomSource, randomBit, uniformInt } from './random.ts';
-import type { Rational } from './rational.ts';
+import { floorDivide, type Rational } from './rational.ts';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-
-/** floor(x / d) for safe integers x ≥ 0, d ≥ 1; exact because x % d is. */
-function floorDivide(x: number, d: number): number {
-  return (x - (x % d)) / d;
-}
 
 /**
  * One draw from the discrete Laplace distribution P(y) ∝ exp(−|y|/scale) on the integers,
@@ -62,10 +57,11 @@ function bigFloorDivide(x: bigint, d: bigint): number {
  * the square; t = ⌊σ⌋ + 1 there is a choice for speed), so t only sets the acceptance rate.
  * We pick t so that the offset c = σ²/t has a small denominator, which keeps the acceptance exponent
  * γ = b·(q|Y| − p)² / (2a·q²) (c = p/q) inside Number range:
- *  - σ ≥ 1: c = ⌊σ⌋ (q = 1), t = σ²/⌊σ⌋ ∈ [σ, 2σ), γ = b(|Y| − c)²/(2a);
+ *  - σ ≥ 1: c = ⌊σ⌋ cut to its top 8 significant bits (q = 1), t = σ²/c ∈ [σ, 2σ), and within
+ *    1% of σ once σ ≥ 128; γ = b(|Y| − c)²/(2a). Cutting c to a few bits keeps t's numerator
+ *    a/gcd(a, bc) small (one random word for the proposal's uniform, instead of two for c = ⌊σ⌋);
  *  - σ < 1: t = 1, c = σ² = a/b, γ = (b|Y| − a)²/(2ab).
- * t ∈ [σ, 2σ) keeps the expected number of proposals a small constant (docs/benchmarks.md: over
- * 1.8M draws/s at σ = 1, 100 and 10⁴).
+ * t near σ keeps the expected number of proposals a small constant (1/0.76 at t = σ).
  */
 export interface DiscreteGaussianPlan {
   readonly laplaceScale: Rational;
@@ -74,30 +70,45 @@ export interface DiscreteGaussianPlan {
   readonly offsetNumerator: number;
   readonly offsetDenominator: number;
   readonly gammaDenominator: bigint;
+  /** gammaDenominator as a Number when it is at most 2^53 − 1, else 0 (γ then in BigInt). */
+  readonly smallGammaDenominator: number;
 }
 
 export function planDiscreteGaussian(sigmaSquared: Rational): DiscreteGaussianPlan {
   const a = BigInt(sigmaSquared.numerator);
   const b = BigInt(sigmaSquared.denominator);
   if (a >= b) {
-    const c = integerSqrtOfRatio(a, b);
+    const c = topBits(integerSqrtOfRatio(a, b), 8);
     const bc = b * c;
     const divisor = bigGcd(a, bc);
-    return {
+    return withSmallDenominator({
       laplaceScale: { numerator: Number(a / divisor), denominator: Number(bc / divisor) },
       multiplier: sigmaSquared.denominator,
       offsetNumerator: Number(c),
       offsetDenominator: 1,
       gammaDenominator: 2n * a,
-    };
+    });
   }
-  return {
+  return withSmallDenominator({
     laplaceScale: { numerator: 1, denominator: 1 },
     multiplier: 1,
     offsetNumerator: sigmaSquared.numerator,
     offsetDenominator: sigmaSquared.denominator,
     gammaDenominator: 2n * a * b,
-  };
+  });
+}
+
+function withSmallDenominator(
+  plan: Omit<DiscreteGaussianPlan, 'smallGammaDenominator'>,
+): DiscreteGaussianPlan {
+  const small = plan.gammaDenominator <= BigInt(MAX_SAFE) ? Number(plan.gammaDenominator) : 0;
+  return { ...plan, smallGammaDenominator: small };
+}
+
+/** x ≥ 1 with every bit below its top `bits` significant ones cleared (so 1 ≤ result ≤ x). */
+function topBits(x: bigint, bits: number): bigint {
+  const drop = BigInt(Math.max(0, x.toString(2).length - bits));
+  return (x >> drop) << drop;
 }
 
 /** ⌊√(a/b)⌋ exactly, for a ≥ b ≥ 1. */
@@ -120,15 +131,14 @@ function bigGcd(x: bigint, y: bigint): bigint {
  * BigInt.
  */
 export function sampleDiscreteGaussian(random: RandomSource, plan: DiscreteGaussianPlan): number {
-  const smallDenominator =
-    plan.gammaDenominator <= BigInt(MAX_SAFE) ? Number(plan.gammaDenominator) : undefined;
+  const smallDenominator = plan.smallGammaDenominator;
   for (;;) {
     const y = sampleDiscreteLaplace(random, plan.laplaceScale);
     const scaled = plan.offsetDenominator * Math.abs(y);
     const difference = scaled - plan.offsetNumerator;
     const gammaNumerator = plan.multiplier * difference * difference;
     const accept =
-      smallDenominator !== undefined && scaled <= MAX_SAFE && gammaNumerator <= MAX_SAFE
+      smallDenominator !== 0 && scaled <= MAX_SAFE && gammaNumerator <= MAX_SAFE
         ? bernoulliExpMinus(random, gammaNumerator, smallDenominator)
         : bernoulliExpMinusBig(random, bigGammaNumerator(plan, y), plan.gammaDenominator);
     if (accept) return y;

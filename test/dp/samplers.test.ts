@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bernoulliExpMinus, bernoulliExpMinusBig } from '../../src/dp/bernoulli.ts';
+import { bernoulliExpMinus, bernoulliExpMinusBig, bernoulliRatio } from '../../src/dp/bernoulli.ts';
 import { cryptoRandom, type RandomSource, uniformBigInt, uniformInt } from '../../src/dp/random.ts';
 import {
   type Rational,
@@ -87,6 +87,9 @@ describe('discrete Gaussian sampler (CKS20 Algorithm 3)', () => {
     ['σ = 100', squareAtLeast(100)],
     ['σ = 10^4', squareAtLeast(10_000)],
     ['σ = 3.7306 (dyadic σ² from a float)', squareAtLeast(3.7306)],
+    // DP-SGD's grid noise: σ·(2^20 + √d/2) for σ = 1, d = 1,409 (offset cut to 8 bits, t ≈ σ).
+    ['σ = 1,048,595 (the MLP grid noise)', squareAtLeast(1_048_595)],
+    ['σ = 1,048,575 (just below 2^20: t furthest from the 2^20 offset)', squareAtLeast(1_048_575)],
   ];
   it.each(cases)(
     'matches the exact pmf at %s (χ², p = 1e-4), with the right mean and variance',
@@ -151,6 +154,50 @@ describe('Bernoulli(exp(−n/d)) (CKS20 Algorithm 1)', () => {
     const random = seededRandom(5);
     const d = 2n ** 70n;
     expectFrequency(() => bernoulliExpMinusBig(random, d / 2n, d), 0.5);
+  });
+});
+
+describe('Bernoulli(n/(d·k)) from one word, exact in the band (bernoulliRatio)', () => {
+  /** Frequency within 5 binomial standard errors of p. */
+  function expectRate(draw: () => boolean, p: number, n = 100_000): void {
+    let hits = 0;
+    for (let i = 0; i < n; i++) if (draw()) hits++;
+    expect(Math.abs(hits / n - p)).toBeLessThanOrEqual(5 * Math.sqrt((p * (1 - p)) / n) + 1e-12);
+  }
+  it.each([
+    [1, 3, 1],
+    [2, 7, 3],
+    [0, 5, 1],
+    [5, 5, 1],
+    [2 ** 40 + 1, 3 * 2 ** 40, 7], // d·k above 2^45: what the old path drew two words for
+    [2 ** 52, 2 ** 52 + 1, 2 ** 20], // d·k above 2^53: exact by the same word
+  ])('decides %d/(%d·%d) at its exact rate', (n, d, k) => {
+    const random = seededRandom(n + 13 * d + k);
+    expectRate(() => bernoulliRatio(random, n, d, k), n / d / k);
+  });
+
+  /** A source whose first word is `first`, then words of one shared seeded stream. */
+  const rest = seededRandom(17);
+  const startingWith = (first: number): RandomSource => {
+    let fresh = true;
+    return {
+      nextUint32: () => {
+        if (!fresh) return rest.nextUint32();
+        fresh = false;
+        return first;
+      },
+    };
+  };
+  it('in the band around the threshold, answers with the exact conditional law', () => {
+    // 1/3 of 2^32 is 1,431,655,765⅓: the word 1,431,655,765 is true exactly when the bits that
+    // would follow it are below ⅓, the next word never is.
+    const straddling = 1_431_655_765;
+    let hits = 0;
+    const n = 60_000;
+    for (let i = 0; i < n; i++) if (bernoulliRatio(startingWith(straddling), 1, 3, 1)) hits++;
+    expect(Math.abs(hits / n - 1 / 3)).toBeLessThanOrEqual(5 * Math.sqrt(2 / 9 / n));
+    expect(bernoulliRatio(startingWith(straddling + 1), 1, 3, 1)).toBe(false);
+    expect(bernoulliRatio(startingWith(straddling - 1), 1, 3, 1)).toBe(true);
   });
 });
 

@@ -155,36 +155,33 @@ describeEachDatabase('training job lifecycle', (database) => {
     }
   });
 
-  it('keeps /health under 50 ms while a PLD job is planned and submitted', async () => {
+  it('keeps /health answering (median under 50 ms) while a PLD job is planned and submitted', async () => {
     // A setting planned nowhere before in this process (plans are cached by setting): PLD
     // calibration over 400 steps takes a second or more.
     const epsilon = 0.4 + 0.05 * Math.random();
-    const pollHealth = async (until: () => boolean): Promise<number[]> => {
-      const latencies: number[] = [];
-      while (!until()) {
-        const started = performance.now();
-        expect((await t.app.request('/health')).status).toBe(200);
-        latencies.push(performance.now() - started);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      return latencies;
-    };
-    // The machine's own scheduling jitter with nothing submitted (on a shared, loaded machine it can
-    // exceed 50 ms by itself); planning on the event loop would add a stall of a second or more,
-    // far above either bound. On a quiet machine the bound is 50 ms.
-    const quietUntil = performance.now() + 1000;
-    const baseline = Math.max(...(await pollHealth(() => performance.now() > quietUntil)));
+    const latencies: number[] = [];
+    let done = false;
+    const started = performance.now();
     const submitted = Promise.resolve(
       post('/v1/training-jobs', { ...married, epochs: undefined, steps: 400, epsilon }),
-    );
-    let done = false;
-    void submitted.finally(() => {
+    ).finally(() => {
       done = true;
     });
-    const latencies = await pollHealth(() => done);
+    while (!done) {
+      const sent = performance.now();
+      expect((await t.app.request('/health')).status).toBe(200);
+      latencies.push(performance.now() - sent);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     expect((await submitted).status).toBe(202);
-    expect(latencies.length).toBeGreaterThan(5);
-    expect(Math.max(...latencies)).toBeLessThan(Math.max(50, 3 * baseline));
+    const elapsed = performance.now() - started;
+    // Not single timings, which a loaded machine stretches at random: planning on the event loop
+    // would hold it for nearly the whole submission, so one /health request would take most of
+    // `elapsed` and few would be answered. Off the loop, requests keep being answered throughout.
+    const sorted = [...latencies].sort((a, b) => a - b);
+    expect(latencies.length).toBeGreaterThan(10);
+    expect(sorted[sorted.length >> 1]!).toBeLessThan(50);
+    expect(sorted.at(-1)!).toBeLessThan(elapsed / 2);
   });
 
   it('lists the caller’s jobs and models, newest first, a page at a time; /v1/me shows what is left', async () => {
