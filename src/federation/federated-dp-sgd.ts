@@ -88,7 +88,8 @@ function distributeNoise(
     (privacy.sigma * grid.sensitivityInSteps) / Math.sqrt(guaranteedParties),
   );
   const tau = sumDistanceTau(rationalValue(localSigmaSquared), guaranteedParties);
-  const sigmaEffective = 1 / (1 / privacy.sigma + tau * Math.sqrt(dimension));
+  // Exactly σ when τ vanishes (1/(1/σ) need not round back to σ).
+  const sigmaEffective = tau === 0 ? privacy.sigma : 1 / (1 / privacy.sigma + tau * Math.sqrt(dimension));
   const epsilon =
     sigmaEffective === privacy.sigma
       ? privacy.epsilon
