@@ -57,7 +57,7 @@ export function nodeCommand(): Command {
       const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DPGATE_DATA_DIR });
       await migrate(database);
       if (options.demo || config.DPGATE_DEMO) await keepOneCommunity(database.db, community);
-      await database.db.transaction().execute((trx) => syncQueryRole(trx, snapshot.policy));
+      await database.db.transaction().execute((trx) => syncQueryRole(trx, snapshot.policy, 'node'));
       const service = createNodeService({
         nodeId: options.id,
         signingKey: signing.privateKey,

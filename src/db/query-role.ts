@@ -39,8 +39,17 @@ export function readableColumns(policy: Policy): Map<string, string[]> {
   return new Map([...readable].map(([table, columns]) => [table, [...columns].sort()]));
 }
 
-/** Creates the role if needed and makes its grants match the policy; runs in the caller's transaction. */
-export async function syncQueryRole(trx: Kysely<Database>, policy: Policy): Promise<void> {
+/**
+ * Creates the role if needed and makes its grants match the policy; runs in the caller's transaction.
+ * The tables of the policy's `federation` section live on community nodes: a gateway grants every
+ * other table, a node (`dpgate node`) only those.
+ */
+export async function syncQueryRole(
+  trx: Kysely<Database>,
+  policy: Policy,
+  place: 'gateway' | 'node' = 'gateway',
+): Promise<void> {
+  const onNodes = new Set(policy.federation?.tables ?? []);
   const role = sql.id(QUERY_ROLE);
   // Roles are shared by every database of a server: another database's gateway may create it first.
   await sql`do $$ begin create role dpgate_query nologin; exception when duplicate_object or unique_violation then null; end $$`.execute(
@@ -54,6 +63,7 @@ export async function syncQueryRole(trx: Kysely<Database>, policy: Policy): Prom
   await sql`revoke all on schema dpgate from ${role}`.execute(trx);
   await sql`grant usage on schema commons to ${role}`.execute(trx);
   for (const [table, columns] of readableColumns(policy)) {
+    if (onNodes.has(table) !== (place === 'node')) continue;
     await sql`grant select (${sql.join(columns.map((column) => sql.id(column)))}) on ${sql.table(`commons.${table}`)} to ${role}`.execute(
       trx,
     );

@@ -27,8 +27,10 @@ import type { Model } from '../train/models/model.ts';
 import { addClippedToGrid, type PersonGrid, personGrid } from '../train/noisy-gradient-sum.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { isSampled, samplingThreshold } from '../train/poisson-sampling.ts';
-import { type PrivacyPlan, planPrivacy } from '../train/privacy-plan.ts';
+import { type PrivacyPlan, planFor, progressSchedule } from '../train/privacy-plan.ts';
+import { progressReporter, type TrainingProgress } from '../train/progress.ts';
 import type { DatasetSchema } from '../train/schema.ts';
+import { TrainingCancelledError } from '../train/train-dp-sgd.ts';
 import { type DpSgdSpec, samplingRate } from '../train/training-spec.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { fromBase64Url, toBase64Url } from './bytes.ts';
@@ -60,13 +62,25 @@ export interface FederatedDpSgdPlan {
 
 const MAX_WRAP_PROBABILITY = 1e-12;
 
+/** `privacy`: the pooled plan of `spec`, when it was already made (σ calibration can take seconds). */
 export function planFederatedDpSgd(
   spec: DpSgdSpec,
   dimension: number,
   shape: FederationShape,
+  privacy?: PrivacyPlan,
 ): FederatedDpSgdPlan {
   const q = samplingRate(spec.sampling);
-  const privacy = planPrivacy({ q, steps: spec.steps, privacy: spec.privacy });
+  const plan = planFor({ q, steps: spec.steps, privacy: spec.privacy }, privacy);
+  return distributeNoise(spec, dimension, shape, plan);
+}
+
+function distributeNoise(
+  spec: DpSgdSpec,
+  dimension: number,
+  shape: FederationShape,
+  privacy: PrivacyPlan,
+): FederatedDpSgdPlan {
+  const { q } = privacy;
   const grid = personGrid(dimension, spec.clipNorm, privacy.sigma);
   const guaranteedParties = shape.threshold - shape.maxColludingNodes;
   if (!(guaranteedParties >= 1)) throw new RangeError('threshold − max_colluding_nodes must be ≥ 1');
@@ -74,7 +88,8 @@ export function planFederatedDpSgd(
     (privacy.sigma * grid.sensitivityInSteps) / Math.sqrt(guaranteedParties),
   );
   const tau = sumDistanceTau(rationalValue(localSigmaSquared), guaranteedParties);
-  const sigmaEffective = 1 / (1 / privacy.sigma + tau * Math.sqrt(dimension));
+  // Exactly σ when τ vanishes (1/(1/σ) need not round back to σ).
+  const sigmaEffective = tau === 0 ? privacy.sigma : 1 / (1 / privacy.sigma + tau * Math.sqrt(dimension));
   const epsilon =
     sigmaEffective === privacy.sigma
       ? privacy.epsilon
@@ -142,60 +157,99 @@ export interface DpSgdTask {
   readonly kind: 'dp-sgd';
   readonly jobId: string;
   readonly step: number;
-  readonly spec: DpSgdSpec;
+  /** What a node plans the job from itself (for a training job: the request and policy version). */
+  readonly job: Record<string, unknown>;
   /** Float64 little-endian model parameters, base64url. */
   readonly parameters: string;
 }
 
+/** A job as a node trains it: the spec it planned from its own policy copy, and its own persons. */
+export interface NodeJob {
+  readonly spec: DpSgdSpec;
+  readonly dataset: TrainingDataset;
+  /** The pooled privacy plan of `spec`, when the node made it off its event loop. */
+  readonly privacy?: PrivacyPlan;
+}
+
+interface PreparedJob {
+  readonly dataset: TrainingDataset;
+  readonly model: Model;
+  readonly plan: FederatedDpSgdPlan;
+}
+
+/** Jobs whose data a node keeps loaded between rounds; an older one is loaded again if asked. */
+const LOADED_JOBS = 4;
+
 /**
- * The node side of federated training. The node plans the job itself from the spec (so its noise
- * share never depends on the gateway's say-so), refuses jobs above the policy's per-job ε, and
- * answers each (job, step) at most once and only for steps the plan (and so the charge) covers.
+ * The node side of federated training. `load` plans the job from the task's `job` (so a node's
+ * noise share never depends on the gateway's say-so) and reads the node's own persons; it runs
+ * once per job, not every round. A node refuses jobs above the policy's per-job ε, and answers each
+ * (job, step) at most once and only for steps the plan (and so the charge) covers.
  */
 export function dpSgdTasks(options: {
-  readonly dataset: (task: DpSgdTask) => TrainingDataset;
+  readonly load: (task: DpSgdTask) => Promise<NodeJob>;
   readonly shape: FederationShape;
   readonly maxEpsilonPerJob: number;
   readonly maxDeltaPerJob: number;
+  readonly random?: RandomSource;
 }): NodeTasks {
   const answered = new Map<string, Set<number>>();
-  // Calibrating σ runs the accountant: plan each job spec once, not every round.
-  const plans = new Map<string, FederatedDpSgdPlan>();
-  const prepare = (spec: SessionSpec) => {
-    const task = spec.task as unknown as DpSgdTask;
-    const dataset = options.dataset(task);
-    const model = createModelFor(task.spec.model, dataset.schema);
-    const key = canonicalJson({ spec: task.spec, dimension: model.parameterCount });
-    const plan = plans.get(key) ?? planFederatedDpSgd(task.spec, model.parameterCount, options.shape);
-    plans.set(key, plan);
+  const loaded = new Map<string, Promise<PreparedJob>>();
+  const load = async (task: DpSgdTask): Promise<PreparedJob> => {
+    const job = await options.load(task);
+    const model = createModelFor(job.spec.model, job.dataset.schema);
+    const plan = planFederatedDpSgd(job.spec, model.parameterCount, options.shape, job.privacy);
     if (plan.epsilon > options.maxEpsilonPerJob || plan.privacy.delta > options.maxDeltaPerJob) {
       throw new SecAggRefusal('the job exceeds the policy’s per-job limits');
     }
+    return { dataset: job.dataset, model, plan };
+  };
+  const prepare = async (spec: SessionSpec) => {
+    const task = spec.task as unknown as DpSgdTask;
+    const key = canonicalJson({ jobId: task.jobId, job: task.job });
+    let job = loaded.get(key);
+    if (!job) {
+      job = load(task);
+      loaded.set(key, job);
+      if (loaded.size > LOADED_JOBS) loaded.delete(loaded.keys().next().value!);
+      job.catch(() => loaded.delete(key));
+    }
+    const { dataset, model, plan } = await job;
     if (!Number.isSafeInteger(task.step) || task.step < 1 || task.step > plan.privacy.steps) {
       throw new SecAggRefusal('the step is outside the job’s planned steps');
     }
     if (spec.bits !== plan.bits || spec.length !== model.parameterCount) {
       throw new SecAggRefusal('session shape does not match the job');
     }
-    return { task, dataset, model, plan };
+    return { task, dataset, model, plan, key };
   };
   return {
-    accept: (spec) => {
-      const { task } = prepare(spec);
+    accept: async (spec) => {
+      const { task } = await prepare(spec);
       const steps = answered.get(task.jobId) ?? new Set<number>();
       if (steps.has(task.step)) throw new SecAggRefusal('this step of the job was already answered');
       steps.add(task.step);
       answered.set(task.jobId, steps);
     },
     input: async (spec) => {
-      const { task, dataset, model, plan } = prepare(spec);
+      const { task, dataset, model, plan, key } = await prepare(spec);
       const bytes = fromBase64Url(task.parameters);
       if (bytes.length !== 8 * model.parameterCount)
         throw new SecAggRefusal('parameters have the wrong length');
       const parameters = new Float64Array(
         bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
       );
-      const contribution = nodeGradientContribution({ model, parameters, dataset, q: plan.privacy.q, plan });
+      if (parameters.some((value) => !Number.isFinite(value)))
+        throw new SecAggRefusal('parameters are not finite');
+      const contribution = nodeGradientContribution({
+        model,
+        parameters,
+        dataset,
+        q: plan.privacy.q,
+        plan,
+        ...(options.random ? { random: options.random } : {}),
+      });
+      if (task.step === plan.privacy.steps) loaded.delete(key);
       return ModularVector.fromIntegers(plan.bits, contribution);
     },
   };
@@ -207,18 +261,23 @@ export interface FederatedTrainingResult extends TrainedModel {
 }
 
 /**
- * The gateway's training loop. `beforeFirstRound` must commit the charge (plan.epsilon,
- * plan.privacy.delta) to every community; no node is contacted before it resolves.
+ * The gateway's training loop. The caller must have committed the charge (plan.epsilon,
+ * plan.privacy.delta) to every community before calling: the first round contacts the nodes.
+ * Progress is reported at the plan's checkpoints with the plan's ε, as in pooled training.
  */
 export async function trainFederatedDpSgd(options: {
   readonly spec: DpSgdSpec;
   readonly schema: DatasetSchema;
   readonly jobId: string;
+  /** Sent to every node with each round, for it to plan the job itself (see `dpSgdTasks`). */
+  readonly job: Record<string, unknown>;
   readonly nodes: readonly string[];
   readonly shape: FederationShape;
   readonly aggregation: AggregationOptions;
-  readonly beforeFirstRound: (plan: FederatedDpSgdPlan) => Promise<void>;
-  readonly onStep?: (step: number) => void;
+  /** The pooled plan of `spec`, when already made. */
+  readonly privacy?: PrivacyPlan;
+  readonly onProgress?: (progress: TrainingProgress) => void;
+  readonly signal?: AbortSignal;
   readonly random?: RandomSource;
   /** The policy's rows per person on the node tables, for the model card. */
   readonly maxRowsPerPerson?: number;
@@ -226,20 +285,30 @@ export async function trainFederatedDpSgd(options: {
   const { spec, shape } = options;
   const model = createModelFor(spec.model, options.schema);
   const dimension = model.parameterCount;
-  const plan = planFederatedDpSgd(spec, dimension, shape);
+  const plan = planFederatedDpSgd(spec, dimension, shape, options.privacy);
   const parameters = new Float64Array(dimension);
   model.init(parameters, options.random ?? cryptoRandom);
-  const optimizer = createOptimizer(spec.optimizer, dimension);
+  const steps = plan.privacy.steps;
+  const optimizer = createOptimizer(spec.optimizer, dimension, steps);
   const expectedBatchSize = plan.privacy.q * spec.sampling.populationSize;
+  const reporter = progressReporter({
+    steps,
+    q: plan.privacy.q,
+    expectedBatchSize,
+    accountant: plan.privacy.accountant,
+    offset: 0,
+    ...progressSchedule(plan.privacy),
+    onProgress: options.onProgress,
+  });
   const gradient = new Float64Array(dimension);
   const dropouts: Dropout[][] = [];
-  await options.beforeFirstRound(plan);
-  for (let step = 1; step <= plan.privacy.steps; step++) {
+  for (let step = 1; step <= steps; step++) {
+    if (options.signal?.aborted) throw new TrainingCancelledError(`training cancelled at step ${step - 1}`);
     const task: DpSgdTask = {
       kind: 'dp-sgd',
       jobId: options.jobId,
       step,
-      spec,
+      job: options.job,
       parameters: toBase64Url(new Uint8Array(parameters.buffer.slice(0))),
     };
     const result = await secureAggregate(
@@ -256,7 +325,7 @@ export async function trainFederatedDpSgd(options: {
     for (let j = 0; j < dimension; j++) gradient[j] = (sums[j]! * plan.granularity) / expectedBatchSize;
     optimizer.step(parameters, gradient);
     dropouts.push([...result.dropouts]);
-    options.onStep?.(step);
+    reporter.stepDone(step);
   }
   const card = {
     model: spec.model,
@@ -270,7 +339,7 @@ export async function trainFederatedDpSgd(options: {
       delta: plan.privacy.delta,
       sigma: plan.sigmaEffective,
       q: plan.privacy.q,
-      steps: plan.privacy.steps,
+      steps,
       clipNorm: spec.clipNorm,
       accountant: plan.privacy.accountant,
       expectedBatchSize,

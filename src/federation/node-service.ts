@@ -1,15 +1,18 @@
 /**
  * What `dpgate node` serves: the node side of secure aggregation over HTTP, and nothing else. It
- * answers only requests signed by the gateway named in policy, computes its input from its own
- * database with the same planning and rewrite the gateway uses, adds its own noise share and masks
- * the result. No route returns a row, an unmasked aggregate or an un-noised value.
+ * answers only requests signed by the gateway named in policy, computes its input (a federated
+ * query's measurements, or a training step's clipped gradient sum) from its own database with the
+ * same planning and rewrite the gateway uses, adds its own noise share and masks the result. No route returns a row, an unmasked aggregate or an un-noised value.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import type { RandomSource } from '../dp/random.ts';
+import type { Planner } from '../jobs/training-request.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import { runReadOnly } from '../queries/execute.ts';
+import { planInWorker } from '../train/worker-runner.ts';
 import type { CryptoKey } from './crypto.ts';
 import {
   FederatedQueryRefusal,
@@ -19,6 +22,7 @@ import {
 } from './federated-query.ts';
 import { SecAggRefusal, type SessionSpec } from './messages.ts';
 import { ModularVector } from './modular-vector.ts';
+import { trainingTasks } from './node-training.ts';
 import { type FederationDirectory, type NodeTasks, SecAggNode } from './secagg-node.ts';
 
 export interface NodeServiceOptions {
@@ -26,8 +30,10 @@ export interface NodeServiceOptions {
   readonly signingKey: CryptoKey;
   readonly policy: PolicySnapshot;
   readonly db: Kysely<Database>;
-  /** Extra task kinds (federated training registers here). */
-  readonly extraTasks?: Readonly<Record<string, NodeTasks>>;
+  /** How training jobs are planned (default: in a worker thread, off the event loop). */
+  readonly plan?: Planner;
+  /** Tests only: a seeded source for the node's sampling and noise (default: the CSPRNG). */
+  readonly random?: RandomSource;
 }
 
 /** The directory of keys a node trusts, from its own copy of the policy. */
@@ -87,7 +93,15 @@ export function createNodeService(options: NodeServiceOptions) {
     options.nodeId,
     options.signingKey,
     directoryFromPolicy(options.policy),
-    dispatchTasks({ sql: sqlTasks(options), ...options.extraTasks }),
+    dispatchTasks({
+      sql: sqlTasks(options),
+      'dp-sgd': trainingTasks({
+        policy: options.policy,
+        db: options.db,
+        plan: options.plan ?? planInWorker,
+        ...(options.random ? { random: options.random } : {}),
+      }),
+    }),
   );
   const community = options.policy.policy.federation!.nodes[options.nodeId]?.community;
   if (!community) throw new Error(`node "${options.nodeId}" is not in the policy's federation section`);

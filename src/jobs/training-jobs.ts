@@ -19,6 +19,7 @@ import type { Database } from '../db/database.ts';
 import { jsonb } from '../db/jsonb.ts';
 import { composeRdpCharges, dpSgdRdpCharge, rdpChargeOf } from '../dp/accounting/rdp-ledger.ts';
 import { discreteLaplace } from '../dp/discrete-laplace.ts';
+import type { AggregationOptions } from '../federation/secagg-gateway.ts';
 import { appendAudit } from '../ledger/audit-log.ts';
 import { chargeAmounts, remaining, zcdpChargeFits } from '../ledger/budget-state.ts';
 import { budgetState, type CommunityCharge, commitCharge } from '../ledger/charge.ts';
@@ -37,13 +38,13 @@ import {
   trainNonPrivate,
 } from '../train/index.ts';
 import { planInWorker, runSearchInWorker, runTrainingInWorker } from '../train/worker-runner.ts';
+import { type FederatedJob, type ResolvedJob, resolveJob, trainOnNodes } from './federated-training.ts';
+import { readTrainingDataset } from './training-dataset.ts';
 import {
   jobCost,
   needsPopulationEstimate,
-  PERSON_COLUMN,
   personCountSql,
   type ResolvedTraining,
-  resolveTraining,
   TrainingRefusal,
   type TrainingRequest,
 } from './training-request.ts';
@@ -61,12 +62,14 @@ export interface JobContext {
   readonly policy: PolicySnapshot;
   readonly principal: Principal;
   readonly requestId: string;
+  /** How this gateway reaches the federation's nodes, when it holds a federation key. */
+  readonly aggregation?: AggregationOptions | undefined;
 }
 
 export interface StartedJob {
   readonly id: string;
   readonly charged: readonly CommunityCharge[];
-  readonly resolved: ResolvedTraining;
+  readonly resolved: ResolvedJob;
   /** Settles when the job has finished, failed or been cancelled (for tests; the server does not wait). */
   readonly finished: Promise<void>;
 }
@@ -80,7 +83,7 @@ export async function priceTrainingJob(context: Omit<JobContext, 'requestId'>, r
       `a dry run reads no data, and the training cost on "${request.table}" depends on a DP count of its persons made when the job runs: give the population in policy to price it in advance`,
     );
   }
-  const resolved = await resolveTraining(policy.policy, principal.role, request, { plan: planInWorker });
+  const resolved = await resolveJob(policy.policy, principal.role, request, { plan: planInWorker });
   const cost = trainingReleaseCost(resolved);
   const budgets = await db
     .selectFrom('dpgate.community_budgets')
@@ -122,16 +125,23 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
   let population: number | undefined;
   if (needsPopulationEstimate(policy.policy, request)) {
     // Everything that can be refused without data is refused before the count is charged.
-    await resolveTraining(policy.policy, principal.role, request, {
+    await resolveJob(policy.policy, principal.role, request, {
       plan: planInWorker,
       estimatedPopulation: Number.MAX_SAFE_INTEGER,
     });
     population = await estimatePopulation(context, request);
   }
-  const resolved = await resolveTraining(policy.policy, principal.role, request, {
+  const resolved = await resolveJob(policy.policy, principal.role, request, {
     plan: planInWorker,
     estimatedPopulation: population,
   });
+  const { aggregation } = context;
+  if (resolved.federation && !aggregation) {
+    throw new TrainingRefusal(
+      'invalid_training',
+      `"${resolved.table}" lives on community nodes, and this gateway holds no federation key to reach them`,
+    );
+  }
   const id = crypto.randomUUID();
   const { plan } = resolved;
   const cost = trainingReleaseCost(resolved);
@@ -142,7 +152,7 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
       principal,
       kind: 'training',
       subjectId: id,
-      description: `DP-SGD ${resolved.spec.model.kind} on ${resolved.table}: predict ${request.label} from ${request.features.join(', ')} (${plan.steps} steps, q=${plan.q.toPrecision(4)}, σ=${plan.sigma.toPrecision(4)}, ${plan.accountant})`,
+      description: `${resolved.federation ? 'Federated ' : ''}DP-SGD ${resolved.spec.model.kind} on ${resolved.table}: predict ${request.label} from ${request.features.join(', ')} (${plan.steps} steps, q=${plan.q.toPrecision(4)}, σ=${plan.sigma.toPrecision(4)}, ${plan.accountant})`,
       communities: resolved.communities,
       cost,
       policyVersion: policy.version,
@@ -172,7 +182,9 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
     });
     return committed;
   });
-  const finished = runJob(db, { id, principalId: principal.id }, resolved, policy).catch(() => {});
+  const finished = runJob(db, { id, principalId: principal.id }, resolved, policy, aggregation).catch(
+    () => {},
+  );
   return { id, charged, resolved, finished };
 }
 
@@ -296,25 +308,17 @@ class JobEndedElsewhere extends Error {
 async function runJob(
   db: Kysely<Database>,
   { id, principalId }: { id: string; principalId: string },
-  resolved: ResolvedTraining,
+  resolved: ResolvedJob,
   policy: PolicySnapshot,
+  aggregation: AggregationOptions | undefined,
 ): Promise<void> {
   const controller = new AbortController();
   running.set(id, controller);
   const heartbeat = setInterval(() => void beat(db, id, controller), HEARTBEAT_INTERVAL_MS);
   let lastProgress: TrainingProgress | undefined;
   try {
-    const rows = await runReadOnly(
-      db,
-      resolved.datasetSql,
-      Math.max(DATASET_TIMEOUT_MS, policy.policy.limits.statement_timeout_ms),
-    );
-    const dataset = buildTrainingDataset({
-      rows: rows as TableRow[],
-      schema: resolved.schema,
-      personColumn: PERSON_COLUMN,
-      maxRowsPerPerson: resolved.maxRowsPerPerson,
-    });
+    // A federated job reads no rows here: each node reads its own.
+    const dataset = resolved.federation ? undefined : await readTrainingDataset(db, resolved, policy.policy);
     const started = await db
       .updateTable('dpgate.training_jobs')
       .set({ status: 'running', started_at: new Date(), heartbeat_at: new Date() })
@@ -324,14 +328,27 @@ async function runJob(
       .returning('id')
       .executeTakeFirst();
     if (!started) controller.abort();
-    const { result, evaluation } = await train(resolved, dataset, {
+    const progress = {
       signal: controller.signal,
-      onProgress: (progress) => {
+      onProgress: (progress: TrainingProgress) => {
         lastProgress = progress;
         void beat(db, id, controller, progress);
       },
-      initialWeights: resolved.pretrain ? await pretrain(db, resolved) : undefined,
-    });
+    };
+    const { result, evaluation, federation } = dataset
+      ? {
+          ...(await train(resolved, dataset, {
+            ...progress,
+            initialWeights: resolved.pretrain ? await pretrain(db, resolved) : undefined,
+          })),
+          federation: undefined,
+        }
+      : await trainOnNodes(resolved as ResolvedJob & { federation: FederatedJob }, {
+          ...progress,
+          jobId: id,
+          policyVersion: policy.version,
+          aggregation: aggregation!,
+        });
     const cost = jobCost(resolved);
     const card = {
       ...result.card,
@@ -350,6 +367,7 @@ async function runJob(
       table: resolved.table,
       pretrained_on: resolved.pretrain?.table ?? null,
       evaluation,
+      ...(federation ? { federation } : {}),
     };
     // Progress ends at what the job was charged: training, then the held-out part.
     const finalProgress = lastProgress && { ...lastProgress, epsilonSpent: cost.epsilon };

@@ -37,7 +37,7 @@ beforeAll(async () => {
       database.db,
     );
     await sql`delete from commons.people where community_id <> ${community}`.execute(database.db);
-    await database.db.transaction().execute((trx) => syncQueryRole(trx, snapshot.policy));
+    await database.db.transaction().execute((trx) => syncQueryRole(trx, snapshot.policy, 'node'));
     const service = createNodeService({
       nodeId: `node_${community}`,
       signingKey: keys[i]!.privateKey,

@@ -59,7 +59,12 @@ export async function startFederation(options: {
       [...keys].map(async ([id, key]) => {
         const keyFile = join(dir, `${id}.jwk`);
         await writeFile(keyFile, JSON.stringify(key.privateJwk));
-        nodes.set(id, await startNode(id, keyFile, policyDir));
+        nodes.set(
+          id,
+          await startNode(id, keyFile, policyDir, { DATABASE_URL: '', DPGATE_DATA_DIR: 'memory://' }, [
+            '--demo',
+          ]),
+        );
       }),
     );
   } catch (error) {
@@ -77,13 +82,20 @@ export async function startFederation(options: {
   };
 }
 
-async function startNode(id: string, keyFile: string, policyDir: string): Promise<NodeProcess> {
+/** `dpgate node serve` as its own process; `database` sets DATABASE_URL or DPGATE_DATA_DIR. */
+export async function startNode(
+  id: string,
+  keyFile: string,
+  policyDir: string,
+  database: { DATABASE_URL: string; DPGATE_DATA_DIR?: string },
+  args: readonly string[] = [],
+): Promise<NodeProcess> {
   const child = spawn(
     process.execPath,
-    ['bin/dpgate.js', 'node', 'serve', '--id', id, '--key', keyFile, '--port', '0', '--demo'],
+    ['bin/dpgate.js', 'node', 'serve', '--id', id, '--key', keyFile, '--port', '0', ...args],
     {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: '', DPGATE_DATA_DIR: 'memory://', DPGATE_POLICY_DIR: policyDir },
+      env: { ...process.env, ...database, DPGATE_POLICY_DIR: policyDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

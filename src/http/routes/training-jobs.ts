@@ -214,6 +214,7 @@ export function trainingRoutes(deps: AppDependencies) {
           policy: deps.policies.current,
           principal: c.var.principal,
           requestId: c.var.requestId,
+          aggregation: deps.federation?.aggregation,
         };
         if (request.dry_run) return c.json(await priceTrainingJob(context, request), 200);
         const job = await startTrainingJob(context, request);
