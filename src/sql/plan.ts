@@ -66,6 +66,7 @@ export type NoiseSpec =
 export type Measurement = (
   | { readonly kind: 'rows' }
   | { readonly kind: 'units' }
+  | { readonly kind: 'distinct_values' }
   | {
       readonly kind: 'sum' | 'sum_of_squares';
       /** The value of one step of the measured sum (for squares, a step of the squared values). */
