@@ -113,7 +113,7 @@ export type Aggregate =
 export type PublicDomain =
   | { readonly kind: 'values'; readonly values: readonly (string | number | boolean)[] }
   | { readonly kind: 'range'; readonly from: number; readonly to: number }
-  | { readonly kind: 'table'; readonly table: string; readonly column: string };
+  | { readonly kind: 'table'; readonly schema: string; readonly table: string; readonly column: string };
 
 export interface GroupKey {
   /** The key's result column in the rewritten SQL. */

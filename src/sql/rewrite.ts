@@ -33,7 +33,6 @@ import { deparseSync } from 'pgsql-deparser';
 import type { MeasurementDraft, QuantileDraft, ValueColumn, ValueTransform } from './analyze/aggregates.ts';
 
 import type { AnalyzedKey } from './analyze/select.ts';
-import { COMMONS_SCHEMA } from './analyze/tables.ts';
 import { magnitude } from './bounds.ts';
 import { stepBounds } from './cost.ts';
 import {
@@ -90,7 +89,7 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
   // repeat only a column name, so nested clamps never copy an expression.
   const expressions = distinctExpressions(input.values);
   const source = `SELECT NULL AS unit${withKeys('NULL AS ')}${expressions.map((_, i) => `, NULL AS e${i}`).join('')} FROM ${input.tables
-    .map((t) => `${COMMONS_SCHEMA}.${quoted(t.table)} AS ${t.alias}`)
+    .map((t) => `${quoted(t.schema)}.${quoted(t.table)} AS ${t.alias}`)
     .join(', ')} WHERE true`;
   const valued = `SELECT unit${withKeys('')}${input.values.map((v) => `, NULL AS ${v.column}`).join('')} FROM source`;
   const bucketCount = (q: QuantileDraft, bucket: number) =>
@@ -419,7 +418,7 @@ function domainSql(domain: PublicDomain, column: string, alias: string, params: 
     case 'range':
       return `(SELECT pg_catalog.generate_series(${placeholder(domain.from, params)}, ${placeholder(domain.to, params)}) AS ${column}) AS ${alias}`;
     case 'table':
-      return `(SELECT DISTINCT ${quoted(domain.column)} AS ${column} FROM ${COMMONS_SCHEMA}.${quoted(domain.table)}) AS ${alias}`;
+      return `(SELECT DISTINCT ${quoted(domain.column)} AS ${column} FROM ${quoted(domain.schema)}.${quoted(domain.table)}) AS ${alias}`;
   }
 }
 
