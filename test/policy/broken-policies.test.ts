@@ -30,12 +30,13 @@ const BROKEN: readonly BrokenPolicy[] = [
   },
   {
     name: 'the privacy unit table outside commons',
-    break: replaceIn('tables.yaml', /^  people:\n/m, '  people:\n    schema: registry\n'),
-    expected: /^tables\.yaml:\d+:\d+ tables\.people\.schema: the privacy unit table must be in schema commons/,
+    break: replaceIn('tables.yaml', /^ {2}people:\n/m, '  people:\n    schema: registry\n'),
+    expected:
+      /^tables\.yaml:\d+:\d+ tables\.people\.schema: the privacy unit table must be in schema commons/,
   },
   {
-    name: 'a table in dpgate\'s own schema',
-    break: replaceIn('tables.yaml', /^  survey_responses:\n/m, '  survey_responses:\n    schema: dpgate\n'),
+    name: "a table in dpgate's own schema",
+    break: replaceIn('tables.yaml', /^ {2}survey_responses:\n/m, '  survey_responses:\n    schema: dpgate\n'),
     expected: /^tables\.yaml:\d+:\d+ tables\.survey_responses\.schema: must not be a system schema/,
   },
   {
