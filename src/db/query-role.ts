@@ -1,22 +1,22 @@
 /**
- * A least-privilege role for analysts' rewritten SQL: it may read exactly the commons columns the
- * policy exposes (plus the unit, community and unit-path keys the rewrite joins and partitions on),
- * nothing in schema `dpgate`, and nothing else in `commons`. Every query runs under
+ * A least-privilege role for analysts' rewritten SQL: it may read exactly the columns the policy
+ * exposes, in the schemas it places its tables in (plus the unit, community and unit-path keys the
+ * rewrite joins and partitions on), nothing in schema `dpgate`, and nothing else in those schemas. Every query runs under
  * `SET LOCAL ROLE dpgate_query` (queries/execute.ts), so a mistake in the analyzer that reached a
  * hidden column or the ledger would fail instead of leaking. Defence in depth: the analyzer is the
  * first line. The grants follow the policy: they are set in the transaction that applies it.
  *
  * The database user dpgate connects as must be allowed to create the role (or an administrator
- * creates it and grants it to that user) and must own the commons tables or hold GRANT OPTION.
+ * creates it and grants it to that user) and must own the governed tables or hold GRANT OPTION.
  */
 import { type Kysely, sql } from 'kysely';
 import { parseUnitHop } from '../policy/cross-check.ts';
-import type { Policy } from '../policy/schema.ts';
+import { DEFAULT_SCHEMA, type Policy, qualifiedTable } from '../policy/schema.ts';
 import type { Database } from './database.ts';
 
 export const QUERY_ROLE = 'dpgate_query';
 
-/** The columns of each commons table the query role may read under this policy. */
+/** The columns of each policy table the query role may read under this policy. */
 export function readableColumns(policy: Policy): Map<string, string[]> {
   const readable = new Map<string, Set<string>>();
   const allow = (table: string, column: string) => {
@@ -59,13 +59,31 @@ export async function syncQueryRole(
     member: boolean;
   }>`select pg_has_role(current_user, ${QUERY_ROLE}, 'member') as member`.execute(trx);
   if (!member.rows[0]?.member) await sql`grant ${role} to current_user`.execute(trx);
-  await sql`revoke all on all tables in schema commons from ${role}`.execute(trx);
+  // Every schema the role could read under this or an earlier policy starts from nothing.
+  const governed = new Set([DEFAULT_SCHEMA, ...Object.values(policy.tables).map((t) => t.schema)]);
+  const granted = await sql<{ schema: string }>`
+    select distinct table_schema as schema from information_schema.column_privileges
+    where grantee = ${QUERY_ROLE}`.execute(trx);
+  for (const schema of new Set([...governed, ...granted.rows.map((r) => r.schema)])) {
+    if (!(await schemaExists(trx, schema))) continue;
+    await sql`revoke all on all tables in schema ${sql.id(schema)} from ${role}`.execute(trx);
+    if (!governed.has(schema)) await sql`revoke usage on schema ${sql.id(schema)} from ${role}`.execute(trx);
+  }
   await sql`revoke all on schema dpgate from ${role}`.execute(trx);
-  await sql`grant usage on schema commons to ${role}`.execute(trx);
+  for (const schema of governed) {
+    if (await schemaExists(trx, schema))
+      await sql`grant usage on schema ${sql.id(schema)} to ${role}`.execute(trx);
+  }
   for (const [table, columns] of readableColumns(policy)) {
     if (onNodes.has(table) !== (place === 'node')) continue;
-    await sql`grant select (${sql.join(columns.map((column) => sql.id(column)))}) on ${sql.table(`commons.${table}`)} to ${role}`.execute(
+    await sql`grant select (${sql.join(columns.map((column) => sql.id(column)))}) on ${sql.table(qualifiedTable(policy, table))} to ${role}`.execute(
       trx,
     );
   }
+}
+
+async function schemaExists(trx: Kysely<Database>, schema: string): Promise<boolean> {
+  const result = await sql<{ found: boolean }>`
+    select exists (select 1 from pg_catalog.pg_namespace where nspname = ${schema}) as found`.execute(trx);
+  return result.rows[0]?.found === true;
 }

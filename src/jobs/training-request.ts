@@ -9,7 +9,13 @@ import { z } from 'zod';
 import type { PureLoss } from '../dp/discrete-laplace.ts';
 import type { PrivacyLoss } from '../dp/privacy-loss.ts';
 import { parseUnitHop } from '../policy/cross-check.ts';
-import type { ColumnPolicy, Policy, Role, TablePolicy } from '../policy/schema.ts';
+import {
+  type ColumnPolicy,
+  DEFAULT_SCHEMA,
+  type Policy,
+  type Role,
+  type TablePolicy,
+} from '../policy/schema.ts';
 import type { RewrittenSql } from '../sql/index.ts';
 import {
   type Candidate,
@@ -358,20 +364,20 @@ export async function resolveTraining(
   const person = joined ? `${quote(main.name)}.${quote(main.person)}` : quote(main.person);
   const from = joined
     ? [
-        `commons.${quote(main.name)} AS ${quote(main.name)}`,
+        `${qualified(policy, main.name)} AS ${quote(main.name)}`,
         ...sources
           .slice(1)
           .map(
             (source) =>
-              `JOIN commons.${quote(source.name)} AS ${quote(source.name)} ON ${person} = ${quote(source.name)}.${quote(source.person)}`,
+              `JOIN ${qualified(policy, source.name)} AS ${quote(source.name)} ON ${person} = ${quote(source.name)}.${quote(source.person)}`,
           ),
       ].join(' ')
-    : `commons.${quote(main.name)}`;
+    : qualified(policy, main.name);
   const select = [`${person} AS ${quote(PERSON_COLUMN)}`, ...columns].join(', ');
   const pretrain = request.pretrain && {
     table: publicTableFor(policy, role, request),
     datasetSql: {
-      text: `SELECT ${columns.join(', ')} FROM commons.${quote(request.pretrain.table)}`,
+      text: `SELECT ${columns.join(', ')} FROM ${qualified(policy, request.pretrain.table)}`,
       parameters: [],
     },
     spec: {
@@ -454,12 +460,17 @@ export function needsPopulationEstimate(policy: Policy, request: TrainingRequest
   );
 }
 
+/** A policy table as SQL, schema and name quoted. */
+function qualified(policy: Policy, table: string): string {
+  return `${quote(policy.tables[table]?.schema ?? DEFAULT_SCHEMA)}.${quote(table)}`;
+}
+
 /** SELECT the number of distinct persons of the training table (sensitivity 1 under add/remove). */
 export function personCountSql(policy: Policy, request: TrainingRequest): RewrittenSql {
   const table = policy.tables[request.table]!;
   const person = quote(personColumnOf(policy, request.table, table));
   return {
-    text: `SELECT count(DISTINCT ${person})::int AS persons FROM commons.${quote(request.table)}`,
+    text: `SELECT count(DISTINCT ${person})::int AS persons FROM ${qualified(policy, request.table)}`,
     parameters: [],
   };
 }

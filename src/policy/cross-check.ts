@@ -4,7 +4,7 @@
  */
 import { checkFederation } from './federation-check.ts';
 import type { PolicyIssue } from './issues.ts';
-import { type ColumnPolicy, type Policy, ROLES, type TablePolicy } from './schema.ts';
+import { type ColumnPolicy, DEFAULT_SCHEMA, type Policy, ROLES, type TablePolicy } from './schema.ts';
 
 type Issue = Omit<PolicyIssue, 'file' | 'line' | 'column'>;
 
@@ -39,6 +39,13 @@ function checkPrivacyUnit(policy: Policy): Issue[] {
     ];
   }
   const issues: Issue[] = [];
+  if (unitTable.schema !== DEFAULT_SCHEMA) {
+    // Its community guard (a trigger refusing a change of a person's community) lives in commons.
+    issues.push({
+      path: ['tables', policy.privacy_unit.table, 'schema'],
+      message: `the privacy unit table must be in schema ${DEFAULT_SCHEMA}`,
+    });
+  }
   if (unitTable.public) {
     issues.push({
       path: ['tables', policy.privacy_unit.table, 'public'],

@@ -1,12 +1,12 @@
 /**
- * Checks a policy against what the database really holds: tables and columns exist in schema
- * `commons` with types that fit the policy, the unit and community columns exist, each person has
+ * Checks a policy against what the database really holds: tables and columns exist in their schema
+ * (`commons` unless the policy names another) with types that fit the policy, the unit and community columns exist, each person has
  * one row with a community (`unitIntegrityIssues`), and every community present in the data has a
  * budget. Pure: the caller supplies the catalog it read.
  */
 import { parseUnitHop } from './cross-check.ts';
 import type { PolicyIssue } from './issues.ts';
-import type { ColumnType, Policy } from './schema.ts';
+import { type ColumnType, type Policy, qualifiedTable } from './schema.ts';
 
 type Issue = Omit<PolicyIssue, 'file' | 'line' | 'column'>;
 
@@ -46,7 +46,7 @@ export function checkPolicyAgainstDatabase(policy: Policy, catalog: CommonsCatal
     if (!actual) {
       issues.push({
         path: ['tables', tableName],
-        message: `table commons.${tableName} does not exist in the database`,
+        message: `table ${qualifiedTable(policy, tableName)} does not exist in the database`,
       });
       continue;
     }
@@ -55,12 +55,12 @@ export function checkPolicyAgainstDatabase(policy: Policy, catalog: CommonsCatal
       if (!actualType) {
         issues.push({
           path: ['tables', tableName, 'columns', columnName],
-          message: `column ${columnName} does not exist in commons.${tableName}`,
+          message: `column ${columnName} does not exist in ${qualifiedTable(policy, tableName)}`,
         });
       } else if (!COMPATIBLE_TYPES[column.type].includes(actualType)) {
         issues.push({
           path: ['tables', tableName, 'columns', columnName, 'type'],
-          message: `is ${column.type}, but commons.${tableName}.${columnName} is ${actualType}`,
+          message: `is ${column.type}, but ${qualifiedTable(policy, tableName)}.${columnName} is ${actualType}`,
         });
       }
     }
@@ -70,13 +70,13 @@ export function checkPolicyAgainstDatabase(policy: Policy, catalog: CommonsCatal
       if (!columnExists(from, column)) {
         issues.push({
           path: ['tables', tableName, 'unit_path', index],
-          message: `column ${column} does not exist in commons.${from}`,
+          message: `column ${column} does not exist in ${qualifiedTable(policy, from)}`,
         });
       }
       if (!columnExists(target, references)) {
         issues.push({
           path: ['tables', tableName, 'unit_path', index],
-          message: `column ${references} does not exist in commons.${target}`,
+          message: `column ${references} does not exist in ${qualifiedTable(policy, target)}`,
         });
       }
     });
@@ -86,13 +86,13 @@ export function checkPolicyAgainstDatabase(policy: Policy, catalog: CommonsCatal
   if (catalog.tables.has(unit.table) && !columnExists(unit.table, unit.column)) {
     issues.push({
       path: ['privacy_unit', 'column'],
-      message: `column ${unit.column} does not exist in commons.${unit.table}`,
+      message: `column ${unit.column} does not exist in ${qualifiedTable(policy, unit.table)}`,
     });
   }
   if (catalog.tables.has(unit.table) && !columnExists(unit.table, policy.communities.column)) {
     issues.push({
       path: ['communities', 'column'],
-      message: `column ${policy.communities.column} does not exist in commons.${unit.table}, the privacy unit's table`,
+      message: `column ${policy.communities.column} does not exist in ${qualifiedTable(policy, unit.table)}, the privacy unit's table`,
     });
   }
 
@@ -125,19 +125,19 @@ export function unitIntegrityIssues(policy: Policy, catalog: CommonsCatalog): Is
   if (integrity.duplicateUnits) {
     issues.push({
       path: ['privacy_unit', 'column'],
-      message: `commons.${unit.table}.${unit.column} is not unique: a person must have exactly one row in the privacy unit's table`,
+      message: `${qualifiedTable(policy, unit.table)}.${unit.column} is not unique: a person must have exactly one row in the privacy unit's table`,
     });
   }
   if (integrity.nullUnits) {
     issues.push({
       path: ['privacy_unit', 'column'],
-      message: `commons.${unit.table}.${unit.column} has null values: every row of the privacy unit's table must name its person`,
+      message: `${qualifiedTable(policy, unit.table)}.${unit.column} has null values: every row of the privacy unit's table must name its person`,
     });
   }
   if (integrity.nullCommunities) {
     issues.push({
       path: ['communities', 'column'],
-      message: `commons.${unit.table}.${policy.communities.column} has null values: every person must belong to exactly one community`,
+      message: `${qualifiedTable(policy, unit.table)}.${policy.communities.column} has null values: every person must belong to exactly one community`,
     });
   }
   return issues;

@@ -69,7 +69,23 @@ const contributions = z.strictObject({
   max_groups_per_unit: z.number().int().positive('must be at least 1').default(1),
 });
 
+/** Schemas dpgate never lets a policy govern: PostgreSQL's catalogs and dpgate's own ledger. */
+export const RESERVED_SCHEMAS = ['dpgate', 'information_schema', 'pg_catalog', 'pg_toast'] as const;
+
+/** The schema a policy table lives in when the policy names none. */
+export const DEFAULT_SCHEMA = 'commons';
+
+const schemaName = identifier.refine(
+  (name) => !name.startsWith('pg_') && !(RESERVED_SCHEMAS as readonly string[]).includes(name),
+  "must not be a system schema or dpgate's own (dpgate, information_schema, pg_*)",
+);
+
 const table = z.strictObject({
+  /**
+   * The database schema holding the table. Table names stay unique across schemas: analysts may
+   * write them with or without the schema.
+   */
+  schema: schemaName.default(DEFAULT_SCHEMA),
   /** A public table holds no personal data: reading it alone costs nothing. */
   public: z.boolean().default(false),
   /** For private tables other than the unit table: the foreign-key path to the privacy unit. */
@@ -186,6 +202,11 @@ export type PolicyInput = z.input<typeof policySchema>;
 /** A policy with defaults filled in; everything downstream reads this. */
 export type Policy = z.output<typeof policySchema>;
 export type TablePolicy = Policy['tables'][string];
+
+/** `schema.table` of a policy table, as SQL (policy names are lower-case identifiers). */
+export function qualifiedTable(policy: Policy, table: string): string {
+  return `${policy.tables[table]?.schema ?? DEFAULT_SCHEMA}.${table}`;
+}
 export type ColumnPolicy = TablePolicy['columns'][string];
 export type Budget = Policy['budgets'][string];
 export type FederationPolicy = NonNullable<Policy['federation']>;

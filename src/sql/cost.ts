@@ -253,6 +253,10 @@ function perGroupSensitivity(draft: MeasurementDraft, maxRowsPerGroup: number): 
   switch (draft.kind) {
     case 'rows':
       return maxRowsPerGroup;
+    // The rewrite keeps at most r distinct values per person and group, chosen from that person's
+    // values alone; removing the person removes at most those r from the group's set.
+    case 'distinct_values':
+      return maxRowsPerGroup;
     case 'units':
       return 1;
     case 'sum':

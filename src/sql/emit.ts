@@ -7,7 +7,6 @@
  */
 import type { Node } from 'libpg-query';
 import { walk } from './analyze/public-query.ts';
-import { COMMONS_SCHEMA } from './analyze/tables.ts';
 import type { Expr } from './ir.ts';
 
 /** Literal values bound as `$1, $2, …` in order. */
@@ -82,7 +81,7 @@ export function emitExpression(expr: Expr, params: ParameterList): Node {
             expr.form
           ],
           ...(expr.arg ? { testexpr: emit(expr.arg) } : {}),
-          subselect: bindPublicQuery(expr.select as Node, params),
+          subselect: bindPublicQuery(expr.select as Node, params, expr.schemas),
         },
       };
   }
@@ -105,10 +104,14 @@ function emitConstant(expr: Extract<Expr, { kind: 'constant' }>, params: Paramet
 
 /**
  * A validated public query or subquery (analyze/public-query.ts) made ready to run: every table
- * qualified with the commons schema, every literal bound as a parameter. Positional GROUP BY /
+ * qualified with its policy schema (`schemas`, by table name), every literal bound as a parameter. Positional GROUP BY /
  * ORDER BY numbers and type modifiers stay literal: they are syntax, not values.
  */
-export function bindPublicQuery(node: Node, params: ParameterList): Node {
+export function bindPublicQuery(
+  node: Node,
+  params: ParameterList,
+  schemas: Readonly<Record<string, string>>,
+): Node {
   const cteNames = new Set<string>();
   walk(node, (key, value) => {
     if (key === 'CommonTableExpr') cteNames.add((value as { ctename?: string }).ctename ?? '');
@@ -128,7 +131,12 @@ export function bindPublicQuery(node: Node, params: ParameterList): Node {
     const result: Record<string, unknown> = {};
     for (const [k, v] of entries) result[k] = copy(v, k);
     const isCteReference = result.schemaname === undefined && cteNames.has(String(result.relname));
-    if (key === 'RangeVar' && !isCteReference) result.schemaname = COMMONS_SCHEMA;
+    // Validation resolved every non-CTE table to a policy table, so its schema is known.
+    if (key === 'RangeVar' && !isCteReference) {
+      const schema = schemas[String(result.relname)];
+      if (schema === undefined) throw new Error('bindPublicQuery: a table validation did not resolve');
+      result.schemaname = schema;
+    }
     return result;
   };
   return copy(node) as Node;

@@ -27,6 +27,8 @@ export interface ValueInfo {
 export interface TableReference {
   readonly alias: string;
   readonly table: string;
+  /** The schema the policy places the table in. */
+  readonly schema: string;
   readonly policy: TablePolicy;
   readonly private: boolean;
   /** The column that holds the privacy unit (private tables only). */
@@ -92,6 +94,8 @@ export type ExprBody =
       readonly form: 'exists' | 'in' | 'scalar';
       /** The validated subquery syntax tree (public tables only); constants are bound at rewrite. */
       readonly select: unknown;
+      /** Policy tables' schemas by name, to qualify the subquery's tables. */
+      readonly schemas: Readonly<Record<string, string>>;
       readonly arg: Expr | undefined;
     };
 

@@ -9,6 +9,7 @@ import type { Policy, Role } from '../policy/schema.ts';
 import { rootContext } from './analyze/context.ts';
 import { checkPublicQuery, readsPrivateTable, walk } from './analyze/public-query.ts';
 import { type AnalyzedQuery, analyzePrivateSelect } from './analyze/select.ts';
+import { tableSchemas } from './analyze/tables.ts';
 import { costQuery } from './cost.ts';
 import { bindPublicQuery, ParameterList } from './emit.ts';
 import { specOf } from './noise.ts';
@@ -69,7 +70,9 @@ function publicPlan(select: SelectStmt, context: ReturnType<typeof rootContext>)
   const statement = { SelectStmt: select };
   checkPublicQuery(statement, context);
   const params = new ParameterList();
-  const text = deparseSync(bindPublicQuery(statement, params), { pretty: false });
+  const text = deparseSync(bindPublicQuery(statement, params, tableSchemas(context.policy)), {
+    pretty: false,
+  });
   const tables = new Set<string>();
   walk(statement, (key, value) => {
     if (key === 'RangeVar') tables.add((value as { relname?: string }).relname ?? '');

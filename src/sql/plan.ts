@@ -66,6 +66,7 @@ export type NoiseSpec =
 export type Measurement = (
   | { readonly kind: 'rows' }
   | { readonly kind: 'units' }
+  | { readonly kind: 'distinct_values' }
   | {
       readonly kind: 'sum' | 'sum_of_squares';
       /** The value of one step of the measured sum (for squares, a step of the squared values). */
@@ -112,7 +113,7 @@ export type Aggregate =
 export type PublicDomain =
   | { readonly kind: 'values'; readonly values: readonly (string | number | boolean)[] }
   | { readonly kind: 'range'; readonly from: number; readonly to: number }
-  | { readonly kind: 'table'; readonly table: string; readonly column: string };
+  | { readonly kind: 'table'; readonly schema: string; readonly table: string; readonly column: string };
 
 export interface GroupKey {
   /** The key's result column in the rewritten SQL. */

@@ -180,12 +180,12 @@ interface NoisyRow {
 }
 
 /**
- * Counts (of rows, of persons) clamped at 0, or, with a total row, projected so that they also keep
+ * Counts (of rows, persons, distinct values) clamped at 0, or, with a total row, projected so that they also keep
  * their noisy sum (consistency.ts). A projected cell no longer has the mechanism's interval.
  */
 function makeCountsNonNegative(plan: PrivateQueryPlan, released: NoisyRow[], keepTotal: boolean): void {
   plan.measurements.forEach((measurement, index) => {
-    if (measurement.kind !== 'rows' && measurement.kind !== 'units') return;
+    if (measurement.kind === 'sum' || measurement.kind === 'sum_of_squares') return;
     const column = released.map((r) => r.noisy[index]!);
     const adjusted = keepTotal ? nonNegativeWithTotal(column) : nonNegative(column);
     released.forEach((r, g) => {

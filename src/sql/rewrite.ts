@@ -33,7 +33,6 @@ import { deparseSync } from 'pgsql-deparser';
 import type { MeasurementDraft, QuantileDraft, ValueColumn, ValueTransform } from './analyze/aggregates.ts';
 
 import type { AnalyzedKey } from './analyze/select.ts';
-import { COMMONS_SCHEMA } from './analyze/tables.ts';
 import { magnitude } from './bounds.ts';
 import { stepBounds } from './cost.ts';
 import {
@@ -90,7 +89,7 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
   // repeat only a column name, so nested clamps never copy an expression.
   const expressions = distinctExpressions(input.values);
   const source = `SELECT NULL AS unit${withKeys('NULL AS ')}${expressions.map((_, i) => `, NULL AS e${i}`).join('')} FROM ${input.tables
-    .map((t) => `${COMMONS_SCHEMA}.${quoted(t.table)} AS ${t.alias}`)
+    .map((t) => `${quoted(t.schema)}.${quoted(t.table)} AS ${t.alias}`)
     .join(', ')} WHERE true`;
   const valued = `SELECT unit${withKeys('')}${input.values.map((v) => `, NULL AS ${v.column}`).join('')} FROM source`;
   const bucketCount = (q: QuantileDraft, bucket: number) =>
@@ -134,17 +133,29 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
       );
       perGroupInput = 'bounded';
     }
+    const distinct = input.measurements.filter((m) => m.kind === 'distinct_values');
     const measures = [
-      ...input.measurements.map(
-        (m) =>
-          `${m.kind === 'units' ? 'pg_catalog.count(*)' : `COALESCE(pg_catalog.sum(${m.column}), 0)`} AS ${m.column}`,
+      ...input.measurements.map((m) =>
+        m.kind === 'distinct_values'
+          ? `COALESCE(pg_catalog.max(${m.column}.${m.column}), 0) AS ${m.column}`
+          : `${m.kind === 'units' ? 'pg_catalog.count(*)' : `COALESCE(pg_catalog.sum(${perGroupInput}.${m.column}), 0)`} AS ${m.column}`,
       ),
       ...input.quantiles.flatMap((q) =>
-        q.columns.map((column) => `COALESCE(pg_catalog.sum(${column}), 0) AS ${column}`),
+        q.columns.map((column) => `COALESCE(pg_catalog.sum(${perGroupInput}.${column}), 0) AS ${column}`),
       ),
       ...(input.grouping === 'selected' ? [`pg_catalog.count(*) AS ${UNITS_COLUMN}`] : []),
     ];
-    aggregated = `SELECT ${[...keys, ...measures].join(', ')} FROM ${perGroupInput}${groupBy(keys)}`;
+    for (const m of distinct) ctes.push(distinctValuesCte(m, keys, r, perGroupInput === 'bounded'));
+    // Each distinct-value count is one row per group of its own CTE, joined on the keys (NULL keys
+    // are a group too, hence IS NOT DISTINCT FROM): max() reads that one value.
+    const joins = distinct
+      .map((m) => {
+        const on = keys.map((k) => `${m.column}.${k} IS NOT DISTINCT FROM ${perGroupInput}.${k}`);
+        return ` LEFT JOIN ${m.column} ON ${on.length > 0 ? on.join(' AND ') : 'true'}`;
+      })
+      .join('');
+    const qualifiedKeys = keys.map((k) => `${perGroupInput}.${k}`);
+    aggregated = `SELECT ${[...qualifiedKeys, ...measures].join(', ')} FROM ${perGroupInput}${joins}${groupBy(qualifiedKeys)}`;
   }
   ctes.push(`aggregated AS (${aggregated})`);
   const measureColumns = [
@@ -215,6 +226,31 @@ function distinctExpressions(values: readonly ValueColumn[]): { key: string; exp
   return [...seen].map(([key, expr]) => ({ key, expr }));
 }
 
+/**
+ * The distinct values of one COUNT(DISTINCT x) per group, with each person's contribution capped:
+ * a person's distinct non-NULL values in a group are ranked by a hash of the value (a function of
+ * that person's rows alone, so no one's choice depends on another's) and the first r kept, only in
+ * the groups the L0 selection kept for them. Removing a person then removes at most r values from
+ * each of at most k groups' sets: the sensitivity cost.ts charges.
+ */
+function distinctValuesCte(
+  m: MeasurementDraft,
+  keys: readonly string[],
+  r: string,
+  bounded: boolean,
+): string {
+  if (m.kind !== 'distinct_values') throw new Error('not a distinct-values measurement');
+  const v = m.value.column;
+  const partition = ['unit', ...keys].join(', ');
+  const inKeptGroup = bounded
+    ? ` AND EXISTS (SELECT 1 FROM bounded WHERE ${['unit', ...keys].map((c) => (c === 'unit' ? 'bounded.unit = valued.unit' : `bounded.${c} IS NOT DISTINCT FROM valued.${c}`)).join(' AND ')})`
+    : '';
+  const personValues = `SELECT DISTINCT ${partition}, ${v} FROM valued WHERE ${v} IS NOT NULL${inKeptGroup}`;
+  const ranked = `SELECT ${partition}, ${v}, pg_catalog.row_number() OVER (PARTITION BY ${partition} ORDER BY pg_catalog.hashtextextended(CAST(${v} AS pg_catalog.text), 0), ${v}) AS value_rank FROM (${personValues}) AS person_values`;
+  const groupKeys = keys.length > 0 ? `${keys.join(', ')}, ` : '';
+  return `${m.column} AS (SELECT ${groupKeys}pg_catalog.count(DISTINCT ${v}) AS ${m.column} FROM (${ranked}) AS ranked WHERE value_rank <= ${r}${keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : ''})`;
+}
+
 /** A measurement over rows that are one per person: no cap can bind. */
 function directMeasureSql(measurement: MeasurementDraft): string {
   switch (measurement.kind) {
@@ -222,6 +258,8 @@ function directMeasureSql(measurement: MeasurementDraft): string {
       return measurement.value ? `pg_catalog.count(${measurement.value.column})` : 'pg_catalog.count(*)';
     case 'units':
       return 'pg_catalog.count(*)';
+    case 'distinct_values':
+      return `pg_catalog.count(DISTINCT ${measurement.value.column})`;
     case 'sum':
     case 'sum_of_squares': {
       // sum(int8) accumulates in 128 bits (numeric where the platform has no int128) and returns an
@@ -245,6 +283,7 @@ function perPersonSql(measurement: MeasurementDraft, r: string): string | undefi
     case 'rows':
       return `LEAST(${measurement.value ? `pg_catalog.count(${measurement.value.column})` : 'pg_catalog.count(*)'}, ${r})`;
     case 'units':
+    case 'distinct_values':
       return undefined;
     case 'sum':
     case 'sum_of_squares': {
@@ -379,7 +418,7 @@ function domainSql(domain: PublicDomain, column: string, alias: string, params: 
     case 'range':
       return `(SELECT pg_catalog.generate_series(${placeholder(domain.from, params)}, ${placeholder(domain.to, params)}) AS ${column}) AS ${alias}`;
     case 'table':
-      return `(SELECT DISTINCT ${quoted(domain.column)} AS ${column} FROM ${COMMONS_SCHEMA}.${quoted(domain.table)}) AS ${alias}`;
+      return `(SELECT DISTINCT ${quoted(domain.column)} AS ${column} FROM ${quoted(domain.schema)}.${quoted(domain.table)}) AS ${alias}`;
   }
 }
 

@@ -29,6 +29,17 @@ const BROKEN: readonly BrokenPolicy[] = [
     expected: /^budgets\.yaml:\d+:\d+ \(top level\): not valid YAML/,
   },
   {
+    name: 'the privacy unit table outside commons',
+    break: replaceIn('tables.yaml', /^ {2}people:\n/m, '  people:\n    schema: registry\n'),
+    expected:
+      /^tables\.yaml:\d+:\d+ tables\.people\.schema: the privacy unit table must be in schema commons/,
+  },
+  {
+    name: "a table in dpgate's own schema",
+    break: replaceIn('tables.yaml', /^ {2}survey_responses:\n/m, '  survey_responses:\n    schema: dpgate\n'),
+    expected: /^tables\.yaml:\d+:\d+ tables\.survey_responses\.schema: must not be a system schema/,
+  },
+  {
     name: 'unknown table in a unit path',
     break: replaceIn('tables.yaml', 'person_id -> people.person_id', 'person_id -> persons.person_id'),
     expected:

@@ -243,6 +243,32 @@ export const ACCEPTED: AcceptedCase[] = [
     l1: [1],
     grouping: 'selected',
   },
+  // COUNT(DISTINCT x): at most r distinct values per person and group are kept, so r per group.
+  { sql: 'SELECT COUNT(DISTINCT age) FROM people', scope: ALL, l1: [1], grouping: 'none' },
+  { sql: 'SELECT COUNT(DISTINCT educ) FROM survey_responses', scope: ALL, l1: [2], grouping: 'none' },
+  { sql: 'SELECT COUNT(DISTINCT educ), COUNT(educ) FROM survey_responses', scope: ALL, l1: [2, 2] },
+  { sql: 'SELECT COUNT(DISTINCT age / 10) FROM people', scope: ALL, l1: [1] },
+  { sql: 'SELECT COUNT(DISTINCT community_id) FROM people', scope: ALL, l1: [1] },
+  { sql: 'SELECT COUNT(DISTINCT educ) FILTER (WHERE sex = 1) FROM people', scope: ALL, l1: [1] },
+  { sql: 'SELECT COUNT(DISTINCT person_id) FILTER (WHERE sex = 1) FROM people', scope: ALL, l1: [1] },
+  {
+    sql: 'SELECT sex, COUNT(DISTINCT educ) FROM survey_responses GROUP BY sex',
+    scope: ALL,
+    l1: [4],
+    grouping: 'public',
+    cells: 2,
+  },
+  {
+    sql: 'SELECT age, COUNT(DISTINCT educ) FROM survey_responses GROUP BY age',
+    scope: ALL,
+    l1: [4],
+    grouping: 'selected',
+  },
+  {
+    sql: 'SELECT COUNT(DISTINCT s.educ) FROM people p JOIN survey_responses s USING (person_id)',
+    scope: ALL,
+    l1: [2],
+  },
   // HAVING, ORDER BY, LIMIT/OFFSET and output expressions: post-processing.
   {
     sql: 'SELECT sex, COUNT(*) AS n FROM people GROUP BY sex HAVING COUNT(*) > 100 ORDER BY n DESC LIMIT 1',
@@ -433,7 +459,10 @@ export const REFUSED: RefusedCase[] = [
     sql: 'WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r) SELECT COUNT(*) FROM people',
     refuse: 'unsupported_sql',
   },
-  { sql: 'SELECT COUNT(DISTINCT age) FROM people', refuse: 'unsupported_sql' },
+  { sql: 'SELECT SUM(DISTINCT age) FROM people', refuse: 'unsupported_sql' },
+  { sql: 'SELECT COUNT(DISTINCT age / 0) FROM people', refuse: 'data_dependent_error' },
+  { sql: 'SELECT COUNT(DISTINCT notes) FROM people', refuse: 'unknown_column', hidden: true },
+  { sql: 'SELECT COUNT(DISTINCT MAX(age)) FROM people', refuse: 'nested_aggregate' },
   // CTE names must not shadow a table in one place and leave it readable in another.
   { sql: 'WITH a AS (SELECT * FROM a) SELECT COUNT(*) FROM a', refuse: 'unknown_table' },
   { sql: 'WITH people AS (SELECT * FROM people) SELECT * FROM people', refuse: 'unknown_table' },

@@ -103,6 +103,36 @@ describeEachDatabase('the rewrite over the demo commons', (database) => {
     }
   });
 
+  it('counts distinct values as plain SQL does when no cap binds, with and without the catalog proof', async () => {
+    const catalog = await readCommonsCatalog(database().db, policy);
+    const facts = { uniqueColumns: catalog.uniqueColumns ?? [] };
+    const query =
+      'SELECT sex, COUNT(DISTINCT educ), COUNT(DISTINCT age / 10), COUNT(DISTINCT race) FILTER (WHERE married = 1) FROM people GROUP BY sex';
+    const expected = await plain(
+      database(),
+      `SELECT sex, count(DISTINCT educ) AS educ, count(DISTINCT age / 10) AS decades,
+              count(DISTINCT race) FILTER (WHERE married = 1) AS races
+       FROM commons.people GROUP BY sex`,
+    );
+    for (const catalogFacts of [undefined, facts]) {
+      const plan = privatePlan(query, undefined, catalogFacts);
+      expect(plan.measurements.map((m) => m.kind)).toEqual([
+        'distinct_values',
+        'distinct_values',
+        'distinct_values',
+      ]);
+      const rows = await run(database(), plan.sql);
+      for (const row of expected) {
+        expect(cell(rows, row.sex, 'm0')).toBe(Number(row.educ));
+        expect(cell(rows, row.sex, 'm1')).toBe(Number(row.decades));
+        expect(cell(rows, row.sex, 'm2')).toBe(Number(row.races));
+      }
+    }
+    const [total] = await run(database(), privatePlan('SELECT COUNT(DISTINCT community_id) FROM people').sql);
+    const [truth] = await plain(database(), 'SELECT count(DISTINCT community_id) AS n FROM commons.people');
+    expect(Number(total!.m0)).toBe(Number(truth!.n));
+  });
+
   it('releases every value of a public domain, empty groups as zero before noise', async () => {
     const plan = privatePlan('SELECT educ, COUNT(*) FROM survey_responses WHERE income > 1e9 GROUP BY educ');
     const rows = await run(database(), plan.sql);
@@ -376,15 +406,30 @@ describeEachDatabase('contribution bounding on the database', (database) => {
     );
     expect(Number(joinedRow!.m0)).toBe(Number(joinedTruth!.n));
     expect(Number(joinedRow!.m1)).toBe(Number(joinedTruth!.income));
+    // At most 2 rows, so at most 2 distinct values per person: COUNT(DISTINCT) keeps them all.
+    const distinct = privatePlan(
+      'SELECT sex, COUNT(DISTINCT educ), COUNT(DISTINCT age) FROM survey_responses GROUP BY sex',
+    );
+    const distinctRows = await run(database(), distinct.sql);
+    const distinctTruth = await plain(
+      database(),
+      'SELECT sex, count(DISTINCT educ) AS educ, count(DISTINCT age) AS age FROM commons.survey_responses GROUP BY sex',
+    );
+    for (const row of distinctTruth) {
+      expect(cell(distinctRows, row.sex, 'm0')).toBe(Number(row.educ));
+      expect(cell(distinctRows, row.sex, 'm1')).toBe(Number(row.age));
+    }
   });
 
-  it('one person with 1,000 added rows moves COUNT and SUM by at most their sensitivity', async () => {
+  it('one person with 1,000 added rows moves COUNT, COUNT(DISTINCT) and SUM by at most their sensitivity', async () => {
     // Everyone else now has at most 2 responses (previous test), so their rows are all kept and the
     // two runs below differ by person 7 alone: absent, then present with 1,000 rows.
     await plain(database(), 'DELETE FROM commons.survey_responses WHERE person_id = 7');
-    const total = privatePlan('SELECT COUNT(*), SUM(income), AVG(age), MEDIAN(age) FROM survey_responses');
+    const total = privatePlan(
+      'SELECT COUNT(*), SUM(income), AVG(age), MEDIAN(age), COUNT(DISTINCT income) FROM survey_responses',
+    );
     const byEducation = privatePlan(
-      'SELECT educ, COUNT(*), SUM(income), SUM(age) FROM survey_responses GROUP BY educ',
+      'SELECT educ, COUNT(*), SUM(income), SUM(age), COUNT(DISTINCT income) FROM survey_responses GROUP BY educ',
     );
     const [before] = await run(database(), total.sql);
     const groupsBefore = await run(database(), byEducation.sql);

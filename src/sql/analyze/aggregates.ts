@@ -1,6 +1,7 @@
 /**
  * Aggregate calls to the true per-group measurements they are post-processing of (SmartNoise's and
- * ZetaSQL's decomposition): COUNT → a row count; COUNT(DISTINCT person) → a person count; SUM → a
+ * ZetaSQL's decomposition): COUNT → a row count; COUNT(DISTINCT person) → a person count;
+ * COUNT(DISTINCT x) → a count of distinct values, each person's capped at r per group; SUM → a
  * sum of clamped values; AVG → sum and count; VAR/STDDEV → sum of squares, sum and count;
  * PERCENTILE_CONT/DISC and MEDIAN → a bucket histogram for the quantile mechanism. Equal
  * measurements are shared (AVG(x) and SUM(x) pay for one noisy sum).
@@ -43,6 +44,8 @@ type BucketColumn = ValueColumn<Extract<ValueTransform, { kind: 'bucket' }>>;
 export type MeasurementDraft =
   | { readonly kind: 'rows'; readonly column: string; readonly value: ValueColumn | undefined }
   | { readonly kind: 'units'; readonly column: string }
+  /** Distinct non-NULL values of `value`, at most r of them kept per person and group (rewrite.ts). */
+  | { readonly kind: 'distinct_values'; readonly column: string; readonly value: ValueColumn }
   | { readonly kind: 'sum' | 'sum_of_squares'; readonly column: string; readonly value: StepsColumn };
 
 export interface QuantileDraft {
@@ -117,14 +120,16 @@ export class MeasurementRegistry {
           return { kind: 'count', count: this.rows(filter ? argument(constantOne(location)) : undefined) };
         const value = argument(call.args?.[0]);
         if (call.agg_distinct) {
-          if (value.kind !== 'column' || value.role !== 'unit' || filter) {
-            refuse(
-              'unsupported_sql',
-              'COUNT(DISTINCT …) is supported on the person column only (e.g. COUNT(DISTINCT person_id))',
-              location,
-            );
-          }
-          return { kind: 'count', count: this.measurement({ kind: 'units', column: '' }) };
+          if (value.kind === 'column' && value.role === 'unit' && !filter)
+            return { kind: 'count', count: this.measurement({ kind: 'units', column: '' }) };
+          return {
+            kind: 'count',
+            count: this.measurement({
+              kind: 'distinct_values',
+              column: '',
+              value: this.value(value, { kind: 'raw' }),
+            }),
+          };
         }
         return { kind: 'count', count: this.rows(value) };
       }

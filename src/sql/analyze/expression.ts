@@ -33,6 +33,7 @@ import { refuse } from '../refusal.ts';
 import type { AnalysisContext } from './context.ts';
 import { checkPublicQuery, checkSelfContained, readsPrivateTable } from './public-query.ts';
 import { operatorFormWords, subqueryWords, syntaxWords } from './syntax-names.ts';
+import { tableSchemas } from './tables.ts';
 
 /** Resolves column names against the FROM clause in scope. */
 export interface RowScope {
@@ -457,7 +458,13 @@ function subquery(link: SubLink, options: ExpressionOptions, location: number): 
   const arg = link.testexpr ? analyzeExpression(link.testexpr, options) : undefined;
   const type: ValueType = form === 'scalar' ? 'unknown' : 'bool';
   return make(
-    { kind: 'public_subquery', form, select: link.subselect, arg },
+    {
+      kind: 'public_subquery',
+      form,
+      select: link.subselect,
+      schemas: tableSchemas(options.context.policy),
+      arg,
+    },
     { type, ...inputsOf(arg ? [arg] : []), readsData: true },
     location,
   );

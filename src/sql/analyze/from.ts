@@ -55,7 +55,7 @@ export function analyzeFrom(items: readonly Node[], context: AnalysisContext): R
 export function scopeOf(source: RowSource): RowScope {
   return {
     resolve(fields, location) {
-      const [qualifier, name] = splitReference(fields, location);
+      const [qualifier, name] = splitReference(fields, location, source.tables);
       const candidates = source.columns.filter((c) =>
         qualifier === undefined
           ? c.name === name && !c.qualifiedOnly
@@ -83,10 +83,13 @@ export function scopeOf(source: RowSource): RowScope {
 function splitReference(
   fields: readonly string[],
   location: number | undefined,
+  tables: readonly TableReference[],
 ): [string | undefined, string] {
   if (fields.length === 1) return [undefined, fields[0]!];
   if (fields.length === 2) return [fields[0]!, fields[1]!];
-  if (fields.length === 3 && fields[0] === 'commons') return [fields[1]!, fields[2]!];
+  // schema.table.column, for a table of that schema in FROM.
+  if (fields.length === 3 && tables.some((t) => t.schema === fields[0] && t.table === fields[1]))
+    return [fields[1]!, fields[2]!];
   return refuse('unknown_column', `cannot resolve ${fields.join('.')}`, location);
 }
 

@@ -32,7 +32,7 @@ export function readsPrivateTable(
       return;
     }
     const table = context.policy.tables[name];
-    found = table !== undefined && !table.public && (rangeVar.schemaname ?? 'commons') === 'commons';
+    found = table !== undefined && !table.public && (rangeVar.schemaname ?? table.schema) === table.schema;
   });
   return found;
 }

@@ -360,9 +360,11 @@ function publicDomainOf(expr: Expr, context: AnalysisContext): PublicDomain | un
     const [table, column] = policy.public_domain.split('.') as [string, string];
     const allowed = context.policy.access[context.role]?.tables ?? [];
     // The domain is read at execution; a role that may not read the domain table gets thresholding.
-    return allowed.includes(table) ? { kind: 'table', table, column } : undefined;
+    const schema = context.policy.tables[table]?.schema;
+    return allowed.includes(table) && schema ? { kind: 'table', schema, table, column } : undefined;
   }
-  if (!expr.table.private) return { kind: 'table', table: expr.table.table, column: expr.column };
+  if (!expr.table.private)
+    return { kind: 'table', schema: expr.table.schema, table: expr.table.table, column: expr.column };
   return undefined;
 }
 

@@ -1,14 +1,19 @@
 /**
- * Resolving a table name in the analyst's FROM clause to a policy table. Only tables of schema
- * `commons` declared in policy exist for analysts; catalogs and other schemas are refused by name,
- * before anything is read, so `pg_stats`, `pg_class.reltuples` and friends never leak counts.
+ * Resolving a table name in the analyst's FROM clause to a policy table. Only tables declared in
+ * policy exist for analysts, in the schema the policy places them (`commons` unless it names
+ * another); catalogs and other schemas are refused by name, before anything is read, so
+ * `pg_stats`, `pg_class.reltuples` and friends never leak counts.
  */
 import type { RangeVar } from 'libpg-query';
+import type { Policy } from '../../policy/schema.ts';
 import type { TableReference } from '../ir.ts';
 import { refuse } from '../refusal.ts';
 import type { AnalysisContext } from './context.ts';
 
-export const COMMONS_SCHEMA = 'commons';
+/** Each policy table's schema, by table name: what a public query's tables are qualified with. */
+export function tableSchemas(policy: Policy): Readonly<Record<string, string>> {
+  return Object.fromEntries(Object.entries(policy.tables).map(([name, table]) => [name, table.schema]));
+}
 
 const CATALOG_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
 
@@ -31,14 +36,14 @@ export function resolvePolicyTable(rangeVar: RangeVar, context: AnalysisContext)
       location,
     );
   }
-  if (schema !== undefined && schema !== COMMONS_SCHEMA) {
+  const policy = context.policy.tables[name];
+  if (policy && schema !== undefined && schema !== policy.schema) {
     refuse(
       'unknown_table',
-      `only tables of schema ${COMMONS_SCHEMA} can be queried, not ${qualified(rangeVar)}`,
+      `there is no table ${qualified(rangeVar)}; ${name} is ${policy.schema}.${name}`,
       location,
     );
   }
-  const policy = context.policy.tables[name];
   if (!policy) {
     const known = Object.keys(context.policy.tables).join(', ');
     refuse('unknown_table', `there is no table ${quoteName(name)}; tables: ${known}`, location);
@@ -50,6 +55,7 @@ export function resolvePolicyTable(rangeVar: RangeVar, context: AnalysisContext)
   return {
     alias: context.nextAlias(),
     table: name,
+    schema: policy.schema,
     policy,
     private: !policy.public,
     unitColumn: policy.public ? undefined : unitColumnOf(name, context, location),

@@ -1,0 +1,164 @@
+// Utility: relative error against ε of dpgate's released COUNT, SUM, AVG and GROUP BY over the demo
+// commons, next to the error SmartNoise SQL's default mechanisms give the same queries at the same
+// total ε. dpgate's side is measured end to end (planQuery, the rewritten SQL on PGlite, release with
+// the crypto RNG); SmartNoise's side applies its published noise scales (docs/benchmarks.md) to the
+// same true values. Run: npx tsx bench/utility.bench.ts (or npm run bench -- utility)
+import { CompiledQuery } from 'kysely';
+import { openDatabase } from '../src/db/connect.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { loadDemoCommons } from '../src/demo/load-demo.ts';
+import { cryptoRandom } from '../src/dp/random.ts';
+import { rationalAtLeast } from '../src/dp/rational.ts';
+import { sampleDiscreteLaplace } from '../src/dp/samplers.ts';
+import { planQuery, type QueryPlan, release } from '../src/sql/index.ts';
+import { loadDemoPolicy } from '../test/sql/demo-policy.ts';
+
+const TRIALS = 2000;
+const EPSILONS = [0.05, 0.1, 0.3, 1];
+const DELTA = 1e-7;
+
+/** One noisy quantity of SmartNoise's rewritten subquery: a count (sensitivity 1) or a clamped sum. */
+interface SmartNoiseColumn {
+  readonly sql: string;
+  /** max(|lower|, |upper|) of the summed column; 1 for a count. */
+  readonly sensitivity: number;
+}
+
+interface UtilityQuery {
+  readonly name: string;
+  readonly sql: string;
+  /** GROUP BY column of `people`, when the query has one. */
+  readonly groupBy?: string;
+  /** The quantities SmartNoise's rewrite measures (its keycount comes on top), and its answer from them. */
+  readonly smartnoise: readonly SmartNoiseColumn[];
+  readonly combine: (values: readonly number[]) => number;
+}
+
+const COUNT: SmartNoiseColumn = { sql: 'count(*)', sensitivity: 1 };
+const SUM_AGE: SmartNoiseColumn = { sql: 'sum(least(greatest(age, 0), 100))', sensitivity: 100 };
+const SUM_INCOME: SmartNoiseColumn = { sql: 'sum(least(greatest(income, 0), 500000))', sensitivity: 500000 };
+const first = (values: readonly number[]) => values[0]!;
+const ratio = (values: readonly number[]) => values[0]! / values[1]!;
+
+const QUERIES: readonly UtilityQuery[] = [
+  { name: 'COUNT(*)', sql: 'SELECT COUNT(*) FROM people', smartnoise: [COUNT], combine: first },
+  { name: 'SUM(age)', sql: 'SELECT SUM(age) FROM people', smartnoise: [SUM_AGE], combine: first },
+  { name: 'SUM(income)', sql: 'SELECT SUM(income) FROM people', smartnoise: [SUM_INCOME], combine: first },
+  { name: 'AVG(age)', sql: 'SELECT AVG(age) FROM people', smartnoise: [SUM_AGE, COUNT], combine: ratio },
+  {
+    name: 'AVG(income)',
+    sql: 'SELECT AVG(income) FROM people',
+    smartnoise: [SUM_INCOME, COUNT],
+    combine: ratio,
+  },
+  {
+    name: 'COUNT(*) GROUP BY educ',
+    sql: 'SELECT educ, COUNT(*) FROM people GROUP BY educ',
+    groupBy: 'educ',
+    smartnoise: [COUNT],
+    combine: first,
+  },
+  {
+    name: 'AVG(age) GROUP BY sex',
+    sql: 'SELECT sex, AVG(age) FROM people GROUP BY sex',
+    groupBy: 'sex',
+    smartnoise: [SUM_AGE, COUNT],
+    combine: ratio,
+  },
+];
+
+const handle = await openDatabase({ dataDir: 'memory://' });
+await migrate(handle);
+await loadDemoCommons(handle.db);
+const policy = await loadDemoPolicy();
+
+async function rows(text: string, parameters: readonly unknown[] = []): Promise<Record<string, unknown>[]> {
+  const result = await handle.db.executeQuery(CompiledQuery.raw(text, [...parameters]));
+  return result.rows as Record<string, unknown>[];
+}
+
+/** Per group key ('' without GROUP BY): the true quantities SmartNoise measures, in column order. */
+async function truths(query: UtilityQuery): Promise<Map<string, number[]>> {
+  const key = query.groupBy ?? "''";
+  const columns = query.smartnoise.map((c, i) => `${c.sql} AS q${i}`).join(', ');
+  const result = await rows(`SELECT ${key} AS k, ${columns} FROM commons.people GROUP BY 1`);
+  return new Map(result.map((r) => [String(r.k), query.smartnoise.map((_, i) => Number(r[`q${i}`]))]));
+}
+
+const noise = (scale: number): number => sampleDiscreteLaplace(cryptoRandom, rationalAtLeast(scale));
+
+/**
+ * One SmartNoise answer per group at total ε (undefined: the group is suppressed). Every measured
+ * column and the keycount get ε/m (m mechanisms, basic composition, which its odometer uses for so few);
+ * max_ids = 1 (one row per person in `people`); a sum's sensitivity is max(|lower|, |upper|).
+ */
+function smartnoiseAnswer(query: UtilityQuery, truth: readonly number[], keycount: number, epsilon: number) {
+  const perColumn = epsilon / (query.smartnoise.length + 1);
+  const threshold = 1 - Math.log(2 * DELTA) / perColumn;
+  if (keycount + noise(1 / perColumn) <= threshold) return undefined;
+  const noisy = query.smartnoise.map((column, i) => truth[i]! + noise(column.sensitivity / perColumn));
+  return query.combine(noisy);
+}
+
+function dpgateAnswers(query: UtilityQuery, plan: QueryPlan, planRows: readonly Record<string, unknown>[]) {
+  const answer = release(plan, planRows, { random: cryptoRandom });
+  const answers = new Map<string, number>();
+  for (const row of answer.rows) {
+    if (query.groupBy) answers.set(String(row[0]), Number(row[1]));
+    else answers.set('', Number(row[0]));
+  }
+  return answers;
+}
+
+const quantile = (sorted: readonly number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const percent = (x: number): string => `${100 * x >= 10 ? (100 * x).toFixed(0) : (100 * x).toPrecision(2)}%`;
+
+console.log(
+  `node ${process.version}; demo commons (1,000 people); ${TRIALS} releases per cell; δ = ${DELTA} where used`,
+);
+console.log(
+  '| query | ε | dpgate median | dpgate p90 | SmartNoise median | SmartNoise p90 | SmartNoise groups suppressed |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|');
+for (const query of QUERIES) {
+  const truth = await truths(query);
+  const exact = new Map([...truth].map(([k, values]) => [k, query.combine(values)]));
+  const keycounts = new Map(
+    (await rows(`SELECT ${query.groupBy ?? "''"} AS k, count(*) AS n FROM commons.people GROUP BY 1`)).map(
+      (r) => [String(r.k), Number(r.n)],
+    ),
+  );
+  for (const epsilon of EPSILONS) {
+    const planned = planQuery({
+      sql: query.sql,
+      policy,
+      role: 'analyst',
+      request: { epsilon, delta: DELTA },
+    });
+    if (!planned.ok) throw new Error(`${query.sql}: ${planned.refusal.message}`);
+    const planRows = await rows(planned.plan.sql.text, planned.plan.sql.parameters);
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    let suppressed = 0;
+    // Interleaved: one dpgate release, then one SmartNoise release, per trial.
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const answers = dpgateAnswers(query, planned.plan, planRows);
+      for (const [key, value] of exact) {
+        // A group the system does not release counts as answered 0: relative error 1.
+        ours.push(Math.abs((answers.get(key) ?? 0) - value) / Math.abs(value));
+        const released = smartnoiseAnswer(query, truth.get(key)!, keycounts.get(key)!, epsilon);
+        if (released === undefined) suppressed++;
+        theirs.push(Math.abs((released ?? 0) - value) / Math.abs(value));
+      }
+    }
+    ours.sort((a, b) => a - b);
+    theirs.sort((a, b) => a - b);
+    console.log(
+      `| ${query.name} | ${epsilon} | ${percent(quantile(ours, 0.5))} | ${percent(quantile(ours, 0.9))} | ` +
+        `${percent(quantile(theirs, 0.5))} | ${percent(quantile(theirs, 0.9))} | ` +
+        `${percent(suppressed / (TRIALS * exact.size))} |`,
+    );
+  }
+}
+await handle.close();
