@@ -35,11 +35,11 @@ const CHECKOUTS = (process.env.BENCH_CHECKOUTS ?? HERE).split(',').map((path) =>
 
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-const median = (values: number[]) =>
-  percentile(
-    [...values].sort((a, b) => a - b),
-    0.5,
-  );
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
 
 const database = await openTestDatabase('postgres');
 const policyDir = mkdtempSync(join(tmpdir(), 'dpgate-throughput-'));
