@@ -38,16 +38,12 @@ const CommunitySchema = z
         conversion_delta: z.number().openapi({ description: 'δ_conv: the δ at which the curve converts' }),
         budget: z.number().openapi({ description: 'B(α): the largest composed RDP at α the filter admits' }),
         spent: z.number().openapi({ description: 'Σ τ(α) of every charge at the filter’s order' }),
-        gaussian_rho_left: z
-          .number()
-          .openapi({
-            description: 'The largest ρ of one Gaussian release that still fits, (B(α) − Σ τ(α))/α',
-          }),
-        delta_parts: z
-          .object({ spent: z.number(), total: z.number() })
-          .openapi({
-            description: 'The δ of approximately-DP parts (partition selection), within their share',
-          }),
+        gaussian_rho_left: z.number().openapi({
+          description: 'The largest ρ of one Gaussian release that still fits, (B(α) − Σ τ(α))/α',
+        }),
+        delta_parts: z.object({ spent: z.number(), total: z.number() }).openapi({
+          description: 'The δ of approximately-DP parts (partition selection), within their share',
+        }),
         curve: z.array(z.object({ order: z.number(), rdp: z.number(), epsilon: z.number() })).openapi({
           description:
             'The composed Rényi curve at every ledger order, with the ε each order alone would give at δ_conv; only the filter’s order is valid under adaptive charges',
