@@ -52,7 +52,8 @@ export function discreteGaussian(options: DiscreteGaussianOptions): DiscreteGaus
     distribution: () => discreteGaussianDistribution(variance),
     sample: () => sampleDiscreteGaussian(random, plan),
     loss,
-    gridSteps: (ratio, maxChangedCells) => ratio + Math.sqrt(maxChangedCells),
+    // The L2 norm of integer steps is at most their L1 norm, and at most Δ/g + √k (grid.ts).
+    gridSteps: (l1Steps, ratio, maxChangedCells) => Math.min(ratio + Math.sqrt(maxChangedCells), l1Steps),
     countLoss: (maxGroupsPerUnit) => loss(Math.sqrt(maxGroupsPerUnit)),
   });
   return Object.assign(mechanism, {

@@ -50,7 +50,7 @@ export function discreteLaplace(options: DiscreteLaplaceOptions): DiscreteLaplac
     distribution: () => discreteLaplaceDistribution(value),
     sample: () => sampleDiscreteLaplace(random, scale),
     loss,
-    gridSteps: (ratio, maxChangedCells) => Math.floor(ratio) + maxChangedCells,
+    gridSteps: (l1Steps) => l1Steps,
     countLoss: (maxGroupsPerUnit) => loss(maxGroupsPerUnit),
   });
   return Object.assign(mechanism, { family: 'discrete_laplace' as const, scale });

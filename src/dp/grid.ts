@@ -9,10 +9,15 @@
  * for another g (a policy's 0.01) the output is the double nearest k·g, a function of the released
  * integer k only (post-processing).
  *
- * Rounding sensitivity: |round(u) − round(u')| ≤ |u − u'| + 1, and it is an integer. If at most k cells
- * change between neighbours and the real sensitivity is Δ, the sensitivity in grid steps is
- *  - L1: ⌊Δ/g⌋ + k (discrete Laplace),   - L2: Δ/g + √k (discrete Gaussian),
- * with Δ/g rounded up past float error. `loss` applies this, so callers pass the real Δ.
+ * Rounding sensitivity. round(x) = ⌊x + 1/2⌋, and ⌊a⌋ − ⌊b⌋ is an integer < a − b + 1, so
+ * |round(u) − round(u')| ≤ ⌈|u − u'|⌉ (in steps: u = x/g). If at most k cells change between
+ * neighbours, by d_1 … d_k steps with Σ d_i ≤ D = Δ/g, the L1 change is Σ ⌈d_i⌉ < D + k, an integer,
+ * so at most ⌈D⌉ + k − 1 (0 when Δ = 0); this is tight (one cell just under ⌈D⌉, the others just
+ * above 0). The L2 change is at most ‖d + 1‖₂ ≤ D + √k, and at most the L1 change. So
+ *  - L1: ⌈Δ/g⌉ + k − 1 (discrete Laplace),   - L2: min(Δ/g + √k, ⌈Δ/g⌉ + k − 1) (discrete Gaussian);
+ * a single cell moves by ⌈Δ/g⌉ steps, not ⌊Δ/g⌋ + 1 (one step less when Δ/g is a whole number).
+ * ⌈Δ/g⌉ is computed from the exact values of both doubles; Δ/g in the L2 bound is rounded up past
+ * float error. `loss` applies this, so callers pass the real Δ.
  */
 import type { NoiseInterval } from './accuracy.ts';
 import type { MechanismCore, NoiseMechanism } from './mechanism.ts';
@@ -50,7 +55,11 @@ export function gridMechanism<Loss extends PrivacyLoss>(parts: GridParts<Loss>):
       if (!Number.isInteger(maxChangedCells) || maxChangedCells < 1) {
         throw new RangeError('maxChangedCells must be a positive integer');
       }
-      return integerMechanism.loss(core.gridSteps(roundedUp(sensitivity / granularity), maxChangedCells));
+      const ceiling = ceilingRatio(sensitivity, granularity);
+      const l1Steps = ceiling === 0 ? 0 : ceiling + maxChangedCells - 1;
+      return integerMechanism.loss(
+        core.gridSteps(l1Steps, roundedUp(sensitivity / granularity), maxChangedCells),
+      );
     },
     release,
     releaseVector: (values) => values.map(release),
@@ -80,6 +89,16 @@ export function nearestStep(value: number, granularity: number): number {
   if (step > STEP_LIMIT) step = STEP_LIMIT;
   if (step < -STEP_LIMIT) step = -STEP_LIMIT;
   return Number(step);
+}
+
+/** ⌈a/b⌉ for finite doubles a ≥ 0 and b > 0, from their exact values. */
+function ceilingRatio(a: number, b: number): number {
+  const x = exactDyadic(a);
+  const y = exactDyadic(b);
+  const shift = x.exponent - y.exponent;
+  const numerator = shift >= 0 ? x.mantissa << BigInt(shift) : x.mantissa;
+  const denominator = shift >= 0 ? y.mantissa : y.mantissa << BigInt(-shift);
+  return Number((numerator + denominator - 1n) / denominator);
 }
 
 /** A finite double as mantissa·2^exponent with an integer (signed) mantissa, exactly. */

@@ -45,8 +45,11 @@ export interface MechanismCore<Loss extends PrivacyLoss> {
   readonly distribution: () => NoiseDistribution;
   sample(): number;
   loss(sensitivity: number): Loss;
-  /** Sensitivity in grid steps for real sensitivity ratio Δ/g (already rounded up) and k changed cells. */
-  gridSteps(ratio: number, maxChangedCells: number): number;
+  /**
+   * Sensitivity in grid steps for k changed cells, given the L1 bound in steps (grid.ts) and the
+   * real ratio Δ/g (already rounded up past float error).
+   */
+  gridSteps(l1Steps: number, ratio: number, maxChangedCells: number): number;
   /** The loss of the noisy counts in partition selection, each unit in at most k groups. */
   countLoss(maxGroupsPerUnit: number): PrivacyLoss;
 }

@@ -67,6 +67,11 @@ const contributions = z.strictObject({
   max_rows_per_unit: z.number().int().positive('must be at least 1'),
   /** L0 bound: groups one person may contribute to in one query. */
   max_groups_per_unit: z.number().int().positive('must be at least 1').default(1),
+  /**
+   * L1 bound: rows one person may contribute to all groups of one query together (optional; without
+   * it a person's rows in total are bounded only by groups × rows per group).
+   */
+  max_rows_in_total: z.number().int().positive('must be at least 1').optional(),
 });
 
 /** Schemas dpgate never lets a policy govern: PostgreSQL's catalogs and dpgate's own ledger. */

@@ -59,6 +59,8 @@ export interface CostRequest {
   readonly aggregates: readonly Aggregate[];
   readonly maxRowsPerGroup: number;
   readonly maxGroupsPerUnit: number;
+  /** L1: rows per person in all groups together, when below maxGroupsPerUnit × maxRowsPerGroup. */
+  readonly maxRowsInTotal?: number;
   /** Groups without a public domain: partition selection needs δ. */
   readonly thresholded: boolean;
   /** How the ledger composes charges: a `basic` one can take an exact (ε, δ) Gaussian calibration. */
@@ -118,7 +120,11 @@ export function costQuery(request: CostRequest): Costed {
     );
 
   // The measurements' equal shares, pooled and re-split to minimise the aggregates' error (split.ts).
-  const sensitivities = request.measurements.map((draft) => spread(perGroupSensitivity(draft, r), k));
+  const sensitivities = request.measurements.map((draft) =>
+    rowCapped(draft) && request.maxRowsInTotal !== undefined
+      ? spreadWithTotal(perGroupSensitivity(draft, r), k, r, request.maxRowsInTotal)
+      : spread(perGroupSensitivity(draft, r), k),
+  );
   const shares = optimalShares(
     equalShare * request.measurements.length,
     errorWeights(
@@ -272,6 +278,25 @@ function stepOf(draft: MeasurementDraft): number {
 
 function spread(perGroup: number, groups: number): Sensitivity {
   return { perGroup, l1: groups * perGroup, l2: Math.sqrt(groups) * perGroup };
+}
+
+/** Row counts and sums: the measurements the rewrite scales down to a person's total row cap. */
+function rowCapped(draft: MeasurementDraft): boolean {
+  return draft.kind === 'rows' || draft.kind === 'sum' || draft.kind === 'sum_of_squares';
+}
+
+/**
+ * With a total cap R as well: a person's capped values x_g (one per group, |x_g| ≤ r·u, where
+ * u = perGroup/r is one row's bound) satisfy Σ|x_g| ≤ R·u (rewrite.ts scales them so), hence
+ * L1 ≤ min(k·r, R)·u and L2 ≤ √(Σ x_g²) ≤ √(max|x_g| · Σ|x_g|) ≤ √(r·R)·u, and ≤ √k·r·u.
+ */
+function spreadWithTotal(perGroup: number, groups: number, r: number, total: number): Sensitivity {
+  const row = perGroup / r;
+  return {
+    perGroup,
+    l1: Math.min(groups * r, total) * row,
+    l2: Math.min(Math.sqrt(groups) * r, Math.sqrt(r * total)) * row,
+  };
 }
 
 /** The range of one clamped (squared) value in grid steps, rounded outwards (any rounding rule stays inside). */

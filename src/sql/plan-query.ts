@@ -93,9 +93,15 @@ function privatePlan(
   const privateTables = analyzed.tables.filter((t) => t.private);
   // L∞: a joined row of a person combines one row of each private table, so rows multiply;
   // L0: every table's council limit on groups per person must hold, so the smallest applies.
-  const maxRowsPerGroup = privateTables.reduce(
-    (rows, t) => rows * (t.policy.contributions?.max_rows_per_unit ?? 1),
-    1,
+  // L1: a person's joined rows in total are at most the product of the tables' totals, when every
+  // private table states one. No group can hold more than that either.
+  const totals = privateTables.map((t) => t.policy.contributions?.max_rows_in_total);
+  const policyTotal = totals.every((n) => n !== undefined)
+    ? totals.reduce((rows: number, n) => rows * n!, 1)
+    : undefined;
+  const maxRowsPerGroup = Math.min(
+    privateTables.reduce((rows, t) => rows * (t.policy.contributions?.max_rows_per_unit ?? 1), 1),
+    policyTotal ?? Number.POSITIVE_INFINITY,
   );
   const policyGroups = Math.min(
     ...privateTables.map((t) => t.policy.contributions?.max_groups_per_unit ?? 1),
@@ -111,6 +117,9 @@ function privatePlan(
   // A person contributes to at most one group of a query without GROUP BY, and never to more
   // groups than a public domain has.
   const maxGroupsPerUnit = kind === 'none' ? 1 : Math.min(policyGroups, cells ?? policyGroups);
+  // The total cap matters only where it is below what k groups of r rows allow.
+  const maxRowsInTotal =
+    policyTotal !== undefined && policyTotal < maxGroupsPerUnit * maxRowsPerGroup ? policyTotal : undefined;
   if (cells !== undefined && cells * analyzed.columns.length > policy.limits.max_result_cells) {
     refuse(
       'too_many_cells',
@@ -126,6 +135,7 @@ function privatePlan(
     aggregates: registry.aggregates,
     maxRowsPerGroup,
     maxGroupsPerUnit,
+    ...(maxRowsInTotal === undefined ? {} : { maxRowsInTotal }),
     thresholded: kind === 'selected',
     accounting: policy.accounting,
   });
@@ -142,6 +152,7 @@ function privatePlan(
     grouping: kind,
     maxRowsPerGroup,
     maxGroupsPerUnit,
+    ...(maxRowsInTotal === undefined ? {} : { maxRowsInTotal }),
     onePerUnit: single,
     selectGroups,
   });
@@ -168,7 +179,11 @@ function privatePlan(
     tables: [...new Set(analyzed.tables.map((t) => t.table))],
     scope,
     mechanism: request.mechanism,
-    contribution: { maxRowsPerGroup, maxGroupsPerUnit },
+    contribution: {
+      maxRowsPerGroup,
+      maxGroupsPerUnit,
+      ...(maxRowsInTotal === undefined ? {} : { maxRowsInTotal }),
+    },
     bounding: single ? 'none' : selectGroups ? 'capped_and_selected' : 'capped',
     grouping,
     measurements: costed.measurements,

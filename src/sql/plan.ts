@@ -177,7 +177,12 @@ export interface PrivateQueryPlan {
   readonly scope: CommunityScope;
   readonly mechanism: MechanismName;
   /** Policy L∞ and L0 bounds the rewrite enforces. */
-  readonly contribution: { readonly maxRowsPerGroup: number; readonly maxGroupsPerUnit: number };
+  readonly contribution: {
+    readonly maxRowsPerGroup: number;
+    readonly maxGroupsPerUnit: number;
+    /** L1: a person's rows in all groups together, when it is tighter than groups × rows per group. */
+    readonly maxRowsInTotal?: number;
+  };
   /**
    * The bounding work in the SQL: none (the catalog proves one row per person), a per-person
    * aggregation that caps L∞, or that plus a keyed-hash selection of each person's groups (L0).

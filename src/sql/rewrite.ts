@@ -62,6 +62,8 @@ export interface RewriteInput {
   readonly grouping: 'none' | 'public' | 'selected';
   readonly maxRowsPerGroup: number;
   readonly maxGroupsPerUnit: number;
+  /** L1 cap on a person's rows in all groups, when below maxGroupsPerUnit × maxRowsPerGroup. */
+  readonly maxRowsInTotal?: number;
   /** The catalog proves at most one row per person in the queried relation. */
   readonly onePerUnit: boolean;
   /** A person can reach more groups than maxGroupsPerUnit, so the rewrite must select groups. */
@@ -84,6 +86,12 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
     columns.length > 0 ? ` GROUP BY ${columns.join(', ')}` : '';
   const unitTable = input.tables.find((t) => t.private)!;
   const r = integer(input.maxRowsPerGroup);
+  // Only row counts and sums are scaled to the total cap (cost.ts charges the others without it).
+  const totalCap = input.measurements.some(
+    (m) => m.kind === 'rows' || m.kind === 'sum' || m.kind === 'sum_of_squares',
+  )
+    ? input.maxRowsInTotal
+    : undefined;
 
   // The analyst's expressions are computed once (e*) in source; the transforms in valued then
   // repeat only a column name, so nested clamps never copy an expression.
@@ -119,6 +127,7 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
             `CASE WHEN pg_catalog.count(${q.value.column}) <= ${r} THEN ${bucketCount(q, b)} ELSE ${bucketCount(q, b)} * ${r} / pg_catalog.count(${q.value.column}) END AS ${column}`,
         ),
       ),
+      ...(totalCap === undefined ? [] : [`LEAST(pg_catalog.count(*), ${r}) AS person_rows`]),
     ];
     ctes.push(
       `per_person AS (SELECT unit${withKeys('')}${partials.map((p) => `, ${p}`).join('')} FROM valued${groupBy(['unit', ...keys])})`,
@@ -133,19 +142,36 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
       );
       perGroupInput = 'bounded';
     }
+    const selected = perGroupInput === 'bounded';
+    if (totalCap !== undefined) {
+      // Each person's capped rows over the groups kept for them, to scale to the total cap below.
+      ctes.push(
+        `capped AS (SELECT ${perGroupInput}.*, pg_catalog.sum(person_rows) OVER (PARTITION BY unit) AS unit_rows FROM ${perGroupInput})`,
+      );
+      perGroupInput = 'capped';
+    }
+    const total = totalCap === undefined ? undefined : integer(totalCap);
     const distinct = input.measurements.filter((m) => m.kind === 'distinct_values');
     const measures = [
-      ...input.measurements.map((m) =>
-        m.kind === 'distinct_values'
-          ? `COALESCE(pg_catalog.max(${m.column}.${m.column}), 0) AS ${m.column}`
-          : `${m.kind === 'units' ? 'pg_catalog.count(*)' : `COALESCE(pg_catalog.sum(${perGroupInput}.${m.column}), 0)`} AS ${m.column}`,
-      ),
+      ...input.measurements.map((m) => {
+        if (m.kind === 'distinct_values')
+          return `COALESCE(pg_catalog.max(${m.column}.${m.column}), 0) AS ${m.column}`;
+        if (m.kind === 'units') return `pg_catalog.count(*) AS ${m.column}`;
+        const value = `${perGroupInput}.${m.column}`;
+        // Over the total cap R, every group's capped count or sum is scaled by R / (the person's
+        // capped rows), truncated towards zero: Σ over groups of |value| ≤ R rows' worth (cost.ts).
+        const scaled =
+          total === undefined
+            ? value
+            : `CASE WHEN capped.unit_rows <= ${total} THEN ${value} ELSE pg_catalog.trunc(CAST(${value} AS pg_catalog.numeric) * ${total} / capped.unit_rows) END`;
+        return `COALESCE(pg_catalog.sum(${scaled}), 0) AS ${m.column}`;
+      }),
       ...input.quantiles.flatMap((q) =>
         q.columns.map((column) => `COALESCE(pg_catalog.sum(${perGroupInput}.${column}), 0) AS ${column}`),
       ),
       ...(input.grouping === 'selected' ? [`pg_catalog.count(*) AS ${UNITS_COLUMN}`] : []),
     ];
-    for (const m of distinct) ctes.push(distinctValuesCte(m, keys, r, perGroupInput === 'bounded'));
+    for (const m of distinct) ctes.push(distinctValuesCte(m, keys, r, selected));
     // Each distinct-value count is one row per group of its own CTE, joined on the keys (NULL keys
     // are a group too, hence IS NOT DISTINCT FROM): max() reads that one value.
     const joins = distinct

@@ -40,7 +40,7 @@ export function gaussianCountTarget(): AuditTarget {
 /** SUM on the grid: values clamped to [0, 100], granularity 0.5; the person adds 100. */
 export function gridSumTarget(): AuditTarget {
   const granularity = 0.5;
-  const scale = laplaceScaleForEpsilon({ epsilon: EPSILON, sensitivity: 100 / granularity + 1 });
+  const scale = laplaceScaleForEpsilon({ epsilon: EPSILON, sensitivity: 100 / granularity });
   const epsilon = discreteLaplace({ scale }).onGrid(granularity).loss(100).epsilon;
   return {
     name: 'SUM on a grid (discrete Laplace, g = 0.5)',

@@ -56,15 +56,32 @@ describe('release', () => {
     }
   });
 
-  it('grid loss covers rounding: L1 steps ⌊Δ/g⌋ + k, L2 steps Δ/g + √k', () => {
+  it('grid loss covers rounding: L1 steps ⌈Δ/g⌉ + k − 1, L2 steps min(Δ/g + √k, that)', () => {
     const laplace = discreteLaplace({ scale: 8 });
-    // Δ = 2.3 on g = 0.5: ⌊4.6⌋ + 1 = 5 steps, ε = 5/8.
+    // Δ = 2.3 on g = 0.5: ⌈4.6⌉ = 5 steps, ε = 5/8; 3 cells: 5 + 2 = 7 steps.
     expect(laplace.onGrid(0.5).loss(2.3).epsilon).toBeCloseTo(5 / 8, 12);
     expect(laplace.onGrid(0.5).loss(2.3, 3).epsilon).toBeCloseTo(7 / 8, 12);
     const gaussian = discreteGaussian({ sigma: 4 });
-    // Δ = 1 on g = 0.25: 4 + 1 = 5 steps, ρ = 25/32.
-    expect(gaussian.onGrid(0.25).loss(1).rho).toBeCloseTo(25 / 32, 12);
+    // Δ = 1 on g = 0.25: 4 steps, ρ = 16/32 (the former bound Δ/g + 1 = 5 steps gave 25/32).
+    expect(gaussian.onGrid(0.25).loss(1).rho).toBeCloseTo(16 / 32, 12);
+    // 4 cells: min(4 + √4, 4 + 3) = 6 steps.
     expect(gaussian.onGrid(0.25).loss(1, 4).rho).toBeCloseTo(36 / 32, 12);
+    expect(laplace.onGrid(0.5).loss(0).epsilon).toBe(0);
+  });
+
+  it('grid loss of a whole number of steps is that number: new next to the former ⌊Δ/g⌋ + 1', () => {
+    // Scale-1 discrete Laplace, Δ = 1 on g = 1: ε = 1 (formerly 2).
+    expect(discreteLaplace({ scale: 1 }).onGrid(1).loss(1).epsilon).toBeCloseTo(1, 12);
+    // Δ = 100 on g = 0.5: 200 steps (formerly 201), ε = 200/t.
+    expect(discreteLaplace({ scale: 50 }).onGrid(0.5).loss(100).epsilon).toBeCloseTo(4, 12);
+    // The bound is tight: round(0.5) − round(−0.49) = 1 − 0 is one step for a change of 0.99 < 1.
+    expect(nearestStep(0.5, 1) - nearestStep(-0.49, 1)).toBe(1);
+    // And a change of exactly one step never moves the rounded value by two.
+    const random = seededRandom(11);
+    for (let i = 0; i < 10_000; i++) {
+      const u = (random.nextUint32() - 2 ** 31) / 2 ** 20;
+      expect(Math.abs(nearestStep(u + 1, 1) - nearestStep(u, 1))).toBeLessThanOrEqual(1);
+    }
   });
 
   it('rounds to the grid exactly: like Math.round(x/g) for g = 2^k, from exact values otherwise', () => {
@@ -82,9 +99,12 @@ describe('release', () => {
     expect(() => nearestStep(Number.NaN, 1)).toThrow(TypeError);
   });
 
-  it('grid loss is not fooled by Δ/g just below an integer in floating point', () => {
-    // 0.3/0.1 = 2.9999999999999996 in doubles; the true ratio is 3, so 3 + 1 steps.
-    expect(discreteLaplace({ scale: 1 }).onGrid(0.1).loss(0.3).epsilon).toBeCloseTo(4, 12);
+  it('grid loss takes ⌈Δ/g⌉ of the exact doubles, not of their float quotient', () => {
+    // The doubles 0.3 and 0.1 have the exact ratio 2.99999999999999983…: a change of at most the
+    // double 0.3 moves the rounded steps by at most 3 (their float quotient is 2.9999999999999996).
+    expect(discreteLaplace({ scale: 1 }).onGrid(0.1).loss(0.3).epsilon).toBeCloseTo(3, 12);
+    // The doubles 1.1 and 0.1 have an exact ratio just above 11 (their float quotient is 11): 12 steps.
+    expect(discreteLaplace({ scale: 1 }).onGrid(0.1).loss(1.1).epsilon).toBeCloseTo(12, 12);
   });
 });
 
