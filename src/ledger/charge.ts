@@ -137,6 +137,11 @@ export function planCharge(
 
   const planned = rows.map((row) => {
     const state = budgetState(row);
+    // Fail closed: an rdp row without its filter's order and curve would admit charges against an
+    // empty filter. A policy apply writes both in the transaction that switches the row to rdp.
+    if (state.accounting === 'rdp' && !state.rdp) {
+      throw new Error(`the rdp budget of community ${row.community_id} has no filter order`);
+    }
     const amounts = chargeAmounts(state, request.cost);
     // rdp: the composed curve after this charge, and whether the Rényi filter admits it.
     const rdp = state.accounting === 'rdp' ? rdpStep(state, request.cost) : undefined;
