@@ -2,6 +2,7 @@
 // batch 256, one core, production CSPRNG: the median of interleaved runs (model A, B, C, A, B, C…);
 // then wdbc test accuracy at ε = 1, 3, 8 (mean of 5 seeded runs).
 // Run: npx tsx bench/training.bench.ts [--runs=5] [--skip-accuracy] [--skip-throughput] [--seeds=5]
+//        [--models=logistic,mlp-64,mlp-256-256,mlp-256-256-softmax10]
 //        [--baseline=DIR] [--reference-command="CMD" --reference-name="Opacus 1.4" --reference-model=mlp-64]
 // Same-machine comparisons, each interleaved run by run with dpgate's own runs, ratio of medians:
 //  --baseline=DIR        another dpgate's sources (DIR/src, e.g. `git archive <commit> src | tar -x -C DIR`),
@@ -58,7 +59,7 @@ interface BenchModel {
   readonly steps: number;
 }
 
-const MODELS: readonly BenchModel[] = [
+const ALL_MODELS: readonly BenchModel[] = [
   { name: 'logistic', label: 'logistic', model: { kind: 'logistic' }, classes: 2, steps: 1000 },
   {
     name: 'mlp-64',
@@ -87,6 +88,9 @@ const MODELS: readonly BenchModel[] = [
     steps: 20,
   },
 ];
+
+const onlyModels = option('models')?.split(',');
+const MODELS = ALL_MODELS.filter((bench) => !onlyModels || onlyModels.includes(bench.name));
 
 function spec(bench: BenchModel, steps: number): DpSgdSpec {
   return {
@@ -188,8 +192,10 @@ const referenceRates: number[] = [];
 for (let run = 0; throughputWanted && run < runs; run++)
   for (const bench of MODELS) {
     const dataset = datasets.get(bench.classes)!;
+    // A B on even runs, B A on odd ones: garbage a run leaves is collected in the next run's time.
+    if (baseline && run % 2 === 1) baselineRates.get(bench.name)!.push(cpuRate(bench, dataset, baseline));
     rates.get(bench.name)!.push(cpuRate(bench, dataset));
-    if (baseline) baselineRates.get(bench.name)!.push(cpuRate(bench, dataset, baseline));
+    if (baseline && run % 2 === 0) baselineRates.get(bench.name)!.push(cpuRate(bench, dataset, baseline));
     if (referenceCommand && bench.name === referenceModel)
       referenceRates.push(referenceRate(referenceCommand));
   }

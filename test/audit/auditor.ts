@@ -3,7 +3,8 @@
  * 2021, "DP-Sniper: Black-Box Discovery of Differential Privacy Violations using Classifiers") and
  * Google's DP statistical tester (Wilson et al. 2020 §5): run a mechanism many times on two
  * neighbouring inputs D and D′, pick an output event S on one half of the draws (the threshold on a
- * test statistic that maximises the estimated privacy loss), estimate P[M(D) ∈ S] and P[M(D′) ∈ S]
+ * test statistic that maximises the same lower confidence bound as below, so an event seen only a
+ * few times in a tail does not win on a lucky count), estimate P[M(D) ∈ S] and P[M(D′) ∈ S]
  * on the other half with Clopper–Pearson intervals, and report the lower confidence bound
  *   ε_lower = log((p_lower(D′) − δ) / p_upper(D)),
  * for both directions. A sound (ε, δ)-DP mechanism has ε_lower ≤ ε except with probability at most
@@ -44,7 +45,7 @@ export function audit(target: AuditTarget, samples: number, random: RandomSource
       const inNeighbour = count(pickNeighbour, threshold, above);
       for (const swap of [false, true]) {
         const [numerator, denominator] = swap ? [inBase, inNeighbour] : [inNeighbour, inBase];
-        const epsilon = epsilonLower(numerator, denominator, half, target.delta, 0.5);
+        const epsilon = epsilonLower(numerator, denominator, half, target.delta, alpha);
         if (epsilon > best.epsilon) best = { epsilon, threshold, above, swap };
       }
     }
