@@ -22,7 +22,7 @@ beforeAll(async () => {
   if (!validation.ok) throw new Error(JSON.stringify(validation.issues));
   policy = validation.snapshot;
   await applyPolicy(pooled.db, policy);
-}, 180_000);
+}, 600_000);
 
 afterAll(async () => {
   await federation?.close();

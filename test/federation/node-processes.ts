@@ -112,7 +112,8 @@ export async function startNode(
     await exited;
   };
   const started = performance.now();
-  while (performance.now() - started < 90_000) {
+  // Generous: a node loading the demo commons takes half a minute on a loaded two-core machine.
+  while (performance.now() - started < 240_000) {
     if (child.exitCode !== null) throw new Error(`node ${id} exited:\n${output}`);
     const url = output.match(/"url":"(http:\/\/[^"]+)"/)?.[1];
     if (url) return { id, url, child, stop };

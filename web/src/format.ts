@@ -49,6 +49,7 @@ export function mechanismName(mechanism: string): string {
     discrete_gaussian: 'discrete Gaussian',
     permute_and_flip: 'permute-and-flip',
     dp_sgd: 'DP-SGD',
+    distributed_discrete_gaussian: 'distributed discrete Gaussian (federated)',
     none: 'none (public data)',
   };
   return names[mechanism] ?? mechanism.replace(/_/g, ' ');
