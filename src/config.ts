@@ -27,7 +27,7 @@ const environment = z.object({
   DPGATE_MAX_IN_FLIGHT_PER_KEY: z.coerce.number().int().positive().default(4),
   DPGATE_RATE_LIMIT_STORE: z.enum(['memory', 'postgres', 'redis']).optional(),
   DPGATE_REDIS_URL: z.string().url().optional(),
-  DPGATE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().positive().default(1_000),
+  DPGATE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   DPGATE_IN_FLIGHT_LEASE_MS: z.coerce.number().int().positive().default(120_000),
   DPGATE_PENDING_ANSWER_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   DPGATE_FEDERATION_KEY: z.string().min(1).optional(),
