@@ -11,6 +11,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
+import { isDatabaseUnavailable } from '../../src/db/database-errors.ts';
 import type { AppEnv } from '../../src/http/context.ts';
 import { rateLimit } from '../../src/http/middleware/rate-limit.ts';
 import { postgresLimiterStore } from '../../src/http/postgres-limiter-store.ts';
@@ -201,9 +202,13 @@ describe('shared limiter whose database cannot answer', () => {
       })
       .use(rateLimit(limiter))
       .get('/ok', (c) => c.text('ok'))
-      .onError((error, c) =>
-        error instanceof Problem ? problemResponse(error, c.var.requestId) : c.text('unexpected', 500),
-      );
+      .onError((error, c) => {
+        if (error instanceof Problem) return problemResponse(error, c.var.requestId);
+        // As the app renders it (src/http/app.ts).
+        if (isDatabaseUnavailable(error))
+          return problemResponse(new Problem('database_unavailable', 'down'), c.var.requestId);
+        return c.text('unexpected', 500);
+      });
   const overPool = (port: number) =>
     new Kysely<Database>({
       dialect: new PostgresDialect({
@@ -263,7 +268,7 @@ describe('shared limiter whose database cannot answer', () => {
     }
   });
 
-  it('answers 503 limiter_unavailable when the database refuses connections', async () => {
+  it('answers 503 database_unavailable when the database refuses connections', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
@@ -275,7 +280,7 @@ describe('shared limiter whose database cannot answer', () => {
     });
     const response = await appOver(limiter).request('/ok');
     expect(response.status).toBe(503);
-    expect(await response.json()).toMatchObject({ code: 'limiter_unavailable' });
+    expect(await response.json()).toMatchObject({ code: 'database_unavailable' });
     await db.destroy();
   });
 });
