@@ -18,7 +18,6 @@ import { createApp } from './http/app.ts';
 import type { Logger } from './http/context.ts';
 import { createMetrics } from './http/metrics.ts';
 import { postgresLimiterStore } from './http/postgres-limiter-store.ts';
-import { redisLimiterStore } from './http/redis-limiter-store.ts';
 import { type Limiter, RequestLimiter } from './http/request-limiter.ts';
 import { DOCS_ASSETS } from './http/routes/docs.ts';
 import { SharedRequestLimiter } from './http/shared-request-limiter.ts';
@@ -90,7 +89,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         'training jobs whose heartbeat stopped marked failed; their charges stand',
       ),
   });
-  const limiter = requestLimiter(config, gateway.database, logger);
+  const limiter = await requestLimiter(config, gateway.database, logger);
   const app = createApp({
     db: gateway.database.db,
     readDb: gateway.database.readDb,
@@ -143,12 +142,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
   return { url, reloadPolicy: (trigger) => policyReloader.reload(trigger), close };
 }
 
-/** The configured store of the per-key limits: Redis when given one, else shared on PostgreSQL. */
-function requestLimiter(
+/**
+ * The configured store of the per-key limits: Redis when given one, else shared on PostgreSQL. The
+ * Redis client is loaded only when used, so other gateways do not pay for loading it at start.
+ */
+async function requestLimiter(
   config: Config,
   database: DatabaseHandle,
   logger: Logger,
-): Limiter & { close?(): Promise<void> } {
+): Promise<Limiter & { close?(): Promise<void> }> {
   const limits = {
     perMinute: config.DPGATE_RATE_LIMIT_PER_MINUTE,
     burst: config.DPGATE_RATE_LIMIT_BURST,
@@ -164,7 +166,7 @@ function requestLimiter(
   const timeoutMs = config.DPGATE_RATE_LIMIT_TIMEOUT_MS;
   return new SharedRequestLimiter(
     store === 'redis'
-      ? redisLimiterStore(config.DPGATE_REDIS_URL!, timeoutMs)
+      ? (await import('./http/redis-limiter-store.ts')).redisLimiterStore(config.DPGATE_REDIS_URL!, timeoutMs)
       : postgresLimiterStore(database.readDb),
     limits,
     {
