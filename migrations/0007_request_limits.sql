@@ -32,7 +32,7 @@ CREATE FUNCTION "dpgate"."admit_request"(
 ) RETURNS TABLE (admitted boolean, reason text, retry_after_seconds integer)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET lock_timeout = '1s'
+SET lock_timeout = '5s'
 AS $$
 DECLARE
   clock timestamptz := clock_timestamp();

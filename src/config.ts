@@ -25,8 +25,9 @@ const environment = z.object({
   DPGATE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(120),
   DPGATE_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(30),
   DPGATE_MAX_IN_FLIGHT_PER_KEY: z.coerce.number().int().positive().default(4),
-  DPGATE_RATE_LIMIT_STORE: z.enum(['memory', 'postgres']).optional(),
-  DPGATE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().positive().default(1_000),
+  DPGATE_RATE_LIMIT_STORE: z.enum(['memory', 'postgres', 'redis']).optional(),
+  DPGATE_REDIS_URL: z.string().url().optional(),
+  DPGATE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   DPGATE_IN_FLIGHT_LEASE_MS: z.coerce.number().int().positive().default(120_000),
   DPGATE_PENDING_ANSWER_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   DPGATE_FEDERATION_KEY: z.string().min(1).optional(),
@@ -69,11 +70,13 @@ export const CONFIG_DOCS: Record<keyof Config, string> = {
   DPGATE_MAX_IN_FLIGHT_PER_KEY:
     'Requests one API key may have in progress at the same time (across all gateways with the `postgres` store).',
   DPGATE_RATE_LIMIT_STORE:
-    'Where the request limits are kept: `postgres` (the default on PostgreSQL) shares them between every gateway on the database; `memory` (the default on PGlite) keeps them per process.',
+    'Where the request limits are kept: `redis` (the default when DPGATE_REDIS_URL is set) or `postgres` (the default on PostgreSQL otherwise) shares them between every gateway; `memory` (the default on PGlite) keeps them per process.',
+  DPGATE_REDIS_URL:
+    'Redis for the shared request limits, e.g. `redis://127.0.0.1:6379`; unset, they are kept in PostgreSQL.',
   DPGATE_RATE_LIMIT_TIMEOUT_MS:
-    'How long the `postgres` store may take to admit a request before the request is refused with 503 `limiter_unavailable`.',
+    'How long the shared store (`redis` or `postgres`) may take to admit a request before the request is refused with 503 `limiter_unavailable`.',
   DPGATE_IN_FLIGHT_LEASE_MS:
-    'How long a request counts as in flight with the `postgres` store at most: the requests of a gateway that was killed stop counting after this.',
+    'How long a request counts as in flight with a shared store at most: the requests of a gateway that was killed stop counting after this.',
   DPGATE_FEDERATION_KEY:
     'Path of the gateway’s federation signing key (a JWK from `dpgate node keygen`); set, `/v1/federated-queries` is served.',
   DPGATE_METRICS_TOKEN:

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import type { Config } from './config.ts';
+import { type Config, ConfigError } from './config.ts';
 import type { DatabaseHandle } from './db/connect.ts';
 import { demoBanner } from './demo/demo-keys.ts';
 import { federationFromKeyFile } from './federation/gateway-setup.ts';
@@ -17,9 +17,10 @@ import { directoryPolicyReloader, openGateway, resolveAbandonedAnswers } from '.
 import { createApp } from './http/app.ts';
 import type { Logger } from './http/context.ts';
 import { createMetrics } from './http/metrics.ts';
+import { postgresLimiterStore } from './http/postgres-limiter-store.ts';
 import { type Limiter, RequestLimiter } from './http/request-limiter.ts';
 import { DOCS_ASSETS } from './http/routes/docs.ts';
-import { PostgresRequestLimiter } from './http/shared-request-limiter.ts';
+import { SharedRequestLimiter } from './http/shared-request-limiter.ts';
 import { watchJobLiveness } from './jobs/training-jobs.ts';
 import { createLogger } from './logger.ts';
 import type { ReloadOutcome, ReloadTrigger } from './policy/reloader.ts';
@@ -88,6 +89,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         'training jobs whose heartbeat stopped marked failed; their charges stand',
       ),
   });
+  const limiter = await requestLimiter(config, gateway.database, logger);
   const app = createApp({
     db: gateway.database.db,
     readDb: gateway.database.readDb,
@@ -98,7 +100,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     readAsset: readDocsAsset,
     readWebAsset,
     policyReloader,
-    requestLimiter: requestLimiter(config, gateway.database, logger),
+    requestLimiter: limiter,
     federation: config.DPGATE_FEDERATION_KEY
       ? await federationFromKeyFile(config.DPGATE_FEDERATION_KEY, gateway.policies.current)
       : undefined,
@@ -131,6 +133,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       const timer = setTimeout(() => server.closeAllConnections(), config.DPGATE_SHUTDOWN_TIMEOUT_MS);
       await finished;
       clearTimeout(timer);
+      await limiter.close?.();
       await gateway.database.close();
       logger.info({}, 'dpgate stopped');
     })();
@@ -139,25 +142,43 @@ export async function startServer(config: Config): Promise<RunningServer> {
   return { url, reloadPolicy: (trigger) => policyReloader.reload(trigger), close };
 }
 
-/** The configured store of the per-key limits: shared on PostgreSQL unless told otherwise. */
-function requestLimiter(config: Config, database: DatabaseHandle, logger: Logger): Limiter {
+/**
+ * The configured store of the per-key limits: Redis when given one, else shared on PostgreSQL. The
+ * Redis client is loaded only when used, so other gateways do not pay for loading it at start.
+ */
+async function requestLimiter(
+  config: Config,
+  database: DatabaseHandle,
+  logger: Logger,
+): Promise<Limiter & { close?(): Promise<void> }> {
   const limits = {
     perMinute: config.DPGATE_RATE_LIMIT_PER_MINUTE,
     burst: config.DPGATE_RATE_LIMIT_BURST,
     maxInFlight: config.DPGATE_MAX_IN_FLIGHT_PER_KEY,
   };
   const store =
-    config.DPGATE_RATE_LIMIT_STORE ?? (database.driver.kind === 'postgres' ? 'postgres' : 'memory');
+    config.DPGATE_RATE_LIMIT_STORE ??
+    (config.DPGATE_REDIS_URL ? 'redis' : database.driver.kind === 'postgres' ? 'postgres' : 'memory');
   if (store === 'memory') return new RequestLimiter(limits);
-  return new PostgresRequestLimiter(database.readDb, limits, {
-    timeoutMs: config.DPGATE_RATE_LIMIT_TIMEOUT_MS,
-    leaseMs: config.DPGATE_IN_FLIGHT_LEASE_MS,
-    onReleaseError: (err) =>
-      logger.warn(
-        { cause_code: (err as { code?: unknown }).code },
-        'giving back an in-flight lease failed; it expires',
-      ),
-  });
+  if (store === 'redis' && !config.DPGATE_REDIS_URL) {
+    throw new ConfigError('DPGATE_RATE_LIMIT_STORE=redis needs DPGATE_REDIS_URL');
+  }
+  const timeoutMs = config.DPGATE_RATE_LIMIT_TIMEOUT_MS;
+  return new SharedRequestLimiter(
+    store === 'redis'
+      ? (await import('./http/redis-limiter-store.ts')).redisLimiterStore(config.DPGATE_REDIS_URL!, timeoutMs)
+      : postgresLimiterStore(database.readDb),
+    limits,
+    {
+      timeoutMs,
+      leaseMs: config.DPGATE_IN_FLIGHT_LEASE_MS,
+      onReleaseError: (err: unknown) =>
+        logger.warn(
+          { cause_code: (err as { code?: unknown }).code },
+          'giving back in-flight leases failed; they expire',
+        ),
+    },
+  );
 }
 
 /** Runs until SIGINT or SIGTERM, then shuts down and exits. SIGHUP reloads the policy directory. */

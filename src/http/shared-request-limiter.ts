@@ -1,18 +1,16 @@
 /**
- * Request limits shared by every gateway on one PostgreSQL: each request is one call of
- * `dpgate.admit_request` (migration 0007), which refills and spends the key's token bucket and takes
- * an in-flight lease in one atomic step under the bucket row's lock, on the database's clock. A lease
- * expires after `leaseMs`, so the requests of a gateway killed mid-way stop counting by then.
+ * Request limits shared by every gateway: the state lives in a store all of them reach (PostgreSQL,
+ * `postgres-limiter-store.ts`, or Redis, `redis-limiter-store.ts`), which refills and spends the
+ * key's token bucket and takes an in-flight lease in one atomic step, on the store's own clock. A
+ * lease expires after `leaseMs`, so the requests of a gateway killed mid-way stop counting by then.
  *
  * Leases are given back in batches: the requests that finished within one turn of the event loop
- * share one statement, so a busy gateway sends about one statement per request, not two.
+ * share one call, so a busy gateway sends about one call per request, not two.
  *
- * Every wait is bounded: an admission that does not answer within `timeoutMs` (database busy or
+ * Every wait is bounded: an admission that does not answer within `timeoutMs` (store busy or
  * gone) refuses the request with a 503, never a hang; should it still admit later, its lease is
  * given back at once.
  */
-import { type Kysely, sql } from 'kysely';
-import type { Database } from '../db/database.ts';
 import type { Admission, Limiter, RateLimits } from './request-limiter.ts';
 
 /** The limiter could not answer in time: the request is refused with 503, never let through. */
@@ -20,47 +18,47 @@ export class LimiterUnavailableError extends Error {
   override name = 'LimiterUnavailableError';
 }
 
+/** What the store answers for one admission. */
+export type StoreAdmission =
+  | { readonly admitted: true }
+  | { readonly admitted: false; readonly reason: 'rate' | 'in_flight'; readonly retryAfterSeconds: number };
+
+/** Where shared limits are kept: admit atomically with a lease id, and give leases back. */
+export interface LimiterStore {
+  admit(key: string, lease: string, limits: RateLimits, leaseMs: number): Promise<StoreAdmission>;
+  release(leases: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface SharedLimiterOptions {
   /** How long one admission may take before the request is refused as unavailable. */
   readonly timeoutMs: number;
   /** How long an in-flight lease lasts: a request still running after this stops counting. */
   readonly leaseMs: number;
-  /** Told when giving a lease back fails (the lease then expires on its own). */
+  /** Told when giving leases back fails (they then expire on their own). */
   readonly onReleaseError?: (error: unknown) => void;
 }
 
-interface AdmissionRow {
-  admitted: boolean;
-  reason: 'rate' | 'in_flight' | null;
-  retry_after_seconds: number;
-}
-
-export class PostgresRequestLimiter implements Limiter {
-  readonly #db: Kysely<Database>;
+export class SharedRequestLimiter implements Limiter {
+  readonly #store: LimiterStore;
   readonly #limits: RateLimits;
   readonly #options: SharedLimiterOptions;
-  /** Leases to give back with the next statement; a flush is scheduled while this is not empty. */
+  /** Leases to give back with the next call; a flush is scheduled while this is not empty. */
   #finished: string[] = [];
 
-  constructor(db: Kysely<Database>, limits: RateLimits, options: SharedLimiterOptions) {
-    this.#db = db;
+  constructor(store: LimiterStore, limits: RateLimits, options: SharedLimiterOptions) {
+    this.#store = store;
     this.#limits = limits;
     this.#options = options;
   }
 
   async admit(key: string): Promise<Admission> {
     const lease = crypto.randomUUID();
-    const { perMinute, burst, maxInFlight } = this.#limits;
-    const call = sql<AdmissionRow>`select admitted, reason, retry_after_seconds
-      from dpgate.admit_request(${key}, ${lease}::uuid, ${perMinute}, ${burst}, ${maxInFlight}, ${this.#options.leaseMs})`
-      .execute(this.#db)
-      .then((result) => result.rows[0]!);
-    const row = await within(call, this.#options.timeoutMs, (late) => {
+    const call = this.#store.admit(key, lease, this.#limits, this.#options.leaseMs);
+    const answer = await within(call, this.#options.timeoutMs, (late) => {
       if (late.admitted) this.#release(lease);
     });
-    if (!row.admitted) {
-      return { admitted: false, reason: row.reason ?? 'rate', retryAfterSeconds: row.retry_after_seconds };
-    }
+    if (!answer.admitted) return answer;
     let released = false;
     return {
       admitted: true,
@@ -72,14 +70,16 @@ export class PostgresRequestLimiter implements Limiter {
     };
   }
 
+  close(): Promise<void> {
+    return this.#store.close();
+  }
+
   #release(lease: string): void {
     if (this.#finished.push(lease) > 1) return;
     setImmediate(() => {
       const leases = this.#finished;
       this.#finished = [];
-      sql`select dpgate.release_requests(${leases}::uuid[])`
-        .execute(this.#db)
-        .catch((error: unknown) => this.#options.onReleaseError?.(error));
+      this.#store.release(leases).catch((error: unknown) => this.#options.onReleaseError?.(error));
     });
   }
 }

@@ -1,8 +1,10 @@
 /**
- * Two gateway processes on one PostgreSQL share each key's request limits: a key with a burst of
- * ten gets ten requests in all, however they are spread over the gateways, and both then refuse it.
+ * Two gateway processes on one PostgreSQL share each key's request limits, kept in PostgreSQL or in
+ * Redis (where one answers): a key with a burst of ten gets ten requests in all, however they are
+ * spread over the gateways, and both then refuse it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,76 +13,102 @@ import { openTestDatabase, TEST_DATABASE_KINDS, type TestDatabase } from '../sup
 import { type GatewayProcess, startGateway } from '../support/gateway-process.ts';
 
 const BURST = 10;
+const REDIS_URL = process.env.DPGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const STORES = [
+  { DPGATE_RATE_LIMIT_STORE: 'postgres' },
+  ...((await answers(REDIS_URL)) ? [{ DPGATE_RATE_LIMIT_STORE: 'redis', DPGATE_REDIS_URL: REDIS_URL }] : []),
+];
 
-describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('request limits shared by two gateways', () => {
-  let database: TestDatabase;
-  let dataDir: string;
-  let gateways: GatewayProcess[] = [];
-
-  beforeAll(async () => {
-    database = await openTestDatabase('postgres');
-    dataDir = mkdtempSync(join(tmpdir(), 'dpgate-limits-'));
-    const env = {
-      DATABASE_URL: database.url,
-      DPGATE_DATA_DIR: dataDir,
-      DPGATE_DEMO: '0',
-      // One token a minute after the burst: nothing refills while the test runs.
-      DPGATE_RATE_LIMIT_PER_MINUTE: '1',
-      DPGATE_RATE_LIMIT_BURST: String(BURST),
-      DPGATE_MAX_IN_FLIGHT_PER_KEY: '100',
+/** True when something accepts a connection at the URL's host and port within half a second. */
+function answers(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port || 6379), hostname);
+    const done = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
     };
-    gateways = await Promise.all([startGateway(env), startGateway(env)]);
+    socket.setTimeout(500, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
   });
+}
 
-  afterAll(async () => {
-    await Promise.all(gateways.map((gateway) => gateway.stop()));
-    await database?.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+describe.runIf(TEST_DATABASE_KINDS.includes('postgres')).each(STORES)(
+  'request limits shared by two gateways, %o',
+  (store) => {
+    let database: TestDatabase;
+    let dataDir: string;
+    let gateways: GatewayProcess[] = [];
 
-  const me = (gateway: GatewayProcess, key: string) =>
-    fetch(`${gateway.url}/v1/me`, { headers: { authorization: `Bearer ${key}` } }).then(async (response) => ({
-      status: response.status,
-      body: (await response.json()) as { code?: string; limit?: string },
-    }));
-
-  it('admits a burst of ten over both gateways as a whole, then both answer 429', async () => {
-    const key = (await createApiKey(database.db, { role: 'analyst', name: 'limited analyst' })).key;
-    // Twenty requests at once, ten to each gateway: with per-process buckets all twenty would pass.
-    const outcomes = await Promise.all(
-      Array.from({ length: 2 * BURST }, (_, i) => me(gateways[i % 2]!, key)),
-    );
-    const admitted = outcomes.filter((o) => o.status === 200);
-    const refused = outcomes.filter((o) => o.status === 429);
-    expect(admitted).toHaveLength(BURST);
-    expect(refused).toHaveLength(BURST);
-    for (const outcome of refused)
-      expect(outcome.body).toMatchObject({ code: 'rate_limited', limit: 'rate' });
-    for (const gateway of gateways) expect((await me(gateway, key)).status).toBe(429);
-
-    // Another key has its own bucket on both gateways.
-    const other = (await createApiKey(database.db, { role: 'analyst', name: 'other analyst' })).key;
-    expect((await me(gateways[0]!, other)).status).toBe(200);
-    expect((await me(gateways[1]!, other)).status).toBe(200);
-  });
-
-  it('keeps the limits in memory when told to, so each process limits on its own', async () => {
-    const local = await startGateway({
-      DATABASE_URL: database.url,
-      DPGATE_DATA_DIR: dataDir,
-      DPGATE_DEMO: '0',
-      DPGATE_RATE_LIMIT_STORE: 'memory',
-      DPGATE_RATE_LIMIT_PER_MINUTE: '1',
-      DPGATE_RATE_LIMIT_BURST: '1',
+    beforeAll(async () => {
+      database = await openTestDatabase('postgres');
+      dataDir = mkdtempSync(join(tmpdir(), 'dpgate-limits-'));
+      const env = {
+        DATABASE_URL: database.url,
+        DPGATE_DATA_DIR: dataDir,
+        DPGATE_DEMO: '0',
+        // One token a minute after the burst: nothing refills while the test runs.
+        DPGATE_RATE_LIMIT_PER_MINUTE: '1',
+        DPGATE_RATE_LIMIT_BURST: String(BURST),
+        DPGATE_MAX_IN_FLIGHT_PER_KEY: '100',
+        ...store,
+      };
+      gateways = await Promise.all([startGateway(env), startGateway(env)]);
     });
-    try {
-      const key = (await createApiKey(database.db, { role: 'analyst', name: 'local analyst' })).key;
-      expect((await me(local, key)).status).toBe(200);
-      expect((await me(local, key)).status).toBe(429);
-      // The shared gateways never saw the key spend anything.
-      expect((await me(gateways[0]!, key)).status).toBe(200);
-    } finally {
-      await local.stop();
-    }
-  });
-});
+
+    afterAll(async () => {
+      await Promise.all(gateways.map((gateway) => gateway.stop()));
+      await database?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    const me = (gateway: GatewayProcess, key: string) =>
+      fetch(`${gateway.url}/v1/me`, { headers: { authorization: `Bearer ${key}` } }).then(
+        async (response) => ({
+          status: response.status,
+          body: (await response.json()) as { code?: string; limit?: string },
+        }),
+      );
+
+    it('admits a burst of ten over both gateways as a whole, then both answer 429', async () => {
+      const key = (await createApiKey(database.db, { role: 'analyst', name: 'limited analyst' })).key;
+      // Twenty requests at once, ten to each gateway: with per-process buckets all twenty would pass.
+      const outcomes = await Promise.all(
+        Array.from({ length: 2 * BURST }, (_, i) => me(gateways[i % 2]!, key)),
+      );
+      const admitted = outcomes.filter((o) => o.status === 200);
+      const refused = outcomes.filter((o) => o.status === 429);
+      expect(admitted).toHaveLength(BURST);
+      expect(refused).toHaveLength(BURST);
+      for (const outcome of refused)
+        expect(outcome.body).toMatchObject({ code: 'rate_limited', limit: 'rate' });
+      for (const gateway of gateways) expect((await me(gateway, key)).status).toBe(429);
+
+      // Another key has its own bucket on both gateways.
+      const other = (await createApiKey(database.db, { role: 'analyst', name: 'other analyst' })).key;
+      expect((await me(gateways[0]!, other)).status).toBe(200);
+      expect((await me(gateways[1]!, other)).status).toBe(200);
+    });
+
+    it('keeps the limits in memory when told to, so each process limits on its own', async () => {
+      const local = await startGateway({
+        DATABASE_URL: database.url,
+        DPGATE_DATA_DIR: dataDir,
+        DPGATE_DEMO: '0',
+        DPGATE_RATE_LIMIT_STORE: 'memory',
+        DPGATE_RATE_LIMIT_PER_MINUTE: '1',
+        DPGATE_RATE_LIMIT_BURST: '1',
+      });
+      try {
+        const key = (await createApiKey(database.db, { role: 'analyst', name: 'local analyst' })).key;
+        expect((await me(local, key)).status).toBe(200);
+        expect((await me(local, key)).status).toBe(429);
+        // The shared gateways never saw the key spend anything.
+        expect((await me(gateways[0]!, key)).status).toBe(200);
+      } finally {
+        await local.stop();
+      }
+    });
+  },
+);

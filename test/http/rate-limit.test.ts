@@ -5,26 +5,71 @@
  */
 
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { Hono } from 'hono';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
+import { isDatabaseUnavailable } from '../../src/db/database-errors.ts';
 import type { AppEnv } from '../../src/http/context.ts';
 import { rateLimit } from '../../src/http/middleware/rate-limit.ts';
+import { postgresLimiterStore } from '../../src/http/postgres-limiter-store.ts';
 import { Problem, problemResponse } from '../../src/http/problem.ts';
+import { redisLimiterStore } from '../../src/http/redis-limiter-store.ts';
 import { type Limiter, type RateLimits, RequestLimiter } from '../../src/http/request-limiter.ts';
-import { PostgresRequestLimiter } from '../../src/http/shared-request-limiter.ts';
+import { type LimiterStore, SharedRequestLimiter } from '../../src/http/shared-request-limiter.ts';
 import { createTestApp } from '../support/app.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { testPrincipal } from '../support/ledger.ts';
 
-const STORES = {
-  memory: (_db: Kysely<Database>, limits: RateLimits): Limiter => new RequestLimiter(limits),
-  shared: (db: Kysely<Database>, limits: RateLimits, leaseMs = 60_000): Limiter =>
-    new PostgresRequestLimiter(db, limits, { timeoutMs: 10_000, leaseMs }),
+const REDIS_URL = process.env.DPGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The Redis store is tested where a Redis answers (the development and CI machines run one). */
+const redisUp = await answers(REDIS_URL);
+const opened: LimiterStore[] = [];
+afterAll(async () => {
+  for (const store of opened) await store.close();
+});
+
+const SHARED_STORES: Record<string, (db: Kysely<Database>) => LimiterStore> = {
+  postgres: (db) => postgresLimiterStore(db),
+  ...(redisUp
+    ? {
+        redis: () => {
+          const store = redisLimiterStore(REDIS_URL, 5_000);
+          opened.push(store);
+          return store;
+        },
+      }
+    : {}),
 };
+const shared = (store: string, db: Kysely<Database>, limits: RateLimits, leaseMs = 60_000): Limiter =>
+  new SharedRequestLimiter(SHARED_STORES[store]!(db), limits, { timeoutMs: 10_000, leaseMs });
+
+const STORES: Record<string, (db: Kysely<Database>, limits: RateLimits) => Limiter> = {
+  memory: (_db, limits) => new RequestLimiter(limits),
+  ...Object.fromEntries(
+    Object.keys(SHARED_STORES).map((name) => [
+      name,
+      (db: Kysely<Database>, limits: RateLimits) => shared(name, db, limits),
+    ]),
+  ),
+};
+
+/** True when something accepts a connection at the URL's host and port within half a second. */
+function answers(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port || 6379), hostname);
+    const done = (up: boolean) => {
+      socket.destroy();
+      resolve(up);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
 
 describeEachDatabase('rate limits', (database) => {
   describe.each(Object.entries(STORES))('kept in %s', (_name, makeLimiter) => {
@@ -104,34 +149,36 @@ describeEachDatabase('rate limits', (database) => {
     });
   });
 
-  it('shared: a lease not given back (its gateway was killed) stops counting once it expires', async () => {
-    const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
-    const held = STORES.shared(database().db, limits);
-    const key = crypto.randomUUID();
-    expect(await held.admit(key)).toMatchObject({ admitted: true });
-    expect(await held.admit(key)).toEqual({ admitted: false, reason: 'in_flight', retryAfterSeconds: 1 });
+  describe.each(Object.keys(SHARED_STORES))('shared in %s', (store) => {
+    it('a lease not given back (its gateway was killed) stops counting once it expires', async () => {
+      const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
+      const held = shared(store, database().db, limits);
+      const key = crypto.randomUUID();
+      expect(await held.admit(key)).toMatchObject({ admitted: true });
+      expect(await held.admit(key)).toEqual({ admitted: false, reason: 'in_flight', retryAfterSeconds: 1 });
 
-    const brief = STORES.shared(database().db, limits, 50);
-    const other = crypto.randomUUID();
-    expect(await brief.admit(other)).toMatchObject({ admitted: true });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const again = await brief.admit(other);
-    expect(again).toMatchObject({ admitted: true });
-    if (again.admitted) again.release();
-  });
+      const brief = shared(store, database().db, limits, 50);
+      const other = crypto.randomUUID();
+      expect(await brief.admit(other)).toMatchObject({ admitted: true });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const again = await brief.admit(other);
+      expect(again).toMatchObject({ admitted: true });
+      if (again.admitted) again.release();
+    });
 
-  it('shared: a released lease frees its slot at once, on any limiter over the database', async () => {
-    const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
-    const [a, b] = [STORES.shared(database().db, limits), STORES.shared(database().db, limits)];
-    const key = crypto.randomUUID();
-    const first = await a.admit(key);
-    expect(first.admitted).toBe(true);
-    expect(await b.admit(key)).toMatchObject({ admitted: false, reason: 'in_flight' });
-    if (first.admitted) first.release();
-    await until(async () => {
-      const next = await b.admit(key);
-      if (next.admitted) next.release();
-      return next.admitted;
+    it('a released lease frees its slot at once, on any limiter over the store', async () => {
+      const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
+      const [a, b] = [shared(store, database().db, limits), shared(store, database().db, limits)];
+      const key = crypto.randomUUID();
+      const first = await a.admit(key);
+      expect(first.admitted).toBe(true);
+      expect(await b.admit(key)).toMatchObject({ admitted: false, reason: 'in_flight' });
+      if (first.admitted) first.release();
+      await until(async () => {
+        const next = await b.admit(key);
+        if (next.admitted) next.release();
+        return next.admitted;
+      });
     });
   });
 });
@@ -155,9 +202,13 @@ describe('shared limiter whose database cannot answer', () => {
       })
       .use(rateLimit(limiter))
       .get('/ok', (c) => c.text('ok'))
-      .onError((error, c) =>
-        error instanceof Problem ? problemResponse(error, c.var.requestId) : c.text('unexpected', 500),
-      );
+      .onError((error, c) => {
+        if (error instanceof Problem) return problemResponse(error, c.var.requestId);
+        // As the app renders it (src/http/app.ts).
+        if (isDatabaseUnavailable(error))
+          return problemResponse(new Problem('database_unavailable', 'down'), c.var.requestId);
+        return c.text('unexpected', 500);
+      });
   const overPool = (port: number) =>
     new Kysely<Database>({
       dialect: new PostgresDialect({
@@ -177,7 +228,10 @@ describe('shared limiter whose database cannot answer', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const db = overPool((silent.address() as AddressInfo).port);
     try {
-      const limiter = new PostgresRequestLimiter(db, limits, { timeoutMs: 200, leaseMs: 60_000 });
+      const limiter = new SharedRequestLimiter(postgresLimiterStore(db), limits, {
+        timeoutMs: 200,
+        leaseMs: 60_000,
+      });
       const response = await appOver(limiter).request('/ok');
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBe('1');
@@ -188,16 +242,45 @@ describe('shared limiter whose database cannot answer', () => {
     }
   });
 
-  it('answers 503 limiter_unavailable when the database refuses connections', async () => {
+  it('answers 503 limiter_unavailable at once when Redis refuses connections, and within the timeout when it hangs', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const stores = [
+      redisLimiterStore(`redis://127.0.0.1:${closedPort}`, 200),
+      redisLimiterStore(`redis://127.0.0.1:${(silent.address() as AddressInfo).port}`, 200),
+    ];
+    try {
+      for (const store of stores) {
+        const limiter = new SharedRequestLimiter(store, limits, { timeoutMs: 300, leaseMs: 60_000 });
+        for (let i = 0; i < 2; i++) {
+          const response = await appOver(limiter).request('/ok');
+          expect(response.status).toBe(503);
+          expect(await response.json()).toMatchObject({ code: 'limiter_unavailable' });
+        }
+      }
+    } finally {
+      for (const store of stores) await store.close();
+      silent.close();
+    }
+  });
+
+  it('answers 503 database_unavailable when the database refuses connections', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const db = overPool(port);
-    const limiter = new PostgresRequestLimiter(db, limits, { timeoutMs: 5_000, leaseMs: 60_000 });
+    const limiter = new SharedRequestLimiter(postgresLimiterStore(db), limits, {
+      timeoutMs: 5_000,
+      leaseMs: 60_000,
+    });
     const response = await appOver(limiter).request('/ok');
     expect(response.status).toBe(503);
-    expect(await response.json()).toMatchObject({ code: 'limiter_unavailable' });
+    expect(await response.json()).toMatchObject({ code: 'database_unavailable' });
     await db.destroy();
   });
 });

@@ -5,6 +5,7 @@
  * unlimited.
  */
 import type { MiddlewareHandler } from 'hono';
+import { isDatabaseUnavailable } from '../../db/database-errors.ts';
 import type { AppEnv } from '../context.ts';
 import { Problem } from '../problem.ts';
 import type { Admission, Limiter } from '../request-limiter.ts';
@@ -15,6 +16,8 @@ export function rateLimit(limiter: Limiter): MiddlewareHandler<AppEnv> {
     try {
       admission = await limiter.admit(c.var.principal.id);
     } catch (error) {
+      // The limits kept in PostgreSQL: the database is what is down, and the app says so.
+      if (isDatabaseUnavailable(error)) throw error;
       throw new Problem(
         'limiter_unavailable',
         'The shared request limiter could not be reached in time; retry shortly.',
