@@ -50,6 +50,8 @@ describeEachDatabase('database layer', (database) => {
       'models',
       'policy_versions',
       'released_answers',
+      'request_buckets',
+      'request_leases',
       'training_jobs',
     ]);
   });
