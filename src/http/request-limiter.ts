@@ -64,17 +64,11 @@ export class RequestLimiter implements Limiter {
     }
     bucket.tokens -= 1;
     this.#inFlight.set(key, inFlight + 1);
-    let released = false;
-    return {
-      admitted: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        const remaining = (this.#inFlight.get(key) ?? 1) - 1;
-        if (remaining > 0) this.#inFlight.set(key, remaining);
-        else this.#inFlight.delete(key);
-      },
-    };
+    return admittedOnce(() => {
+      const remaining = (this.#inFlight.get(key) ?? 1) - 1;
+      if (remaining > 0) this.#inFlight.set(key, remaining);
+      else this.#inFlight.delete(key);
+    });
   }
 
   #refill(key: string): Bucket {
@@ -90,4 +84,17 @@ export class RequestLimiter implements Limiter {
     bucket.refilledAt = now;
     return bucket;
   }
+}
+
+/** An admission whose release gives the slot back once, however often it is called. */
+export function admittedOnce(giveBack: () => void): Admission {
+  let released = false;
+  return {
+    admitted: true,
+    release: () => {
+      if (released) return;
+      released = true;
+      giveBack();
+    },
+  };
 }

@@ -11,7 +11,7 @@
  * gone) refuses the request with a 503, never a hang; should it still admit later, its lease is
  * given back at once.
  */
-import type { Admission, Limiter, RateLimits } from './request-limiter.ts';
+import { type Admission, admittedOnce, type Limiter, type RateLimits } from './request-limiter.ts';
 
 /** The limiter could not answer in time: the request is refused with 503, never let through. */
 export class LimiterUnavailableError extends Error {
@@ -59,15 +59,7 @@ export class SharedRequestLimiter implements Limiter {
       if (late.admitted) this.#release(lease);
     });
     if (!answer.admitted) return answer;
-    let released = false;
-    return {
-      admitted: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#release(lease);
-      },
-    };
+    return admittedOnce(() => this.#release(lease));
   }
 
   close(): Promise<void> {
