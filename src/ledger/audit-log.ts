@@ -45,7 +45,7 @@ function entryContent(at: Date, entry: AuditEntry): string {
   });
 }
 
-function entryHash(prevHash: string, at: Date, entry: AuditEntry): Promise<string> {
+function entryHash(prevHash: string, at: Date, entry: AuditEntry): string {
   return sha256Hex(`${prevHash}\n${entryContent(at, entry)}`);
 }
 
@@ -103,7 +103,7 @@ export async function verifyAuditChain(db: Kysely<Database>, batchSize = 1000): 
             'its link to the previous entry does not match: an entry before it was inserted, edited or deleted',
         };
       }
-      const expected = await entryHash(prevHash, row.at, {
+      const expected = entryHash(prevHash, row.at, {
         actor: row.actor,
         action: row.action as AuditAction,
         requestId: row.request_id,

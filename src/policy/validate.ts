@@ -42,7 +42,7 @@ export async function validatePolicyFiles(files: readonly PolicyFile[]): Promise
     return { ok: false, issues: crossIssues.map((issue) => ({ ...merged.locate(issue.path), ...issue })) };
   }
   const frozen = deepFreeze(parsed.data);
-  return { ok: true, snapshot: { version: await policyVersion(frozen), policy: frozen, files } };
+  return { ok: true, snapshot: { version: policyVersion(frozen), policy: frozen, files } };
 }
 
 interface ZodIssueLike {

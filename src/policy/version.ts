@@ -6,6 +6,6 @@ import { canonicalJson } from '../util/canonical-json.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import type { Policy } from './schema.ts';
 
-export async function policyVersion(policy: Policy): Promise<string> {
+export function policyVersion(policy: Policy): string {
   return sha256Hex(canonicalJson(policy));
 }

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { appendAudit } from '../ledger/audit-log.ts';
 import type { Role } from '../policy/schema.ts';
-import { sha256HexSync } from '../util/sha256.ts';
+import { sha256Hex } from '../util/sha256.ts';
 import type { Principal } from './principal.ts';
 
 const KEY_BYTES = 32;
@@ -137,7 +137,7 @@ async function insertKey(trx: Kysely<Database>, request: NewApiKey, actor: KeyAc
       role: request.role,
       community_id: communityId,
       key_prefix: prefix,
-      key_hash: sha256HexSync(key),
+      key_hash: sha256Hex(key),
     })
     .returning(KEY_COLUMNS)
     .executeTakeFirstOrThrow();
@@ -200,7 +200,7 @@ export async function authenticateKey(db: Kysely<Database>, key: string): Promis
   const row = await db
     .selectFrom('dpgate.api_keys')
     .select(['id', 'name', 'role', 'community_id'])
-    .where('key_hash', '=', sha256HexSync(key))
+    .where('key_hash', '=', sha256Hex(key))
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   return row ? toPrincipal(row) : undefined;

@@ -47,7 +47,7 @@ import {
   type TimeEstimate,
 } from '../sql/index.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
-import { sha256Hex, sha256HexSync } from '../util/sha256.ts';
+import { sha256Hex } from '../util/sha256.ts';
 import { runReadOnly } from './execute.ts';
 import type { FaultInjector } from './fault-points.ts';
 import type { PlannedRequest, RepeatCache } from './repeat-cache.ts';
@@ -101,7 +101,7 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
       details: {
         code: refusal.code,
         position: refusal.position ?? null,
-        sql_sha256: sha256HexSync(body.sql),
+        sql_sha256: sha256Hex(body.sql),
       },
     });
     throw new Problem(refusal.code, refusal.message, {
@@ -113,7 +113,7 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
   if (plan.kind === 'public' || chargesNothing(plan)) return fresh(await answerPublic(db, plan, policy));
   if (fingerprint === undefined) throw new Error('a private plan was planned without its fingerprint');
 
-  const requestHash = () => sha256HexSync(canonicalJson({ ...body, dry_run: false }));
+  const requestHash = () => sha256Hex(canonicalJson({ ...body, dry_run: false }));
   if (body.idempotency_key) {
     const earlier = await findByIdempotencyKey(db, principal.id, body.idempotency_key);
     // A pending answer may be a racer's still running: wait for it, as the loser of a race does.
@@ -155,7 +155,7 @@ function planRequest(context: AnswerContext, body: QueryBody): PlannedRequest {
       catalog: policy.catalog,
     });
     if (!planned.ok || planned.plan.kind === 'public') return { planned, fingerprint: undefined };
-    const fingerprint = sha256HexSync(
+    const fingerprint = sha256Hex(
       canonicalJson({
         sql: planned.plan.sql,
         mechanism: planned.plan.mechanism,
@@ -235,7 +235,7 @@ async function chargeAndAnswer(
         details: {
           code: 'budget_exhausted',
           communities: error.communities.map((c) => c.communityId),
-          sql_sha256: await sha256Hex(body.sql),
+          sql_sha256: sha256Hex(body.sql),
         },
       });
       throw new Problem('budget_exhausted', error.message, {

@@ -4,11 +4,6 @@
  */
 import { createHash } from 'node:crypto';
 
-export function sha256HexSync(text: string): string {
+export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-/** The same as a promise, for callers written against Web Crypto's asynchronous digest. */
-export async function sha256Hex(text: string): Promise<string> {
-  return sha256HexSync(text);
 }
