@@ -4,35 +4,21 @@
  * spread over the gateways, and both then refuse it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/principals/api-keys.ts';
 import { openTestDatabase, TEST_DATABASE_KINDS, type TestDatabase } from '../support/databases.ts';
 import { type GatewayProcess, startGateway } from '../support/gateway-process.ts';
+import { answers, TEST_REDIS_URL } from '../support/redis.ts';
 
 const BURST = 10;
-const REDIS_URL = process.env.DPGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const STORES = [
   { DPGATE_RATE_LIMIT_STORE: 'postgres' },
-  ...((await answers(REDIS_URL)) ? [{ DPGATE_RATE_LIMIT_STORE: 'redis', DPGATE_REDIS_URL: REDIS_URL }] : []),
+  ...((await answers(TEST_REDIS_URL))
+    ? [{ DPGATE_RATE_LIMIT_STORE: 'redis', DPGATE_REDIS_URL: TEST_REDIS_URL }]
+    : []),
 ];
-
-/** True when something accepts a connection at the URL's host and port within half a second. */
-function answers(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect(Number(port || 6379), hostname);
-    const done = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 describe.runIf(TEST_DATABASE_KINDS.includes('postgres')).each(STORES)(
   'request limits shared by two gateways, %o',

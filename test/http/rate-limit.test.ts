@@ -5,7 +5,7 @@
  */
 
 import type { AddressInfo } from 'node:net';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { Hono } from 'hono';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -22,10 +22,10 @@ import { type LimiterStore, SharedRequestLimiter } from '../../src/http/shared-r
 import { createTestApp } from '../support/app.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { testPrincipal } from '../support/ledger.ts';
+import { answers, TEST_REDIS_URL } from '../support/redis.ts';
 
-const REDIS_URL = process.env.DPGATE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** The Redis store is tested where a Redis answers (the development and CI machines run one). */
-const redisUp = await answers(REDIS_URL);
+const redisUp = await answers(TEST_REDIS_URL);
 const opened: LimiterStore[] = [];
 afterAll(async () => {
   for (const store of opened) await store.close();
@@ -36,7 +36,7 @@ const SHARED_STORES: Record<string, (db: Kysely<Database>) => LimiterStore> = {
   ...(redisUp
     ? {
         redis: () => {
-          const store = redisLimiterStore(REDIS_URL, 5_000);
+          const store = redisLimiterStore(TEST_REDIS_URL, 5_000);
           opened.push(store);
           return store;
         },
@@ -55,21 +55,6 @@ const STORES: Record<string, (db: Kysely<Database>, limits: RateLimits) => Limit
     ]),
   ),
 };
-
-/** True when something accepts a connection at the URL's host and port within half a second. */
-function answers(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect(Number(port || 6379), hostname);
-    const done = (up: boolean) => {
-      socket.destroy();
-      resolve(up);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 describeEachDatabase('rate limits', (database) => {
   describe.each(Object.entries(STORES))('kept in %s', (_name, makeLimiter) => {
