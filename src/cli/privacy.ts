@@ -46,8 +46,8 @@ export function privacyCommand(): Command {
         const { epsilon, order } = dpSgdEpsilonByRdp(setting);
         return { epsilon, accountant: 'rdp', ...setting, order };
       }
-      const { epsilon, epsilonError } = dpSgdEpsilonByPld(setting);
-      return { epsilon, accountant: 'pld', ...setting, epsilon_error: epsilonError };
+      const { epsilon, step } = dpSgdEpsilonByPld(setting);
+      return { epsilon, accountant: 'pld', ...setting, grid_step: step };
     });
   });
 

@@ -9,25 +9,41 @@ import { fft } from './fft.ts';
  */
 export interface ComposedPld extends DiscretePld {
   readonly droppedMassBound: number;
-  /** A bound on Σ over the window of |computed − exact| mass from floating-point rounding (FFT and power). */
+  /**
+   * A bound on ‖computed − exact‖₂ of the window's masses from floating-point rounding (FFT and
+   * power). Σ_i w_i·|error_i| for weights w_i ∈ [0, 1] that vanish at losses ≤ 0 is at most
+   * √(points with loss > 0)·roundOffBound (Cauchy–Schwarz).
+   */
   readonly roundOffBound: number;
 }
 
+const U = 2 ** -53;
+
 /**
- * Rounding of the FFT route, in the sum of absolute mass errors over the window (W points, N-point
- * FFT, T-fold power, unit roundoff u). Higham 2002 ("Accuracy and Stability of Numerical
- * Algorithms", Thm. 24.2): a radix-2 FFT with accurately computed twiddles has
- * ‖ΔX‖₂ ≤ log₂N·η/(1 − log₂N·η)·‖X‖₂, η = u + γ₄(√2 + u) < 8u. Here ‖X‖₂ = √N‖x‖₂ ≤ √N and every
- * |X_k| ≤ 1 (a characteristic function), so the power X_k^T adds at most T·|ΔX_k| + (πT + 4)u; the
- * inverse transform (÷N) maps this to ‖Δy‖₂ ≤ u·(8·log₂N·(T + 1) + πT + 4) (its own rounding
- * included), and Σ_W |Δy_i| ≤ √W·‖Δy‖₂ (Cauchy–Schwarz). Each point weighs at most 1 in δ.
+ * Rounding of the FFT route, as a bound on ‖Δy‖₂ of the composed masses (N-point FFT, T-fold
+ * power, unit roundoff u), for a measure x with ‖x‖₁ ≤ M and ‖x‖₂ given. Higham 2002 ("Accuracy and
+ * Stability of Numerical Algorithms", Thm. 24.2): a radix-2 FFT whose twiddles are within μ has
+ * ‖ΔX‖₂ ≤ c·‖X‖₂, c = log₂N·η/(1 − log₂N·η), η = μ + γ₄(√2 + μ). Our twiddles cos/sin(2πk/N)
+ * carry the rounding of 2π·k (≤ 1.35u relative, angle < π) and 1 ulp of cos and sin: μ < 8u, so
+ * η < 14u. With ‖X‖₂ = √N‖x‖₂ and |X_k| ≤ M:
+ * - the power: |X_k^T − X̂_k^T| ≤ T(M + B)^{T−1}|ΔX_k| with B = c√N‖x‖₂ ≥ every |ΔX_k|, plus the
+ *   power's own rounding p per entry (modulus exp(T·log|X|): T·u·(1.5 + 2|log r|) relative; angle
+ *   T·atan2: (8 + π)·T·u; cos, sin and products: a few u), with r^T·T·|log r| ≤ 1/e for r ≤ 1;
+ * - the inverse transform (÷N exact, N a power of two) maps ‖ΔZ‖₂ to ‖ΔZ‖₂/√N and adds its own
+ *   c·‖Z‖₂/√N ≤ c·M^T.
+ * So ‖Δy‖₂ ≤ T(M + B)^{T−1}·c·‖x‖₂ + p + c·M^T.
  */
-function roundOffBound(size: number, steps: number, windowPoints: number): number {
-  const u = 2 ** -53;
+function roundOffBound(size: number, steps: number, totalMass: number, twoNorm: number): number {
   const log2 = Math.log2(size);
-  const eta = 8 * u;
+  const eta = 14 * U;
   const transform = (log2 * eta) / (1 - log2 * eta);
-  return Math.sqrt(windowPoints) * (transform * (steps + 1) + (Math.PI * steps + 4) * u);
+  const largest = Math.max(1, totalMass);
+  const perEntry = transform * Math.sqrt(size) * twoNorm;
+  const powerMass = largest ** steps;
+  const growth = steps * powerMass * Math.exp((steps - 1) * Math.log1p(perEntry / largest));
+  const power =
+    U * (powerMass * (17.5 * steps + 5) + 2 * Math.max(1 / Math.E, powerMass * steps * Math.log(largest)));
+  return (growth * transform * twoNorm + power + transform * powerMass) * (1 + 1e-6);
 }
 
 /** Largest FFT we accept (2²⁴ points, 256 MiB of Float64Array); beyond, ask for a coarser grid. */
@@ -54,8 +70,11 @@ export function selfCompose(pld: DiscretePld, steps: number, tailMass: number): 
 
   const size = nextPowerOfTwo(Math.max(masses.length, hiIndex - loIndex + 1));
   if (size > MAX_FFT_SIZE) {
-    throw new RangeError(`PLD grid needs ${size} points; allow a larger epsilonError`);
+    throw new RangeError(`PLD grid needs ${size} points; allow a coarser step`);
   }
+  let squares = 0;
+  for (const mass of masses) squares += mass * mass;
+  const twoNorm = Math.sqrt(squares * (1 + (masses.length + 2) * U)) * (1 + 2 * U);
   const real = new Float64Array(size);
   const imaginary = new Float64Array(size);
   real.set(masses);
@@ -80,9 +99,11 @@ export function selfCompose(pld: DiscretePld, steps: number, tailMass: number): 
     step,
     firstIndex: loIndex,
     masses: composed,
-    infinityMass: -Math.expm1(steps * Math.log1p(-pld.infinityMass)),
+    // 1 − (1 − p)^T: the log1p/product/expm1 route is within 8u relative (t/(e^t − 1) ≤ 1).
+    infinityMass: -Math.expm1(steps * Math.log1p(-pld.infinityMass)) * (1 + 8 * U),
+    totalMass: pld.totalMass ** steps * (1 + 1e-9),
     droppedMassBound,
-    roundOffBound: roundOffBound(size, steps, composed.length),
+    roundOffBound: roundOffBound(size, steps, pld.totalMass, twoNorm),
   };
 }
 
@@ -91,22 +112,28 @@ function chernoffBound(pld: DiscretePld, steps: number, tailMass: number, sign: 
   let best = sign * Number.POSITIVE_INFINITY;
   for (const magnitude of CHERNOFF_EXPONENTS) {
     const lambda = sign * magnitude;
-    const bound = (steps * logMomentGenerating(pld, lambda) - Math.log(tailMass)) / lambda;
+    const exponent = steps * logMomentGenerating(pld, lambda) - Math.log(tailMass);
+    const bound = (exponent + 4 * U * Math.abs(exponent) + 1e-12) / lambda;
     best = sign > 0 ? Math.min(best, bound) : Math.max(best, bound);
   }
   return best;
 }
 
 /**
- * log Σ_k m_k e^{λ g_k} over the finite masses, shifted by the outermost non-zero mass in the
- * direction of λ so nothing overflows; terms that underflow are below 1e-308 of that mass.
+ * An upper bound on log Σ_k m_k e^{λ g_k} over the finite masses, shifted by the outermost non-zero
+ * mass in the direction of λ so nothing overflows. Each term's exponent is ≤ 0 and rounds by
+ * ≤ 2u·|exponent| (so the term by that much relative), exp adds 1 ulp, the sum n·u: the computed
+ * sum is within u·(2·|λ|·span + n + 4) relative, which is added.
  */
 function logMomentGenerating({ masses, firstIndex, step }: DiscretePld, lambda: number): number {
   let shift = lambda > 0 ? masses.length - 1 : 0;
   while (masses[shift] === 0) shift += lambda > 0 ? -1 : 1;
   let sum = 0;
-  for (let i = 0; i < masses.length; i++) sum += masses[i]! * Math.exp(lambda * (i - shift) * step);
-  return Math.log(sum) + lambda * (firstIndex + shift) * step;
+  // Only the side of `shift` towards the other end: beyond it every mass is 0 (and e^{…} may be ∞).
+  const [from, to] = lambda > 0 ? [0, shift] : [shift, masses.length - 1];
+  for (let i = from; i <= to; i++) sum += masses[i]! * Math.exp(lambda * (i - shift) * step);
+  const relative = U * (2 * Math.abs(lambda) * masses.length * step + masses.length + 4);
+  return Math.log(sum) + Math.log1p(2 * relative) + 2 * U + lambda * (firstIndex + shift) * step;
 }
 
 function nextPowerOfTwo(n: number): number {

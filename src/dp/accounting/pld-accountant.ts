@@ -7,68 +7,67 @@ import { additionLoss, type PrivacyLossDistribution, removalLoss } from './subsa
 
 export interface PldOptions {
   /**
-   * Additive slack t allowed for discretisation, in ε. Default: 0.2% of the RDP ε (at least 1e-4),
-   * which keeps the grid under ~2²¹ points for the settings in docs/accounting.md.
+   * Grid spacing h of the privacy loss, rounded down to a power of two. Any h gives an upper bound;
+   * a finer one is tighter and slower. Default: see `defaultStep`.
    */
-  readonly epsilonError?: number;
+  readonly step?: number;
 }
 
 export interface PldEpsilon {
   /** An upper bound on the optimal ε of the T-step run at the target δ. */
   readonly epsilon: number;
-  /** The part of `epsilon` that pays for discretisation (t). */
-  readonly epsilonError: number;
-  /** Grid spacing h of the privacy loss. */
+  /** Grid spacing h of the privacy loss (0 for the closed form at q = 1). */
   readonly step: number;
-  /** ε from each adjacency direction before adding t; the larger one decides. */
+  /** ε from each adjacency direction; the larger one decides. */
   readonly removalEpsilon: number;
   readonly additionEpsilon: number;
+  /** The part of δ set aside for the window's tails, the mass at +∞ and floating-point rounding. */
+  readonly deltaForErrors: number;
 }
 
-/** Shares of δ spent on the approximations, each added to δ so the result stays an upper bound. */
-const ROUNDING_FAILURE_SHARE = 1 / 200;
+/** Share of δ for each of the composed window's two tails. */
 const WINDOW_TAIL_SHARE = 1 / 2000;
+/** Mass above the grid's top, per step, as a share of δ/T (it goes to +∞ and counts towards δ). */
 const TOP_CUT_SHARE = 1 / 2000;
 /** Losses this far in the lower tail are rounded up to the grid bottom; any value is sound. */
 const LOWER_CUT_MASS = 1e-18;
-const RELATIVE_DEFAULT_ERROR = 0.002;
-const MIN_DEFAULT_ERROR = 1e-4;
+const U = 2 ** -53;
 
 /**
  * ε of T steps of DP-SGD (Poisson-subsampled Gaussian, add/remove) by the privacy-loss
- * distribution, composed with an FFT. The returned ε is an upper bound:
+ * distribution, composed with an FFT. The returned ε is an upper bound, every approximation being
+ * on the pessimistic side or paid for in δ:
  *
- * 1. Per direction, the step's loss L is discretised by randomised rounding to Y on a grid of
- *    spacing h (see `discretiseLoss`); losses above the top cut go to +∞.
- * 2. Coupling: with D_i = Y_i − L_i conditionally centred in an interval of length h,
- *    Hoeffding's lemma gives P(Σ D_i ≤ −t) ≤ η = exp(−2t²/(T h²)). Off that event Σ L_i ≤ Σ Y_i + t
- *    (or some Y_i = ∞), so δ_L(ε' + t) ≤ δ_Y(ε') + η. We pick h = t / √(T ln(1/η) / 2).
- * 3. δ_Y is computed from the T-fold FFT composition on a Chernoff window; the mass outside it,
- *    the +∞ mass and η are subtracted from the target δ before solving for ε'.
- * 4. ε = max(ε'_removal, ε'_addition) + t: the T-fold products of the two dominating pairs
- *    dominate the run (dominating pairs compose: Zhu, Dong & Wang 2022).
- * 5. Floating-point rounding of the FFT and the T-th power is bounded (`roundOffBound` in
- *    compose-pld.ts, Higham 2002 Thm. 24.2) and subtracted from δ as well.
- * Not bounded by proof: Simpson's rule for the masses in step 1 (error O(h⁴) relative to each mass;
- * halving h changes ε by < 1e-6 in the tests).
+ * 1. Per direction, the step's loss L is discretised pessimistically onto a grid of spacing h
+ *    (`discretiseLoss`: connect-the-dots rounding, whose pair dominates the step's pair at every ε;
+ *    tails from the step's hockey-stick curve in closed form, each with a proven error bound and
+ *    rounded up). Dominating pairs compose (Zhu, Dong & Wang 2022, Thm. 10, adaptive), so the
+ *    T-fold composition of the discrete pair bounds the run's δ(ε) from above, with no slack term.
+ * 2. The T-fold composition is computed on a Chernoff window; the mass outside it, the mass at +∞
+ *    and a bound on the FFT's and power's rounding (`roundOffBound`, Higham 2002 Thm. 24.2) are
+ *    subtracted from the target δ before solving for ε.
+ * 3. The solved ε is certified: δ at ε is summed again directly with a bound on that sum's rounding,
+ *    and ε is raised until the certified δ meets the target.
+ * 4. ε = max(ε_removal, ε_addition): along one run the neighbouring pair, and so the direction, is fixed.
  * At q = 1 (full batch) the run is one Gaussian mechanism and its exact ε is returned instead
  * (`fullBatchEpsilon`).
  */
 export function dpSgdEpsilonByPld(setting: DpSgdSetting, options: PldOptions = {}): PldEpsilon {
   checkDpSgdSetting(setting);
-  if (options.epsilonError !== undefined && !(options.epsilonError > 0)) {
-    throw new AccountingInputError(`epsilonError must be > 0, got ${options.epsilonError}`);
+  if (options.step !== undefined && !(options.step > 0 && options.step < 1)) {
+    throw new AccountingInputError(`step must be in (0, 1), got ${options.step}`);
   }
-  const { steps, delta } = setting;
   if (setting.q === 1) return fullBatchEpsilon(setting);
-  const epsilonError =
-    options.epsilonError ??
-    Math.max(MIN_DEFAULT_ERROR, RELATIVE_DEFAULT_ERROR * dpSgdEpsilonByRdp(setting).epsilon);
-  const roundingFailure = delta * ROUNDING_FAILURE_SHARE;
-  const step = epsilonError / Math.sqrt((steps * Math.log(1 / roundingFailure)) / 2);
+  return epsilonOnGrid(setting, powerOfTwoAtMost(options.step ?? defaultStep(setting)));
+}
+
+/** Steps 1–4 above on a grid of spacing `step` (a power of two); valid at q = 1 too. */
+export function epsilonOnGrid(setting: DpSgdSetting, step: number): PldEpsilon {
+  const { steps, delta } = setting;
   const windowTail = delta * WINDOW_TAIL_SHARE;
   const topCut = (delta * TOP_CUT_SHARE) / steps;
 
+  let deltaForErrors = 0;
   const epsilonFor = (loss: PrivacyLossDistribution): number => {
     const perStep = discretiseLoss(loss, {
       step,
@@ -76,19 +75,46 @@ export function dpSgdEpsilonByPld(setting: DpSgdSetting, options: PldOptions = {
       upperCut: lossAtTail(loss.survival, topCut, 1),
     });
     const composed = selfCompose(perStep, steps, windowTail);
-    const deltaLeft =
-      delta - roundingFailure - composed.droppedMassBound - composed.infinityMass - composed.roundOffBound;
-    return epsilonForDelta(composed, deltaLeft);
+    const positivePoints = Math.max(
+      0,
+      composed.firstIndex + composed.masses.length - Math.max(1, composed.firstIndex),
+    );
+    const setAside =
+      (composed.droppedMassBound +
+        composed.infinityMass +
+        Math.sqrt(positivePoints) * composed.roundOffBound) *
+      (1 + 4 * U);
+    deltaForErrors = Math.max(deltaForErrors, setAside);
+    return certifiedEpsilon(composed, delta - setAside);
   };
   const removalEpsilon = epsilonFor(removalLoss(setting));
   const additionEpsilon = epsilonFor(additionLoss(setting));
   return {
-    epsilon: Math.max(removalEpsilon, additionEpsilon) + epsilonError,
-    epsilonError,
+    epsilon: Math.max(removalEpsilon, additionEpsilon),
     step,
     removalEpsilon,
     additionEpsilon,
+    deltaForErrors,
   };
+}
+
+/**
+ * Connect-the-dots rounding moves each step's mean loss up by at most h²/8 and adds at most h²/4 of
+ * variance, so T steps move ε by about T·h²/8 plus the variance's share, z·√T·h²/(8·s) with s the
+ * step's loss spread (≈ q·√(e^{1/σ²} − 1), at most 1/σ) and z ≈ 5 at the δ we use. The default
+ * keeps that near 1e-4 relative to the RDP ε (at least 1e-5 absolute). This only sets the
+ * tightness; every step is sound.
+ */
+function defaultStep(setting: DpSgdSetting): number {
+  const { q, sigma, steps } = setting;
+  const target = Math.max(1e-5, 1e-4 * dpSgdEpsilonByRdp(setting).epsilon);
+  const spread = Math.min(1 / sigma, q * Math.sqrt(Math.expm1(1 / (sigma * sigma))));
+  const growthPerSquare = steps / 8 + (5 * Math.sqrt(steps)) / (8 * spread);
+  return Math.min(0.5, Math.sqrt(target / growthPerSquare));
+}
+
+function powerOfTwoAtMost(value: number): number {
+  return 2 ** Math.floor(Math.log2(value));
 }
 
 /** A loss ℓ (searching outward in `direction`) where the decreasing-outward tail is ≤ mass. */
@@ -134,6 +160,36 @@ function epsilonForDelta(pld: ComposedPld, delta: number): number {
 }
 
 /**
+ * δ_ν(ε) = Σ ν_j(1 − e^{ε − g_j})₊ summed directly, plus a bound on that sum's rounding: each term
+ * is within 6u·ν_j (the exponent ε − g_j ≤ 0 rounds by u·|ε − g_j| and t·e^{−t} ≤ 1), the sum of n
+ * terms within n·u of Σ ν_j over the terms.
+ */
+function deltaUpperBound(pld: ComposedPld, epsilon: number): number {
+  const { masses, firstIndex, step } = pld;
+  let sum = 0;
+  let massAbove = 0;
+  let terms = 0;
+  for (let i = masses.length - 1; i >= 0; i--) {
+    const loss = (firstIndex + i) * step;
+    if (loss <= epsilon) break;
+    sum += masses[i]! * -Math.expm1(epsilon - loss);
+    massAbove += masses[i]!;
+    terms++;
+  }
+  return sum + (terms + 8) * U * massAbove * 1.01;
+}
+
+/** ε from `epsilonForDelta`, raised until `deltaUpperBound` certifies it. */
+function certifiedEpsilon(pld: ComposedPld, delta: number): number {
+  let epsilon = epsilonForDelta(pld, delta);
+  if (!Number.isFinite(epsilon)) return epsilon;
+  for (let nudge = 1e-13; deltaUpperBound(pld, epsilon) > delta; nudge *= 4) {
+    epsilon += nudge * Math.max(1, epsilon);
+  }
+  return epsilon;
+}
+
+/**
  * q = 1: T full-batch steps with noise multiplier σ and sensitivity 1 are one Gaussian mechanism
  * with μ = √T/σ (the sum of T independent Gaussian losses), symmetric in add and remove. Its exact
  * privacy profile is δ(ε) = Φ(μ/2 − ε/μ) − e^ε·Φ(−μ/2 − ε/μ) (Balle & Wang 2018, Thm. 8), falling
@@ -150,12 +206,12 @@ function fullBatchEpsilon(setting: DpSgdSetting): PldEpsilon {
   const meets = (epsilon: number): boolean => deltaAtMost(epsilon) <= setting.delta;
   let low = 0;
   let high = 1;
-  if (meets(0)) return { epsilon: 0, epsilonError: 0, step: 0, removalEpsilon: 0, additionEpsilon: 0 };
+  if (meets(0)) return { epsilon: 0, step: 0, removalEpsilon: 0, additionEpsilon: 0, deltaForErrors: 0 };
   while (!meets(high)) [low, high] = [high, high * 2];
   while (high - low > 1e-13 * high) {
     const middle = (low + high) / 2;
     if (meets(middle)) high = middle;
     else low = middle;
   }
-  return { epsilon: high, epsilonError: high - low, step: 0, removalEpsilon: high, additionEpsilon: high };
+  return { epsilon: high, step: 0, removalEpsilon: high, additionEpsilon: high, deltaForErrors: 0 };
 }
