@@ -40,6 +40,8 @@ export interface BoundedValue {
  */
 export const ERFC_RELATIVE_ERROR = 1e-12;
 const U = 2 ** -53;
+/** Below this, erfc is subnormal or flushed to 0 (x > 27.3) and only an absolute bound holds. */
+const SMALLEST_NORMAL_TAIL = 1e-300;
 
 /**
  * δ = α·Φ̄(z − 1/σ) − β·Φ̄(z) at z = σ·log(β/α) + 1/(2σ), the point where the two terms'
@@ -51,7 +53,8 @@ const U = 2 ** -53;
  *   subtraction add 4u of each term;
  * - |α̂ − α|·Φ̄(ẑ − 1/σ) + |β̂ − β|·Φ̄(ẑ) for the coefficients;
  * - z is stationary (∂δ/∂z = 0 at the exact z), so the error ẑ − z enters at second order only:
- *   |Δδ| ≤ (α + β)·(ẑ − z)²/8, as |d²/dt² Φ̄(t)| = |t|φ(t) < 1/4.
+ *   |Δδ| ≤ (α + β)·(ẑ − z)²/8, as |d²/dt² Φ̄(t)| = |t|φ(t) < 1/4;
+ * - (α + β)·1e-300 for tails where erfc is subnormal or returns 0.
  */
 function gaussianHockeyStick(sigma: number, near: BoundedValue, far: BoundedValue): BoundedValue {
   const shift = 1 / sigma;
@@ -67,7 +70,8 @@ function gaussianHockeyStick(sigma: number, near: BoundedValue, far: BoundedValu
   const error =
     relative * (nearTerm + farTerm) +
     1.01 * (near.error * normalSurvival(z - shift) + far.error * normalSurvival(z)) +
-    ((near.value + far.value) * zError * zError) / 8;
+    ((near.value + far.value) * zError * zError) / 8 +
+    (near.value + far.value) * SMALLEST_NORMAL_TAIL;
   return { value: nearTerm - farTerm, error: error * (1 + 8 * U) };
 }
 
