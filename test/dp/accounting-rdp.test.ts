@@ -49,7 +49,7 @@ describe('RDP of the Poisson-subsampled Gaussian (Mironov, Talwar & Zhang 2019)'
 describe('RDP accountant for DP-SGD', () => {
   // TF Privacy MNIST tutorial (tensorflow/privacy, tutorials/mnist_dpsgd_tutorial.py: N = 60000,
   // batch 256, σ = 1.1, 60 epochs, δ = 1e-5). With the fractional orders and the Balle et al.
-  // 2020 Thm 21 conversion the issue quotes ε ≈ 2.597 (the tutorial's older conversion gave ~3).
+  // 2020 Thm 21 conversion, RDP gives ε ≈ 2.597 (the tutorial's older conversion gave ~3).
   it('TF Privacy MNIST setting: ε ≈ 2.597 (±0.005)', () => {
     expect(dpSgdEpsilonByRdp(mnist).epsilon).toBeCloseTo(2.597, 2);
     expect(Math.abs(dpSgdEpsilonByRdp(mnist).epsilon - 2.597)).toBeLessThan(0.005);
@@ -57,7 +57,7 @@ describe('RDP accountant for DP-SGD', () => {
 
   // Abadi et al. 2016, "Deep Learning with Differential Privacy", §3.1: q = 0.01, σ = 4,
   // δ = 1e-5, T = 10000 gives ε ≈ 1.26 by their moments accountant; RDP with fractional orders and
-  // the Balle et al. 2020 conversion tightens it to ≈ 1.036 (figure quoted in the issue).
+  // the Balle et al. 2020 conversion tightens it to ≈ 1.036.
   it('Abadi et al. 2016 setting: ε ≈ 1.036 (±0.005), below the moments accountant’s 1.26', () => {
     const { epsilon } = dpSgdEpsilonByRdp(abadi);
     expect(Math.abs(epsilon - 1.036)).toBeLessThan(0.005);

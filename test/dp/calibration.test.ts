@@ -35,7 +35,7 @@ function renyi(pmf: ExactPmf, shift: number, alpha: number): number {
 
 describe('Gaussian calibration for (ε, δ)', () => {
   // Balle & Wang 2018, "Improving the Gaussian Mechanism for Differential Privacy", Thm. 8: the
-  // analytic σ for ε = 1, δ = 1e-5, Δ = 1 is 3.7306 (the value quoted in issue 3). The 8-digit
+  // analytic σ for ε = 1, δ = 1e-5, Δ = 1 is 3.7306. The 8-digit
   // references below were solved from Thm. 8 with mpmath 1.3 at 40 digits.
   it.each([
     [1, 1e-5, 3.73063163482],
