@@ -40,9 +40,12 @@ export function discretiseLoss(
 ): DiscretePld {
   const { step } = options;
   const firstIndex = Math.floor(Math.max(loss.lowest, options.lowerCut) / step);
-  // A bounded L keeps the grid up to its supremum, where L may pile up; an unbounded one stops at the cut.
-  const top = Number.isFinite(loss.highest) ? loss.highest : options.upperCut;
-  const lastIndex = Math.max(firstIndex + 1, Math.ceil(top / step));
+  // A bounded L keeps the grid one point past its (rounded) supremum, where L may pile up; an
+  // unbounded one stops at the cut.
+  const lastIndex = Math.max(
+    firstIndex + 1,
+    Number.isFinite(loss.highest) ? Math.ceil(loss.highest / step) + 1 : Math.ceil(options.upperCut / step),
+  );
   const points = lastIndex - firstIndex + 1;
   const shrink = Math.exp(-step);
   // 1 − e^{−h} from below and e^{−h} from below, each within 2 ulps.
@@ -66,7 +69,7 @@ export function discretiseLoss(
 
   // Below the supremum of L, everything from the top grid point up goes to +∞ (T there bounds
   // that mass); at or above it, the top point keeps its mass and nothing is infinite.
-  const bounded = lastIndex * step >= loss.highest;
+  const bounded = Number.isFinite(loss.highest);
   const infinityMass = bounded ? 0 : tails[points - 1]!;
   const masses = new Float64Array(points);
   let total = 0;

@@ -110,6 +110,8 @@ export function removalLoss(mechanism: SubsampledGaussian): PrivacyLossDistribut
     },
     hockeyStick(loss) {
       const coefficient = shiftedGrowth(q, loss);
+      // Certainly below the infimum log(1 − q): every loss exceeds ℓ under both, δ = 1 − e^ℓ.
+      if (coefficient.value < -4 * coefficient.error) return { value: -Math.expm1(loss), error: 2 * U };
       if (atRangeEnd(coefficient)) {
         // ℓ within rounding of log(1 − q): δ = 1 − e^ℓ + e^ℓ·P_{μ₀}(L ≤ ℓ) − P_μ(L ≤ ℓ), and
         // P_{μ₀}(L ≤ ℓ) = Φ(σ·log(β/q) + 1/(2σ)) with β ≤ 5× its rounding error.
@@ -136,8 +138,9 @@ export function additionLoss(mechanism: SubsampledGaussian): PrivacyLossDistribu
       return normalSurvival(inverseLoss(mechanism, -loss) / sigma);
     },
     hockeyStick(loss) {
-      if (loss >= highest) return { value: 0, error: 0 };
       const coefficient = shiftedGrowth(q, -loss);
+      // Certainly above the supremum −log(1 − q): no loss exceeds ℓ.
+      if (coefficient.value < -4 * coefficient.error) return { value: 0, error: 0 };
       const scale = Math.exp(loss);
       // ℓ within rounding of −log(1 − q): 0 ≤ δ ≤ e^ℓ·α·Φ(z) ≤ e^ℓ·α.
       if (atRangeEnd(coefficient)) return { value: 0, error: scale * 5 * coefficient.error * 1.01 };
