@@ -132,6 +132,8 @@ function keepTable(parameters: PerGroup): bigint[] {
 }
 
 function buildKeepTable({ epsilon, delta }: PerGroup): bigint[] {
+  // π(n) ≤ δ·Σ_{j<n} e^(jε) ≤ n·δ·e^(nε): when that is below 1 at MAX_RAMP, the table cannot fit.
+  if (Math.log(MAX_RAMP) + Math.log(delta) + MAX_RAMP * epsilon < -1e-9) tooLong();
   const e = expLowerBound(epsilon);
   // A double times a power of two is exact, so this is ⌊δ·2^128⌋ exactly.
   const d = BigInt(Math.floor(delta * Number(SCALE)));
@@ -145,9 +147,13 @@ function buildKeepTable({ epsilon, delta }: PerGroup): bigint[] {
     p = grow < shrink ? grow : shrink;
     if (p > SCALE) p = SCALE;
     table.push(p);
-    if (table.length > MAX_RAMP + 1) throw new RangeError('partition selection: epsilon is too small');
+    if (table.length > MAX_RAMP + 1) tooLong();
   }
   return table;
+}
+
+function tooLong(): never {
+  throw new RangeError('partition selection: epsilon is too small for the optimal keep function');
 }
 
 /** ⌊2^128·Σ_j x^j/j!⌋ over the terms until one rounds to 0, every term rounded down: ≤ 2^128·e^x. */

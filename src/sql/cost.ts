@@ -17,10 +17,12 @@
  * measurements pool theirs and re-split them to minimise the error of the analyst's aggregates
  * (split.ts, closed form there):
  *  - laplace: release i gets ε_i of pure DP (discrete Laplace with t = Δ1/ε_i); the total is the sum
- *    of the losses the mechanisms report (≤ ε); partition selection adds its achieved δ (≤ δ).
+ *    of the losses the mechanisms report (≤ ε); partition selection adds its (ε_sel, δ_sel ≤ δ).
  *  - gaussian: the ρ of the request is zcdpBudget(ε, δ′) (the largest ρ whose tight (ε, δ′)
  *    conversion fits), with δ′ = δ, or δ/2 when half of δ goes to partition selection; release i
- *    gets ρ_i (discrete Gaussian with σ = Δ2/√(2ρ_i)). The charge records ρ and the δ of selection.
+ *    gets ρ_i (discrete Gaussian with σ = Δ2/√(2ρ_i)). The charge records ρ and selection's part.
+ *  - partition selection then takes what the measurements leave of (ε, δ), in the form that keeps
+ *    groups of the fewest persons (`chooseSelection`); the measurements' noise does not change.
  *  - a quantile is pure ε-DP per group (permute-and-flip); under gaussian its share ρ/n buys
  *    ε = √(2ρ/(n·k)) per group, since ε-DP is ε²/2-zCDP (Bun & Steinke 2016, Prop. 1.4).
  * Each share is shaved by 2^-20 so float rounding in calibration never pushes the total over.
@@ -273,8 +275,12 @@ function optimalCandidate(
   };
 }
 
-/** The shares of δ a gaussian query may give its ρ conversion; the rest goes to selection. */
-const CONVERSION_SHARES = [0.5, 0.1, 0.25, 0.75, 0.9];
+/**
+ * The shares of δ a gaussian query may give its ρ conversion; the rest goes to selection. A larger
+ * share is what helps thresholding (ρ grows with ln(1/δ_c) while the threshold grows with ln(1/δ_sel)
+ * only through √ρ); three candidates keep the search to a few ms.
+ */
+const CONVERSION_SHARES = [0.5, 0.75, 0.9];
 
 /**
  * Partition selection that keeps every measurement's noise as it is and keeps groups of as few
@@ -310,8 +316,9 @@ function chooseSelection(options: {
     for (const share of CONVERSION_SHARES) {
       const conversionDelta = delta * share;
       const selectionDelta = delta - conversionDelta;
-      const rho = (zcdpBudget(epsilon, conversionDelta) - measuredBudget) * SHAVE;
-      const counts = share !== 0.5 && rho > 0 ? options.counts(rho) : undefined;
+      // The equal split with thresholding is the baseline already.
+      const rho = share === 0.5 ? 0 : (zcdpBudget(epsilon, conversionDelta) - measuredBudget) * SHAVE;
+      const counts = rho > 0 ? options.counts(rho) : undefined;
       if (counts) candidates.push(thresholdCandidate(counts, selectionDelta, k, conversionDelta, -1));
       const rest = (epsilon - zcdpToEpsilon(measuredBudget, conversionDelta)) * SHAVE;
       candidates.push(optimalCandidate(rest, selectionDelta, k, conversionDelta));
