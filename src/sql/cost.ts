@@ -323,6 +323,8 @@ function chooseSelection(options: {
       const rest = (epsilon - zcdpToEpsilon(measuredBudget, conversionDelta)) * SHAVE;
       candidates.push(optimalCandidate(rest, selectionDelta, k, conversionDelta));
     }
+    // Nothing else to release (a query of keys only): no ρ to convert, so selection may take all of δ.
+    if (measuredBudget === 0) candidates.push(optimalCandidate(epsilon * SHAVE, delta, k, 0));
   }
   let best = baseline;
   for (const candidate of candidates) {
@@ -394,7 +396,7 @@ function totalCost(
   const rho = losses.reduce((sum, l) => sum + (l.kind === 'zcdp' ? l.rho : 0), 0);
   return {
     losses: withSelection({ kind: 'zcdp', rho }),
-    epsilon: zcdpToEpsilon(rho, conversionDelta) + (part?.epsilon ?? 0),
+    epsilon: (rho > 0 ? zcdpToEpsilon(rho, conversionDelta) : 0) + (part?.epsilon ?? 0),
     delta: conversionDelta + (part?.delta ?? 0),
     rho,
     zcdpDelta: conversionDelta,
