@@ -7,10 +7,17 @@ import { CompiledQuery } from 'kysely';
 import { openDatabase } from '../src/db/connect.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { loadDemoCommons } from '../src/demo/load-demo.ts';
+import { zcdpBudget } from '../src/dp/accounting/index.ts';
+import { gaussianSigmaForRho, laplaceScaleForEpsilon } from '../src/dp/calibration.ts';
+import { discreteGaussian } from '../src/dp/discrete-gaussian.ts';
+import { discreteLaplace } from '../src/dp/discrete-laplace.ts';
+import type { NoiseDistribution } from '../src/dp/distributions.ts';
+import { optimalPartitionSelector } from '../src/dp/optimal-partition-selection.ts';
 import { cryptoRandom } from '../src/dp/random.ts';
 import { rationalAtLeast } from '../src/dp/rational.ts';
 import { sampleDiscreteLaplace } from '../src/dp/samplers.ts';
 import { planQuery, type QueryPlan, release } from '../src/sql/index.ts';
+import { mechanismFor } from '../src/sql/noise.ts';
 import { loadDemoPolicy } from '../test/sql/demo-policy.ts';
 
 const TRIALS = 2000;
@@ -158,6 +165,100 @@ for (const query of QUERIES) {
       `| ${query.name} | ${epsilon} | ${percent(quantile(ours, 0.5))} | ${percent(quantile(ours, 0.9))} | ` +
         `${percent(quantile(theirs, 0.5))} | ${percent(quantile(theirs, 0.9))} | ` +
         `${percent(suppressed / (TRIALS * exact.size))} |`,
+    );
+  }
+}
+// Partition selection of a GROUP BY without a public domain (`age / 5`): the expected share of the
+// groups released and the least group size kept with probability ≥ 1/2, from the keep probabilities
+// themselves (no sampling): this plan, the plan before (thresholding at half the budget, δ halved
+// under gaussian) and SmartNoise (its keycount threshold at ε/2, m = 2).
+const AGE_SQL = 'SELECT age / 5, COUNT(*) FROM people GROUP BY age / 5';
+const ageGroups = (
+  await rows('SELECT count(DISTINCT person_id) AS n FROM commons.people GROUP BY age / 5')
+).map((r) => Number(r.n));
+const SHAVE = 1 - 2 ** -20;
+
+/** Keep probability of a group of n persons under thresholding: P(Z ≥ τ − n). */
+const thresholdKeep = (distribution: NoiseDistribution, threshold: number) => (n: number) =>
+  distribution.upperTail(threshold - n);
+
+/** The old plan's selection: the counts at half the budget (of ε, or of ρ converted at δ/2). */
+function oldSelection(mechanism: 'laplace' | 'gaussian', epsilon: number) {
+  const noise =
+    mechanism === 'laplace'
+      ? discreteLaplace({ scale: laplaceScaleForEpsilon({ epsilon: (epsilon / 2) * SHAVE, sensitivity: 1 }) })
+      : discreteGaussian({
+          sigma: gaussianSigmaForRho({ rho: (zcdpBudget(epsilon, DELTA / 2) / 2) * SHAVE, sensitivity: 1 }),
+        });
+  const selector = noise.partitionSelector({
+    delta: mechanism === 'laplace' ? DELTA : DELTA / 2,
+    maxGroupsPerUnit: 1,
+  });
+  return { median: selector.threshold, keep: thresholdKeep(noise.distribution, selector.threshold) };
+}
+
+function newSelection(plan: QueryPlan) {
+  if (plan.kind !== 'private' || plan.grouping.kind !== 'selected')
+    throw new Error('expected partition selection');
+  const selection = plan.grouping.selection;
+  if (selection.kind === 'optimal') {
+    const selector = optimalPartitionSelector({
+      epsilon: selection.epsilon,
+      delta: selection.delta,
+      maxGroupsPerUnit: 1,
+    });
+    return {
+      name: 'optimal',
+      median: selection.medianCount,
+      keep: (n: number) => selector.keepProbability(n),
+    };
+  }
+  const distribution = mechanismFor(selection.noise).distribution;
+  return {
+    name: 'threshold',
+    median: selection.threshold,
+    keep: thresholdKeep(distribution, selection.threshold),
+  };
+}
+
+/** SmartNoise: kept when n + Laplace(b) > τ, b = 1/(ε/2), τ = 1 − ln(2δ)/(ε/2). */
+function smartnoiseSelection(epsilon: number) {
+  const b = 2 / epsilon;
+  const threshold = 1 - Math.log(2 * DELTA) * b;
+  const keep = (n: number) =>
+    n > threshold ? 1 - Math.exp(-(n - threshold) / b) / 2 : Math.exp(-(threshold - n) / b) / 2;
+  return { median: Math.ceil(threshold), keep };
+}
+
+const share = (keep: (n: number) => number) =>
+  ageGroups.reduce((sum, n) => sum + keep(n), 0) / ageGroups.length;
+console.log(
+  `\n${AGE_SQL}: ${ageGroups.length} groups, median ${quantile(
+    [...ageGroups].sort((a, b) => a - b),
+    0.5,
+  )} persons; δ = ${DELTA}`,
+);
+console.log(
+  '| mechanism | ε | selection now | kept half the time at (before → now; SmartNoise) | groups released (before → now; SmartNoise) |',
+);
+console.log('|---|---:|---|---:|---:|');
+for (const mechanism of ['laplace', 'gaussian'] as const) {
+  for (const epsilon of EPSILONS) {
+    const planned = planQuery({
+      sql: AGE_SQL,
+      policy,
+      role: 'analyst',
+      request: { epsilon, delta: DELTA, mechanism },
+    });
+    if (!planned.ok) throw new Error(`${AGE_SQL}: ${planned.refusal.message}`);
+    const [before, now, theirs] = [
+      oldSelection(mechanism, epsilon),
+      newSelection(planned.plan),
+      smartnoiseSelection(epsilon),
+    ];
+    console.log(
+      `| ${mechanism} | ${epsilon} | ${now.name} | ${before.median} → ${now.median}; ${theirs.median} | ` +
+        `${percent(share(before.keep))} → ${percent(share(now.keep))}; ${percent(share(theirs.keep))} |`,
     );
   }
 }

@@ -79,3 +79,22 @@ function unitLoopBig(random: RandomSource, n: bigint, d: bigint, startK: bigint)
     if (uniformBigInt(random, d * k) >= n) return k % 2n === 1n;
   }
 }
+
+/**
+ * Bernoulli(m/2^bits) for an integer 0 ≤ m ≤ 2^bits, exactly: with U uniform on [0, 1) read 32 bits
+ * at a time, U < m/2^bits is decided at the first word that differs from m's binary expansion (almost
+ * always the first), and U ≥ m/2^bits when every word of the expansion is matched.
+ */
+export function bernoulliDyadic(random: RandomSource, m: bigint, bits: number): boolean {
+  if (m <= 0n) return false;
+  const words = Math.ceil(bits / 32);
+  // m's expansion padded to whole words: m/2^bits = padded/2^(32·words).
+  const padded = m << BigInt(words * 32 - bits);
+  if (padded >= 1n << BigInt(words * 32)) return true;
+  for (let i = words - 1; i >= 0; i--) {
+    const target = Number((padded >> BigInt(i * 32)) & 0xffffffffn);
+    const word = random.nextUint32();
+    if (word !== target) return word < target;
+  }
+  return false;
+}

@@ -388,7 +388,7 @@ function costBody(plan: PrivateQueryPlan) {
  */
 function emptyReleaseReason(plan: PrivateQueryPlan): string {
   if (plan.grouping.kind === 'selected') {
-    return 'No group passed partition selection: each group without a public domain is released only when its noisy count of persons clears the threshold, so groups of few persons stay hidden. The charge pays for that selection. Declaring the key’s public domain in policy, or a larger ε, releases more groups.';
+    return 'No group passed partition selection: each group without a public domain is released only by a random draw that favours groups of many persons (a noisy count of persons against a threshold, or a keep probability that grows with that count), so groups of few persons stay hidden. The charge pays for that selection. Declaring the key’s public domain in policy, or a larger ε, releases more groups.';
   }
   return 'Every row was removed by HAVING, LIMIT or OFFSET, which apply to the noisy values after release.';
 }

@@ -17,10 +17,12 @@
  * measurements pool theirs and re-split them to minimise the error of the analyst's aggregates
  * (split.ts, closed form there):
  *  - laplace: release i gets ε_i of pure DP (discrete Laplace with t = Δ1/ε_i); the total is the sum
- *    of the losses the mechanisms report (≤ ε); partition selection adds its achieved δ (≤ δ).
+ *    of the losses the mechanisms report (≤ ε); partition selection adds its (ε_sel, δ_sel ≤ δ).
  *  - gaussian: the ρ of the request is zcdpBudget(ε, δ′) (the largest ρ whose tight (ε, δ′)
  *    conversion fits), with δ′ = δ, or δ/2 when half of δ goes to partition selection; release i
- *    gets ρ_i (discrete Gaussian with σ = Δ2/√(2ρ_i)). The charge records ρ and the δ of selection.
+ *    gets ρ_i (discrete Gaussian with σ = Δ2/√(2ρ_i)). The charge records ρ and selection's part.
+ *  - partition selection then takes what the measurements leave of (ε, δ), in the form that keeps
+ *    groups of the fewest persons (`chooseSelection`); the measurements' noise does not change.
  *  - a quantile is pure ε-DP per group (permute-and-flip); under gaussian its share ρ/n buys
  *    ε = √(2ρ/(n·k)) per group, since ε-DP is ε²/2-zCDP (Bun & Steinke 2016, Prop. 1.4).
  * Each share is shaved by 2^-20 so float rounding in calibration never pushes the total over.
@@ -33,6 +35,7 @@ import {
 } from '../dp/calibration.ts';
 import { discreteGaussian } from '../dp/discrete-gaussian.ts';
 import { discreteLaplace } from '../dp/discrete-laplace.ts';
+import { optimalPartitionSelector, optimalSelectionFits } from '../dp/optimal-partition-selection.ts';
 import type { PrivacyLoss } from '../dp/privacy-loss.ts';
 import { type Rational, rational, rationalValue } from '../dp/rational.ts';
 import type { MeasurementDraft, QuantileDraft, ValueTransform } from './analyze/aggregates.ts';
@@ -70,18 +73,32 @@ export interface CostRequest {
 export interface Costed {
   readonly measurements: Measurement[];
   readonly quantiles: QuantileMeasurement[];
-  readonly selection:
-    | {
-        mechanism: SqlMechanism;
-        delta: number;
-        threshold: number;
-        loss: PrivacyLoss;
-        /** The COUNT(DISTINCT person) measurement whose noisy value selection reads, if any. */
-        measurement: number | undefined;
-      }
-    | undefined;
+  readonly selection: CostedSelection | undefined;
   readonly cost: QueryCost;
 }
+
+/** How thresholded groups are chosen (docs/sql.md §7 and docs/privacy.md, "Partition selection"). */
+export type CostedSelection =
+  | {
+      /** A noisy distinct-person count against a threshold (Laplace or Gaussian thresholding). */
+      readonly kind: 'threshold';
+      readonly mechanism: SqlMechanism;
+      readonly delta: number;
+      readonly threshold: number;
+      /** The loss of the noisy counts (not charged again when they are a measurement's). */
+      readonly loss: PrivacyLoss;
+      /** The COUNT(DISTINCT person) measurement whose noisy value selection reads, if any. */
+      readonly measurement: number | undefined;
+    }
+  | {
+      /** The optimal keep function of Desfontaines et al. 2022 (optimal-partition-selection.ts). */
+      readonly kind: 'optimal';
+      readonly epsilon: number;
+      readonly delta: number;
+      /** The least distinct-person count kept with probability ≥ 1/2. */
+      readonly medianCount: number;
+      readonly loss: PrivacyLoss;
+    };
 
 const SHAVE = 1 - 2 ** -20;
 
@@ -168,35 +185,152 @@ export function costQuery(request: CostRequest): Costed {
     };
   });
 
-  const selection = request.thresholded
-    ? (() => {
-        const counts = reused >= 0 ? mechanisms[reused]! : calibrate(spread(1, k), share);
-        const selector = counts.partitionSelector({ delta: selectionDelta, maxGroupsPerUnit: k });
-        return {
-          mechanism: counts,
-          delta: selector.delta,
-          threshold: selector.threshold,
-          loss: selector.countLoss,
-          measurement: reused >= 0 ? reused : undefined,
-        };
-      })()
+  const chosen = request.thresholded
+    ? chooseSelection({
+        mechanism,
+        epsilon,
+        delta,
+        maxGroupsPerUnit: k,
+        // What the measurements and quantiles may spend (each of their shares is shaved below this).
+        measuredBudget: equalShare * (releases - (reused >= 0 ? 0 : 1)),
+        baseline: (() => {
+          const counts = reused >= 0 ? mechanisms[reused]! : calibrate(spread(1, k), share);
+          return thresholdCandidate(counts, selectionDelta, k, conversionDelta, reused);
+        })(),
+        counts: (budget) => {
+          try {
+            return discreteGaussian({
+              sigma: gaussianSigmaForRho({ rho: budget, sensitivity: Math.sqrt(k) }),
+            });
+          } catch (error) {
+            if (error instanceof RangeError) return undefined;
+            throw error;
+          }
+        },
+      })
     : undefined;
 
   const exact = exactSingleGaussian(request, measurements);
   if (exact) return exact;
 
+  const selection = chosen?.selection;
   const losses = [
     ...measurements.map((m) => m.loss),
     ...quantiles.map((q) => q.loss),
-    // A reused count is paid for once, as the measurement.
-    ...(selection && selection.measurement === undefined ? [selection.loss] : []),
+    // A reused count is paid for once, as the measurement; the optimal selection is charged apart.
+    ...(selection?.kind === 'threshold' && selection.measurement === undefined ? [selection.loss] : []),
   ];
   return {
     measurements,
     quantiles,
     selection,
-    cost: totalCost(mechanism, losses, selection?.delta ?? 0, conversionDelta),
+    cost: totalCost(mechanism, losses, selection, chosen?.conversionDelta ?? conversionDelta),
   };
+}
+
+interface Candidate {
+  readonly selection: CostedSelection;
+  /** The δ at which the query's ρ converts to ε (gaussian). */
+  readonly conversionDelta: number;
+  /** The least count kept with probability ≥ 1/2: the figure candidates are compared by. */
+  readonly medianCount: number;
+}
+
+function thresholdCandidate(
+  counts: SqlMechanism,
+  delta: number,
+  k: number,
+  conversionDelta: number,
+  reused: number,
+): Candidate {
+  const selector = counts.partitionSelector({ delta, maxGroupsPerUnit: k });
+  return {
+    selection: {
+      kind: 'threshold',
+      mechanism: counts,
+      delta: selector.delta,
+      threshold: selector.threshold,
+      loss: selector.countLoss,
+      measurement: reused >= 0 ? reused : undefined,
+    },
+    conversionDelta,
+    // The noise is symmetric with P(Z ≥ 0) > 1/2, so a count at the threshold is kept more often than not.
+    medianCount: selector.threshold,
+  };
+}
+
+function optimalCandidate(
+  epsilon: number,
+  delta: number,
+  k: number,
+  conversionDelta: number,
+): Candidate | undefined {
+  const options = { epsilon, delta, maxGroupsPerUnit: k };
+  if (!(epsilon > 0) || !optimalSelectionFits(options)) return undefined;
+  const selector = optimalPartitionSelector(options);
+  return {
+    selection: { kind: 'optimal', epsilon, delta, medianCount: selector.medianCount, loss: selector.loss },
+    conversionDelta,
+    medianCount: selector.medianCount,
+  };
+}
+
+/**
+ * The shares of δ a gaussian query may give its ρ conversion; the rest goes to selection. A larger
+ * share is what helps thresholding (ρ grows with ln(1/δ_c) while the threshold grows with ln(1/δ_sel)
+ * only through √ρ); three candidates keep the search to a few ms.
+ */
+const CONVERSION_SHARES = [0.5, 0.75, 0.9];
+
+/**
+ * Partition selection that keeps every measurement's noise as it is and keeps groups of as few
+ * persons as possible (the least count kept with probability ≥ 1/2), among mechanisms that are
+ * each (ε, δ)-correct with the measurements' budget fixed. The choice reads the query and the
+ * policy only, never the data.
+ *  - A COUNT(DISTINCT person) the analyst asked for is thresholded (its noisy value is released
+ *    anyway, so selection costs only δ).
+ *  - laplace: the optimal keep function (Desfontaines et al. 2022) with the share thresholding had
+ *    (ε/n and δ); it keeps more than thresholding at the same (ε, δ) at every count.
+ *  - gaussian: the ρ of the measurements is fixed; each split of δ into δ_c (converting ρ) and
+ *    δ − δ_c (selection) buys either Gaussian thresholding with ρ_sel = zcdpBudget(ε, δ_c) − ρ_meas,
+ *    or the optimal keep function with ε_sel = ε − zcdpToEpsilon(ρ_meas, δ_c). The equal split of δ
+ *    with Gaussian thresholding is the starting point, so the choice is never worse than it.
+ */
+function chooseSelection(options: {
+  readonly mechanism: MechanismName;
+  readonly epsilon: number;
+  readonly delta: number;
+  readonly maxGroupsPerUnit: number;
+  readonly measuredBudget: number;
+  readonly baseline: Candidate;
+  /** Gaussian distinct-person counts for a ρ, if that ρ can be sampled. */
+  readonly counts: (budget: number) => SqlMechanism | undefined;
+}): Candidate {
+  const { epsilon, delta, maxGroupsPerUnit: k, measuredBudget, baseline } = options;
+  if (baseline.selection.kind === 'threshold' && baseline.selection.measurement !== undefined)
+    return baseline;
+  const candidates: (Candidate | undefined)[] = [];
+  if (options.mechanism === 'laplace') {
+    candidates.push(optimalCandidate((epsilon - measuredBudget) * SHAVE, delta, k, 0));
+  } else {
+    for (const share of CONVERSION_SHARES) {
+      const conversionDelta = delta * share;
+      const selectionDelta = delta - conversionDelta;
+      // The equal split with thresholding is the baseline already.
+      const rho = share === 0.5 ? 0 : (zcdpBudget(epsilon, conversionDelta) - measuredBudget) * SHAVE;
+      const counts = rho > 0 ? options.counts(rho) : undefined;
+      if (counts) candidates.push(thresholdCandidate(counts, selectionDelta, k, conversionDelta, -1));
+      const rest = (epsilon - zcdpToEpsilon(measuredBudget, conversionDelta)) * SHAVE;
+      candidates.push(optimalCandidate(rest, selectionDelta, k, conversionDelta));
+    }
+    // Nothing else to release (a query of keys only): no ρ to convert, so selection may take all of δ.
+    if (measuredBudget === 0) candidates.push(optimalCandidate(epsilon * SHAVE, delta, k, 0));
+  }
+  let best = baseline;
+  for (const candidate of candidates) {
+    if (candidate && candidate.medianCount < best.medianCount) best = candidate;
+  }
+  return best;
 }
 
 /** zCDP σ up to which the exact calibration is computed in the request (its cost is O(σ) per step). */
@@ -233,23 +367,37 @@ function exactSingleGaussian(request: CostRequest, measurements: readonly Measur
   };
 }
 
+/**
+ * The charge: the measurements' pure ε or ρ, plus selection as an (ε_sel, δ_sel) part (ε_sel = 0 for
+ * thresholding, whose counts are priced with the measurements). The (ε, δ) of the whole query adds
+ * the parts (basic composition, Dwork & Roth 2014, Thm. 3.16: selection first, then for the groups it
+ * chose, the noisy measurements, DP for every fixed choice).
+ */
 function totalCost(
   mechanism: MechanismName,
   losses: readonly PrivacyLoss[],
-  selectionDelta: number,
+  selection: CostedSelection | undefined,
   conversionDelta: number,
 ): QueryCost {
-  const withDelta = (loss: PrivacyLoss): PrivacyLoss[] =>
-    selectionDelta > 0 ? [loss, { kind: 'approx', epsilon: 0, delta: selectionDelta }] : [loss];
+  const part =
+    selection === undefined
+      ? undefined
+      : { epsilon: selection.kind === 'optimal' ? selection.epsilon : 0, delta: selection.delta };
+  const withSelection = (loss: PrivacyLoss): PrivacyLoss[] =>
+    part ? [loss, { kind: 'approx', ...part }] : [loss];
   if (mechanism === 'laplace') {
     const epsilon = losses.reduce((sum, l) => sum + (l.kind === 'pure' ? l.epsilon : 0), 0);
-    return { losses: withDelta({ kind: 'pure', epsilon }), epsilon, delta: selectionDelta };
+    return {
+      losses: withSelection({ kind: 'pure', epsilon }),
+      epsilon: epsilon + (part?.epsilon ?? 0),
+      delta: part?.delta ?? 0,
+    };
   }
   const rho = losses.reduce((sum, l) => sum + (l.kind === 'zcdp' ? l.rho : 0), 0);
   return {
-    losses: withDelta({ kind: 'zcdp', rho }),
-    epsilon: zcdpToEpsilon(rho, conversionDelta),
-    delta: conversionDelta + selectionDelta,
+    losses: withSelection({ kind: 'zcdp', rho }),
+    epsilon: (rho > 0 ? zcdpToEpsilon(rho, conversionDelta) : 0) + (part?.epsilon ?? 0),
+    delta: conversionDelta + (part?.delta ?? 0),
     rho,
     zcdpDelta: conversionDelta,
   };

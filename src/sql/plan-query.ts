@@ -10,7 +10,7 @@ import { rootContext } from './analyze/context.ts';
 import { checkPublicQuery, readsPrivateTable, walk } from './analyze/public-query.ts';
 import { type AnalyzedQuery, analyzePrivateSelect } from './analyze/select.ts';
 import { tableSchemas } from './analyze/tables.ts';
-import { costQuery } from './cost.ts';
+import { type CostedSelection, costQuery } from './cost.ts';
 import { bindPublicQuery, ParameterList } from './emit.ts';
 import { specOf } from './noise.ts';
 import { parseSingleSelect } from './parse.ts';
@@ -23,6 +23,7 @@ import type {
   PublicQueryPlan,
   QueryPlan,
   QueryRequest,
+  Selection,
 } from './plan.ts';
 import { refuse, type SqlRefusal, SqlRefusalError } from './refusal.ts';
 import { rewritePrivateQuery, UNITS_COLUMN } from './rewrite.ts';
@@ -166,13 +167,7 @@ function privatePlan(
             kind,
             keys: groupKeys,
             unitsColumn: UNITS_COLUMN,
-            selection: {
-              noise: specOf(costed.selection!.mechanism),
-              delta: costed.selection!.delta,
-              threshold: costed.selection!.threshold,
-              loss: costed.selection!.loss,
-              measurement: costed.selection!.measurement,
-            },
+            selection: planSelection(costed.selection!),
           };
   return {
     kind: 'private',
@@ -278,4 +273,10 @@ function checkRequest(request: QueryRequest, policy: Policy): Required<QueryRequ
   if (mechanism !== 'laplace' && mechanism !== 'gaussian')
     refuse('invalid_mechanism', 'mechanism must be laplace or gaussian');
   return { epsilon, delta, mechanism };
+}
+
+function planSelection(selection: CostedSelection): Selection {
+  if (selection.kind === 'optimal') return selection;
+  const { mechanism, ...rest } = selection;
+  return { ...rest, noise: specOf(mechanism) };
 }

@@ -129,17 +129,32 @@ export type Grouping =
       readonly keys: readonly GroupKey[];
       /** Column of the distinct-person count per group. */
       readonly unitsColumn: string;
-      readonly selection: {
-        readonly noise: NoiseSpec;
-        readonly delta: number;
-        readonly threshold: number;
-        readonly loss: PrivacyLoss;
-        /**
-         * When the analyst asks for COUNT(DISTINCT person), its measurement: its noisy value is the
-         * count selection compares with the threshold (one release, one charge, for both).
-         */
-        readonly measurement: number | undefined;
-      };
+      readonly selection: Selection;
+    };
+
+/** How thresholded groups are chosen (cost.ts picks one; release.ts rebuilds it from these numbers). */
+export type Selection =
+  | {
+      /** A noisy distinct-person count against a threshold. */
+      readonly kind: 'threshold';
+      readonly noise: NoiseSpec;
+      readonly delta: number;
+      readonly threshold: number;
+      readonly loss: PrivacyLoss;
+      /**
+       * When the analyst asks for COUNT(DISTINCT person), its measurement: its noisy value is the
+       * count selection compares with the threshold (one release, one charge, for both).
+       */
+      readonly measurement: number | undefined;
+    }
+  | {
+      /** Each group kept with the optimal probability of its distinct-person count (no count released). */
+      readonly kind: 'optimal';
+      readonly epsilon: number;
+      readonly delta: number;
+      /** The least distinct-person count kept with probability ≥ 1/2. */
+      readonly medianCount: number;
+      readonly loss: PrivacyLoss;
     };
 
 export interface OutputColumn {

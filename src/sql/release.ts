@@ -7,11 +7,19 @@
  * so neither the output order nor the order noise is drawn in depends on how the database scanned.
  */
 import { averageInterval, type HasNoiseInterval, varianceInterval } from '../dp/accuracy.ts';
+import { optimalPartitionSelector } from '../dp/optimal-partition-selection.ts';
 import { cryptoRandom, type RandomSource } from '../dp/random.ts';
 import { rationalValue } from '../dp/rational.ts';
 import { nonNegative, nonNegativeWithTotal } from './consistency.ts';
 import { mechanismFor, noiseIntervalOf, noiseScale } from './noise.ts';
-import type { Aggregate, Measurement, PrivateQueryPlan, QuantileMeasurement, QueryPlan } from './plan.ts';
+import type {
+  Aggregate,
+  Measurement,
+  PrivateQueryPlan,
+  QuantileMeasurement,
+  QueryPlan,
+  Selection,
+} from './plan.ts';
 import {
   compareValues,
   evaluate,
@@ -101,16 +109,8 @@ function releasePrivate(
   const grouping = plan.grouping;
   const keyColumns = grouping.kind === 'none' ? [] : grouping.keys.map((k) => k.column);
   const mechanisms = plan.measurements.map((m) => mechanismFor(m.noise, random));
-  const selector =
-    grouping.kind === 'selected'
-      ? mechanismFor(grouping.selection.noise, random).partitionSelector({
-          delta: grouping.selection.delta,
-          maxGroupsPerUnit: plan.contribution.maxGroupsPerUnit,
-        })
-      : undefined;
-  if (selector && grouping.kind === 'selected' && selector.threshold !== grouping.selection.threshold) {
-    throw new Error('release: the partition selector does not match the plan');
-  }
+  const selection = grouping.kind === 'selected' ? grouping.selection : undefined;
+  const keep = selection && grouping.kind === 'selected' ? keepRule(selection, plan, random) : undefined;
   const rows = [...trueRows].sort((a, b) =>
     compareKeys(
       keyColumns.map((c) => a[c]),
@@ -118,7 +118,7 @@ function releasePrivate(
     ),
   );
 
-  const reused = grouping.kind === 'selected' ? grouping.selection.measurement : undefined;
+  const reused = selection?.kind === 'threshold' ? selection.measurement : undefined;
   const released: NoisyRow[] = [];
   for (const row of rows) {
     // With COUNT(DISTINCT person) asked, its noisy value is the count selection thresholds (the
@@ -127,12 +127,8 @@ function releasePrivate(
       reused === undefined
         ? undefined
         : mechanisms[reused]!.release(integerOf(row[plan.measurements[reused]!.column]));
-    if (selector && grouping.kind === 'selected') {
-      const kept =
-        noisyUnits === undefined
-          ? selector.release(integerOf(row[grouping.unitsColumn])) !== undefined
-          : selector.keep(noisyUnits);
-      if (!kept) continue;
+    if (keep && grouping.kind === 'selected') {
+      if (!keep(integerOf(row[grouping.unitsColumn]), noisyUnits)) continue;
     }
     const noisy = plan.measurements.map((m, i) =>
       i === reused ? noisyUnits! : mechanisms[i]!.release(integerOf(row[m.column])),
@@ -172,6 +168,36 @@ function releasePrivate(
       ? { postProcessing: { applied, ...(total ? { totalRow: kept.length } : {}) } }
       : {}),
   };
+}
+
+/**
+ * Whether a group of this many distinct persons is released, by the plan's selection rebuilt from its
+ * numbers: thresholding draws its own noisy count unless the reused COUNT(DISTINCT person) is given;
+ * the optimal rule draws one exact coin of its keep probability.
+ */
+function keepRule(
+  selection: Selection,
+  plan: PrivateQueryPlan,
+  random: RandomSource,
+): (distinctUnits: number, noisyUnits: number | undefined) => boolean {
+  const maxGroupsPerUnit = plan.contribution.maxGroupsPerUnit;
+  if (selection.kind === 'optimal') {
+    const { epsilon, delta } = selection;
+    const selector = optimalPartitionSelector({ epsilon, delta, maxGroupsPerUnit, random });
+    if (selector.medianCount !== selection.medianCount) {
+      throw new Error('release: the partition selector does not match the plan');
+    }
+    return (distinctUnits) => selector.keep(distinctUnits);
+  }
+  const selector = mechanismFor(selection.noise, random).partitionSelector({
+    delta: selection.delta,
+    maxGroupsPerUnit,
+  });
+  if (selector.threshold !== selection.threshold) {
+    throw new Error('release: the partition selector does not match the plan');
+  }
+  return (distinctUnits, noisyUnits) =>
+    noisyUnits === undefined ? selector.release(distinctUnits) !== undefined : selector.keep(noisyUnits);
 }
 
 interface NoisyRow {

@@ -6,6 +6,7 @@
 import { analyticGaussianDelta, laplaceScaleForEpsilon } from '../../src/dp/calibration.ts';
 import { discreteGaussian } from '../../src/dp/discrete-gaussian.ts';
 import { discreteLaplace } from '../../src/dp/discrete-laplace.ts';
+import { optimalPartitionSelector } from '../../src/dp/optimal-partition-selection.ts';
 import type { RandomSource } from '../../src/dp/random.ts';
 import { rational } from '../../src/dp/rational.ts';
 import { selectQuantileEdge } from '../../src/sql/quantile.ts';
@@ -109,6 +110,22 @@ export function partitionSelectionTarget(): AuditTarget {
 }
 
 /**
+ * The optimal keep function (Desfontaines et al. 2022): a group of n − 1 or n persons, at the n
+ * where π first reaches 1/2, where both of its (ε, δ) inequalities are tight.
+ */
+export function optimalSelectionTarget(): AuditTarget {
+  const options = { epsilon: EPSILON, delta: 0.02, maxGroupsPerUnit: 1 };
+  const n = optimalPartitionSelector(options).medianCount;
+  return {
+    name: `optimal partition selection (a group of ${n - 1} or ${n} persons)`,
+    epsilon: EPSILON,
+    delta: options.delta,
+    run: (neighbour, random) =>
+      optimalPartitionSelector({ ...options, random }).keep(neighbour ? n : n - 1) ? 1 : 0,
+  };
+}
+
+/**
  * One DP-SGD noisy gradient sum (no subsampling) on the grid; the added person has 50 rows whose
  * gradients sum far past the clip norm. Claimed: the Gaussian mechanism with σ = 1, Δ = 1 at ε = 2
  * (Balle & Wang 2018 Thm. 8 for δ).
@@ -155,5 +172,6 @@ export const SOUND_TARGETS = [
   averageTarget,
   quantileTarget,
   partitionSelectionTarget,
+  optimalSelectionTarget,
   dpSgdStepTarget,
 ];
