@@ -52,6 +52,15 @@ export const JOIN_ACCEPTED: Exclude<AcceptedCase, { free: true }>[] = [
     scope: ALL,
     l1: [7200],
   },
+  // Along the first hop of items' path (visits.visit_id is unique): each item meets its own visit.
+  // r = 6 · 2 = 12 (the product, though the hop adds no rows), k = 3 clinics.
+  { sql: 'SELECT COUNT(*) FROM items i JOIN visits v ON i.visit_id = v.visit_id', scope: ALL, l1: [12] },
+  {
+    sql: 'SELECT v.clinic, COUNT(*), SUM(i.price) FROM items i JOIN visits v USING (visit_id) GROUP BY v.clinic',
+    scope: ALL,
+    l1: [36, 7200],
+    cells: 3,
+  },
 
   // private LEFT JOIN public: every private row is kept, sensitivity as without the join.
   { sql: 'SELECT COUNT(*) FROM visits v LEFT JOIN clinics c ON v.clinic = c.clinic', scope: ALL, l1: [2] },
@@ -154,8 +163,8 @@ export const JOIN_REFUSED: RefusedCase[] = [
     refuse: 'data_dependent_error',
   },
   { sql: 'SELECT COUNT(*) FROM items i JOIN visits v ON i.price = v.cost', refuse: 'invalid_join' },
-  // A path table's key is not a column of it for analysts (a join along the path is not supported).
-  { sql: 'SELECT COUNT(*) FROM items i JOIN visits v ON i.visit_id = v.visit_id', refuse: 'unknown_column' },
+  { sql: 'SELECT COUNT(*) FROM items i JOIN visits v ON i.visit_id = v.cost', refuse: 'invalid_join' },
+  { sql: 'SELECT COUNT(*) FROM items i LEFT JOIN visits v USING (visit_id)', refuse: 'invalid_join' },
   { sql: 'SELECT COUNT(*) FROM items, visits', refuse: 'invalid_join' },
   { sql: 'SELECT person_id, COUNT(*) FROM doses GROUP BY person_id', refuse: 'group_by_unit' },
   { sql: 'SELECT COUNT(*) FROM items WHERE person_id % 2 = 0', refuse: 'unbounded_column' },

@@ -223,6 +223,20 @@ describeEachDatabase('unit paths and outer joins on the database', (database) =>
        JOIN commons.items i USING (visit_id) GROUP BY p.sex`,
     );
     for (const row of sexTruth) expect(Number(bySex.get(row.sex)!.m0)).toBe(Number(row.n));
+    const byClinic = await noiseless(
+      database(),
+      'SELECT v.clinic, COUNT(*), SUM(i.price) FROM items i JOIN visits v USING (visit_id) GROUP BY v.clinic',
+    );
+    const clinicTruth = await run(
+      database(),
+      `SELECT v.clinic, count(*) AS n, sum(i.price) AS total FROM commons.items i
+       JOIN commons.visits v USING (visit_id) GROUP BY v.clinic`,
+    );
+    expect(clinicTruth.length).toBe(3);
+    for (const row of clinicTruth) {
+      const group = byClinic.get(row.clinic)!;
+      expect([group.m0, group.m1].map(Number)).toEqual([row.n, row.total].map(Number));
+    }
   });
 
   it('caps rows per person reached through the path', async () => {

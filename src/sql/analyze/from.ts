@@ -21,6 +21,7 @@
  *    of every row: they are inlined like views.
  */
 import type { Node, SelectStmt } from 'libpg-query';
+import { parseUnitHop } from '../../policy/cross-check.ts';
 import type { ColumnPolicy } from '../../policy/schema.ts';
 import { conjuncts, type Expr, type LeftJoin, type TableReference, type ValueType } from '../ir.ts';
 import { refuse } from '../refusal.ts';
@@ -169,8 +170,7 @@ function baseTable(
   // The person, named as in the unit table, becomes a column of this table: COUNT(DISTINCT
   // person_id) and joins on the person work as for a table that holds it.
   const unitName = context.policy.privacy_unit.column;
-  if (!columns.some((c) => c.name === unitName))
-    columns.push({ qualifier, name: unitName, value: path.unit });
+  if (!(unitName in table.policy.columns)) columns.push({ qualifier, name: unitName, value: path.unit });
   return { tables: [table, ...path.tables], conditions: path.conditions, columns };
 }
 
@@ -310,7 +310,7 @@ function join(
   }
   // Inner, or public LEFT JOIN private: the private side's NULL-extended rows name no person and
   // are dropped with every row without one, so exactly the inner join's rows remain.
-  if (hasPrivate(left) && hasPrivate(right) && !joinsOnUnit(joinConditions, left, right)) {
+  if (hasPrivate(left) && hasPrivate(right) && !joinsOnUnit(joinConditions, left, right, context)) {
     refuse(
       'invalid_join',
       'a join between private tables must include equality of the person columns (e.g. ON a.person_id = b.person_id or USING (person_id))',
@@ -376,18 +376,45 @@ function hasPrivate(source: RowSource): boolean {
   return source.tables.some((t) => t.private);
 }
 
-/** Some top-level conjunct says left.unit = right.unit. */
-function joinsOnUnit(conditions: readonly Expr[], left: RowSource, right: RowSource): boolean {
+/**
+ * Some top-level conjunct says left.unit = right.unit, or follows the first hop of one side's unit
+ * path to the other (`items.visit_id = visits.visit_id` for items' `visit_id -> visits.visit_id`):
+ * that hop's target is unique (plan-query.ts requires it for the path), so the joined rows pair a
+ * row with the row its path goes through, of the same person. Both columns must be read raw (no
+ * policy bounds): a clamped key could meet another person's row.
+ */
+function joinsOnUnit(
+  conditions: readonly Expr[],
+  left: RowSource,
+  right: RowSource,
+  context: AnalysisContext,
+): boolean {
   const aliases = (s: RowSource) => new Set(s.tables.map((t) => t.alias));
   const [leftAliases, rightAliases] = [aliases(left), aliases(right)];
   return conditions.flatMap(conjuncts).some((c) => {
     if (c.kind !== 'operator' || c.form !== 'AEXPR_OP' || c.operator !== '=' || !c.left) return false;
     const [a, b] = [c.left, c.right as Expr];
-    if (a.kind !== 'column' || b.kind !== 'column' || a.role !== 'unit' || b.role !== 'unit') return false;
-    return (
+    if (a.kind !== 'column' || b.kind !== 'column') return false;
+    const across =
       (leftAliases.has(a.table.alias) && rightAliases.has(b.table.alias)) ||
-      (leftAliases.has(b.table.alias) && rightAliases.has(a.table.alias))
-    );
+      (leftAliases.has(b.table.alias) && rightAliases.has(a.table.alias));
+    if (!across) return false;
+    if (a.role === 'unit' && b.role === 'unit') return true;
+    const firstHop = (from: typeof a, to: typeof b) => {
+      const hop = context.policy.tables[from.table.table]?.unit_path?.[0];
+      const { column, table, references } = hop
+        ? parseUnitHop(hop)
+        : { column: '', table: '', references: '' };
+      return (
+        (context.policy.tables[from.table.table]?.unit_path?.length ?? 0) > 1 &&
+        from.column === column &&
+        to.table.table === table &&
+        to.column === references &&
+        from.policy?.bounds === undefined &&
+        to.policy?.bounds === undefined
+      );
+    };
+    return firstHop(a, b) || firstHop(b, a);
   });
 }
 
