@@ -7,9 +7,11 @@
 import { CompiledQuery } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCommonsCatalog } from '../../src/db/commons-catalog.ts';
+import { syncQueryRole } from '../../src/db/query-role.ts';
 import { checkPolicyAgainstDatabase } from '../../src/policy/database-check.ts';
 import type { Policy } from '../../src/policy/schema.ts';
 import { validatePolicyFiles } from '../../src/policy/validate.ts';
+import { runReadOnly } from '../../src/queries/execute.ts';
 import { type CatalogFacts, type PrivateQueryPlan, planQuery } from '../../src/sql/index.ts';
 import { unitPathPolicy, unitPathPolicyFiles, unitPathStatements } from '../fixtures/unit-paths.ts';
 import { describeEachDatabase, type TestDatabase } from '../support/databases.ts';
@@ -179,6 +181,21 @@ describeEachDatabase('unit paths and outer joins on the database', (database) =>
       'tables.items.unit_path.0: commons.visits.visit_id has no unique index of its own: a row could reach two persons through it',
       'tables.doses.unit_path.1: commons.visits.visit_id has no unique index of its own: a row could reach two persons through it',
     ]);
+  });
+
+  it('lets the query role follow the paths, reading only the policy and path columns', async () => {
+    await database()
+      .db.transaction()
+      .execute((trx) => syncQueryRole(trx, policy));
+    for (const sql of [
+      'SELECT SUM(mg) FROM doses',
+      'SELECT c.clinic, COUNT(*) FROM clinics c LEFT JOIN visits v ON v.clinic = c.clinic GROUP BY c.clinic',
+    ]) {
+      expect((await runReadOnly(database().db, plan(sql).sql, 60_000)).length, sql).toBeGreaterThan(0);
+    }
+    await expect(
+      runReadOnly(database().db, { text: 'SELECT dose_id FROM commons.doses', parameters: [] }, 60_000),
+    ).rejects.toThrow(/permission denied/);
   });
 
   it('runs every accepted query of the join corpus', async () => {
