@@ -105,8 +105,15 @@ function checkTable(policy: Policy, name: string, table: TablePolicy): Issue[] {
   return issues;
 }
 
+/**
+ * A unit path is a chain of foreign keys through private tables that ends at the privacy unit and
+ * visits no table twice (a cycle would never reach a person). Where it passes through a table that
+ * has its own path, the rest must be that path, so a row's person is the same whichever table one
+ * starts from.
+ */
 function checkUnitPath(policy: Policy, tableName: string, path: readonly string[]): Issue[] {
   const issues: Issue[] = [];
+  const visited = new Set([tableName]);
   path.forEach((hop, index) => {
     const { table, references } = parseUnitHop(hop);
     const at = ['tables', tableName, 'unit_path', index];
@@ -119,6 +126,10 @@ function checkUnitPath(policy: Policy, tableName: string, path: readonly string[
         message: `refers to public table "${table}"; a unit path runs through private tables`,
       });
     }
+    if (visited.has(table)) {
+      issues.push({ path: at, message: `returns to table "${table}": a unit path cannot have a cycle` });
+    }
+    visited.add(table);
     const isLast = index === path.length - 1;
     const reachesUnit = table === policy.privacy_unit.table && references === policy.privacy_unit.column;
     if (isLast && !reachesUnit) {
@@ -129,6 +140,14 @@ function checkUnitPath(policy: Policy, tableName: string, path: readonly string[
     }
     if (!isLast && reachesUnit) {
       issues.push({ path: at, message: 'reaches the privacy unit before the end of the path' });
+    }
+    const own = target?.unit_path?.map((h) => h.replace(/\s+/g, ''));
+    const rest = path.slice(index + 1).map((h) => h.replace(/\s+/g, ''));
+    if (!isLast && own && own.join(',') !== rest.join(',')) {
+      issues.push({
+        path: at,
+        message: `continues differently from table "${table}"'s own unit_path; a path through it must end as it does`,
+      });
     }
   });
   return issues;

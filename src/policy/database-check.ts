@@ -78,6 +78,16 @@ export function checkPolicyAgainstDatabase(policy: Policy, catalog: CommonsCatal
           path: ['tables', tableName, 'unit_path', index],
           message: `column ${references} does not exist in ${qualifiedTable(policy, target)}`,
         });
+      } else if (
+        index < table.unit_path!.length - 1 &&
+        catalog.uniqueColumns !== undefined &&
+        !catalog.uniqueColumns.includes(`${target}.${references}`)
+      ) {
+        // The path is joined along in SQL: a key two rows share would give a row two persons.
+        issues.push({
+          path: ['tables', tableName, 'unit_path', index],
+          message: `${qualifiedTable(policy, target)}.${references} has no unique index of its own: a row could reach two persons through it`,
+        });
       }
     });
   }

@@ -35,6 +35,21 @@ export interface TableReference {
   readonly unitColumn: string | undefined;
   /** The column naming each person's community: set on the unit table only (DESIGN §3). */
   readonly communityColumn: string | undefined;
+  /**
+   * Set on a table joined in only to follow another table's unit path (`items → visits → people`):
+   * `for` is the alias of the table it serves, `key` its column the previous hop references. The key
+   * must be unique, so the join adds no rows; the table adds no contribution bounds.
+   */
+  readonly pathHop?: { readonly for: string; readonly key: string };
+}
+
+/**
+ * A public table LEFT JOINed to every table before it in FROM: where no row satisfies `on`, its
+ * columns are NULL and the preserved row (with its person) is kept.
+ */
+export interface LeftJoin {
+  readonly alias: string;
+  readonly on: readonly Expr[];
 }
 
 export type ColumnRole = 'unit' | 'community' | 'value';

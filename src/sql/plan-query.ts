@@ -91,7 +91,9 @@ function privatePlan(
   request: Required<QueryRequest>,
   catalog: CatalogFacts | undefined,
 ): PrivateQueryPlan {
-  const privateTables = analyzed.tables.filter((t) => t.private);
+  requireUniquePathKeys(analyzed, catalog);
+  // Path tables (joined only to reach the person of a several-hop table) add no rows and no bounds.
+  const privateTables = analyzed.tables.filter((t) => t.private && !t.pathHop);
   // L∞: a joined row of a person combines one row of each private table, so rows multiply;
   // L0: every table's council limit on groups per person must hold, so the smallest applies.
   // L1: a person's joined rows in total are at most the product of the tables' totals, when every
@@ -146,6 +148,7 @@ function privatePlan(
   const sql = rewritePrivateQuery({
     tables: analyzed.tables,
     conditions: analyzed.conditions,
+    leftJoins: analyzed.leftJoins,
     keys,
     values: registry.values,
     measurements: registry.measurements,
@@ -239,6 +242,25 @@ function onePerUnit(analyzed: AnalyzedQuery, catalog: CatalogFacts | undefined):
     only.unitColumn !== undefined &&
     (catalog?.uniqueColumns.includes(`${only.table}.${only.unitColumn}`) ?? false)
   );
+}
+
+/**
+ * A several-hop unit path gives each row the person its path leads to only if each hop's target is
+ * unique: a visit_id held by two visits would give an item two persons, and removing one of them
+ * would change the other's rows. The uniqueness must come from the catalog (a unique index), never
+ * from the data, so without catalog facts such a table is refused.
+ */
+function requireUniquePathKeys(analyzed: AnalyzedQuery, catalog: CatalogFacts | undefined): void {
+  for (const table of analyzed.tables) {
+    if (!table.pathHop) continue;
+    const key = `${table.table}.${table.pathHop.key}`;
+    if (catalog?.uniqueColumns.includes(key)) continue;
+    const served = analyzed.tables.find((t) => t.alias === table.pathHop!.for)?.table ?? table.table;
+    refuse(
+      'unsupported_sql',
+      `table ${served} reaches the person through ${key}, which no unique index is known to make unique (the policy must be checked against the database)`,
+    );
+  }
 }
 
 function domainSize(domain: PublicDomain): number | undefined {

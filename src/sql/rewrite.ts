@@ -45,7 +45,7 @@ import {
   operator,
   ParameterList,
 } from './emit.ts';
-import { type Expr, expressionKey, type TableReference } from './ir.ts';
+import { type Expr, expressionKey, type LeftJoin, type TableReference } from './ir.ts';
 import { parseSync } from './pg-parser.ts';
 import type { PublicDomain, RewrittenSql } from './plan.ts';
 
@@ -54,6 +54,8 @@ type StepsTransform = Extract<ValueTransform, { kind: 'steps' }>;
 export interface RewriteInput {
   readonly tables: readonly TableReference[];
   readonly conditions: readonly Expr[];
+  /** Public tables LEFT JOINed to the tables before them, with their ON conditions. */
+  readonly leftJoins?: readonly LeftJoin[];
   readonly keys: readonly AnalyzedKey[];
   readonly values: readonly ValueColumn[];
   readonly measurements: readonly MeasurementDraft[];
@@ -84,7 +86,9 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
   const withKeys = (prefix: string) => keys.map((k) => `, ${prefix}${k}`).join('');
   const groupBy = (columns: readonly string[]) =>
     columns.length > 0 ? ` GROUP BY ${columns.join(', ')}` : '';
-  const unitTable = input.tables.find((t) => t.private)!;
+  // The first table that holds the person (a several-hop table's person is on its last path table).
+  const unitTable = input.tables.find((t) => t.private && t.unitColumn !== undefined)!;
+  const leftJoins = input.leftJoins ?? [];
   const r = integer(input.maxRowsPerGroup);
   // Only row counts and sums are scaled to the total cap (cost.ts charges the others without it).
   const totalCap = input.measurements.some(
@@ -96,9 +100,7 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
   // The analyst's expressions are computed once (e*) in source; the transforms in valued then
   // repeat only a column name, so nested clamps never copy an expression.
   const expressions = distinctExpressions(input.values);
-  const source = `SELECT NULL AS unit${withKeys('NULL AS ')}${expressions.map((_, i) => `, NULL AS e${i}`).join('')} FROM ${input.tables
-    .map((t) => `${quoted(t.schema)}.${quoted(t.table)} AS ${t.alias}`)
-    .join(', ')} WHERE true`;
+  const source = `SELECT NULL AS unit${withKeys('NULL AS ')}${expressions.map((_, i) => `, NULL AS e${i}`).join('')} FROM ${fromSql(input.tables, leftJoins)} WHERE true`;
   const valued = `SELECT unit${withKeys('')}${input.values.map((v) => `, NULL AS ${v.column}`).join('')} FROM source`;
   const bucketCount = (q: QuantileDraft, bucket: number) =>
     `pg_catalog.count(*) FILTER (WHERE ${q.value.column} = ${integer(bucket)})`;
@@ -226,8 +228,8 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
     ...input.conditions.map((c) => emitExpression(c, params)),
     { NullTest: { arg: unit, nulltesttype: 'IS_NOT_NULL' } } as Node,
   ];
-  sourceStmt.whereClause =
-    conditions.length === 1 ? conditions[0]! : { BoolExpr: { boolop: 'AND_EXPR', args: conditions } };
+  sourceStmt.whereClause = conjunction(conditions);
+  setLeftJoinConditions(sourceStmt, leftJoins, (c) => emitExpression(c, params));
 
   const text = deparseSync(tree, { pretty: false });
   checkRoundTrip(text, tree);
@@ -236,6 +238,47 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
     parameters: params.values,
     ...(selectionKeyParameter === undefined ? {} : { selectionKeyParameter }),
   };
+}
+
+function conjunction(conditions: readonly Node[]): Node {
+  return conditions.length === 1
+    ? conditions[0]!
+    : { BoolExpr: { boolop: 'AND_EXPR', args: [...conditions] } };
+}
+
+/**
+ * The tables of `source`: a plain list when every join is inner (its conditions go to WHERE), else
+ * one chain, `t1 CROSS JOIN t2 LEFT JOIN t3 ON … CROSS JOIN t4`, left-associative, so each LEFT
+ * JOIN's ON sees every table before it. Inner-join conditions still go to WHERE, which is the same
+ * query: each LEFT JOINed table is a base table that no inner condition before it reads.
+ */
+function fromSql(tables: readonly TableReference[], leftJoins: readonly LeftJoin[]): string {
+  const item = (t: TableReference) => `${quoted(t.schema)}.${quoted(t.table)} AS ${t.alias}`;
+  if (leftJoins.length === 0) return tables.map(item).join(', ');
+  const nullable = new Set(leftJoins.map((j) => j.alias));
+  return tables
+    .map((t, i) =>
+      i === 0 ? item(t) : nullable.has(t.alias) ? ` LEFT JOIN ${item(t)} ON true` : ` CROSS JOIN ${item(t)}`,
+    )
+    .join('');
+}
+
+/** Puts each LEFT JOIN's ON conditions (as trees) in place of the skeleton's `ON true`. */
+function setLeftJoinConditions(
+  select: SelectStmt,
+  leftJoins: readonly LeftJoin[],
+  emit: (condition: Expr) => Node,
+): void {
+  let node = select.fromClause?.[0];
+  while (node && 'JoinExpr' in node) {
+    const join = node.JoinExpr;
+    if (join.jointype === 'JOIN_LEFT') {
+      const alias = join.rarg && 'RangeVar' in join.rarg ? join.rarg.RangeVar.alias?.aliasname : undefined;
+      const on = leftJoins.find((j) => j.alias === alias)?.on ?? [];
+      if (on.length > 0) join.quals = conjunction(on.map(emit));
+    }
+    node = join.larg;
+  }
 }
 
 /** Replaces the placeholder targets of a skeleton SELECT, from position `start` on. */

@@ -10,19 +10,25 @@
  *    joined row pairs rows of the same person; cross joins and other keys between private tables
  *    could pair two people and are refused (ZetaSQL's rule);
  *  - a private side may be joined with a public one on any condition;
- *  - only inner joins: an outer join's NULL-extended rows would exist because some OTHER row is
- *    missing, and inlining a subquery's WHERE into the outer WHERE is only sound for inner joins;
+ *  - outer joins only where the NULL-extended side is public (`private LEFT JOIN public`: each
+ *    preserved row keeps its person) or private with a public preserved side (`public LEFT JOIN
+ *    private`: the NULL-extended rows name no person and are dropped, leaving the inner join);
+ *    between private tables an outer join's NULL-extended rows would exist because some other
+ *    table lacks a row, so they are refused, as FULL JOIN is;
+ *  - a table reached through a unit path of several hops is joined to its path tables, each hop's
+ *    target unique, so each of its rows keeps exactly the person the path leads to;
  *  - subqueries and CTEs must be row-level (no aggregation, DISTINCT, LIMIT), which keeps the unit
  *    of every row: they are inlined like views.
  */
 import type { Node, SelectStmt } from 'libpg-query';
+import { parseUnitHop } from '../../policy/cross-check.ts';
 import type { ColumnPolicy } from '../../policy/schema.ts';
-import { conjuncts, type Expr, type TableReference, type ValueType } from '../ir.ts';
+import { conjuncts, type Expr, type LeftJoin, type TableReference, type ValueType } from '../ir.ts';
 import { refuse } from '../refusal.ts';
 import { type AnalysisContext, withoutCte } from './context.ts';
 import { analyzeExpression, locationOf, type RowScope, requireType } from './expression.ts';
 import { syntaxWords } from './syntax-names.ts';
-import { resolvePolicyTable, unknownColumnMessage } from './tables.ts';
+import { resolvePolicyTable, unitPathOf, unknownColumnMessage } from './tables.ts';
 
 /**
  * A column the query can name, qualified by its FROM item's name. Hidden columns are not in scope at
@@ -42,6 +48,8 @@ export interface RowSource {
   /** Every row satisfies all of these (inner-join conditions and inlined WHERE clauses). */
   readonly conditions: readonly Expr[];
   readonly columns: readonly ScopeColumn[];
+  /** Public tables LEFT JOINed to the tables before them (in `tables` order). */
+  readonly leftJoins?: readonly LeftJoin[];
 }
 
 export function analyzeFrom(items: readonly Node[], context: AnalysisContext): RowSource {
@@ -112,7 +120,7 @@ function fromItem(node: Node, context: AnalysisContext): RowSource {
     }
     if (rangeVar.alias?.colnames)
       refuse('unsupported_sql', 'column aliases on a table are not supported', location);
-    return baseTable(resolvePolicyTable(rangeVar, context), qualifier);
+    return baseTable(resolvePolicyTable(rangeVar, context), qualifier, context);
   }
   if ('RangeSubselect' in node) {
     const item = node.RangeSubselect;
@@ -142,7 +150,11 @@ const COLUMN_TYPES: Record<ColumnPolicy['type'], ValueType> = {
   timestamp: 'timestamp',
 };
 
-function baseTable(table: TableReference, qualifier: string | undefined): RowSource {
+function baseTable(
+  table: TableReference,
+  qualifier: string | undefined,
+  context: AnalysisContext,
+): RowSource {
   const columns: ScopeColumn[] = Object.entries(table.policy.columns)
     .filter(([, policy]) => !policy.hidden)
     .map(([name, policy]) => ({ qualifier, name, value: columnExpression(table, name, policy) }));
@@ -153,7 +165,54 @@ function baseTable(table: TableReference, qualifier: string | undefined): RowSou
       value: columnExpression(table, table.unitColumn, undefined),
     });
   }
-  return { tables: [table], conditions: [], columns };
+  if (!table.private || table.unitColumn !== undefined) return { tables: [table], conditions: [], columns };
+  const path = followUnitPath(table, context);
+  // The person, named as in the unit table, becomes a column of this table: COUNT(DISTINCT
+  // person_id) and joins on the person work as for a table that holds it.
+  const unitName = context.policy.privacy_unit.column;
+  if (!(unitName in table.policy.columns)) columns.push({ qualifier, name: unitName, value: path.unit });
+  return { tables: [table, ...path.tables], conditions: path.conditions, columns };
+}
+
+/**
+ * The tables of a several-hop unit path (`items → visits`, then `visits.person_id` names the
+ * person), joined by equality of each hop's columns, read raw (never clamped: they are keys, not
+ * values). Each hop's target column is unique (plan-query.ts refuses a path the catalog does not
+ * prove so), so every row of `table` meets at most one row of each path table: the join adds no
+ * rows, and a row reaches at most one person. The unit table itself is not joined; the last hop's
+ * column holds the person, as a one-hop table's column does.
+ */
+function followUnitPath(
+  table: TableReference,
+  context: AnalysisContext,
+): { tables: TableReference[]; conditions: Expr[]; unit: Expr } {
+  const hops = unitPathOf(table.table, context, undefined);
+  const tables: TableReference[] = [];
+  const conditions: Expr[] = [];
+  let from = table;
+  hops.slice(0, -1).forEach((hop, index) => {
+    const policy = context.policy.tables[hop.table]!;
+    const next: TableReference = {
+      alias: context.nextAlias(),
+      table: hop.table,
+      schema: policy.schema,
+      policy,
+      private: true,
+      unitColumn: index === hops.length - 2 ? hops.at(-1)!.column : undefined,
+      communityColumn: undefined,
+      pathHop: { for: table.alias, key: hop.references },
+    };
+    conditions.push(
+      equality(
+        columnExpression(from, hop.column, undefined),
+        columnExpression(next, hop.references, undefined),
+        -1,
+      ),
+    );
+    tables.push(next);
+    from = next;
+  });
+  return { tables, conditions, unit: columnExpression(from, from.unitColumn!, undefined) };
 }
 
 function columnExpression(table: TableReference, column: string, policy: ColumnPolicy | undefined): Expr {
@@ -187,13 +246,16 @@ function join(
   context: AnalysisContext,
   location: number,
 ): RowSource {
-  if (expr.jointype !== 'JOIN_INNER') {
+  const kind = expr.jointype;
+  if (kind === 'JOIN_FULL') {
     refuse(
       'invalid_join',
-      'only inner joins are supported (JOIN … ON / USING); outer joins are not',
+      'FULL JOIN is not supported: write the private side first and LEFT JOIN the public table',
       location,
     );
   }
+  if (kind !== 'JOIN_INNER' && kind !== 'JOIN_LEFT' && kind !== 'JOIN_RIGHT')
+    refuse('invalid_join', 'only inner, LEFT and RIGHT joins are supported', location);
   if (expr.isNatural)
     refuse('invalid_join', 'NATURAL JOIN is not supported; write JOIN … USING (…)', location);
   if (expr.alias) refuse('unsupported_sql', 'an alias on a join is not supported', location);
@@ -201,14 +263,20 @@ function join(
   const right = fromItem(expr.rarg!, context);
   if (!expr.quals && !expr.usingClause) return crossJoin(left, right, location);
 
+  // An outer join whose NULL-extended side is public keeps every preserved row with its person.
+  const outer = kind !== 'JOIN_INNER' && !hasPrivate(kind === 'JOIN_LEFT' ? right : left);
   const usingNames = (expr.usingClause ?? []).map((n) => ('String' in n ? (n.String.sval ?? '') : ''));
+  // USING merges a column into one name: the preserved side's copy (the left one of an inner join).
+  const merged = (side: RowSource) =>
+    side.columns.map((c) => (usingNames.includes(c.name) ? { ...c, qualifiedOnly: true } : c));
   const combined: RowSource = {
     tables: [...left.tables, ...right.tables],
     conditions: [...left.conditions, ...right.conditions],
-    columns: [
-      ...left.columns,
-      ...right.columns.map((c) => (usingNames.includes(c.name) ? { ...c, qualifiedOnly: true } : c)),
-    ],
+    columns:
+      kind === 'JOIN_RIGHT' && outer
+        ? [...merged(left), ...right.columns]
+        : [...left.columns, ...merged(right)],
+    leftJoins: [...(left.leftJoins ?? []), ...(right.leftJoins ?? [])],
   };
   const options = (clause: string) => ({
     scope: scopeOf(combined),
@@ -224,7 +292,25 @@ function join(
   });
   if (expr.quals)
     joinConditions.push(requireType(analyzeExpression(expr.quals, options('in JOIN … ON')), 'bool'));
-  if (hasPrivate(left) && hasPrivate(right) && !joinsOnUnit(joinConditions, left, right)) {
+  if (outer) {
+    return publicOuterJoin(
+      kind === 'JOIN_LEFT' ? [left, right] : [right, left],
+      kind === 'JOIN_LEFT' ? expr.rarg! : expr.larg!,
+      combined.columns,
+      joinConditions,
+      context,
+    );
+  }
+  if (kind !== 'JOIN_INNER' && hasPrivate(kind === 'JOIN_LEFT' ? left : right)) {
+    refuse(
+      'invalid_join',
+      'an outer join between private tables is not supported: its NULL-extended rows would stand for rows a person does not have; use an inner join on the person column',
+      location,
+    );
+  }
+  // Inner, or public LEFT JOIN private: the private side's NULL-extended rows name no person and
+  // are dropped with every row without one, so exactly the inner join's rows remain.
+  if (hasPrivate(left) && hasPrivate(right) && !joinsOnUnit(joinConditions, left, right, context)) {
     refuse(
       'invalid_join',
       'a join between private tables must include equality of the person columns (e.g. ON a.person_id = b.person_id or USING (person_id))',
@@ -232,6 +318,42 @@ function join(
     );
   }
   return { ...combined, conditions: [...combined.conditions, ...joinConditions] };
+}
+
+/**
+ * `preserved LEFT JOIN public` (or `public RIGHT JOIN preserved`): every preserved row is kept,
+ * with the public columns NULL where nothing matches, so every row still belongs to one person and
+ * depends only on that person's row and public rows; bounding after FROM is unchanged. The ON
+ * conditions hold only for matched rows, so they join no `conditions` (no scope or domain is read
+ * from them). The NULL-extended side must be a table named directly: a subquery's WHERE or
+ * computed columns would not be NULL-extended once inlined.
+ */
+function publicOuterJoin(
+  [preserved, nullable]: readonly [RowSource, RowSource],
+  nullableNode: Node,
+  columns: readonly ScopeColumn[],
+  on: readonly Expr[],
+  context: AnalysisContext,
+): RowSource {
+  const table = nullable.tables[0];
+  const named =
+    'RangeVar' in nullableNode &&
+    (nullableNode.RangeVar.schemaname !== undefined ||
+      !context.ctes.has(nullableNode.RangeVar.relname ?? ''));
+  if (!named || !table || nullable.tables.length !== 1 || (nullable.leftJoins ?? []).length > 0) {
+    refuse(
+      'invalid_join',
+      'the NULL-extended side of an outer join must be a public table named directly (no subquery, CTE or join)',
+      locationOf(nullableNode),
+    );
+  }
+  return {
+    // The NULL-extended table comes after every table its ON may name.
+    tables: [...preserved.tables, table],
+    conditions: preserved.conditions,
+    columns,
+    leftJoins: [...(preserved.leftJoins ?? []), { alias: table.alias, on }],
+  };
 }
 
 function crossJoin(left: RowSource, right: RowSource, location?: number): RowSource {
@@ -246,6 +368,7 @@ function crossJoin(left: RowSource, right: RowSource, location?: number): RowSou
     tables: [...left.tables, ...right.tables],
     conditions: [...left.conditions, ...right.conditions],
     columns: [...left.columns, ...right.columns],
+    leftJoins: [...(left.leftJoins ?? []), ...(right.leftJoins ?? [])],
   };
 }
 
@@ -253,18 +376,45 @@ function hasPrivate(source: RowSource): boolean {
   return source.tables.some((t) => t.private);
 }
 
-/** Some top-level conjunct says left.unit = right.unit. */
-function joinsOnUnit(conditions: readonly Expr[], left: RowSource, right: RowSource): boolean {
+/**
+ * Some top-level conjunct says left.unit = right.unit, or follows the first hop of one side's unit
+ * path to the other (`items.visit_id = visits.visit_id` for items' `visit_id -> visits.visit_id`):
+ * that hop's target is unique (plan-query.ts requires it for the path), so the joined rows pair a
+ * row with the row its path goes through, of the same person. Both columns must be read raw (no
+ * policy bounds): a clamped key could meet another person's row.
+ */
+function joinsOnUnit(
+  conditions: readonly Expr[],
+  left: RowSource,
+  right: RowSource,
+  context: AnalysisContext,
+): boolean {
   const aliases = (s: RowSource) => new Set(s.tables.map((t) => t.alias));
   const [leftAliases, rightAliases] = [aliases(left), aliases(right)];
   return conditions.flatMap(conjuncts).some((c) => {
     if (c.kind !== 'operator' || c.form !== 'AEXPR_OP' || c.operator !== '=' || !c.left) return false;
     const [a, b] = [c.left, c.right as Expr];
-    if (a.kind !== 'column' || b.kind !== 'column' || a.role !== 'unit' || b.role !== 'unit') return false;
-    return (
+    if (a.kind !== 'column' || b.kind !== 'column') return false;
+    const across =
       (leftAliases.has(a.table.alias) && rightAliases.has(b.table.alias)) ||
-      (leftAliases.has(b.table.alias) && rightAliases.has(a.table.alias))
-    );
+      (leftAliases.has(b.table.alias) && rightAliases.has(a.table.alias));
+    if (!across) return false;
+    if (a.role === 'unit' && b.role === 'unit') return true;
+    const firstHop = (from: typeof a, to: typeof b) => {
+      const hop = context.policy.tables[from.table.table]?.unit_path?.[0];
+      const { column, table, references } = hop
+        ? parseUnitHop(hop)
+        : { column: '', table: '', references: '' };
+      return (
+        (context.policy.tables[from.table.table]?.unit_path?.length ?? 0) > 1 &&
+        from.column === column &&
+        to.table.table === table &&
+        to.column === references &&
+        from.policy?.bounds === undefined &&
+        to.policy?.bounds === undefined
+      );
+    };
+    return firstHop(a, b) || firstHop(b, a);
   });
 }
 
@@ -343,7 +493,12 @@ function inlineSubquery(
   });
   const renamed = (columnAliases ?? []).map((n) => ('String' in n ? (n.String.sval ?? '') : ''));
   const columns = targets.map((c, i) => (renamed[i] ? { ...c, name: renamed[i] } : c));
-  return { tables: inner.tables, conditions: [...inner.conditions, ...where], columns };
+  return {
+    tables: inner.tables,
+    conditions: [...inner.conditions, ...where],
+    columns,
+    ...(inner.leftJoins ? { leftJoins: inner.leftJoins } : {}),
+  };
 }
 
 /** '' for `*`, the qualifier for `t.*`, undefined when the target is not a star. */

@@ -4,7 +4,7 @@
  * function of group keys and aggregates, evaluated after noise (post-process.ts).
  */
 import type { FuncCall, Node, SelectStmt } from 'libpg-query';
-import type { Expr, TableReference } from '../ir.ts';
+import type { Expr, LeftJoin, TableReference } from '../ir.ts';
 import { conjuncts, expressionKey } from '../ir.ts';
 import type { OutputColumn, PublicDomain, SortKey } from '../plan.ts';
 import { OUTPUT_FUNCTIONS, type OutputExpr } from '../post-process.ts';
@@ -32,6 +32,8 @@ export interface AnalyzedQuery {
   readonly tables: readonly TableReference[];
   /** Every row read satisfies all of these: join conditions and WHERE conjuncts. */
   readonly conditions: readonly Expr[];
+  /** Public tables LEFT JOINed in (their ON conditions are not among `conditions`). */
+  readonly leftJoins: readonly LeftJoin[];
   readonly keys: readonly AnalyzedKey[];
   readonly registry: MeasurementRegistry;
   readonly columns: readonly OutputColumn[];
@@ -145,6 +147,7 @@ export function analyzePrivateSelect(select: SelectStmt, outer: AnalysisContext)
   return {
     tables: source.tables,
     conditions,
+    leftJoins: source.leftJoins ?? [],
     keys: keys.map((k) => (k.domain ? { ...k, domain: narrowDomain(k.expr, k.domain, conditions) } : k)),
     registry,
     columns,

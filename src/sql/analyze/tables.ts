@@ -5,6 +5,7 @@
  * `pg_stats`, `pg_class.reltuples` and friends never leak counts.
  */
 import type { RangeVar } from 'libpg-query';
+import { parseUnitHop } from '../../policy/cross-check.ts';
 import type { Policy } from '../../policy/schema.ts';
 import type { TableReference } from '../ir.ts';
 import { refuse } from '../refusal.ts';
@@ -65,21 +66,57 @@ export function resolvePolicyTable(rangeVar: RangeVar, context: AnalysisContext)
 }
 
 /**
- * The column of a private table that names the person. The unit table holds it directly; another
- * table names it through a one-hop `unit_path` (`person_id -> people.person_id`). Longer paths
- * would need the rewrite to join along the path; they are refused until that exists.
+ * The column of a private table that names the person, when the table holds it: the unit table
+ * itself, or a table with a one-hop `unit_path` (`person_id -> people.person_id`). A table whose
+ * path has several hops (`visit_id -> visits.visit_id`, `person_id -> people.person_id`) gets its
+ * unit through the path tables `from.ts` joins in (`unitPathOf`): undefined here.
  */
-function unitColumnOf(table: string, context: AnalysisContext, location: number | undefined): string {
+function unitColumnOf(
+  table: string,
+  context: AnalysisContext,
+  location: number | undefined,
+): string | undefined {
   const unit = context.policy.privacy_unit;
   if (table === unit.table) return unit.column;
-  const path = context.policy.tables[table]?.unit_path ?? [];
-  const hop = /^([a-z_][a-z0-9_]*)\s*->\s*([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)$/.exec(path[0] ?? '');
-  if (path.length === 1 && hop && hop[2] === unit.table && hop[3] === unit.column) return hop[1]!;
-  return refuse(
-    'unsupported_sql',
-    `table ${table} reaches the privacy unit through a path dpgate cannot follow yet (only one hop to ${unit.table}.${unit.column})`,
-    location,
-  );
+  const path = unitPathOf(table, context, location);
+  return path.length === 1 ? path[0]!.column : undefined;
+}
+
+/** One hop of a unit path: `column` of the table before it references `table.references`. */
+export interface UnitHop {
+  readonly column: string;
+  readonly table: string;
+  readonly references: string;
+}
+
+/**
+ * The unit path of a private table other than the unit table, hop by hop. The policy check
+ * (`cross-check.ts`) already requires a chain of private tables without repeats that ends at the
+ * unit; a path that does not is refused here too rather than followed.
+ */
+export function unitPathOf(
+  table: string,
+  context: AnalysisContext,
+  location: number | undefined,
+): readonly UnitHop[] {
+  const unit = context.policy.privacy_unit;
+  const path = (context.policy.tables[table]?.unit_path ?? []).map(parseUnitHop);
+  const last = path.at(-1);
+  const visited = new Set([table, ...path.map((hop) => hop.table)]);
+  const followable =
+    last !== undefined &&
+    last.table === unit.table &&
+    last.references === unit.column &&
+    visited.size === path.length + 1 &&
+    path.slice(0, -1).every((hop) => context.policy.tables[hop.table]?.public === false);
+  if (!followable) {
+    refuse(
+      'unsupported_sql',
+      `table ${table} has no unit path dpgate can follow to ${unit.table}.${unit.column}`,
+      location,
+    );
+  }
+  return path;
 }
 
 function qualified(rangeVar: RangeVar): string {
