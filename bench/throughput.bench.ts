@@ -11,16 +11,23 @@
  *
  * Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); makes its own
  * database and drops it. Run: `npx tsx bench/throughput.bench.ts`. Knobs: BENCH_SECONDS (10 per
- * phase), BENCH_ROUNDS (2), BENCH_GATEWAYS (1,2,3).
+ * phase), BENCH_ROUNDS (2), BENCH_GATEWAYS (1,2,3), BENCH_CPU_PROF (a directory: the gateways run
+ * with `node --cpu-prof` and write their profiles there).
+ *
+ * Besides answers/s it reports the CPU time each answer cost, read from /proc: the gateway
+ * processes, the PostgreSQL backends serving this bench's database, and the load generator. On a
+ * machine shared with other work that, not answers/s, is the figure that does not depend on load.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
 import { createApiKey } from '../src/principals/api-keys.ts';
 import { openTestDatabase } from '../test/support/databases.ts';
 import { DEMO_POLICY_DIR } from '../test/support/demo-policy.ts';
 import type { GatewayProcess, startGateway } from '../test/support/gateway-process.ts';
+import { askQuery, processCpuMs, runAnalysts } from './analyst-load.ts';
 import { startWireCounter } from './wire-counter.ts';
 
 process.env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/test';
@@ -32,9 +39,7 @@ const ANALYSTS = 32;
 const WARM_UP_SECONDS = 3;
 const HERE = fileURLToPath(new URL('..', import.meta.url));
 const CHECKOUTS = (process.env.BENCH_CHECKOUTS ?? HERE).split(',').map((path) => resolve(path));
-
-const percentile = (sorted: number[], p: number) =>
-  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -74,49 +79,59 @@ for (const checkout of CHECKOUTS) {
 }
 
 let distinct = 0;
-async function ask(gateway: GatewayProcess, key: string, sqlText: string): Promise<number> {
-  const started = performance.now();
-  const response = await fetch(`${gateway.url}/v1/queries`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ sql: sqlText, epsilon: 0.001 }),
-  });
-  const text = await response.text();
-  if (response.status !== 200) throw new Error(`status ${response.status}: ${text.slice(0, 200)}`);
-  return performance.now() - started;
-}
+const ask = (gateway: GatewayProcess, key: string, sqlText: string) => askQuery(gateway.url, key, sqlText);
 const freshSql = () => `SELECT COUNT(*) FROM people WHERE age > ${-++distinct}`;
 const repeatSql = (analyst: number) => `SELECT COUNT(*) FROM people WHERE age > ${1000 + analyst}`;
 
-/** 32 analysts for `seconds`, analyst i on gateway i mod n: answers/s, p50, p99, failures. */
-async function load(gateways: GatewayProcess[], sqlFor: (analyst: number) => string, seconds = SECONDS) {
-  const latencies: number[] = [];
-  let failures = 0;
-  const until = performance.now() + seconds * 1000;
-  await Promise.all(
-    keys.map(async (key, analyst) => {
-      const gateway = gateways[analyst % gateways.length]!;
-      while (performance.now() < until) {
-        try {
-          latencies.push(await ask(gateway, key, sqlFor(analyst)));
-        } catch {
-          failures++;
-        }
+/** The PostgreSQL backends serving this bench's database, other than the bench's own. */
+async function backendPids(): Promise<number[]> {
+  const result = await sql<{ pid: number }>`select pid from pg_stat_activity
+    where datname = current_database() and pid <> pg_backend_pid()`.execute(database.db);
+  return result.rows.map((row) => row.pid);
+}
+const cpuOf = (pids: readonly number[]) =>
+  new Map(
+    pids.flatMap((pid) => {
+      try {
+        return [[pid, processCpuMs(pid)] as const];
+      } catch {
+        return []; // ended since it was listed
       }
     }),
   );
-  const sorted = latencies.sort((a, b) => a - b);
+/** CPU used between two readings, over the processes present in both. */
+const cpuSpent = (before: Map<number, number>, after: Map<number, number>) =>
+  [...after].reduce((sum, [pid, ms]) => sum + (before.has(pid) ? ms - before.get(pid)! : 0), 0);
+
+/** 32 analysts for `seconds`: answers/s, p50, p99, failures, and CPU ms per answer by process. */
+async function load(gateways: GatewayProcess[], sqlFor: (analyst: number) => string, seconds = SECONDS) {
+  const gatewayPids = gateways.map((gateway) => gateway.child.pid!);
+  const pgPids = await backendPids();
+  const before = { gateway: cpuOf(gatewayPids), postgres: cpuOf(pgPids), generator: process.cpuUsage() };
+  const result = await runAnalysts(
+    gateways.map((gateway) => gateway.url),
+    keys,
+    sqlFor,
+    seconds,
+  );
+  const generator = process.cpuUsage(before.generator);
+  const perAnswer = (ms: number) => ms / Math.max(1, result.answers);
   return {
-    perSecond: sorted.length / SECONDS,
-    p50: percentile(sorted, 0.5),
-    p99: percentile(sorted, 0.99),
-    failures,
+    ...result,
+    cpu: {
+      gateway: perAnswer(cpuSpent(before.gateway, cpuOf(gatewayPids))),
+      postgres: perAnswer(cpuSpent(before.postgres, cpuOf(pgPids))),
+      generator: perAnswer((generator.user + generator.system) / 1000),
+    },
   };
 }
 
 async function startGateways(checkout: string, count: number, url = database.url!) {
   const start = starters.get(checkout)!;
-  return Promise.all(Array.from({ length: count }, () => start({ ...env, DATABASE_URL: url }, 60_000)));
+  const nodeArgs = CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR] : [];
+  return Promise.all(
+    Array.from({ length: count }, () => start({ ...env, DATABASE_URL: url }, 60_000, { nodeArgs })),
+  );
 }
 
 /** Statements and round trips per fresh answer, one analyst, sequential, through the wire counter. */
@@ -146,6 +161,7 @@ type Row = {
   p50: number;
   p99: number;
   failures: number;
+  cpu: { gateway: number; postgres: number; generator: number };
 };
 const rows: Row[] = [];
 try {
@@ -176,8 +192,9 @@ try {
             ['repeated', repeated],
           ] as const) {
             rows.push({ checkout, gateways: count, mode, ...result });
+            const { cpu } = result;
             console.log(
-              `round ${round} ${checkout} ${count} gateway(s) ${mode}: ${result.perSecond.toFixed(0)} answers/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ${result.failures} failed; load ${loadavg()[0]!.toFixed(2)}`,
+              `round ${round} ${checkout} ${count} gateway(s) ${mode}: ${result.perSecond.toFixed(0)} answers/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ${result.failures} failed; CPU ms per answer: gateway ${cpu.gateway.toFixed(2)}, PostgreSQL ${cpu.postgres.toFixed(2)}, load generator ${cpu.generator.toFixed(2)}; load ${loadavg()[0]!.toFixed(2)}`,
             );
           }
         } finally {
@@ -191,7 +208,8 @@ try {
     for (const mode of ['fresh', 'repeated'] as const) {
       const cells = CHECKOUTS.map((checkout) => {
         const mine = rows.filter((r) => r.checkout === checkout && r.gateways === count && r.mode === mode);
-        return `${median(mine.map((r) => r.perSecond)).toFixed(0)}/s p50 ${median(mine.map((r) => r.p50)).toFixed(1)} p99 ${median(mine.map((r) => r.p99)).toFixed(1)} ms`;
+        const cpu = (part: keyof Row['cpu']) => median(mine.map((r) => r.cpu[part])).toFixed(2);
+        return `${median(mine.map((r) => r.perSecond)).toFixed(0)}/s p50 ${median(mine.map((r) => r.p50)).toFixed(1)} p99 ${median(mine.map((r) => r.p99)).toFixed(1)} ms, CPU ms/answer gw ${cpu('gateway')} pg ${cpu('postgres')} gen ${cpu('generator')}`;
       });
       console.log(`${count} gateway(s) ${mode}: ${cells.join(' | ')}`);
     }

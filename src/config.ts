@@ -30,6 +30,7 @@ const environment = z.object({
   DPGATE_RATE_LIMIT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   DPGATE_IN_FLIGHT_LEASE_MS: z.coerce.number().int().positive().default(120_000),
   DPGATE_PENDING_ANSWER_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+  DPGATE_KEY_CACHE_MS: z.coerce.number().int().nonnegative().default(2_000),
   DPGATE_FEDERATION_KEY: z.string().min(1).optional(),
   DPGATE_METRICS_TOKEN: z.string().min(16).optional(),
 });
@@ -66,6 +67,8 @@ export const CONFIG_DOCS: Record<keyof Config, string> = {
     'Requests per minute each API key may make to `/v1/*` (token bucket refill rate; across all gateways with the `postgres` store).',
   DPGATE_PENDING_ANSWER_TIMEOUT_MS:
     'How old a charged answer left pending (its gateway crashed or lost the database) must be before a retry resolves it as failed; keep it above every policy’s statement_timeout_ms.',
+  DPGATE_KEY_CACHE_MS:
+    'How long a gateway keeps a valid API key without looking it up again: a key revoked through another gateway or the CLI is refused everywhere within this time (at once on the gateway that revoked it). `0` looks every request up.',
   DPGATE_RATE_LIMIT_BURST: 'Requests an idle API key may make at once before the per-minute rate applies.',
   DPGATE_MAX_IN_FLIGHT_PER_KEY:
     'Requests one API key may have in progress at the same time (across all gateways with the `postgres` store).',

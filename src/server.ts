@@ -94,6 +94,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     db: gateway.database.db,
     readDb: gateway.database.readDb,
     pendingAnswerTimeoutMs: config.DPGATE_PENDING_ANSWER_TIMEOUT_MS,
+    keyCacheMs: config.DPGATE_KEY_CACHE_MS,
     databaseKind: gateway.database.driver.kind,
     policies: gateway.policies,
     logger,

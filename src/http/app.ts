@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { isDatabaseUnavailable } from '../db/database-errors.ts';
 import { PolicySupersededError } from '../ledger/charge.ts';
+import { keyLookup } from '../principals/key-cache.ts';
 import type { AppDependencies, AppEnv } from './context.ts';
 import { authenticate } from './middleware/auth.ts';
 import { bodyChecks } from './middleware/body-checks.ts';
@@ -36,7 +37,8 @@ export function createApp(deps: AppDependencies) {
   if (deps.metrics) app.use(measureRequests(deps.metrics));
   app.use(requestId({ headerName: 'x-request-id' }));
   app.use(requestLog(deps.logger));
-  app.use('/v1/*', authenticate(deps.readDb ?? deps.db));
+  const keys = keyLookup(deps.readDb ?? deps.db, deps.keyCacheMs);
+  app.use('/v1/*', authenticate(keys));
   if (deps.requestLimiter) app.use('/v1/*', rateLimit(deps.requestLimiter));
   app.use(bodyChecks());
   if (deps.runsTraining === false) app.post('/v1/training-jobs', refuseTraining);
@@ -53,7 +55,7 @@ export function createApp(deps: AppDependencies) {
   app.route('/', historyRoutes(deps));
   app.route('/', queryRoutes(deps, deps.testing));
   app.route('/', trainingRoutes(deps));
-  app.route('/', keyRoutes(deps));
+  app.route('/', keyRoutes(deps, keys));
   app.route('/', dashboardRoutes(deps));
   app.route('/', federatedQueryRoutes(deps));
 

@@ -36,6 +36,8 @@ export interface AppDependencies {
   readonly requestLimiter?: Limiter;
   /** After this long a pending answer is taken as cut off and resolved as failed. */
   readonly pendingAnswerTimeoutMs?: number;
+  /** How long a valid API key is kept without looking it up again (principals/key-cache.ts); absent, 0. */
+  readonly keyCacheMs?: number;
   /** The gateway's federation key and transport; absent, federated routes are not served. */
   readonly federation?: FederationDependencies;
   /** False where training threads cannot run (Workers): starting a job is refused. Default true. */

@@ -73,6 +73,8 @@ export interface AnswerContext {
   readonly pendingAnswerTimeoutMs?: number | undefined;
   /** Plans and repeats seen before by this process; absent, every request is planned and looked up. */
   readonly repeats?: RepeatCache | undefined;
+  /** PostgreSQL takes several statements in one round trip (execute.ts); PGlite does not. */
+  readonly databaseKind?: 'postgres' | 'pglite' | undefined;
 }
 
 /** A pending answer this old cannot still be released by any gateway (see failIfAbandoned). */
@@ -250,7 +252,9 @@ async function chargeAndAnswer(
   let response: Record<string, unknown>;
   try {
     await faults?.('after-charge');
-    const trueRows = await runReadOnly(db, plan.sql, policy.policy.limits.statement_timeout_ms);
+    const trueRows = await runReadOnly(db, plan.sql, policy.policy.limits.statement_timeout_ms, {
+      multiStatement: context.databaseKind === 'postgres',
+    });
     await faults?.('after-execute');
     const answer = release(plan, trueRows, {
       ...(context.random ? { random: context.random } : {}),

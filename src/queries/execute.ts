@@ -3,6 +3,10 @@
  * snapshot for the whole statement; no writes, sequences or DDL) with a statement timeout, as the
  * least-privilege query role (db/query-role.ts). The SQL comes from the rewriter, never from the
  * analyst's text, and its literals arrive as parameters.
+ *
+ * On PostgreSQL the BEGIN and the settings go in one round trip: a text without parameters is sent
+ * as one simple Query, which may hold several statements. PGlite takes one statement per call, so
+ * there they are two.
  */
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
@@ -11,11 +15,18 @@ import type { RewrittenSql } from '../sql/index.ts';
 
 export type TrueRow = Record<string, unknown>;
 
+export interface ReadOnlyOptions {
+  /** The database takes several statements in one parameterless query (PostgreSQL, not PGlite). */
+  readonly multiStatement?: boolean;
+}
+
 export async function runReadOnly(
   db: Kysely<Database>,
   query: RewrittenSql,
   timeoutMs: number,
+  { multiStatement = false }: ReadOnlyOptions = {},
 ): Promise<TrueRow[]> {
+  if (multiStatement) return runInOneBegin(db, query, timeoutMs);
   return db
     .transaction()
     .setIsolationLevel('repeatable read')
@@ -27,6 +38,30 @@ export async function runReadOnly(
       const result = await trx.executeQuery<TrueRow>(CompiledQuery.raw(query.text, boundParameters(query)));
       return result.rows;
     });
+}
+
+async function runInOneBegin(db: Kysely<Database>, query: RewrittenSql, timeoutMs: number) {
+  if (!Number.isSafeInteger(timeoutMs)) throw new Error('a statement timeout is a whole number of ms');
+  return db.connection().execute(async (connection) => {
+    await sql
+      .raw(`begin isolation level repeatable read read only;
+        select set_config('statement_timeout', '${timeoutMs}', true), set_config('role', '${QUERY_ROLE}', true)`)
+      .execute(connection);
+    try {
+      const result = await connection.executeQuery<TrueRow>(
+        CompiledQuery.raw(query.text, boundParameters(query)),
+      );
+      await sql.raw('commit').execute(connection);
+      return result.rows;
+    } catch (error) {
+      // As Kysely's own transactions do: a rollback that fails leaves a broken connection to the pool's checks.
+      await sql
+        .raw('rollback')
+        .execute(connection)
+        .catch(() => {});
+      throw error;
+    }
+  });
 }
 
 /** The query's parameters, with a fresh selection key from the CSPRNG where the rewrite asks for one. */

@@ -165,6 +165,21 @@ describeEachDatabase('rate limits', (database) => {
         return next.admitted;
       });
     });
+
+    it('admits exactly the limit of many requests arriving at once on two limiters, each on its own', async () => {
+      const limits = { perMinute: 6000, burst: 1000, maxInFlight: 5 };
+      const [a, b] = [shared(store, database().db, limits), shared(store, database().db, limits)];
+      const [busy, idle] = [crypto.randomUUID(), crypto.randomUUID()];
+      const admissions = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? a : b).admit(i % 3 === 0 ? idle : busy)),
+      );
+      const admitted = (key: string) =>
+        admissions.filter((admission, i) => admission.admitted && (i % 3 === 0 ? idle : busy) === key);
+      expect(admitted(busy)).toHaveLength(5);
+      expect(admitted(idle)).toHaveLength(5);
+      expect(admissions.filter((admission) => !admission.admitted)).toHaveLength(14);
+      for (const admission of admissions) if (admission.admitted) admission.release();
+    });
   });
 });
 

@@ -3,16 +3,14 @@
  * key is 401; a known key with the wrong role is 403.
  */
 import type { MiddlewareHandler } from 'hono';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../db/database.ts';
 import type { Role } from '../../policy/schema.ts';
-import { authenticateKey } from '../../principals/api-keys.ts';
+import type { KeyLookup } from '../../principals/key-cache.ts';
 import type { AppEnv } from '../context.ts';
 import { Problem } from '../problem.ts';
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="dpgate"' };
 
-export function authenticate(db: Kysely<Database>): MiddlewareHandler<AppEnv> {
+export function authenticate(keys: KeyLookup): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization');
     const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
@@ -21,7 +19,7 @@ export function authenticate(db: Kysely<Database>): MiddlewareHandler<AppEnv> {
         headers: CHALLENGE,
       });
     }
-    const principal = await authenticateKey(db, match[1]!);
+    const principal = await keys.authenticate(match[1]!);
     if (!principal) {
       throw new Problem('unauthorized', 'This API key is unknown or revoked.', { headers: CHALLENGE });
     }

@@ -1,6 +1,7 @@
 /**
- * API keys for the council: list, create, revoke, rotate. Each change is audited and takes effect
- * on the next request, because every request looks its key up in the database.
+ * API keys for the council: list, create, revoke, rotate. Each change is audited. A revocation or
+ * rotation takes effect on this gateway's next request (it forgets the keys it kept), and on other
+ * gateways once their kept keys expire (DPGATE_KEY_CACHE_MS).
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { ROLES } from '../../policy/schema.ts';
@@ -14,6 +15,7 @@ import {
   revokeApiKey,
   rotateApiKey,
 } from '../../principals/api-keys.ts';
+import type { KeyLookup } from '../../principals/key-cache.ts';
 import type { AppDependencies, AppEnv } from '../context.ts';
 import { requireRole } from '../middleware/auth.ts';
 import { AUTH_PROBLEMS, BEARER, problem } from '../openapi-schemas.ts';
@@ -119,7 +121,7 @@ const rotateRoute = createRoute({
   },
 });
 
-export function keyRoutes(deps: AppDependencies) {
+export function keyRoutes(deps: AppDependencies, keys: KeyLookup) {
   return new OpenAPIHono<AppEnv>()
     .openapi(listRoute, async (c) => c.json({ keys: (await listApiKeys(deps.db)).map(keyBody) }, 200))
     .openapi(createKeyRoute, async (c) => {
@@ -136,11 +138,13 @@ export function keyRoutes(deps: AppDependencies) {
     .openapi(revokeRoute, async (c) => {
       const { id } = c.req.valid('param');
       const revoked = await keyProblems(() => revokeApiKey(deps.db, id, c.var.principal.id));
+      keys.forget();
       return c.json(keyBody(revoked), 200);
     })
     .openapi(rotateRoute, async (c) => {
       const { id } = c.req.valid('param');
       const rotated = await keyProblems(() => rotateApiKey(deps.db, id, c.var.principal.id));
+      keys.forget();
       return c.json({ key: keyBody(rotated.record), secret: rotated.key }, 201);
     });
 }

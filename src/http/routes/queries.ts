@@ -167,6 +167,7 @@ export function queryRoutes(deps: AppDependencies, options: QueryRouteOptions = 
             faults: options.faults,
             pendingAnswerTimeoutMs: deps.pendingAnswerTimeoutMs,
             repeats,
+            databaseKind: deps.databaseKind,
           },
           query,
         );
