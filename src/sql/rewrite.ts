@@ -45,7 +45,7 @@ import {
   operator,
   ParameterList,
 } from './emit.ts';
-import { type Expr, expressionKey, type TableReference } from './ir.ts';
+import { type Expr, expressionKey, type PerPersonStage, type TableReference } from './ir.ts';
 import { parseSync } from './pg-parser.ts';
 import type { PublicDomain, RewrittenSql } from './plan.ts';
 
@@ -79,6 +79,11 @@ const INT4_LIMIT = 2 ** 31;
 
 export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
   const params = new ParameterList();
+  // A per-person stage's SQL comes first, so its parameters keep their numbers (and the outer
+  // query reuses its selection key, if it has one).
+  const stage = input.tables.find((t) => t.stage)?.stage;
+  if (stage) params.values.push(...stage.sql.parameters);
+  let selectionKeyParameter = stage?.sql.selectionKeyParameter;
   const keys = input.keys.map((k) => k.column);
   const grouped = keys.length > 0;
   const withKeys = (prefix: string) => keys.map((k) => `, ${prefix}${k}`).join('');
@@ -97,7 +102,9 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
   // repeat only a column name, so nested clamps never copy an expression.
   const expressions = distinctExpressions(input.values);
   const source = `SELECT NULL AS unit${withKeys('NULL AS ')}${expressions.map((_, i) => `, NULL AS e${i}`).join('')} FROM ${input.tables
-    .map((t) => `${quoted(t.schema)}.${quoted(t.table)} AS ${t.alias}`)
+    .map((t) =>
+      t.stage ? `(SELECT 1) AS ${t.alias}` : `${quoted(t.schema)}.${quoted(t.table)} AS ${t.alias}`,
+    )
     .join(', ')} WHERE true`;
   const valued = `SELECT unit${withKeys('')}${input.values.map((v) => `, NULL AS ${v.column}`).join('')} FROM source`;
   const bucketCount = (q: QuantileDraft, bucket: number) =>
@@ -105,7 +112,6 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
 
   const ctes = [`source AS (${source})`, `valued AS (${valued})`];
   let aggregated: string;
-  let selectionKeyParameter: number | undefined;
   if (input.onePerUnit) {
     const measures = [
       ...input.measurements.map((m) => `${directMeasureSql(m)} AS ${m.column}`),
@@ -134,8 +140,10 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
     );
     let perGroupInput = 'per_person';
     if (grouped && input.selectGroups) {
-      params.bind('0', 'int8');
-      selectionKeyParameter = params.values.length;
+      if (selectionKeyParameter === undefined) {
+        params.bind('0', 'int8');
+        selectionKeyParameter = params.values.length;
+      }
       const order = `pg_catalog.hashtextextended(CAST(ROW(unit${withKeys('')}) AS pg_catalog.text), $${selectionKeyParameter}::pg_catalog.int8)${withKeys('')}`;
       ctes.push(
         `bounded AS (SELECT * FROM (SELECT per_person.*, pg_catalog.row_number() OVER (PARTITION BY unit ORDER BY ${order}) AS group_rank FROM per_person) AS ranked WHERE group_rank <= ${integer(input.maxGroupsPerUnit)})`,
@@ -209,6 +217,9 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
     cteNodes[0]!.CommonTableExpr.ctequery.SelectStmt,
     cteNodes[1]!.CommonTableExpr.ctequery.SelectStmt,
   ];
+  input.tables.forEach((t, i) => {
+    if (t.stage) spliceStage(sourceStmt, i, t.stage);
+  });
   const unit = columnRef(unitTable.alias, unitTable.unitColumn!);
   setTargets(sourceStmt, [
     unit,
@@ -236,6 +247,12 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
     parameters: params.values,
     ...(selectionKeyParameter === undefined ? {} : { selectionKeyParameter }),
   };
+}
+
+/** Puts a per-person stage's query in place of the placeholder subquery at FROM item `index`. */
+function spliceStage(select: SelectStmt, index: number, stage: PerPersonStage): void {
+  const item = select.fromClause![index] as { RangeSubselect: { subquery: Node } };
+  item.RangeSubselect.subquery = parseSync(stage.sql.text).stmts![0]!.stmt!;
 }
 
 /** Replaces the placeholder targets of a skeleton SELECT, from position `start` on. */

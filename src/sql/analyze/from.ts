@@ -13,7 +13,8 @@
  *  - only inner joins: an outer join's NULL-extended rows would exist because some OTHER row is
  *    missing, and inlining a subquery's WHERE into the outer WHERE is only sound for inner joins;
  *  - subqueries and CTEs must be row-level (no aggregation, DISTINCT, LIMIT), which keeps the unit
- *    of every row: they are inlined like views.
+ *    of every row: they are inlined like views; or grouped by the person, which makes each row one
+ *    person's (per-person-subquery.ts).
  */
 import type { Node, SelectStmt } from 'libpg-query';
 import type { ColumnPolicy } from '../../policy/schema.ts';
@@ -21,6 +22,7 @@ import { conjuncts, type Expr, type TableReference, type ValueType } from '../ir
 import { refuse } from '../refusal.ts';
 import { type AnalysisContext, withoutCte } from './context.ts';
 import { analyzeExpression, locationOf, type RowScope, requireType } from './expression.ts';
+import { analyzePerPersonSubquery } from './per-person-subquery.ts';
 import { syntaxWords } from './syntax-names.ts';
 import { resolvePolicyTable, unknownColumnMessage } from './tables.ts';
 
@@ -293,14 +295,15 @@ function inlineSubquery(
   context: AnalysisContext,
 ): RowSource {
   const location = -1;
+  if (select.groupClause) return analyzePerPersonSubquery(select, qualifier, columnAliases, context);
   if (select.op && select.op !== 'SETOP_NONE')
     refuse('set_operation', 'UNION, INTERSECT and EXCEPT are not supported', location);
   if (select.distinctClause)
     refuse('select_distinct', 'SELECT DISTINCT is not supported (it releases row-level values)', location);
-  if (select.groupClause || select.havingClause) {
+  if (select.havingClause) {
     refuse(
       'unsupported_sql',
-      'a subquery or CTE in FROM must return rows (no GROUP BY or HAVING); aggregate in the outer query',
+      'a subquery or CTE in FROM must return rows, or one row per person (GROUP BY person_id); HAVING needs GROUP BY',
       location,
     );
   }

@@ -221,7 +221,7 @@ function namesInputColumn(node: Node, scope: RowScope): boolean {
 }
 
 /** Whether a column reference outside subqueries in this syntax tree names a person column. */
-function readsUnitColumn(node: unknown, scope: RowScope): boolean {
+export function readsUnitColumn(node: unknown, scope: RowScope): boolean {
   if (node === null || typeof node !== 'object') return false;
   if (Array.isArray(node)) return node.some((child) => readsUnitColumn(child, scope));
   if ('SubLink' in node) return false;
@@ -351,7 +351,7 @@ function containsAggregate(node: unknown): boolean {
  * or any column of a public table (its values are public); for an expression, the image of its
  * columns' domains where that can be computed exactly (key-image.ts), else partition selection.
  */
-function publicDomainOf(expr: Expr, context: AnalysisContext): PublicDomain | undefined {
+export function publicDomainOf(expr: Expr, context: AnalysisContext): PublicDomain | undefined {
   if (expr.kind !== 'column') return keyImageDomain(expr, (column) => publicDomainOf(column, context));
   const policy = expr.policy;
   if (policy?.public_values) return { kind: 'values', values: policy.public_values };
