@@ -94,6 +94,13 @@ const ACCEPTED: Accepted[] = [
     plain: `SELECT count(*) AS m0 FROM (SELECT person_id, educ, count(*) AS n FROM commons.survey_responses GROUP BY person_id, educ) t WHERE n >= 1`,
   },
   {
+    // The stage joined with people on the person: one row per person, grouped by a public key.
+    sql: `SELECT p.sex, AVG(t.total) FROM (${TOTALS}) t JOIN people p USING (person_id) GROUP BY p.sex`,
+    l1: [1000000, 1],
+    grouping: 'public',
+    plain: `SELECT p.sex AS k0, sum(t.total) AS m0, count(t.total) AS m1 FROM (SELECT person_id, sum(${INCOME}) AS total FROM commons.survey_responses GROUP BY person_id) t JOIN commons.people p USING (person_id) GROUP BY p.sex`,
+  },
+  {
     // Persons counted per number of responses: a thresholded key, one group per person.
     sql: `SELECT n, COUNT(DISTINCT person_id) FROM (${COUNTS}) t GROUP BY n`,
     l1: [1],
