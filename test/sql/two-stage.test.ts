@@ -201,6 +201,15 @@ describe('two-stage aggregation: planning', () => {
     expect([...p.tables].sort()).toEqual(['people', 'survey_responses']);
   });
 
+  it('keeps at most k inner groups per person, even where the keys have a small public domain', () => {
+    // sex has two public values, k = 2; a person's NULL or out-of-domain sex is an inner group too.
+    const p = plan(
+      'SELECT COUNT(*) FROM (SELECT person_id, sex, COUNT(*) AS n FROM survey_responses GROUP BY person_id, sex) t',
+    );
+    expect(p.measurements[0]!.sensitivity.l1).toBe(2);
+    expect(p.sql.text).toContain('group_rank <= 2');
+  });
+
   it('uses the total row cap for the per-person bound: R = 1 halves SUM(total) and bounds n by 1', () => {
     expect(
       plan(`SELECT AVG(total) FROM (${TOTALS}) t`, totalCap).measurements.map((m) => m.sensitivity.l1),

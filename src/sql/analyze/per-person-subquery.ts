@@ -188,7 +188,9 @@ export function analyzePerPersonSubquery(
     maxRowsPerGroup: r,
     maxGroupsPerUnit: k,
     maxRowsInTotal: total,
-    selectGroups: others.length > 0 && !(cells !== undefined && cells <= policyGroups),
+    // Always selected with other keys: unlike the outer query's domain join, nothing here drops a
+    // key outside its public domain (or NULL), so a person could otherwise have more than k rows.
+    selectGroups: others.length > 0,
     columns: stageColumns,
   });
   const unitTable = privateTables[0]!;
