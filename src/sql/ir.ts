@@ -5,6 +5,7 @@
  */
 import type { ColumnPolicy, TablePolicy } from '../policy/schema.ts';
 import type { Interval } from './bounds.ts';
+import type { RewrittenSql } from './plan.ts';
 
 /** int: integer-valued; real: float8; numeric: exact decimal; unknown: an untyped literal or NULL. */
 export type ValueType = 'int' | 'real' | 'numeric' | 'text' | 'bool' | 'date' | 'timestamp' | 'unknown';
@@ -35,6 +36,8 @@ export interface TableReference {
   readonly unitColumn: string | undefined;
   /** The column naming each person's community: set on the unit table only (DESIGN §3). */
   readonly communityColumn: string | undefined;
+  /** Set when this is a per-person aggregating subquery, not a policy table (per-person-stage.ts). */
+  readonly stage?: PerPersonStage;
   /**
    * Set on a table joined in only to follow another table's unit path (`items → visits → people`):
    * `for` is the alias of the table it serves, `key` its column the previous hop references. The key
@@ -50,6 +53,22 @@ export interface TableReference {
 export interface LeftJoin {
   readonly alias: string;
   readonly on: readonly Expr[];
+}
+
+/**
+ * A FROM subquery grouped by the person: its rewritten SQL returns one row per person and group
+ * (columns `unit`, then its own), each person's rows bounded before they are aggregated, so the
+ * outer query reads it like a private table whose policy is derived from the inner one.
+ */
+export interface PerPersonStage {
+  readonly sql: RewrittenSql;
+  /** The inner query's tables and conditions (the community scope reads them). */
+  readonly tables: readonly TableReference[];
+  readonly conditions: readonly Expr[];
+  /** For each inner GROUP BY key besides the person, the stage column holding it (if selected). */
+  readonly keyColumns: readonly (string | undefined)[];
+  /** Rows (inner groups) one person has in this stage, at most. */
+  readonly rowsPerUnit: number;
 }
 
 export type ColumnRole = 'unit' | 'community' | 'value';

@@ -7,11 +7,13 @@ import type { SelectStmt } from 'libpg-query';
 import { deparseSync } from 'pgsql-deparser';
 import type { Policy, Role } from '../policy/schema.ts';
 import { rootContext } from './analyze/context.ts';
+import { stageRowsPerGroup } from './analyze/per-person-subquery.ts';
 import { checkPublicQuery, readsPrivateTable, walk } from './analyze/public-query.ts';
 import { type AnalyzedQuery, analyzePrivateSelect } from './analyze/select.ts';
 import { tableSchemas } from './analyze/tables.ts';
 import { type CostedSelection, costQuery } from './cost.ts';
 import { bindPublicQuery, ParameterList } from './emit.ts';
+import type { TableReference } from './ir.ts';
 import { specOf } from './noise.ts';
 import { parseSingleSelect } from './parse.ts';
 import type {
@@ -103,7 +105,7 @@ function privatePlan(
     ? totals.reduce((rows: number, n) => rows * n!, 1)
     : undefined;
   const maxRowsPerGroup = Math.min(
-    privateTables.reduce((rows, t) => rows * (t.policy.contributions?.max_rows_per_unit ?? 1), 1),
+    privateTables.reduce((rows, t) => rows * rowsPerGroup(t, analyzed), 1),
     policyTotal ?? Number.POSITIVE_INFINITY,
   );
   const policyGroups = Math.min(
@@ -129,7 +131,10 @@ function privatePlan(
       `this query would release ${cells} groups × ${analyzed.columns.length} columns, more than the policy's ${policy.limits.max_result_cells} cells`,
     );
   }
-  const scope = communityScope(analyzed.conditions, policy);
+  const stages = analyzed.tables.flatMap((t) => (t.stage ? [t.stage] : []));
+  if (stages.length > 1)
+    refuse('unsupported_sql', 'a query may read one per-person subquery; join its tables inside it');
+  const scope = communityScope([...analyzed.conditions, ...stages.flatMap((s) => s.conditions)], policy);
   const { registry } = analyzed;
   const costed = costQuery({
     ...request,
@@ -174,7 +179,9 @@ function privatePlan(
           };
   return {
     kind: 'private',
-    tables: [...new Set(analyzed.tables.map((t) => t.table))],
+    tables: [
+      ...new Set(analyzed.tables.flatMap((t) => (t.stage ? t.stage.tables : [t]).map((u) => u.table))),
+    ],
     scope,
     mechanism: request.mechanism,
     contribution: {
@@ -227,6 +234,16 @@ function refuseNestedWith(select: SelectStmt): void {
       );
     }
   });
+}
+
+/** L∞ of one private table: its policy's rows per group, or what a per-person stage proves. */
+function rowsPerGroup(table: TableReference, analyzed: AnalyzedQuery): number {
+  if (table.stage)
+    return stageRowsPerGroup(
+      table,
+      analyzed.keys.map((k) => k.expr),
+    );
+  return table.policy.contributions?.max_rows_per_unit ?? 1;
 }
 
 /**

@@ -45,7 +45,7 @@ import {
   operator,
   ParameterList,
 } from './emit.ts';
-import { type Expr, expressionKey, type LeftJoin, type TableReference } from './ir.ts';
+import { type Expr, expressionKey, type LeftJoin, type PerPersonStage, type TableReference } from './ir.ts';
 import { parseSync } from './pg-parser.ts';
 import type { PublicDomain, RewrittenSql } from './plan.ts';
 
@@ -81,6 +81,11 @@ const INT4_LIMIT = 2 ** 31;
 
 export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
   const params = new ParameterList();
+  // A per-person stage's SQL comes first, so its parameters keep their numbers (and the outer
+  // query reuses its selection key, if it has one).
+  const stage = input.tables.find((t) => t.stage)?.stage;
+  if (stage) params.values.push(...stage.sql.parameters);
+  let selectionKeyParameter = stage?.sql.selectionKeyParameter;
   const keys = input.keys.map((k) => k.column);
   const grouped = keys.length > 0;
   const withKeys = (prefix: string) => keys.map((k) => `, ${prefix}${k}`).join('');
@@ -107,7 +112,6 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
 
   const ctes = [`source AS (${source})`, `valued AS (${valued})`];
   let aggregated: string;
-  let selectionKeyParameter: number | undefined;
   if (input.onePerUnit) {
     const measures = [
       ...input.measurements.map((m) => `${directMeasureSql(m)} AS ${m.column}`),
@@ -136,8 +140,10 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
     );
     let perGroupInput = 'per_person';
     if (grouped && input.selectGroups) {
-      params.bind('0', 'int8');
-      selectionKeyParameter = params.values.length;
+      if (selectionKeyParameter === undefined) {
+        params.bind('0', 'int8');
+        selectionKeyParameter = params.values.length;
+      }
       const order = `pg_catalog.hashtextextended(CAST(ROW(unit${withKeys('')}) AS pg_catalog.text), $${selectionKeyParameter}::pg_catalog.int8)${withKeys('')}`;
       ctes.push(
         `bounded AS (SELECT * FROM (SELECT per_person.*, pg_catalog.row_number() OVER (PARTITION BY unit ORDER BY ${order}) AS group_rank FROM per_person) AS ranked WHERE group_rank <= ${integer(input.maxGroupsPerUnit)})`,
@@ -211,6 +217,9 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
     cteNodes[0]!.CommonTableExpr.ctequery.SelectStmt,
     cteNodes[1]!.CommonTableExpr.ctequery.SelectStmt,
   ];
+  input.tables.forEach((t, i) => {
+    if (t.stage) spliceStage(sourceStmt, i, t.stage);
+  });
   const unit = columnRef(unitTable.alias, unitTable.unitColumn!);
   setTargets(sourceStmt, [
     unit,
@@ -253,7 +262,9 @@ function conjunction(conditions: readonly Node[]): Node {
  * query: each LEFT JOINed table is a base table that no inner condition before it reads.
  */
 function fromSql(tables: readonly TableReference[], leftJoins: readonly LeftJoin[]): string {
-  const item = (t: TableReference) => `${quoted(t.schema)}.${quoted(t.table)} AS ${t.alias}`;
+  // A stage is a placeholder subquery here; spliceStage puts its query in.
+  const item = (t: TableReference) =>
+    t.stage ? `(SELECT 1) AS ${t.alias}` : `${quoted(t.schema)}.${quoted(t.table)} AS ${t.alias}`;
   if (leftJoins.length === 0) return tables.map(item).join(', ');
   const nullable = new Set(leftJoins.map((j) => j.alias));
   return tables
@@ -279,6 +290,19 @@ function setLeftJoinConditions(
     }
     node = join.larg;
   }
+}
+
+/** Puts a per-person stage's query in place of the placeholder subquery at FROM item `index`. */
+function spliceStage(select: SelectStmt, index: number, stage: PerPersonStage): void {
+  const item = fromItems(select.fromClause ?? [])[index] as { RangeSubselect: { subquery: Node } };
+  item.RangeSubselect.subquery = parseSync(stage.sql.text).stmts![0]!.stmt!;
+}
+
+/** FROM items in source order, looking through the JoinExpr chain fromSql builds for LEFT JOINs. */
+function fromItems(nodes: readonly Node[]): Node[] {
+  return nodes.flatMap((node) =>
+    'JoinExpr' in node ? fromItems([node.JoinExpr.larg!, node.JoinExpr.rarg!]) : [node],
+  );
 }
 
 /** Replaces the placeholder targets of a skeleton SELECT, from position `start` on. */

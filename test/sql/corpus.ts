@@ -52,7 +52,29 @@ export const ACCEPTED: AcceptedCase[] = [
   { sql: 'SELECT SUM(-income) FROM people', scope: ALL, l1: [500000] },
   { sql: 'SELECT SUM(age / 10) FROM people', scope: ALL, l1: [10] },
   { sql: 'SELECT SUM(CASE WHEN sex = 1 THEN income ELSE 0 END) FROM people', scope: ALL, l1: [500000] },
-  { sql: 'SELECT SUM(LEAST(age, 30) + GREATEST(age, 90)) FROM people', scope: ALL, l1: [200] },
+  // Two-stage: per person first (one row per person, n ∈ [0, 2], total ∈ [0, 2·500000]), then
+  // across persons; more forms in two-stage.test.ts.
+  {
+    sql: 'SELECT COUNT(*) FROM (SELECT person_id, COUNT(*) AS n FROM survey_responses GROUP BY person_id) t WHERE n > 1',
+    scope: ALL,
+    l1: [1],
+    grouping: 'none',
+  },
+  {
+    sql: 'SELECT AVG(total) FROM (SELECT person_id, SUM(income) AS total FROM survey_responses GROUP BY person_id) t',
+    scope: ALL,
+    l1: [1000000, 1],
+  },
+  // Keys computed from public domains release the image of the domain; more in key-image.test.ts.
+  {
+    sql: "SELECT CASE WHEN age < 30 THEN 'young' ELSE 'older' END AS band, COUNT(*) FROM people GROUP BY 1",
+    scope: ALL,
+    l1: [1],
+    grouping: 'public',
+    cells: 2,
+  },
+  // LEAST(age, 30) ∈ [0, 30], GREATEST(age, 90) ∈ [90, 100]: a literal is never skipped as NULL.
+  { sql: 'SELECT SUM(LEAST(age, 30) + GREATEST(age, 90)) FROM people', scope: ALL, l1: [130] },
   { sql: 'SELECT SUM(COALESCE(age, 0) + ABS(age - 200)) FROM people', scope: ALL, l1: [300] },
   { sql: 'SELECT SUM(age::numeric * 0.5) FROM people', scope: ALL, l1: [51200] },
   {
@@ -451,8 +473,9 @@ export const REFUSED: RefusedCase[] = [
     refuse: 'unsupported_sql',
   },
   { sql: 'SELECT COUNT(*) FROM (SELECT person_id FROM people LIMIT 10) t', refuse: 'unsupported_sql' },
+  // A subquery that aggregates must be grouped by the person (two-stage aggregation).
   {
-    sql: 'SELECT COUNT(*) FROM (SELECT person_id, COUNT(*) AS n FROM survey_responses GROUP BY person_id) t',
+    sql: 'SELECT COUNT(*) FROM (SELECT educ, COUNT(*) AS n FROM survey_responses GROUP BY educ) t',
     refuse: 'unsupported_sql',
   },
   {

@@ -20,6 +20,7 @@ import {
   point,
   subtract,
 } from '../bounds.ts';
+import { clampBounds } from '../clamp.ts';
 import {
   CAST_TYPES,
   castCannotFail,
@@ -94,8 +95,11 @@ export function analyzeExpression(node: Node, options: ExpressionOptions): Expr 
       'CoalesceExpr' in node ? 'coalesce' : node.MinMaxExpr.op === 'IS_LEAST' ? 'least' : 'greatest';
     const argNodes = 'CoalesceExpr' in node ? node.CoalesceExpr.args : node.MinMaxExpr.args;
     const args = (argNodes ?? []).map((arg) => analyzeExpression(arg, options));
-    // NULL arguments are skipped by all three, so the result may be any argument: their hull.
-    return make({ kind: 'variadic', form, args }, { ...mergedValue(args), ...inputsOf(args) }, location);
+    // NULL arguments are skipped by all three, so the result may be any argument: their hull,
+    // tightened for LEAST/GREATEST by the literals, which are never skipped (clamp.ts).
+    const merged = mergedValue(args);
+    const bounds = form === 'coalesce' ? merged.bounds : clampBounds(form, merged.bounds, args);
+    return make({ kind: 'variadic', form, args }, { ...merged, bounds, ...inputsOf(args) }, location);
   }
   if ('TypeCast' in node) return castExpression(node.TypeCast, options, location);
   if ('FuncCall' in node) return functionCall(node.FuncCall, options, location);

@@ -18,7 +18,8 @@
  *  - a table reached through a unit path of several hops is joined to its path tables, each hop's
  *    target unique, so each of its rows keeps exactly the person the path leads to;
  *  - subqueries and CTEs must be row-level (no aggregation, DISTINCT, LIMIT), which keeps the unit
- *    of every row: they are inlined like views.
+ *    of every row: they are inlined like views; or grouped by the person, which makes each row one
+ *    person's (per-person-subquery.ts).
  */
 import type { Node, SelectStmt } from 'libpg-query';
 import { parseUnitHop } from '../../policy/cross-check.ts';
@@ -27,6 +28,7 @@ import { conjuncts, type Expr, type LeftJoin, type TableReference, type ValueTyp
 import { refuse } from '../refusal.ts';
 import { type AnalysisContext, withoutCte } from './context.ts';
 import { analyzeExpression, locationOf, type RowScope, requireType } from './expression.ts';
+import { analyzePerPersonSubquery } from './per-person-subquery.ts';
 import { syntaxWords } from './syntax-names.ts';
 import { resolvePolicyTable, unitPathOf, unknownColumnMessage } from './tables.ts';
 
@@ -443,14 +445,15 @@ function inlineSubquery(
   context: AnalysisContext,
 ): RowSource {
   const location = -1;
+  if (select.groupClause) return analyzePerPersonSubquery(select, qualifier, columnAliases, context);
   if (select.op && select.op !== 'SETOP_NONE')
     refuse('set_operation', 'UNION, INTERSECT and EXCEPT are not supported', location);
   if (select.distinctClause)
     refuse('select_distinct', 'SELECT DISTINCT is not supported (it releases row-level values)', location);
-  if (select.groupClause || select.havingClause) {
+  if (select.havingClause) {
     refuse(
       'unsupported_sql',
-      'a subquery or CTE in FROM must return rows (no GROUP BY or HAVING); aggregate in the outer query',
+      'a subquery or CTE in FROM must return rows, or one row per person (GROUP BY person_id); HAVING needs GROUP BY',
       location,
     );
   }

@@ -21,6 +21,7 @@ import {
   requireType,
 } from './expression.ts';
 import { analyzeFrom, defaultName, scopeOf } from './from.ts';
+import { keyImageDomain } from './key-image.ts';
 
 export interface AnalyzedKey {
   readonly column: string;
@@ -223,7 +224,7 @@ function namesInputColumn(node: Node, scope: RowScope): boolean {
 }
 
 /** Whether a column reference outside subqueries in this syntax tree names a person column. */
-function readsUnitColumn(node: unknown, scope: RowScope): boolean {
+export function readsUnitColumn(node: unknown, scope: RowScope): boolean {
   if (node === null || typeof node !== 'object') return false;
   if (Array.isArray(node)) return node.some((child) => readsUnitColumn(child, scope));
   if ('SubLink' in node) return false;
@@ -350,11 +351,11 @@ function containsAggregate(node: unknown): boolean {
 
 /**
  * A key's public domain, from policy: a column's `public_values`, `public_range` or `public_domain`,
- * or any column of a public table (its values are public). Expressions over such columns have no
- * declared domain and go through partition selection.
+ * or any column of a public table (its values are public); for an expression, the image of its
+ * columns' domains where that can be computed exactly (key-image.ts), else partition selection.
  */
-function publicDomainOf(expr: Expr, context: AnalysisContext): PublicDomain | undefined {
-  if (expr.kind !== 'column') return undefined;
+export function publicDomainOf(expr: Expr, context: AnalysisContext): PublicDomain | undefined {
+  if (expr.kind !== 'column') return keyImageDomain(expr, (column) => publicDomainOf(column, context));
   const policy = expr.policy;
   if (policy?.public_values) return { kind: 'values', values: policy.public_values };
   if (policy?.public_range)
