@@ -3,14 +3,19 @@
 // then wdbc test accuracy at ε = 1, 3, 8 (mean of 5 seeded runs).
 // Run: npx tsx bench/training.bench.ts [--runs=5] [--skip-accuracy] [--skip-throughput] [--seeds=5]
 //        [--models=logistic,mlp-64,mlp-256-256,mlp-256-256-softmax10]
-//        [--baseline=DIR] [--reference-command="CMD" --reference-name="Opacus 1.4" --reference-model=mlp-64]
+//        [--baseline=DIR] [--reference-command="CMD" --reference-name=NAME --reference-models=a,b]
 // Same-machine comparisons, each interleaved run by run with dpgate's own runs, ratio of medians:
-//  --baseline=DIR        another dpgate's sources (DIR/src, e.g. `git archive <commit> src | tar -x -C DIR`),
-//                        every model run with both;
-//  --reference-command   a command run once per run beside the reference model (`mlp-64` by default),
+//  --baseline=DIR        another dpgate's sources and package files (`git archive <commit> src
+//                        package.json tsconfig.json | tar -x -C DIR`; without package.json tsx loads
+//                        DIR/src as CommonJS, measured 2.4× slower for the same code), every model run
+//                        with both;
+//  --reference-command   a command run once per run beside each reference model (every selected model
+//                        by default), with ` --model=NAME --steps=N` appended and one thread
+//                        (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS = 1 in its environment),
 //                        printing that setting's expected examples per CPU-second as its last line,
-//                        e.g. `OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python3 bench/opacus-reference.py`.
+//                        e.g. `python3 bench/opacus-reference.py`.
 import { execSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cryptoRandom } from '../src/dp/random.ts';
@@ -113,9 +118,15 @@ function cpuRate(bench: BenchModel, dataset: TrainingDataset, train: Train = tra
   return (bench.steps * BATCH) / ((used.user + used.system) / 1e6);
 }
 
-/** The reference command's figure: the last line of its output, a number. */
-function referenceRate(command: string): number {
-  const lines = execSync(command, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+const ONE_THREAD = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+
+/** The reference command's figure for one model: the last line of its output, a number. */
+function referenceRate(command: string, bench: BenchModel): number {
+  const lines = execSync(`${command} --model=${bench.name} --steps=${bench.steps}`, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, ...ONE_THREAD },
+  })
     .trim()
     .split('\n');
   const rate = Number(lines.at(-1));
@@ -172,8 +183,10 @@ const runs = Number(option('runs') ?? 5);
 const throughputWanted = !process.argv.includes('--skip-throughput');
 const referenceCommand = option('reference-command');
 const referenceName = option('reference-name') ?? 'reference';
-const referenceModel = option('reference-model') ?? 'mlp-64';
+const referenceModels = option('reference-models')?.split(',') ?? MODELS.map((bench) => bench.name);
 const baselineDir = option('baseline');
+if (baselineDir && !existsSync(resolve(baselineDir, 'package.json')))
+  throw new Error(`--baseline=${baselineDir} has no package.json: copy it (and tsconfig.json) beside src/`);
 const baseline: Train | undefined = baselineDir
   ? (await import(pathToFileURL(resolve(baselineDir, 'src/train/train-dp-sgd.ts')).href)).trainDpSgd
   : undefined;
@@ -188,7 +201,7 @@ for (const bench of MODELS) {
 }
 const rates = new Map(MODELS.map((bench) => [bench.name, [] as number[]]));
 const baselineRates = new Map(MODELS.map((bench) => [bench.name, [] as number[]]));
-const referenceRates: number[] = [];
+const referenceRates = new Map(MODELS.map((bench) => [bench.name, [] as number[]]));
 for (let run = 0; throughputWanted && run < runs; run++)
   for (const bench of MODELS) {
     const dataset = datasets.get(bench.classes)!;
@@ -196,8 +209,8 @@ for (let run = 0; throughputWanted && run < runs; run++)
     if (baseline && run % 2 === 1) baselineRates.get(bench.name)!.push(cpuRate(bench, dataset, baseline));
     rates.get(bench.name)!.push(cpuRate(bench, dataset));
     if (baseline && run % 2 === 0) baselineRates.get(bench.name)!.push(cpuRate(bench, dataset, baseline));
-    if (referenceCommand && bench.name === referenceModel)
-      referenceRates.push(referenceRate(referenceCommand));
+    if (referenceCommand && referenceModels.includes(bench.name))
+      referenceRates.get(bench.name)!.push(referenceRate(referenceCommand, bench));
   }
 
 if (throughputWanted) printThroughput();
@@ -227,8 +240,8 @@ function printThroughput(): void {
     }
     if (referenceCommand)
       cells.push(
-        ...(bench.name === referenceModel
-          ? [range(referenceRates), ratio(values, referenceRates)]
+        ...(referenceModels.includes(bench.name)
+          ? [range(referenceRates.get(bench.name)!), ratio(values, referenceRates.get(bench.name)!)]
           : ['', '']),
       );
     console.log(`| ${cells.join(' | ')} |`);

@@ -42,7 +42,7 @@
  */
 import { discreteGaussian } from '../dp/discrete-gaussian.ts';
 import type { RandomSource } from '../dp/random.ts';
-import type { RoundedGradient } from './models/model.ts';
+import type { PersonBlock } from './models/model.ts';
 
 export interface NoisyGradientSumOptions {
   readonly dimension: number;
@@ -66,11 +66,11 @@ export interface NoisyGradientSum {
    */
   addPerson(gradient: Float64Array, normSquared?: number): void;
   /**
-   * The same for a gradient that is never stored (a one-row person, from the model's layer factors),
-   * given its ‖gradient‖² (the ghost norm). The bound does not rest on that norm being right: the
-   * exact integer check on Σr² holds whatever it is.
+   * The same for every person of a prepared block, whose gradients are never stored (they come from
+   * the layer factors), clipped by their ghost norms. The bound does not rest on those norms being
+   * right: the exact integer check on each person's Σr² holds whatever they are.
    */
-  addPersonFrom(gradient: RoundedGradient, normSquared: number): void;
+  addBlock(block: PersonBlock): void;
   /** Writes (S + Z)·g into `output`. */
   release(output: Float64Array): void;
 }
@@ -164,22 +164,32 @@ export function addClippedToGrid(
 }
 
 /**
- * The same contribution from a gradient the model produces on demand (`RoundedGradient`), with the
- * same exact check: Σr² is summed in integers, and over the bound the r are replaced by trunc(r·s),
- * each |r| only lowered, so the contribution's norm is ≤ Δ exactly whatever the float error in
- * `normSquared` or in the model's products.
+ * The same contributions for every person of a prepared block, with the same exact check per person:
+ * each Σr² is summed in integers, and a person over the bound has their r replaced by trunc(r·s),
+ * each |r| only lowered, so every contribution's norm is ≤ Δ exactly whatever the float error in the
+ * ghost norms or in the model's products. `scratch` holds two values per block row.
  */
-export function addRoundedToGrid(
-  gradient: RoundedGradient,
+export function addBlockToGrid(
+  block: PersonBlock,
   grid: PersonGrid,
   sum: Float64Array,
-  normSquared: number,
+  scratch: { readonly scales: Float64Array; readonly roundedSquared: Float64Array },
 ): void {
-  if (!Number.isFinite(normSquared)) return;
-  const toSteps = grid.stepsPerClip / Math.max(grid.clipNorm, Math.sqrt(normSquared));
-  const roundedSquared = gradient.addRounded(toSteps, sum);
+  const { scales, roundedSquared } = scratch;
+  const { persons, normsSquared } = block;
+  for (let p = 0; p < persons; p++) {
+    const normSquared = normsSquared[p]!;
+    // A non-finite norm (overflowing weights) contributes nothing rather than NaN, as above.
+    scales[p] = Number.isFinite(normSquared)
+      ? grid.stepsPerClip / Math.max(grid.clipNorm, Math.sqrt(normSquared))
+      : 0;
+  }
+  block.addRounded(scales, sum, roundedSquared);
   const bound = roundedBound(grid.sensitivityInSteps);
-  if (roundedSquared > bound) gradient.shrinkRounded(toSteps, shrinkFactor(bound, roundedSquared), sum);
+  for (let p = 0; p < persons; p++) {
+    if (roundedSquared[p]! > bound)
+      block.shrinkRounded(p, scales[p]!, shrinkFactor(bound, roundedSquared[p]!), sum);
+  }
 }
 
 /** Slightly below Δ², so an exact integer Σr² ≤ this bound is ≤ the true Δ² despite float error. */
@@ -235,13 +245,21 @@ export function createNoisyGradientSum(options: NoisyGradientSumOptions): NoisyG
   const noiseInSteps = Math.hypot(noiseMultiplier * grid.sensitivityInSteps, SMOOTHING);
   const noise = discreteGaussian({ sigma: noiseInSteps, random });
   const sum = new Float64Array(dimension);
+  let scratch = { scales: new Float64Array(0), roundedSquared: new Float64Array(0) };
 
   return {
     granularity,
     noiseInSteps,
     reset: () => sum.fill(0),
     addPerson: (gradient, normSquared) => addClippedToGrid(gradient, grid, sum, normSquared),
-    addPersonFrom: (gradient, normSquared) => addRoundedToGrid(gradient, grid, sum, normSquared),
+    addBlock: (block) => {
+      if (scratch.scales.length < block.rowCapacity)
+        scratch = {
+          scales: new Float64Array(block.rowCapacity),
+          roundedSquared: new Float64Array(block.rowCapacity),
+        };
+      addBlockToGrid(block, grid, sum, scratch);
+    },
     release: (output) => {
       for (let j = 0; j < dimension; j++) output[j] = (sum[j]! + noise.sample()) * granularity;
     },

@@ -12,6 +12,8 @@
 import type { RandomSource } from '../dp/random.ts';
 
 const TWO_32 = 2 ** 32;
+const ONES = 0x01010101;
+const HIGH_BITS = 0x80808080 | 0;
 
 /** ⌊q·2^32⌋ (exact: scaling a double by 2^32 is exact). */
 export function samplingThreshold(q: number): number {
@@ -47,6 +49,36 @@ export class PoissonSampler {
   ) {
     this.topByte = Math.floor(threshold / 2 ** 24);
     this.rest = threshold - this.topByte * 2 ** 24;
+  }
+
+  /**
+   * Runs trials until one succeeds or `limit` have failed, and returns the number that failed
+   * (`limit` when none succeeded). It consumes exactly the random words that as many `next()` calls
+   * would, in the same order, so every trial is decided as `next()` decides it; a fresh word whose
+   * four bytes all exceed T (none can succeed or tie) settles four failures at once.
+   */
+  failuresBefore(limit: number): number {
+    let failures = 0;
+    const { topByte } = this;
+    // Bytes ≤ T in a word, by the "has a byte less than n" test (exact for n = T + 1 ≤ 128).
+    const wordTest = topByte < 128 ? ONES * (topByte + 1) : -1;
+    for (;;) {
+      if (this.bytesLeft === 0 && wordTest >= 0) {
+        while (failures + 4 <= limit) {
+          const word = this.random.nextUint32();
+          if (((word - wordTest) & ~word & HIGH_BITS) === 0) {
+            failures += 4;
+            continue;
+          }
+          this.word = word;
+          this.bytesLeft = 4;
+          break;
+        }
+      }
+      if (failures === limit) return failures;
+      if (this.next()) return failures;
+      failures++;
+    }
   }
 
   next(): boolean {

@@ -73,6 +73,7 @@ export function trainDpSgd(
   const sampler = new PoissonSampler(random, samplingThreshold(q));
   const { features, labels, personStart, personCount, featureCount } = dataset;
   const personGradient = new Float64Array(dimension);
+  const block = model.personBlock(BLOCK_ROWS);
   const noisyGradient = new Float64Array(dimension);
   const expectedBatchSize = q * spec.sampling.populationSize;
   const reporter: ProgressReporter = progressReporter({
@@ -89,21 +90,31 @@ export function trainDpSgd(
   for (let step = 1; step <= plan.steps; step++) {
     if (options.signal?.aborted) throw new TrainingCancelledError(`training cancelled at step ${step - 1}`);
     noisySum.reset();
-    for (let person = 0; person < personCount; person++) {
-      if (!sampler.next()) continue;
+    block.clear();
+    for (let person = sampler.failuresBefore(personCount); person < personCount; ) {
       const start = personStart[person]!;
-      const end = personStart[person + 1]!;
-      if (end - start === 1) {
-        // One row: clip and round straight from the layer factors, never writing the gradient out.
-        const normSquared = model.prepareExample(parameters, features, start * featureCount, labels[start]!);
-        noisySum.addPersonFrom(model.roundedGradient, normSquared);
-        continue;
+      const rows = personStart[person + 1]! - start;
+      if (rows <= BLOCK_PERSON_ROWS) {
+        // Batched: ghost norms for the whole block, then each person clipped and rounded from the
+        // layer factors without writing their gradient out.
+        if (block.rows + rows > block.rowCapacity) {
+          block.prepare(parameters);
+          noisySum.addBlock(block);
+          block.clear();
+        }
+        block.addPerson(features, labels, start, rows, featureCount);
+      } else {
+        model.exampleGradient(parameters, features, start * featureCount, labels[start]!, personGradient);
+        for (let row = start + 1; row < start + rows; row++) {
+          model.addExampleGradient(parameters, features, row * featureCount, labels[row]!, personGradient);
+        }
+        noisySum.addPerson(personGradient);
       }
-      model.exampleGradient(parameters, features, start * featureCount, labels[start]!, personGradient);
-      for (let row = start + 1; row < end; row++) {
-        model.addExampleGradient(parameters, features, row * featureCount, labels[row]!, personGradient);
-      }
-      noisySum.addPerson(personGradient);
+      person += 1 + sampler.failuresBefore(personCount - person - 1);
+    }
+    if (block.persons > 0) {
+      block.prepare(parameters);
+      noisySum.addBlock(block);
     }
     noisySum.release(noisyGradient);
     for (let j = 0; j < dimension; j++) noisyGradient[j] = noisyGradient[j]! / expectedBatchSize;
@@ -137,6 +148,17 @@ export function trainDpSgd(
     },
   };
 }
+
+/**
+ * Rows per block of the batched path: enough to reuse each weight row across many persons, few enough
+ * that the 256-unit layers' block buffers (64 × 256 doubles each) stay in the second-level cache.
+ */
+const BLOCK_ROWS = 64;
+/**
+ * Persons with at most this many rows go through the block (their ghost norm is a Gram sum over
+ * rows, quadratic in the row count); larger persons have their gradient written out and clipped.
+ */
+const BLOCK_PERSON_ROWS = 8;
 
 const NO_SCHEDULE: ProgressSchedule = { offset: 0, checkpoints: [], epsilons: [] };
 

@@ -2,22 +2,15 @@
  * A fully connected network with a hand-written forward and backward pass on Float64Arrays: the one
  * implementation behind every model kind (logistic, softmax and linear regression are the network
  * with no hidden layer). Backpropagation on one row keeps each layer's factors (δ and the layer's
- * input a); a per-example gradient is written from them into a caller-owned buffer, or, for a
- * one-row person, rounded onto the grid straight from them. All scratch space is allocated once.
+ * input a) and writes the per-example gradient from them into a caller-owned buffer; DP-SGD's
+ * batched path over many persons at once is person-block.ts. All scratch space is allocated once.
  *
  * Parameter layout, layer by layer: the weight matrix row-major [out][in], then the bias [out].
  */
 import type { RandomSource } from '../../dp/random.ts';
-import { nearestInteger } from '../noisy-gradient-sum.ts';
-import type { Activation, Model, ModelSpec, OutputKind, RoundedGradient } from './model.ts';
+import type { Activation, Model, ModelSpec, OutputKind } from './model.ts';
 import { outputHead } from './output-heads.ts';
-
-interface Layer {
-  readonly inputs: number;
-  readonly outputs: number;
-  readonly weightOffset: number;
-  readonly biasOffset: number;
-}
+import { type DenseLayer, personBlock } from './person-block.ts';
 
 export interface DenseNetworkShape {
   readonly spec: ModelSpec;
@@ -33,7 +26,7 @@ export function denseNetwork(shape: DenseNetworkShape): Model {
   for (const width of widths) {
     if (!Number.isSafeInteger(width) || width < 1) throw new RangeError(`layer width ${width} is not ≥ 1`);
   }
-  const layers: Layer[] = [];
+  const layers: DenseLayer[] = [];
   let parameterCount = 0;
   for (let l = 0; l + 1 < widths.length; l++) {
     const inputs = widths[l]!;
@@ -70,24 +63,23 @@ export function denseNetwork(shape: DenseNetworkShape): Model {
     }
   };
 
-  // The example `prepareExample` last saw: its features, for the first layer's factor.
+  // The example `backpropagate` last saw: its features, for the first layer's factor.
   let preparedFeatures: Float64Array = new Float64Array(0);
   let preparedOffset = 0;
 
   /**
-   * Forward, then each layer's δ (∂loss/∂pre-activation), pushed back through the weights; no
-   * gradient is written. Returns ‖gradient‖² from the factors: a layer's gradient is [δ ⊗ a, δ],
-   * whose squared norm is ‖δ‖²(‖a‖² + 1) (the "ghost norm" of Goodfellow 2015, "Efficient
-   * Per-Example Gradient Computations").
+   * Forward, then each layer's δ (∂loss/∂pre-activation), pushed back through the weights. Returns
+   * ‖gradient‖² from the factors: a layer's gradient is [δ ⊗ a, δ], whose squared norm is
+   * ‖δ‖²(‖a‖² + 1) (Goodfellow 2015, "Efficient Per-Example Gradient Computations").
    */
-  const prepare = (
+  const backpropagate = (
     parameters: Float64Array,
     features: Float64Array,
     offset: number,
     label: number,
   ): number => {
     forward(parameters, features, offset);
-    head.lossGradient(logits, label, deltas[depth - 1]!);
+    head.lossGradient(logits, 0, label, deltas[depth - 1]!);
     preparedFeatures = features;
     preparedOffset = offset;
     let normSquared = 0;
@@ -119,52 +111,6 @@ export function denseNetwork(shape: DenseNetworkShape): Model {
   };
 
   /**
-   * r = round(scale·δ_o·a_i) for every weight and round(scale·δ_o) for every bias, straight into the
-   * sum: the per-example gradient is never written out. With `shrink`, the same r (recomputed by the
-   * same operations, so bit-identical) are replaced by trunc(r·shrink).
-   */
-  const emitRounded = (scale: number, sum: Float64Array, shrink: number | undefined): number => {
-    let evenSquared = 0;
-    let oddSquared = 0;
-    for (let l = 0; l < depth; l++) {
-      const { inputs, outputs, weightOffset, biasOffset } = layers[l]!;
-      const source = l === 0 ? preparedFeatures : activations[l - 1]!;
-      const sourceOffset = l === 0 ? preparedOffset : 0;
-      const delta = deltas[l]!;
-      for (let o = 0; o < outputs; o++) {
-        const d = delta[o]! * scale;
-        if (d === 0) continue;
-        const row = weightOffset + o * inputs;
-        const rb = nearestInteger(d);
-        if (shrink === undefined) {
-          sum[biasOffset + o] = sum[biasOffset + o]! + rb;
-          evenSquared += rb * rb;
-          let i = 0;
-          for (; i + 1 < inputs; i += 2) {
-            const r = nearestInteger(d * source[sourceOffset + i]!);
-            const t = nearestInteger(d * source[sourceOffset + i + 1]!);
-            sum[row + i] = sum[row + i]! + r;
-            sum[row + i + 1] = sum[row + i + 1]! + t;
-            evenSquared += r * r;
-            oddSquared += t * t;
-          }
-          if (i < inputs) {
-            const r = nearestInteger(d * source[sourceOffset + i]!);
-            sum[row + i] = sum[row + i]! + r;
-            evenSquared += r * r;
-          }
-        } else {
-          sum[biasOffset + o] = sum[biasOffset + o]! - rb + Math.trunc(rb * shrink);
-          for (let i = 0; i < inputs; i++) {
-            const r = nearestInteger(d * source[sourceOffset + i]!);
-            sum[row + i] = sum[row + i]! - r + Math.trunc(r * shrink);
-          }
-        }
-      }
-    }
-    return evenSquared + oddSquared;
-  };
-  /**
    * Writes (or, with `accumulate`, adds) the prepared example's gradient [δ ⊗ a, δ] into `gradient`;
    * `accumulate` false overwrites, so a person's first row needs no zeroed buffer.
    */
@@ -190,13 +136,6 @@ export function denseNetwork(shape: DenseNetworkShape): Model {
     }
   };
 
-  const roundedGradient: RoundedGradient = {
-    addRounded: (scale, sum) => emitRounded(scale, sum, undefined),
-    shrinkRounded: (scale, shrink, sum) => {
-      emitRounded(scale, sum, shrink);
-    },
-  };
-
   return {
     spec: shape.spec,
     output: shape.output,
@@ -219,16 +158,15 @@ export function denseNetwork(shape: DenseNetworkShape): Model {
       return head.loss(logits, label);
     },
     exampleGradient: (parameters, features, offset, label, gradient) => {
-      const normSquared = prepare(parameters, features, offset, label);
+      const normSquared = backpropagate(parameters, features, offset, label);
       writeGradient(gradient, false);
       return normSquared;
     },
     addExampleGradient: (parameters, features, offset, label, gradient) => {
-      prepare(parameters, features, offset, label);
+      backpropagate(parameters, features, offset, label);
       writeGradient(gradient, true);
     },
-    prepareExample: prepare,
-    roundedGradient,
+    personBlock: (rowCapacity) => personBlock({ layers, head, isRelu, rowCapacity }),
     predict: (parameters, features, offset, output) => {
       forward(parameters, features, offset);
       head.predict(logits, output);

@@ -9,12 +9,37 @@
  */
 import type { RandomSource } from '../../dp/random.ts';
 
-/** A gradient that is never stored: its coordinates are produced, scaled and rounded, on demand. */
-export interface RoundedGradient {
-  /** Adds r_j = round(scale·g_j) to sum[j] for every coordinate j; returns Σ r_j² (exact: integers). */
-  addRounded(scale: number, sum: Float64Array): number;
-  /** Replaces what `addRounded(scale, sum)` added by trunc(r_j·shrink) (the same r_j, recomputed). */
-  shrinkRounded(scale: number, shrink: number, sum: Float64Array): void;
+/**
+ * A block of persons whose clipped, rounded gradients go straight into a step's integer sum: rows
+ * are added person by person, one batched forward and backward pass computes every person's
+ * gradient norm from the layer factors, and the gradients themselves are produced, scaled and
+ * rounded on demand, never stored.
+ */
+export interface PersonBlock {
+  /** The most rows the block holds. */
+  readonly rowCapacity: number;
+  readonly rows: number;
+  readonly persons: number;
+  /** After `prepare`: ‖person p's gradient‖² at index p (float; the exact bound is checked later). */
+  readonly normsSquared: Float64Array;
+  clear(): void;
+  /** Appends a person: rows firstRow … firstRow + rowCount − 1 of a dataset's features and labels. */
+  addPerson(
+    features: Float64Array,
+    labels: Float64Array,
+    firstRow: number,
+    rowCount: number,
+    featureCount: number,
+  ): void;
+  /** Forward and backward over every row, and each person's ghost norm. */
+  prepare(parameters: Float64Array): void;
+  /**
+   * Adds r_j = round(scales[p]·g_j) to sum[j] for every coordinate j of every person p's gradient
+   * (the person's rows summed before rounding); writes Σ_j r_j² (exact: integers) to roundedSquared[p].
+   */
+  addRounded(scales: Float64Array, sum: Float64Array, roundedSquared: Float64Array): void;
+  /** Replaces what `addRounded` added for `person` by trunc(r_j·shrink) (the same r_j, recomputed). */
+  shrinkRounded(person: number, scale: number, shrink: number, sum: Float64Array): void;
 }
 
 export type Activation = 'relu' | 'tanh';
@@ -64,14 +89,8 @@ export interface Model {
     label: number,
     gradient: Float64Array,
   ): void;
-  /**
-   * Backpropagates one example WITHOUT writing its gradient: keeps the layer factors (each layer's
-   * gradient is δ ⊗ a, with bias δ) for `roundedGradient`, and returns ‖gradient‖² from them (the
-   * ghost norm: ‖δ‖²(‖a‖² + 1) per layer; Goodfellow 2015).
-   */
-  prepareExample(parameters: Float64Array, features: Float64Array, offset: number, label: number): number;
-  /** The gradient of the example last prepared, read from its factors, scaled and rounded. */
-  readonly roundedGradient: RoundedGradient;
+  /** A block of up to `rowCapacity` rows for the batched per-person path (scratch allocated once). */
+  personBlock(rowCapacity: number): PersonBlock;
   /** Probabilities (binary: of label 1; multiclass: of each class) or the scaled regression value. */
   predict(parameters: Float64Array, features: Float64Array, offset: number, output: Float64Array): void;
 }

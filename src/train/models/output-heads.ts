@@ -8,8 +8,8 @@ export interface OutputHead {
   /** Units of the last layer. */
   readonly units: number;
   loss(logits: Float64Array, label: number): number;
-  /** Writes ∂loss/∂logits into `delta`. */
-  lossGradient(logits: Float64Array, label: number, delta: Float64Array): void;
+  /** Writes ∂loss/∂logits into `delta`, both read and written from `offset` on (a row of a block). */
+  lossGradient(logits: Float64Array, offset: number, label: number, delta: Float64Array): void;
   /** Writes the prediction (probabilities or value) into `output`. */
   predict(logits: Float64Array, output: Float64Array): void;
 }
@@ -40,8 +40,8 @@ function sigmoid(z: number): number {
 const binaryCrossEntropy: OutputHead = {
   units: 1,
   loss: (logits, label) => softplus(logits[0]!) - label * logits[0]!,
-  lossGradient: (logits, label, delta) => {
-    delta[0] = sigmoid(logits[0]!) - label;
+  lossGradient: (logits, offset, label, delta) => {
+    delta[offset] = sigmoid(logits[offset]!) - label;
   },
   predict: (logits, output) => {
     output[0] = sigmoid(logits[0]!);
@@ -50,25 +50,25 @@ const binaryCrossEntropy: OutputHead = {
 
 /** Cross-entropy of softmax(z) against class y: logsumexp(z) − z_y; ∂/∂z_k = p_k − [k = y]. */
 function softmaxCrossEntropy(classes: number): OutputHead {
-  const logSumExp = (logits: Float64Array): number => {
-    let max = logits[0]!;
-    for (let k = 1; k < classes; k++) if (logits[k]! > max) max = logits[k]!;
+  const logSumExp = (logits: Float64Array, offset: number): number => {
+    let max = logits[offset]!;
+    for (let k = 1; k < classes; k++) if (logits[offset + k]! > max) max = logits[offset + k]!;
     let sum = 0;
-    for (let k = 0; k < classes; k++) sum += Math.exp(logits[k]! - max);
+    for (let k = 0; k < classes; k++) sum += Math.exp(logits[offset + k]! - max);
     return max + Math.log(sum);
   };
-  const probabilities = (logits: Float64Array, output: Float64Array): void => {
-    const normaliser = logSumExp(logits);
-    for (let k = 0; k < classes; k++) output[k] = Math.exp(logits[k]! - normaliser);
+  const probabilities = (logits: Float64Array, offset: number, output: Float64Array): void => {
+    const normaliser = logSumExp(logits, offset);
+    for (let k = 0; k < classes; k++) output[offset + k] = Math.exp(logits[offset + k]! - normaliser);
   };
   return {
     units: classes,
-    loss: (logits, label) => logSumExp(logits) - logits[label]!,
-    lossGradient: (logits, label, delta) => {
-      probabilities(logits, delta);
-      delta[label] = delta[label]! - 1;
+    loss: (logits, label) => logSumExp(logits, 0) - logits[label]!,
+    lossGradient: (logits, offset, label, delta) => {
+      probabilities(logits, offset, delta);
+      delta[offset + label] = delta[offset + label]! - 1;
     },
-    predict: probabilities,
+    predict: (logits, output) => probabilities(logits, 0, output),
   };
 }
 
@@ -76,8 +76,8 @@ function softmaxCrossEntropy(classes: number): OutputHead {
 const squaredError: OutputHead = {
   units: 1,
   loss: (logits, label) => 0.5 * (logits[0]! - label) ** 2,
-  lossGradient: (logits, label, delta) => {
-    delta[0] = logits[0]! - label;
+  lossGradient: (logits, offset, label, delta) => {
+    delta[offset] = logits[offset]! - label;
   },
   predict: (logits, output) => {
     output[0] = logits[0]!;
