@@ -3,7 +3,6 @@
  * fingerprints and, when the gateway holds the federation key, each node's reachability (one node
  * serving its health route over HTTP, one on a closed port, one with no url).
  */
-import { createServer } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningPair, keyFingerprint } from '../../src/federation/crypto.ts';
@@ -15,6 +14,7 @@ import { validatePolicyFiles } from '../../src/policy/validate.ts';
 import { createTestApp } from '../support/app.ts';
 import { openTestDatabase, type TestDatabase } from '../support/databases.ts';
 import { demoPolicyFiles } from '../support/demo-policy.ts';
+import { freePort } from '../support/free-port.ts';
 
 interface FederationBody {
   policy_version: string;
@@ -34,15 +34,6 @@ interface FederationBody {
   } | null;
 }
 
-/** A port nothing listens on: bound, read, released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const databases: TestDatabase[] = [];
 let nodeServer: ServerType;
 let withKey: Awaited<ReturnType<typeof createTestApp>>;
@@ -55,8 +46,8 @@ beforeAll(async () => {
   for (const id of ['node_hillcrest', 'node_lakeside', 'node_riverside'])
     keys.set(id, await generateSigningPair());
   // The riverside node's port is picked first, so its url can be in the policy it then serves.
-  const port = await closedPort();
-  const lakesidePort = await closedPort();
+  const port = await freePort();
+  const lakesidePort = await freePort();
   const file = {
     name: 'federation.yaml',
     text: `federation:

@@ -50,7 +50,7 @@ export function FederationView(props: { federation: Federation; community?: stri
             <code key={t}>{t} </code>
           ))}
         </dd>
-        <dt>Gateway key</dt>
+        <dt>Gateway key fingerprint</dt>
         <dd>
           <code class="fingerprint">{f.gateway.fingerprint}</code>
         </dd>
