@@ -930,6 +930,7 @@ export interface components {
                     community: string;
                     public_key: string;
                     fingerprint: string;
+                    /** @description The council only; null for other roles */
                     url: string | null;
                     reachability: components["schemas"]["NodeReachability"];
                 }[];

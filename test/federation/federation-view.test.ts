@@ -127,6 +127,8 @@ describe('GET /v1/federation', () => {
       expect(node.reachability).toBeNull();
     }
     expect(new Set(federation!.nodes.map((n) => n.fingerprint)).size).toBe(3);
+    // Where the nodes run is for the council.
+    expect(federation!.nodes.map((n) => n.url)).toEqual([null, null, null]);
   });
 
   it('with the federation key, reports which nodes answer as themselves under the same policy', async () => {
@@ -136,6 +138,11 @@ describe('GET /v1/federation', () => {
     expect(byId.node_riverside!.policy_version).toBe(policy_version);
     expect(byId.node_lakeside).toMatchObject({ reachable: false, same_policy: false, policy_version: null });
     expect(byId.node_hillcrest).toBeNull();
+    expect(federation!.nodes.map((n) => n.url?.startsWith('http://127.0.0.1:') ?? null)).toEqual([
+      null,
+      true,
+      true,
+    ]);
   });
 
   it('is null for a commons without a federation', async () => {

@@ -38,7 +38,7 @@ const FederationSchema = z
             community: z.string(),
             public_key: z.string(),
             fingerprint: z.string(),
-            url: z.string().nullable(),
+            url: z.string().nullable().openapi({ description: 'The council only; null for other roles' }),
             reachability: ReachabilitySchema.nullable().openapi({
               description: 'null when this gateway holds no federation key (it does not contact nodes)',
             }),
@@ -97,7 +97,8 @@ export function federationRoutes(deps: AppDependencies) {
               community: node.community,
               public_key: node.public_key,
               fingerprint: await keyFingerprint(node.public_key),
-              url: node.url ?? null,
+              // Where the nodes run is infrastructure: the council's to see, not every key's.
+              url: c.var.principal.role === 'council' ? (node.url ?? null) : null,
               reachability: reachability?.[id] ?? null,
             })),
           ),
