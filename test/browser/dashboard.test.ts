@@ -281,7 +281,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
         DPGATE_DEMO: '1',
         DPGATE_FEDERATION_KEY: keyFile,
       },
-      90_000,
+      180_000,
     );
     try {
       const federationKeys = JSON.parse(readFileSync(join(dir, 'demo-keys.json'), 'utf8')) as DemoKeys;
@@ -316,7 +316,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
       await nodeDb.close();
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 240_000);
+  }, 360_000);
 
   it('refuses a broken candidate policy with its file, line and message, then shows a good one’s effect', async () => {
     const council = await signIn(keys.council, 'council');
