@@ -411,6 +411,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/federation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The federation section of the policy in force, with node fingerprints and reachability */
+        get: operations["getFederation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -893,6 +910,40 @@ export interface components {
             /** @description Contributor keys only */
             community?: string;
         };
+        Federation: {
+            federation: {
+                gateway: {
+                    id: string;
+                    public_key: string;
+                    fingerprint: string;
+                };
+                /** @description t: fewest nodes that must finish a round */
+                threshold: number;
+                /** @description f: nodes assumed to collude */
+                max_colluding_nodes: number;
+                /** @description t − f: nodes whose noise every released sum is sized for */
+                guaranteed_nodes: number;
+                tables: string[];
+                node_timeout_ms: number;
+                nodes: {
+                    id: string;
+                    community: string;
+                    public_key: string;
+                    fingerprint: string;
+                    /** @description The council only; null for other roles */
+                    url: string | null;
+                    reachability: components["schemas"]["NodeReachability"];
+                }[];
+            } | null;
+            policy_version: string;
+        };
+        /** @description null when this gateway holds no federation key (it does not contact nodes) */
+        NodeReachability: {
+            reachable: boolean;
+            policy_version: string | null;
+            same_policy: boolean;
+            checked_at: string;
+        } | null;
     };
     responses: never;
     parameters: never;
@@ -2697,6 +2748,35 @@ export interface operations {
             };
             /** @description Too many requests from this key; retry after the time given */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getFederation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The federation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Federation"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,7 +1,8 @@
 /**
  * `dpgate node`: what a community runs beside its own database when it keeps its rows at home.
  *  - `dpgate node keygen --out key.json`: a new Ed25519 signing key (private JWK, mode 0600); prints
- *    the public key for the council to put under `federation.nodes.<id>.public_key`;
+ *    the public key for the council to put under `federation.nodes.<id>.public_key`, and (on stderr)
+ *    its fingerprint, which the dashboard shows beside every node;
  *  - `dpgate node serve --id <node> --key key.json`: serves the federation protocol (HTTP, signed)
  *    over this node's database (DATABASE_URL, or PGlite in DPGATE_DATA_DIR) and policy directory.
  */
@@ -15,7 +16,7 @@ import type { Database } from '../db/database.ts';
 import { migrate } from '../db/migrate.ts';
 import { syncQueryRole } from '../db/query-role.ts';
 import { loadDemoCommons } from '../demo/load-demo.ts';
-import { generateSigningPair, importSigningKey } from '../federation/crypto.ts';
+import { generateSigningPair, importSigningKey, keyFingerprint } from '../federation/crypto.ts';
 import { createNodeService } from '../federation/node-service.ts';
 import { formatIssue } from '../policy/issues.ts';
 import { readPolicyDirectory } from '../policy/load-directory.ts';
@@ -31,6 +32,8 @@ export function nodeCommand(): Command {
       const pair = await generateSigningPair();
       await writeFile(options.out, JSON.stringify(pair.privateJwk), { mode: 0o600, flag: 'wx' });
       console.log(pair.publicKey);
+      // On stderr, so scripts reading the key from stdout still get the key alone.
+      console.error(`fingerprint: ${await keyFingerprint(pair.publicKey)}`);
     });
   node
     .command('serve')

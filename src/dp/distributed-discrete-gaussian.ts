@@ -13,7 +13,10 @@
  * `distributedRho` returns and what a ledger charges. It only needs the noise of m parties, so with
  * n parties of which up to f may collude with the aggregator (their noise is known to it) and at
  * most n − t may drop out, m = t − f is the noise that is guaranteed to be in the sum; more parties'
- * noise only adds independent noise (post-processing).
+ * noise only adds independent noise (post-processing). That is how federated SQL (no subsampling)
+ * is charged. Federated DP-SGD uses the pointwise closeness instead (`sumRatioGap`): the sum of
+ * shares is within e^{±Γ_m} of one discrete Gaussian at every point, which carries the pooled
+ * argument for Poisson-subsampled grid noise over to it (federation/federated-dp-sgd.ts).
  *
  * Discretisation (KLS21 §4, "conditional randomized rounding"): a real vector x with ‖x‖₂ ≤ c is
  * scaled by 1/γ and rounded coordinate-wise to ⌊x⌋ or ⌈x⌉ with probability of the fractional part
@@ -32,6 +35,44 @@ export function sumDistanceTau(localVariance: number, parties: number): number {
   let tau = 0;
   for (let k = 1; k < parties; k++) tau += Math.exp(-2 * Math.PI * Math.PI * localVariance * (k / (k + 1)));
   return roundedUp(10 * tau);
+}
+
+/**
+ * κ(c) = 2·Σ_{n≥1} e^{−2π²c·n²} ≤ 2e^{−2π²c}/(1 − e^{−2π²c}) (n² ≥ n, a geometric series). By Poisson
+ * summation Σ_{x∈ℤ} e^{−(x−μ)²/(2c)} = √(2πc)·(1 + 2Σ_{n≥1} e^{−2π²c·n²}·cos(2πnμ)), so for every shift
+ * μ the lattice sum of a Gaussian of variance c lies within a factor 1 ± κ(c) of its integral.
+ */
+function latticeDeviation(variance: number): number {
+  const e = Math.exp(-2 * Math.PI * Math.PI * variance);
+  return roundedUp((2 * e) / (1 - e));
+}
+
+/**
+ * γ(c) = log((1 + κ(c))/(1 − κ(c))): two laws whose ratio is C·(1 ± κ(c)) at every point, C a
+ * constant, are within e^{±γ(c)} of each other pointwise (summing the ratio against either law pins
+ * C to [1/(1+κ), 1/(1−κ)]). Throws when κ ≥ 1 (variance below about 0.06), where no bound follows.
+ */
+export function latticeRatioGap(variance: number): number {
+  if (!(variance > 0)) throw new RangeError('variance must be positive');
+  const kappa = latticeDeviation(variance);
+  if (!(kappa < 1)) throw new RangeError('variance too small for a lattice ratio bound');
+  return roundedUp(Math.log1p(kappa) - Math.log1p(-kappa));
+}
+
+/**
+ * Γ_m = Σ_{k=1}^{m−1} γ(σ²·k/(k+1)): the law of a sum of m i.i.d. N_ℤ(0, σ²) is within e^{±Γ_m} of
+ * N_ℤ(0, mσ²) at every integer, the pointwise closeness behind KLS21 Theorem 1, with constants
+ * derived here. Induction on m: if the sum of k shares is within e^{±Γ_k} of N_ℤ(0, kσ²), convolving
+ * both with one more share keeps the ratio bound (a positive kernel); and N_ℤ(0, a) * N_ℤ(0, b) at z
+ * is e^{−z²/(2(a+b))}·Σ_x e^{−(x−μ)²/(2c)}/(θ_a·θ_b) with c = ab/(a+b), μ = za/(a+b) (complete the
+ * square; θ_a the normaliser of N_ℤ(0, a)), i.e. N_ℤ(0, a+b) at z times C·(1 ± κ(c)) by Poisson
+ * summation, so within e^{±γ(c)} of it; a = kσ², b = σ² give c = σ²·k/(k+1).
+ */
+export function sumRatioGap(localVariance: number, parties: number): number {
+  if (!Number.isInteger(parties) || parties < 1) throw new RangeError('parties must be a positive integer');
+  let gap = 0;
+  for (let k = 1; k < parties; k++) gap += latticeRatioGap((localVariance * k) / (k + 1));
+  return roundedUp(gap);
 }
 
 export interface DistributedGaussianSetting {

@@ -163,3 +163,13 @@ export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
 export function randomBytes(length: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(length));
 }
+
+/**
+ * A short name for a public key that people can compare aloud: the first 16 bytes of SHA-256 of the
+ * raw key, as eight groups of four hex digits. `dpgate node keygen` prints it beside the key.
+ */
+export async function keyFingerprint(publicKey: string): Promise<string> {
+  const digest = new Uint8Array(await subtle.digest('SHA-256', fromBase64Url(publicKey)));
+  const hex = Array.from(digest.subarray(0, 16), (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return hex.match(/.{4}/g)!.join(' ');
+}

@@ -6,25 +6,36 @@
  * sample of the federation at rate q, since every person is sampled independently), clips and
  * rounds each sampled person's gradient onto the same grid as pooled training (`addClippedToGrid`:
  * ‖r_p‖₂ ≤ Δ = 2^k + √d/2 grid steps, exactly), sums, adds a discrete Gaussian share of variance
- * σ_grid²/m with σ_grid = σ·Δ and m = threshold − max_colluding_nodes, and masks. The gateway unmasks
+ * σ_loc² (below) with m = threshold − max_colluding_nodes, and masks. The gateway unmasks
  * only the sum, divides by the expected batch q·N and steps the optimizer.
  *
- * Privacy of one unsampled step (KLS21 Prop. 14, see dp/distributed-discrete-gaussian.ts): with the
- * noise of m honest nodes, ε(α) ≤ (α/2)(Δ/(√m·σ_loc) + τ√d)² ≤ (α/2)(1/σ + τ√d)², i.e. the Gaussian
- * of noise multiplier σ_eff = 1/(1/σ + τ√d). At σ_loc ≈ σ·2^20/√m, τ = 10·Σ exp(−2π²σ_loc²·k/(k+1)) is
- * 0 in double precision, so σ_eff = σ and the job is charged exactly what pooled training with σ
- * is charged (the same accountant on (q, σ_eff, steps, δ), with the same caveats about the discrete
- * versus continuous subsampled Gaussian as docs/training.md states for pooled training).
+ * Privacy: the same accountants as pooled training apply, at the same σ, so a job is charged exactly
+ * what pooled training with σ is charged. Each node's share has σ_loc² = ((σΔ)² + t²)/m, t = SMOOTHING,
+ * so the m guaranteed shares sum to variance (σΔ)² + t², the pooled grid noise. Their sum is within
+ * e^{±Γ_m} of the single discrete Gaussian N_ℤ(0, mσ_loc²) at every point (`sumRatioGap`), which is in
+ * turn within e^{±γ(t²)} of a post-processing of the continuous Gaussian mechanism with noise σΔ
+ * (docs/training.md §3; more variance than (σΔ)² + t² only adds independent continuous noise first).
+ * Per coordinate the sum is so within e^{±(Γ_m + γ(t²))} of a post-processing of the continuous
+ * mechanism; over d coordinates and T adaptive steps, mixing over every Poisson sample, within
+ * e^{±Γ} with Γ = T·d·(Γ_m + γ(t²)). So the run is (ε + 2Γ, e^Γ·δ)-DP, and has RDP
+ * τ(α) + (2α − 1)Γ/(α − 1), for every (ε, δ) and Rényi curve τ the continuous Poisson-subsampled
+ * Gaussian accountants (RDP or PLD, both directions) give at σ. σ_loc² ≥ 2·10⁴ whenever σ ≥ 10⁻³ and
+ * m ≤ 50, so Γ < 10⁻⁵⁰ (e^{−2π²·10⁴} is far below any float); a plan where it is not is refused. Other honest nodes' shares and the
+ * colluders' (known) shares are independent of the guaranteed ones: post-processing.
  */
-import { dpSgdEpsilon } from '../dp/accounting/index.ts';
-import { noiseShare, sumDistanceTau, wrapAroundProbability } from '../dp/distributed-discrete-gaussian.ts';
+import {
+  latticeRatioGap,
+  noiseShare,
+  sumRatioGap,
+  wrapAroundProbability,
+} from '../dp/distributed-discrete-gaussian.ts';
 import { cryptoRandom, type RandomSource } from '../dp/random.ts';
 import { type Rational, rationalValue, squareAtLeast } from '../dp/rational.ts';
 import type { TrainingDataset } from '../train/dataset.ts';
 import type { TrainedModel } from '../train/model-card.ts';
 import { createModelFor } from '../train/models/create-model.ts';
 import type { Model } from '../train/models/model.ts';
-import { addClippedToGrid, type PersonGrid, personGrid } from '../train/noisy-gradient-sum.ts';
+import { addClippedToGrid, type PersonGrid, personGrid, SMOOTHING } from '../train/noisy-gradient-sum.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { isSampled, samplingThreshold } from '../train/poisson-sampling.ts';
 import { type PrivacyPlan, planFor, progressSchedule } from '../train/privacy-plan.ts';
@@ -46,21 +57,23 @@ export interface FederationShape {
 }
 
 export interface FederatedDpSgdPlan {
-  /** The pooled plan for σ (what the accountant calibrated). */
+  /** The pooled plan for σ: what the accountant calibrated and what the job is charged. */
   readonly privacy: PrivacyPlan;
-  /** ε charged: the accountant at σ_eff (equal to privacy.epsilon when τ vanishes). */
-  readonly epsilon: number;
-  readonly sigmaEffective: number;
   readonly grid: PersonGrid;
   readonly granularity: number;
   readonly localSigmaSquared: Rational;
   readonly guaranteedParties: number;
-  readonly tau: number;
+  /** Γ: the whole run's law is within e^{±Γ} of a post-processing of the continuous run. */
+  readonly ratioGap: number;
   readonly bits: number;
   readonly wrapProbability: number;
 }
 
 const MAX_WRAP_PROBABILITY = 1e-12;
+/** What float rounding may leave of t² = 9 in m·σ_loc² − (σΔ)²; the bound uses this smaller value. */
+const MIN_SMOOTHING_SQUARED = 8;
+/** Γ above this would no longer vanish below the last digit of any ε reported. */
+const MAX_RATIO_GAP = 1e-50;
 
 /** `privacy`: the pooled plan of `spec`, when it was already made (σ calibration can take seconds). */
 export function planFederatedDpSgd(
@@ -80,23 +93,20 @@ function distributeNoise(
   shape: FederationShape,
   privacy: PrivacyPlan,
 ): FederatedDpSgdPlan {
-  const { q } = privacy;
   const grid = personGrid(dimension, spec.clipNorm, privacy.sigma);
   const guaranteedParties = shape.threshold - shape.maxColludingNodes;
   if (!(guaranteedParties >= 1)) throw new RangeError('threshold − max_colluding_nodes must be ≥ 1');
-  const localSigmaSquared = squareAtLeast(
-    (privacy.sigma * grid.sensitivityInSteps) / Math.sqrt(guaranteedParties),
-  );
-  const tau = sumDistanceTau(rationalValue(localSigmaSquared), guaranteedParties);
-  // Exactly σ when τ vanishes (1/(1/σ) need not round back to σ).
-  const sigmaEffective = tau === 0 ? privacy.sigma : 1 / (1 / privacy.sigma + tau * Math.sqrt(dimension));
-  const epsilon =
-    sigmaEffective === privacy.sigma
-      ? privacy.epsilon
-      : dpSgdEpsilon(
-          { q, sigma: sigmaEffective, steps: spec.steps, delta: privacy.delta },
-          privacy.accountant,
-        );
+  const sigmaGrid = privacy.sigma * grid.sensitivityInSteps;
+  const localSigmaSquared = squareAtLeast(Math.hypot(sigmaGrid, SMOOTHING) / Math.sqrt(guaranteedParties));
+  const localVariance = rationalValue(localSigmaSquared);
+  if (guaranteedParties * localVariance - sigmaGrid * sigmaGrid < MIN_SMOOTHING_SQUARED) {
+    throw new RangeError('the guaranteed shares do not carry the smoothing term');
+  }
+  const ratioGap =
+    spec.steps *
+    dimension *
+    (sumRatioGap(localVariance, guaranteedParties) + latticeRatioGap(MIN_SMOOTHING_SQUARED));
+  if (!(ratioGap <= MAX_RATIO_GAP)) throw new RangeError('the summed shares are not close enough to one');
   // |Σ_p r_pj| ≤ N·Δ for the N persons of the federation (public), plus the noise of all nodes.
   const maxAbsData = spec.sampling.populationSize * grid.sensitivityInSteps;
   const totalVariance = shape.nodes * rationalValue(localSigmaSquared);
@@ -111,13 +121,11 @@ function distributeNoise(
   if (wrapProbability > MAX_WRAP_PROBABILITY) throw new RangeError('the gradient sum does not fit 53 bits');
   return {
     privacy,
-    epsilon,
-    sigmaEffective,
     grid,
     granularity: spec.clipNorm / grid.stepsPerClip,
     localSigmaSquared,
     guaranteedParties,
-    tau,
+    ratioGap,
     bits,
     wrapProbability,
   };
@@ -199,7 +207,7 @@ export function dpSgdTasks(options: {
     const job = await options.load(task);
     const model = createModelFor(job.spec.model, job.dataset.schema);
     const plan = planFederatedDpSgd(job.spec, model.parameterCount, options.shape, job.privacy);
-    if (plan.epsilon > options.maxEpsilonPerJob || plan.privacy.delta > options.maxDeltaPerJob) {
+    if (plan.privacy.epsilon > options.maxEpsilonPerJob || plan.privacy.delta > options.maxDeltaPerJob) {
       throw new SecAggRefusal('the job exceeds the policy’s per-job limits');
     }
     return { dataset: job.dataset, model, plan };
@@ -261,7 +269,7 @@ export interface FederatedTrainingResult extends TrainedModel {
 }
 
 /**
- * The gateway's training loop. The caller must have committed the charge (plan.epsilon,
+ * The gateway's training loop. The caller must have committed the charge (plan.privacy.epsilon,
  * plan.privacy.delta) to every community before calling: the first round contacts the nodes.
  * Progress is reported at the plan's checkpoints with the plan's ε, as in pooled training.
  */
@@ -335,9 +343,9 @@ export async function trainFederatedDpSgd(options: {
     training: 'dp-sgd' as const,
     privacy: {
       unit: 'person' as const,
-      epsilon: plan.epsilon,
+      epsilon: plan.privacy.epsilon,
       delta: plan.privacy.delta,
-      sigma: plan.sigmaEffective,
+      sigma: plan.privacy.sigma,
       q: plan.privacy.q,
       steps,
       clipNorm: spec.clipNorm,

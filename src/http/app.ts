@@ -21,6 +21,7 @@ import { communityRoutes } from './routes/communities.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { federatedQueryRoutes } from './routes/federated-queries.ts';
+import { federationRoutes } from './routes/federation.ts';
 import { governanceRoutes } from './routes/governance.ts';
 import { healthRoutes } from './routes/health.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -58,6 +59,7 @@ export function createApp(deps: AppDependencies) {
   app.route('/', keyRoutes(deps, keys));
   app.route('/', dashboardRoutes(deps));
   app.route('/', federatedQueryRoutes(deps));
+  app.route('/', federationRoutes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

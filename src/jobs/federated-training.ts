@@ -85,17 +85,11 @@ function federatedTraining(
   try {
     plan = planFederatedDpSgd(resolved.spec, dimension, shape, resolved.plan);
   } catch {
+    // Sums that do not fit 53 bits, or (at absurdly small σ) shares too coarse for the pooled
+    // accountant to hold: refused rather than charged differently from the dry run.
     throw new TrainingRefusal(
       'invalid_training',
-      'the summed gradients of this job do not fit the secure aggregation modulus: ask for fewer persons per step or a smaller model',
-    );
-  }
-  // The nodes' shares are sized so that the guaranteed noise is the pooled σ's (τ vanishes); a job
-  // where it would not is refused rather than charged a different ε than its dry run showed.
-  if (plan.epsilon !== resolved.plan.epsilon) {
-    throw new TrainingRefusal(
-      'invalid_training',
-      'the noise the guaranteed nodes add would not carry the planned guarantee for this job',
+      'the summed gradients of this job do not fit the secure aggregation modulus, or its noise is too small to share: ask for fewer persons per step, a smaller model or more noise',
     );
   }
   const { dry_run: _, ...stored } = request;

@@ -9,10 +9,17 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSigningPair } from '../../src/federation/crypto.ts';
+import { createNodeService } from '../../src/federation/node-service.ts';
+import { readPolicyDirectory } from '../../src/policy/load-directory.ts';
+import { validatePolicyFiles } from '../../src/policy/validate.ts';
+import { openTestDatabase } from '../support/databases.ts';
 import { DEMO_POLICY_DIR } from '../support/demo-policy.ts';
+import { freePort } from '../support/free-port.ts';
 import { type GatewayProcess, startGateway } from '../support/gateway-process.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -45,7 +52,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
       await build({ configFile: join(ROOT, 'web', 'vite.config.ts') });
     }
     mkdirSync(SCREENSHOTS, { recursive: true });
-    gateway = await startGateway({ DATABASE_URL: undefined, DPGATE_DATA_DIR: dataDir, DPGATE_DEMO: '1' });
+    gateway = await startGateway(
+      { DATABASE_URL: undefined, DPGATE_DATA_DIR: dataDir, DPGATE_DEMO: '1' },
+      90_000,
+    );
     keys = JSON.parse(readFileSync(join(dataDir, 'demo-keys.json'), 'utf8'));
     context = await chromium.launchPersistentContext(profileDir, {
       executablePath: CHROMIUM,
@@ -70,12 +80,12 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     rmSync(profileDir, { recursive: true, force: true });
   });
 
-  async function signIn(key: string, badge: string): Promise<Page> {
+  async function signIn(key: string, badge: string, url = gateway.url): Promise<Page> {
     const page = await context.newPage();
     page.on('pageerror', (error) => {
       throw error;
     });
-    await page.goto(gateway.url);
+    await page.goto(url);
     await page.getByLabel('API key').fill(key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('.role-badge', { hasText: badge }).waitFor();
@@ -232,6 +242,81 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
       rmSync(rdpDir, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('shows the federation to a contributor and the council: nodes, threshold, fingerprints, reachability', async () => {
+    // A third gateway whose commons keeps people and survey_responses on three community nodes; it
+    // holds the federation key, so it probes the nodes: riverside's answers, the other two do not.
+    const dir = mkdtempSync(join(tmpdir(), 'dpgate-browser-federation-'));
+    cpSync(DEMO_POLICY_DIR, dir, { recursive: true });
+    const gatewayPair = await generateSigningPair();
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const nodes = ['node_hillcrest', 'node_lakeside', 'node_riverside'];
+    const pairs = await Promise.all(nodes.map(() => generateSigningPair()));
+    const lines = nodes.map(
+      (id, i) =>
+        `    ${id}: { community: ${id.slice(5)}, public_key: ${pairs[i]!.publicKey}, url: "http://127.0.0.1:${ports[i]}" }`,
+    );
+    writeFileSync(
+      join(dir, 'federation.yaml'),
+      `federation:\n  gateway: { public_key: ${gatewayPair.publicKey} }\n  threshold: 2\n` +
+        `  tables: [people, survey_responses]\n  nodes:\n${lines.join('\n')}\n`,
+    );
+    const keyFile = join(dir, 'gateway.jwk');
+    writeFileSync(keyFile, JSON.stringify(gatewayPair.privateJwk));
+    const validation = await validatePolicyFiles(await readPolicyDirectory(dir));
+    if (!validation.ok) throw new Error(JSON.stringify(validation.issues));
+    const nodeDb = await openTestDatabase('pglite', { demo: false });
+    const service = createNodeService({
+      nodeId: 'node_riverside',
+      signingKey: pairs[2]!.privateKey,
+      policy: validation.snapshot,
+      db: nodeDb.db,
+    });
+    const nodeServer = serve({ fetch: service.app.fetch, hostname: '127.0.0.1', port: ports[2]! });
+    const federated = await startGateway(
+      {
+        DATABASE_URL: undefined,
+        DPGATE_DATA_DIR: dir,
+        DPGATE_POLICY_DIR: dir,
+        DPGATE_DEMO: '1',
+        DPGATE_FEDERATION_KEY: keyFile,
+      },
+      180_000,
+    );
+    try {
+      const federationKeys = JSON.parse(readFileSync(join(dir, 'demo-keys.json'), 'utf8')) as DemoKeys;
+      const page = await signIn(federationKeys.contributors.riverside!, 'contributor', federated.url);
+      const card = page.locator('#federation');
+      await card.locator('tbody tr').first().waitFor();
+      expect(await card.locator('tbody tr').count()).toBe(3);
+      const own = card.locator('tbody tr.own');
+      expect(await own.textContent()).toContain('node_riverside');
+      expect(await own.textContent()).toContain('reachable');
+      expect(await card.locator('tbody tr', { hasText: 'node_lakeside' }).textContent()).toContain(
+        'unreachable',
+      );
+      expect(await card.locator('.facts').textContent()).toContain('a round needs 2 of 3 nodes');
+      expect(await card.locator('code.fingerprint').first().textContent()).toMatch(
+        /^([0-9a-f]{4} ){7}[0-9a-f]{4}$/,
+      );
+      await shoot(page, 'contributor-federation', '#federation');
+      await expectAccessible(page, 'contributor (federation)');
+      await page.close();
+
+      const council = await signIn(federationKeys.council, 'council', federated.url);
+      await council.locator('#federation tbody tr').first().waitFor();
+      expect(await council.getByRole('link', { name: 'Federation' }).count()).toBe(1);
+      await council.locator('.table-policy', { hasText: 'on community nodes' }).first().waitFor();
+      await shoot(council, 'council-federation', '#federation');
+      await expectAccessible(council, 'council (federation)');
+      await council.close();
+    } finally {
+      await federated.stop();
+      await new Promise((resolve) => nodeServer.close(resolve));
+      await nodeDb.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 360_000);
 
   it('refuses a broken candidate policy with its file, line and message, then shows a good one’s effect', async () => {
     const council = await signIn(keys.council, 'council');

@@ -156,6 +156,9 @@ describeEachDatabase(
       }>`select to_regclass('commons.patients')::text as t`.execute(database().db);
       expect(table.rows[0]!.t).toBeNull();
 
+      const dry = (await (await post({ ...WDBC_REQUEST, dry_run: true })).json()) as {
+        cost: { epsilon: number; delta: number };
+      };
       const started = await post(WDBC_REQUEST);
       expect(started.status).toBe(202);
       const job = (await started.json()) as {
@@ -164,6 +167,8 @@ describeEachDatabase(
         charged: { community: string }[];
       };
       expect(job.charged.map((c) => c.community)).toEqual(['hillcrest', 'lakeside', 'riverside']);
+      // Charged exactly what the dry run priced (the ledger stores it as the job's Rényi curve).
+      expect(job.cost).toEqual(dry.cost);
       const done = await finished(job.id);
       expect(done.status).toBe('succeeded');
       expect(contacts[0]!.trainingCharges).toBe(3);

@@ -275,3 +275,30 @@ export interface ApiKey {
   created_at: string;
   revoked_at: string | null;
 }
+
+export interface NodeReachability {
+  reachable: boolean;
+  policy_version: string | null;
+  same_policy: boolean;
+  checked_at: string;
+}
+
+export interface FederationNode {
+  id: string;
+  community: string;
+  public_key: string;
+  fingerprint: string;
+  url: string | null;
+  /** null when the gateway holds no federation key and so never contacts the nodes. */
+  reachability: NodeReachability | null;
+}
+
+export interface Federation {
+  gateway: { id: string; public_key: string; fingerprint: string };
+  threshold: number;
+  max_colluding_nodes: number;
+  guaranteed_nodes: number;
+  tables: string[];
+  node_timeout_ms: number;
+  nodes: FederationNode[];
+}

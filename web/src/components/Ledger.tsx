@@ -209,6 +209,7 @@ function ChargeRow(props: {
             onClick={props.onToggle}
           >
             <span class={`kind kind-${charge.kind}`}>{charge.kind}</span>
+            {isFederated(charge) && <span class="tag">federated</span>}
             <code>{charge.description}</code>
           </button>
         </td>
@@ -230,6 +231,11 @@ function ChargeRow(props: {
       )}
     </>
   );
+}
+
+/** A federated query or training job: computed on the community nodes, charged like any other. */
+function isFederated(charge: { mechanism: string; description: string }): boolean {
+  return charge.mechanism === 'distributed_discrete_gaussian' || charge.description.startsWith('Federated ');
 }
 
 interface Detail {

@@ -30,6 +30,7 @@ export interface PolicyDoc {
   limits: Record<string, number>;
   tables: Record<string, TablePolicy>;
   access: Record<string, { tables: string[] }>;
+  federation?: { tables: string[] };
 }
 
 export function domainText(column: {
@@ -137,6 +138,7 @@ export function PolicyView(props: { policy: PolicyDoc }) {
           <summary>
             <code>{name}</code>{' '}
             {table.public ? <span class="tag">public</span> : <span class="tag tag-private">private</span>}
+            {p.federation?.tables.includes(name) && <span class="tag">on community nodes</span>}
             {table.contributions && (
               <span class="muted small">
                 {' '}

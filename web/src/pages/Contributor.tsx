@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
-import { type Community, get, type Me } from '../api.ts';
+import { type Community, type Federation, get, type Me } from '../api.ts';
 import { BudgetCard, SpendOverTime } from '../components/Budget.tsx';
+import { FederationCard } from '../components/FederationView.tsx';
 import { Ledger } from '../components/Ledger.tsx';
 import { RenyiFilterCard } from '../components/RenyiFilter.tsx';
 import { when } from '../format.ts';
@@ -10,6 +11,10 @@ export function ContributorPage(props: { me: Me }) {
   const [refresh, setRefresh] = useState(0);
   const communities = useLoad(
     (signal) => get<{ communities: Community[] }>('/v1/communities', signal),
+    [refresh],
+  );
+  const federation = useLoad(
+    (signal) => get<{ federation: Federation | null }>('/v1/federation', signal),
     [refresh],
   );
   const mine = communities.data?.communities.find((c) => c.id === props.me.community_id);
@@ -38,6 +43,7 @@ export function ContributorPage(props: { me: Me }) {
           </div>
           {mine.rdp && <RenyiFilterCard community={{ ...mine, rdp: mine.rdp }} />}
           <Ledger community={mine.id} refresh={refresh} />
+          <FederationCard federation={federation.data?.federation} community={mine.id} />
         </>
       )}
     </div>

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
-import { type Community, get, type Me } from '../api.ts';
+import { type Community, type Federation, get, type Me } from '../api.ts';
 import { BudgetCard } from '../components/Budget.tsx';
 import { CandidateEditor } from '../components/Candidate.tsx';
+import { FederationCard } from '../components/FederationView.tsx';
 import { Keys } from '../components/Keys.tsx';
 import { Ledger } from '../components/Ledger.tsx';
 import { type PolicyDoc, PolicyView } from '../components/PolicyView.tsx';
@@ -41,12 +42,16 @@ export function CouncilPage(_props: { me: Me }) {
     ),
   );
   const audit = useLoad((signal) => get<AuditStatus>('/v1/audit/status', signal));
+  const federation = useLoad((signal) => get<{ federation: Federation | null }>('/v1/federation', signal));
+  const sections = federation.data?.federation
+    ? [...SECTIONS.slice(0, 2), ['federation', 'Federation'] as const, ...SECTIONS.slice(2)]
+    : SECTIONS;
   const [ledgerOf, setLedgerOf] = useState<string>();
   const list = communities.data?.communities ?? [];
   return (
     <div class="page">
       <nav class="section-nav" aria-label="Sections">
-        {SECTIONS.map(([id, label]) => (
+        {sections.map(([id, label]) => (
           <a key={id} href={`#${id}`}>
             {label}
           </a>
@@ -77,6 +82,7 @@ export function CouncilPage(_props: { me: Me }) {
         </div>
         {ledgerOf && <Ledger community={ledgerOf} />}
       </section>
+      <FederationCard federation={federation.data?.federation} />
 
       <div class="grid-2 wide-left">
         <section class="card" id="policy" aria-labelledby="policy-title">
