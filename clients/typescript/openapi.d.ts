@@ -1964,6 +1964,9 @@ export interface operations {
                         };
                         clip_norm?: number;
                     }[];
+                    standardise?: {
+                        epsilon: number;
+                    };
                     dry_run?: boolean;
                 };
             };

@@ -390,6 +390,7 @@ async function runJob(
           training: cost.training,
           held_out: cost.held_out,
           population_count: cost.population_count,
+          standardisation: cost.standardisation,
           selection: cost.selection,
         },
       },

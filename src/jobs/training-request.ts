@@ -144,7 +144,7 @@ export const TrainingRequestSchema = z
       .optional(),
     /**
      * Where policy gives the table no public population: estimate it with a DP count of persons at
-     * this ε (charged before the training is planned; docs/training.md §8).
+     * this ε (charged before the training is planned; docs/training.md §9).
      */
     population_epsilon: z.number().positive().max(MAX_EPSILON).optional(),
     /** Pre-train without noise, at no cost, on a public table with the same columns; then fine-tune privately. */

@@ -36,7 +36,8 @@ interface Priced {
     epsilon: number;
     delta: number;
     training: { epsilon: number; sigma: number; steps: number };
-    selection: { method: string } | null;
+    selection: { method: string; epsilon: number } | null;
+    standardisation: { epsilon: number; delta: number; rho: number } | null;
   };
   communities: {
     community: string;
@@ -112,13 +113,15 @@ describeEachDatabase('training job lifecycle', (database) => {
         holdout: { fraction: 0.2, epsilon: 0.1 },
         candidates: [{ model: { kind: 'logistic' } }, { model: { kind: 'logistic' }, clip_norm: 2 }],
       },
-      // Six candidates: random stopping (Papernot & Steinke) is the cheaper selection here.
+      // Six candidates: random stopping (Papernot & Steinke) is the cheaper selection here. The
+      // features are standardised by a DP estimate, whose ρ (at a tenth of δ) is charged too.
       {
         ...married,
         epochs: 1,
         epsilon: undefined,
-        noise_multiplier: 1.5,
-        holdout: { fraction: 0.2, epsilon: 0.6 },
+        noise_multiplier: 4,
+        holdout: { fraction: 0.2, epsilon: 0.3 },
+        standardise: { epsilon: 0.1 },
         candidates: [0.5, 1, 2, 0.5, 1, 2].map((clip_norm, i) => ({
           model: { kind: 'logistic' },
           clip_norm,
@@ -171,13 +174,26 @@ describeEachDatabase('training job lifecycle', (database) => {
       // The card's privacy section states the whole cost, and each part.
       const model = (await (await get(`/v1/models/${done.model_id}`)).json()) as {
         card: {
-          privacy: { epsilon: number; parts: { training: { epsilon: number; steps: number } } };
+          privacy: {
+            epsilon: number;
+            parts: { training: { epsilon: number; steps: number }; standardisation: unknown };
+          };
           search?: { method: string };
+          standardisation?: { mean: number[] };
         };
       };
       expect(model.card.privacy.epsilon).toBe(job.cost.epsilon);
       expect(model.card.privacy.parts.training).toEqual(job.cost.training);
       expect(model.card.search?.method).toBe(priced.cost.selection?.method);
+      if ('standardise' in body) {
+        expect(priced.cost.standardisation).toMatchObject({ delta: 1e-7 });
+        expect(priced.cost.epsilon).toBeCloseTo(
+          priced.cost.selection!.epsilon + priced.cost.standardisation!.epsilon,
+          12,
+        );
+        expect(model.card.standardisation?.mean).toHaveLength(3);
+        expect(model.card.privacy.parts.standardisation).toEqual(priced.cost.standardisation);
+      }
     }
     expect(methods).toEqual(['composition', 'random_stopping']);
   }, 240_000);
