@@ -2015,6 +2015,9 @@ export interface operations {
                         };
                         clip_norm?: number;
                     }[];
+                    standardise?: {
+                        epsilon: number;
+                    };
                     dry_run?: boolean;
                 };
             };

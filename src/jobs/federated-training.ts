@@ -16,7 +16,6 @@ import type { AggregationOptions } from '../federation/secagg-gateway.ts';
 import type { Policy, Role } from '../policy/schema.ts';
 import { createModelFor, type TrainingProgress } from '../train/index.ts';
 import {
-  type Planner,
   type ResolvedTraining,
   resolveTraining,
   TrainingRefusal,
@@ -41,7 +40,7 @@ export async function resolveJob(
   policy: Policy,
   role: Role,
   request: TrainingRequest,
-  options: { readonly plan: Planner; readonly estimatedPopulation?: number | undefined },
+  options: Parameters<typeof resolveTraining>[3],
 ): Promise<ResolvedJob> {
   const resolved = await resolveTraining(policy, role, request, options);
   const federation = federatedTraining(policy, role, request, resolved);
@@ -68,10 +67,16 @@ function federatedTraining(
       `${onNodes.join(', ')} live on community nodes and the other tables do not: a job reads one or the other`,
     );
   }
-  if (request.holdout || request.candidates || request.pretrain || request.population_epsilon) {
+  if (
+    request.holdout ||
+    request.candidates ||
+    request.pretrain ||
+    request.population_epsilon ||
+    request.standardise
+  ) {
     throw new TrainingRefusal(
       'invalid_training',
-      'a job over node tables trains one model on a public population: holdout, candidates, pretrain and population_epsilon are not federated',
+      'a job over node tables trains one model on a public population: holdout, candidates, pretrain, population_epsilon and standardise are not federated',
     );
   }
   const nodes = Object.keys(federation.nodes).sort();

@@ -37,7 +37,12 @@ import {
   type TrainingProgress,
   trainNonPrivate,
 } from '../train/index.ts';
-import { planInWorker, runSearchInWorker, runTrainingInWorker } from '../train/worker-runner.ts';
+import {
+  planInWorker,
+  priceSearchInWorker,
+  runSearchInWorker,
+  runTrainingInWorker,
+} from '../train/worker-runner.ts';
 import { type FederatedJob, type ResolvedJob, resolveJob, trainOnNodes } from './federated-training.ts';
 import { readTrainingDataset } from './training-dataset.ts';
 import {
@@ -83,7 +88,10 @@ export async function priceTrainingJob(context: Omit<JobContext, 'requestId'>, r
       `a dry run reads no data, and the training cost on "${request.table}" depends on a DP count of its persons made when the job runs: give the population in policy to price it in advance`,
     );
   }
-  const resolved = await resolveJob(policy.policy, principal.role, request, { plan: planInWorker });
+  const resolved = await resolveJob(policy.policy, principal.role, request, {
+    plan: planInWorker,
+    priceSearch: priceSearchInWorker,
+  });
   const cost = trainingReleaseCost(resolved);
   const budgets = await db
     .selectFrom('dpgate.community_budgets')
@@ -127,12 +135,14 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
     // Everything that can be refused without data is refused before the count is charged.
     await resolveJob(policy.policy, principal.role, request, {
       plan: planInWorker,
+      priceSearch: priceSearchInWorker,
       estimatedPopulation: Number.MAX_SAFE_INTEGER,
     });
     population = await estimatePopulation(context, request);
   }
   const resolved = await resolveJob(policy.policy, principal.role, request, {
     plan: planInWorker,
+    priceSearch: priceSearchInWorker,
     estimatedPopulation: population,
   });
   const { aggregation } = context;
@@ -218,13 +228,22 @@ async function train(
         steps: spec.steps,
         privacy: spec.privacy,
         selection: { kind: 'private', heldOut, epsilon },
+        ...(spec.standardise ? { standardise: spec.standardise } : {}),
       },
       trainPart,
-      { ...options, plan },
+      { ...options, plan, runPlan: resolved.runPlan },
     );
     return {
       result: search.best,
-      evaluation: { kind: 'selection', chosen: search.bestIndex, noisy_accuracies: search.scores, epsilon },
+      evaluation: {
+        kind: 'selection',
+        method: search.cost.method,
+        chosen: search.bestIndex,
+        // Noisy correct counts on the held-out rows: every candidate's (composition), or only the
+        // released run's (random stopping, which must not reveal how many runs it made).
+        noisy_correct: search.scores,
+        epsilon,
+      },
     };
   }
   const result = await runTrainingInWorker(resolved.spec, trainPart, { ...options, plan });
@@ -254,13 +273,23 @@ async function pretrain(db: Kysely<Database>, resolved: ResolvedTraining): Promi
 
 /**
  * What a job is charged (and what its dry run prices): an rdp ledger composes a run by its
- * subsampled-Gaussian curve; a search keeps the curve its (ε, δ) implies.
+ * subsampled-Gaussian curve, random stopping by its Papernot–Steinke curve (a composed search keeps
+ * the curve its (ε, δ) implies), and a standardisation by its ρ.
  */
 function trainingReleaseCost(resolved: ResolvedTraining): ReleaseCost {
-  const rdp = resolved.candidates
-    ? undefined
-    : composeRdpCharges([dpSgdRdpCharge(resolved.plan), rdpChargeOf(resolved.losses.slice(1))]);
-  return releaseCost({ losses: resolved.losses, mechanism: 'dp_sgd', ...(rdp ? { rdp } : {}) });
+  const curve = resolved.search?.rdpCurve;
+  const first = curve ? { curve, delta: 0 } : dpSgdRdpCharge(resolved.plan);
+  const rdp =
+    resolved.candidates && !curve
+      ? undefined
+      : composeRdpCharges([first, rdpChargeOf(resolved.losses.slice(1))]);
+  return releaseCost({
+    losses: resolved.losses,
+    mechanism: 'dp_sgd',
+    ...(rdp ? { rdp } : {}),
+    // The standardisation's ρ is stated at its share of the job's δ.
+    ...(resolved.standardise ? { zcdpDelta: resolved.standardise.delta } : {}),
+  });
 }
 
 /**
@@ -361,6 +390,8 @@ async function runJob(
           training: cost.training,
           held_out: cost.held_out,
           population_count: cost.population_count,
+          standardisation: cost.standardisation,
+          selection: cost.selection,
         },
       },
       policy_version: policy.version,

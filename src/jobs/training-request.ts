@@ -6,6 +6,8 @@
  * no cost.
  */
 import { z } from 'zod';
+import { zcdpBudget, zcdpToEpsilon } from '../dp/accounting/index.ts';
+import type { ZcdpLoss } from '../dp/discrete-gaussian.ts';
 import type { PureLoss } from '../dp/discrete-laplace.ts';
 import type { PrivacyLoss } from '../dp/privacy-loss.ts';
 import { parseUnitHop } from '../policy/cross-check.ts';
@@ -29,9 +31,12 @@ import {
   type PrivacyPlan,
   type PublicTrainingSpec,
   privateEvaluationLoss,
+  type SearchCost,
+  type SearchPricing,
   samplingRate,
   searchCost,
   searchTrainingSetting,
+  standardisationLoss,
   stepsForEpochs,
 } from '../train/index.ts';
 
@@ -139,7 +144,7 @@ export const TrainingRequestSchema = z
       .optional(),
     /**
      * Where policy gives the table no public population: estimate it with a DP count of persons at
-     * this ε (charged before the training is planned; docs/training.md §8).
+     * this ε (charged before the training is planned; docs/training.md §9).
      */
     population_epsilon: z.number().positive().max(MAX_EPSILON).optional(),
     /** Pre-train without noise, at no cost, on a public table with the same columns; then fine-tune privately. */
@@ -165,6 +170,14 @@ export const TrainingRequestSchema = z
       .min(2)
       .max(16)
       .optional(),
+    /**
+     * Standardise the features by a DP estimate of each one's mean and spread over the training
+     * persons, at this ε (charged with the job); without it, features are scaled by policy bounds.
+     */
+    standardise: z
+      .object({ epsilon: z.number().positive().max(MAX_EPSILON) })
+      .strict()
+      .optional(),
     /** Price the job (σ, q, steps, ε and every part) and what each community would have left: no charge, no data read. */
     dry_run: z.boolean().optional(),
   })
@@ -174,6 +187,10 @@ export const TrainingRequestSchema = z
   })
   .refine((r) => r.candidates === undefined || r.pretrain === undefined, {
     message: 'pre-training starts one model; it does not combine with candidates of different shapes',
+  })
+  .refine((r) => r.standardise === undefined || r.pretrain === undefined, {
+    message:
+      'pre-training on public rows needs the scaling before the private run: use bound scaling with it',
   })
   .refine((r) => r.candidates === undefined || r.holdout !== undefined, {
     message: 'choosing among candidates needs a holdout to score them on',
@@ -206,6 +223,12 @@ export interface ResolvedTraining {
     readonly evaluationLoss: PureLoss;
   };
   readonly candidates?: readonly Candidate[];
+  /** With candidates: both selections priced, and the one the job runs (the cheaper). */
+  readonly search?: SearchCost;
+  /** With random stopping: the plan of one T-step run at the search's σ. */
+  readonly runPlan?: PrivacyPlan;
+  /** DP standardisation of the features: its zCDP loss, and its ε at its share δ of the job's δ. */
+  readonly standardise?: StandardisationPart;
   /** ε of the DP count of persons charged before the job, when policy gives no population. */
   readonly populationEpsilon: number | null;
   /** Steps of one run (a search runs `candidates.length` of them). */
@@ -243,6 +266,8 @@ export const PERSON_COLUMN = '__person';
 
 /** Makes a run's privacy plan (σ calibration can take seconds: the server plans in a worker thread). */
 export type Planner = (setting: PlanSetting) => Promise<PrivacyPlan>;
+/** Prices a search's two selections (tens of ms: the server prices in a worker thread too). */
+export type SearchPricer = (pricing: SearchPricing, plan: PrivacyPlan) => Promise<SearchCost>;
 
 /**
  * `estimatedPopulation` is the released DP count of persons, for a table whose population policy
@@ -252,7 +277,11 @@ export async function resolveTraining(
   policy: Policy,
   role: Role,
   request: TrainingRequest,
-  options: { readonly plan: Planner; readonly estimatedPopulation?: number | undefined },
+  options: {
+    readonly plan: Planner;
+    readonly priceSearch?: SearchPricer | undefined;
+    readonly estimatedPopulation?: number | undefined;
+  },
 ): Promise<ResolvedTraining> {
   const { estimatedPopulation } = options;
   const sources = [request.table, ...(request.join ?? [])].map((name) => trainingSource(policy, role, name));
@@ -302,10 +331,21 @@ export async function resolveTraining(
       `delta ${delta} is above the policy's limit of ${policy.limits.max_delta_per_job} per job`,
     );
   }
+  // A joined row of a person combines one row of each table, so the bounds multiply.
+  const maxRowsPerPerson = sources.reduce(
+    (rows, source) => rows * (source.policy.contributions?.max_rows_per_unit ?? 1),
+    1,
+  );
+  // Standardising takes its share of δ; training (and selection) is planned at the rest, and the
+  // two parts add up to δ (basic composition).
+  const standardise =
+    request.standardise &&
+    standardisationPart(request.standardise.epsilon, delta, features.length, maxRowsPerPerson);
+  const trainingDelta = delta - (standardise?.delta ?? 0);
   const privacy =
     request.epsilon !== undefined
-      ? { accountant: request.accountant, delta, epsilon: request.epsilon }
-      : { accountant: request.accountant, delta, noiseMultiplier: request.noise_multiplier! };
+      ? { accountant: request.accountant, delta: trainingDelta, epsilon: request.epsilon }
+      : { accountant: request.accountant, delta: trainingDelta, noiseMultiplier: request.noise_multiplier! };
   const spec: DpSgdSpec = {
     model,
     clipNorm: request.clip_norm,
@@ -313,12 +353,8 @@ export async function resolveTraining(
     steps,
     optimizer: optimizerSpec(request.optimizer),
     privacy,
+    ...(standardise ? { standardise: { rho: standardise.loss.rho } } : {}),
   };
-  // A joined row of a person combines one row of each table, so the bounds multiply.
-  const maxRowsPerPerson = sources.reduce(
-    (rows, source) => rows * (source.policy.contributions?.max_rows_per_unit ?? 1),
-    1,
-  );
   const candidates = request.candidates?.map((candidate) => ({
     model: modelSpec(candidate.model, label),
     clipNorm: candidate.clip_norm ?? request.clip_norm,
@@ -340,17 +376,30 @@ export async function resolveTraining(
     ? searchTrainingSetting({ candidates, sampling, steps, privacy })
     : { q: samplingRate(sampling), steps, privacy };
   const plan = await planOrRefuse(options.plan, setting);
-  const extraEpsilon = candidates
-    ? searchCost({ candidates, sampling, steps, privacy, selection }, plan).selectionEpsilon
-    : 0;
+  const priceSearch = options.priceSearch ?? (async (pricing, given) => searchCost(pricing, given));
+  const search = candidates
+    ? await priceSearch({ candidates, sampling, steps, privacy, selection }, plan)
+    : undefined;
+  // Random stopping runs single T-step runs at the search's σ: the card shows that run's plan.
+  const runPlan =
+    search?.method === 'random_stopping'
+      ? await planOrRefuse(options.plan, {
+          q: plan.q,
+          steps,
+          privacy: { accountant: plan.accountant, delta: plan.delta, noiseMultiplier: plan.sigma },
+        })
+      : undefined;
   const evaluationLoss = holdout ? privateEvaluationLoss(holdout.epsilon, maxRowsPerPerson) : undefined;
-  const losses: PrivacyLoss[] = [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }];
-  if (candidates) losses.push({ kind: 'pure', epsilon: extraEpsilon });
-  else if (evaluationLoss) losses.push(evaluationLoss);
+  const losses: PrivacyLoss[] =
+    search?.method === 'random_stopping'
+      ? [{ kind: 'approx', epsilon: search.epsilon, delta: search.delta }]
+      : [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }];
+  if (search?.method === 'composition') losses.push({ kind: 'pure', epsilon: search.selectionEpsilon });
+  else if (!search && evaluationLoss) losses.push(evaluationLoss);
+  if (standardise) losses.push(standardise.loss);
   // The population count, when one is needed, counts against the job's limit too.
   const totalEpsilon =
-    losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? 0 : loss.epsilon), 0) +
-    (table.population ? 0 : (request.population_epsilon ?? 0));
+    lossesEpsilon(losses, standardise) + (table.population ? 0 : (request.population_epsilon ?? 0));
   if (totalEpsilon > policy.limits.max_epsilon_per_job) {
     throw new TrainingRefusal(
       'epsilon_too_large',
@@ -395,7 +444,9 @@ export async function resolveTraining(
     spec,
     plan,
     ...(holdout && evaluationLoss ? { holdout: { ...holdout, evaluationLoss } } : {}),
-    ...(candidates ? { candidates } : {}),
+    ...(candidates && search ? { candidates, search } : {}),
+    ...(runPlan ? { runPlan } : {}),
+    ...(standardise ? { standardise } : {}),
     populationEpsilon: table.population ? null : (request.population_epsilon ?? null),
     stepsPerRun: steps,
     ...(pretrain ? { pretrain } : {}),
@@ -403,6 +454,44 @@ export async function resolveTraining(
     // Every person in the table may be in the training set: every community pays the run's cost.
     communities: Object.keys(policy.budgets).sort(),
   };
+}
+
+/** The share of the job's δ that the standardisation's zCDP loss is stated at. */
+export const STANDARDISE_DELTA_SHARE = 0.1;
+
+export interface StandardisationPart {
+  readonly loss: ZcdpLoss;
+  /** zcdpToEpsilon(ρ, δ_s): the part's ε in the job's total. */
+  readonly epsilon: number;
+  readonly delta: number;
+}
+
+/** ρ for ε at δ_s (CKS20 Cor. 13), then the mechanism's own loss, stated back at δ_s. */
+function standardisationPart(
+  epsilon: number,
+  delta: number,
+  featureCount: number,
+  maxRowsPerPerson: number,
+): StandardisationPart {
+  const share = delta * STANDARDISE_DELTA_SHARE;
+  let loss: ZcdpLoss;
+  try {
+    loss = standardisationLoss(zcdpBudget(epsilon, share), featureCount, maxRowsPerPerson);
+  } catch {
+    throw new TrainingRefusal(
+      'invalid_training',
+      `standardise.epsilon ${epsilon} is too small for ${featureCount} features at ${maxRowsPerPerson} rows per person: the noise would be out of range`,
+    );
+  }
+  return { loss, epsilon: zcdpToEpsilon(loss.rho, share), delta: share };
+}
+
+/** The job's ε from its losses: (ε, δ) and pure parts add, the standardisation at its δ share. */
+function lossesEpsilon(losses: readonly PrivacyLoss[], standardise: StandardisationPart | undefined): number {
+  return (
+    losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? 0 : loss.epsilon), 0) +
+    (standardise?.epsilon ?? 0)
+  );
 }
 
 /** The plan, or a refusal (at no cost) when the accountant cannot account for the setting. */
@@ -424,31 +513,48 @@ async function planOrRefuse(plan: Planner, setting: PlanSetting): Promise<Privac
  * the job needed one, was charged on its own before; it is listed as a part and not in the total.
  */
 export function jobCost(resolved: ResolvedTraining) {
-  const { plan } = resolved;
-  const epsilon = resolved.losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? 0 : loss.epsilon), 0);
+  const { plan, search, standardise } = resolved;
+  const epsilon = lossesEpsilon(resolved.losses, standardise);
+  const trainingEpsilon = epsilon - (standardise?.epsilon ?? 0);
   const candidates = resolved.candidates?.length ?? 1;
+  const training = resolved.runPlan ?? plan;
   return {
     epsilon,
-    delta: plan.delta,
+    delta: plan.delta + (standardise?.delta ?? 0),
     accountant: plan.accountant,
     training: {
-      epsilon: plan.epsilon,
-      delta: plan.delta,
-      sigma: plan.sigma,
-      q: plan.q,
-      steps: plan.steps,
+      epsilon: training.epsilon,
+      delta: training.delta,
+      sigma: training.sigma,
+      q: training.q,
+      steps: training.steps,
       steps_per_candidate: resolved.stepsPerRun,
-      accountant: plan.accountant,
+      accountant: training.accountant,
     },
     held_out: resolved.holdout
       ? {
           fraction: resolved.holdout.fraction,
           purpose: resolved.candidates ? 'selection' : 'evaluation',
-          epsilon: epsilon - plan.epsilon,
+          // Random stopping composes its scores inside the selection's bound: each score's ε.
+          epsilon:
+            search?.method === 'random_stopping' ? search.scoreEpsilon : trainingEpsilon - plan.epsilon,
         }
       : null,
     population_count: resolved.populationEpsilon === null ? null : { epsilon: resolved.populationEpsilon },
     candidates,
+    standardisation: standardise
+      ? { epsilon: standardise.epsilon, delta: standardise.delta, rho: standardise.loss.rho }
+      : null,
+    selection: search
+      ? {
+          method: search.method,
+          epsilon: search.epsilon,
+          composition_epsilon: search.compositionEpsilon,
+          random_stopping_epsilon: search.randomStoppingEpsilon,
+          expected_runs: search.expectedRuns,
+          score_epsilon: search.scoreEpsilon,
+        }
+      : null,
   };
 }
 

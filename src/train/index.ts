@@ -8,13 +8,21 @@
 
 export { buildTrainingDataset, type DatasetOptions, type TrainingDataset } from './dataset.ts';
 export {
+  estimateStandardisation,
+  type Standardisation,
+  standardisationLoss,
+  standardiseDataset,
+} from './feature-standardisation.ts';
+export {
   type Candidate,
   type SearchCost,
   type SearchOptions,
+  type SearchPricing,
   type SearchResult,
   type SearchSpec,
   type Selection,
   type SelectionCost,
+  type SelectionMethod,
   searchCost,
   searchHyperparameters,
   searchTrainingSetting,
@@ -33,7 +41,13 @@ export {
   planPrivacy,
   progressCheckpoints,
 } from './privacy-plan.ts';
-export { evaluatePrivately, type PrivateEvaluation, privateEvaluationLoss } from './private-evaluation.ts';
+export {
+  evaluatePrivately,
+  noisyCorrectCount,
+  type PrivateEvaluation,
+  privateEvaluationLoss,
+  scoreLoss,
+} from './private-evaluation.ts';
 export type { SearchProgress, TrainingProgress } from './progress.ts';
 export type { CellValue, DatasetSchema, FeatureBound, LabelSpec, TableRow } from './schema.ts';
 export { splitByPerson } from './split-by-person.ts';

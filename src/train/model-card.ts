@@ -3,6 +3,7 @@
  * predicts, and what its training cost. The HTTP layer adds the policy version it ran under.
  */
 import type { AccountantName } from '../dp/accounting/index.ts';
+import type { Standardisation } from './feature-standardisation.ts';
 import type { ModelSpec } from './models/model.ts';
 import type { OptimizerSpec } from './optimizers.ts';
 import type { FeatureBound, LabelSpec } from './schema.ts';
@@ -33,10 +34,21 @@ export interface ModelCard {
   readonly privacy: DpSgdCard | null;
   readonly initialisedFrom: 'random' | 'given weights';
   /**
-   * Set when the model won a hyperparameter search: the whole search's cost, which is what was
-   * charged (`privacy` then describes this candidate's own run).
+   * Set when the features were standardised by a DP estimate (feature-standardisation.ts): the
+   * estimate, applied after the bound scaling, in training and at prediction alike.
    */
-  readonly search?: { readonly candidates: number; readonly epsilon: number; readonly delta: number };
+  readonly standardisation?: Standardisation;
+  /**
+   * Set when the model won a hyperparameter search: how it selected (composition over the k
+   * candidates, or random stopping) and the whole search's cost, which is what was charged
+   * (`privacy` then describes this candidate's own run).
+   */
+  readonly search?: {
+    readonly candidates: number;
+    readonly method: 'composition' | 'random_stopping';
+    readonly epsilon: number;
+    readonly delta: number;
+  };
 }
 
 export interface TrainedModel {

@@ -1,8 +1,9 @@
 /**
- * Predictions of a released model on new rows: the rows are scaled with the card's policy bounds,
- * exactly as in training. Pure post-processing of released weights: costs nothing.
+ * Predictions of a released model on new rows: the rows are scaled with the card's policy bounds
+ * (and standardised with the card's released estimate, when it has one), exactly as in training. Pure post-processing of released weights: costs nothing.
  */
 import type { TrainingDataset } from './dataset.ts';
+import { standardiseRow } from './feature-standardisation.ts';
 import type { TrainedModel } from './model-card.ts';
 import { createModel } from './models/create-model.ts';
 import type { Model } from './models/model.ts';
@@ -21,6 +22,7 @@ export function predict(model: TrainedModel, rows: readonly TableRow[]): Predict
   const output = new Float64Array(network.outputSize);
   return rows.map((row) => {
     scaleRow(row, schema, input, 0);
+    if (card.standardisation) standardiseRow(input, 0, card.standardisation);
     network.predict(parameters, input, 0, output);
     if (network.output.kind === 'binary') {
       const probability = output[0]!;
@@ -51,21 +53,28 @@ function predictedClass(
   throw new RangeError('a regression model predicts values, not classes');
 }
 
-/** How many rows of an already-scaled dataset the model classifies correctly (exact: callers add noise if private). */
+/**
+ * How many rows of a bound-scaled dataset the model classifies correctly (exact: callers add noise
+ * if private). A model trained on standardised features sees each row standardised as in training.
+ */
 export function countCorrect(model: TrainedModel, data: TrainingDataset): number {
   if (data.featureCount !== model.card.features.length)
     throw new RangeError('the data has other features than the model');
   const network = createModel(model.card.model, data.featureCount);
   const scratch = new Float64Array(network.outputSize);
+  const { standardisation } = model.card;
+  const input = new Float64Array(data.featureCount);
   let correct = 0;
   for (let row = 0; row < data.rowCount; row++) {
-    const predicted = predictedClass(
-      network,
-      model.parameters,
-      data.features,
-      row * data.featureCount,
-      scratch,
-    );
+    let features = data.features;
+    let offset = row * data.featureCount;
+    if (standardisation) {
+      input.set(data.features.subarray(offset, offset + data.featureCount));
+      standardiseRow(input, 0, standardisation);
+      features = input;
+      offset = 0;
+    }
+    const predicted = predictedClass(network, model.parameters, features, offset, scratch);
     if (predicted === data.labels[row]) correct++;
   }
   return correct;

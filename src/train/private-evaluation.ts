@@ -4,6 +4,9 @@
  * one changes each count by at most m: the pair has L1 sensitivity 2m, and discrete Laplace noise of
  * scale 2m/ε on both is ε-DP (Ghosh, Roughgarden, Sundararajan 2009; exact sampler CKS20 Alg. 2).
  * The accuracy is post-processing of the two noisy counts. The caller charges `loss` first.
+ *
+ * To rank models on the SAME held-out rows, one count is enough: `noisyCorrectCount` releases the
+ * number of correct predictions alone, sensitivity m, with discrete Laplace noise of scale m/ε.
  */
 import { discreteLaplace, type PureLoss } from '../dp/discrete-laplace.ts';
 import { cryptoRandom, type RandomSource } from '../dp/random.ts';
@@ -21,6 +24,25 @@ export interface PrivateEvaluation {
 
 export function privateEvaluationLoss(epsilon: number, maxRowsPerPerson: number): PureLoss {
   return discreteLaplace({ scale: (2 * maxRowsPerPerson) / epsilon }).loss(2 * maxRowsPerPerson);
+}
+
+/** The ε-DP loss of one noisy correct count (a search's score) at ε, m rows per person. */
+export function scoreLoss(epsilon: number, maxRowsPerPerson: number): PureLoss {
+  return discreteLaplace({ scale: maxRowsPerPerson / epsilon }).loss(maxRowsPerPerson);
+}
+
+/** The number of held-out rows the model classifies correctly, with noise of scale m/ε: ε-DP. */
+export function noisyCorrectCount(options: {
+  readonly model: TrainedModel;
+  readonly heldOut: TrainingDataset;
+  readonly epsilon: number;
+  readonly random?: RandomSource;
+}): number {
+  const { model, heldOut, epsilon } = options;
+  if (!(Number.isFinite(epsilon) && epsilon > 0)) throw new RangeError('epsilon must be > 0');
+  const sensitivity = heldOut.maxRowsPerPerson;
+  const mechanism = discreteLaplace({ scale: sensitivity / epsilon, random: options.random ?? cryptoRandom });
+  return mechanism.release(countCorrect(model, heldOut));
 }
 
 export function evaluatePrivately(options: {

@@ -11,6 +11,11 @@
  */
 import { cryptoRandom, type RandomSource } from '../dp/random.ts';
 import type { TrainingDataset } from './dataset.ts';
+import {
+  estimateStandardisation,
+  type Standardisation,
+  standardiseDataset,
+} from './feature-standardisation.ts';
 import type { TrainedModel } from './model-card.ts';
 import { createModelFor } from './models/create-model.ts';
 import { createNoisyGradientSum } from './noisy-gradient-sum.ts';
@@ -32,6 +37,8 @@ export interface TrainingOptions {
   readonly signal?: AbortSignal;
   /** Start from these weights (e.g. public pre-training) instead of a random initialisation. */
   readonly initialWeights?: Float64Array;
+  /** A standardisation estimated earlier (a search estimates once for all runs). */
+  readonly standardisation?: Standardisation;
 }
 
 export interface ProgressSchedule {
@@ -52,12 +59,16 @@ export class TrainingCancelledError extends Error {
 
 export function trainDpSgd(
   spec: DpSgdSpec,
-  dataset: TrainingDataset,
+  rawDataset: TrainingDataset,
   options: TrainingOptions = {},
 ): DpSgdResult {
   const q = samplingRate(spec.sampling);
   const plan = planFor({ q, steps: spec.steps, privacy: spec.privacy }, options.plan);
   const random = options.random ?? cryptoRandom;
+  const standardisation =
+    options.standardisation ??
+    (spec.standardise ? estimateStandardisation(rawDataset, spec.standardise.rho, random) : undefined);
+  const dataset = standardisation ? standardiseDataset(rawDataset, standardisation) : rawDataset;
   const model = createModelFor(spec.model, dataset.schema);
   const dimension = model.parameterCount;
   const parameters = initialParameters(model.parameterCount, options.initialWeights);
@@ -145,6 +156,7 @@ export function trainDpSgd(
         maxRowsPerPerson: dataset.maxRowsPerPerson,
       },
       initialisedFrom: options.initialWeights === undefined ? 'random' : 'given weights',
+      ...(standardisation ? { standardisation } : {}),
     },
   };
 }

@@ -19,6 +19,11 @@ export interface DpSgdSpec {
   readonly steps: number;
   readonly optimizer: OptimizerSpec;
   readonly privacy: PrivacyRequest;
+  /**
+   * Standardise the features first, by a DP estimate of each one's mean and spread at this ρ
+   * (feature-standardisation.ts); its cost is the caller's to charge, beside the training's.
+   */
+  readonly standardise?: { readonly rho: number };
 }
 
 export function samplingRate(sampling: SamplingSpec): number {

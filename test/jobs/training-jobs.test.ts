@@ -171,17 +171,25 @@ describeEachDatabase('training jobs', (database) => {
           { model: { kind: 'mlp', hidden: [8], activation: 'tanh' } },
         ],
       })
-    ).json()) as { id: string; cost: { epsilon: number; training: { steps: number } } };
+    ).json()) as {
+      id: string;
+      cost: { epsilon: number; training: { steps: number }; selection: { method: string } };
+    };
+    // Two light runs: composing them costs less than random stopping, so each is trained and scored.
+    expect(search.cost.selection.method).toBe('composition');
     expect(search.cost.training.steps).toBe(2 * 8);
     const searched = await waitFor(search.id);
     expect(searched.status).toBe('succeeded');
     const chosen = (
       (await (await get(`/v1/models/${searched.model_id}`)).json()) as {
-        card: { evaluation: { kind: string; noisy_accuracies: number[] }; search: { candidates: number } };
+        card: {
+          evaluation: { kind: string; method: string; noisy_correct: number[] };
+          search: { candidates: number; method: string };
+        };
       }
     ).card;
-    expect(chosen.evaluation.noisy_accuracies).toHaveLength(2);
-    expect(chosen.search.candidates).toBe(2);
+    expect(chosen.evaluation.noisy_correct).toHaveLength(2);
+    expect(chosen.search).toMatchObject({ candidates: 2, method: 'composition' });
   });
 
   it('trains on private tables joined on the person, with the rows-per-person bounds multiplied', async () => {
