@@ -231,16 +231,14 @@ async function train(
         ...(spec.standardise ? { standardise: spec.standardise } : {}),
       },
       trainPart,
-      { ...options, plan, runPlan: resolved.runPlan },
+      { ...options, plan },
     );
     return {
       result: search.best,
       evaluation: {
         kind: 'selection',
-        method: search.cost.method,
         chosen: search.bestIndex,
-        // Noisy correct counts on the held-out rows: every candidate's (composition), or only the
-        // released run's (random stopping, which must not reveal how many runs it made).
+        // Noisy correct counts on the held-out rows, one per candidate.
         noisy_correct: search.scores,
         epsilon,
       },
@@ -273,16 +271,13 @@ async function pretrain(db: Kysely<Database>, resolved: ResolvedTraining): Promi
 
 /**
  * What a job is charged (and what its dry run prices): an rdp ledger composes a run by its
- * subsampled-Gaussian curve, random stopping by its Papernot–Steinke curve (a composed search keeps
- * the curve its (ε, δ) implies), and a standardisation by its ρ.
+ * subsampled-Gaussian curve and a standardisation by its ρ; a search keeps the curve its (ε, δ)
+ * implies.
  */
 function trainingReleaseCost(resolved: ResolvedTraining): ReleaseCost {
-  const curve = resolved.search?.rdpCurve;
-  const first = curve ? { curve, delta: 0 } : dpSgdRdpCharge(resolved.plan);
-  const rdp =
-    resolved.candidates && !curve
-      ? undefined
-      : composeRdpCharges([first, rdpChargeOf(resolved.losses.slice(1))]);
+  const rdp = resolved.candidates
+    ? undefined
+    : composeRdpCharges([dpSgdRdpCharge(resolved.plan), rdpChargeOf(resolved.losses.slice(1))]);
   return releaseCost({
     losses: resolved.losses,
     mechanism: 'dp_sgd',

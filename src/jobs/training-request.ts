@@ -223,10 +223,8 @@ export interface ResolvedTraining {
     readonly evaluationLoss: PureLoss;
   };
   readonly candidates?: readonly Candidate[];
-  /** With candidates: both selections priced, and the one the job runs (the cheaper). */
+  /** With candidates: the search's cost (training of all candidates and their scores). */
   readonly search?: SearchCost;
-  /** With random stopping: the plan of one T-step run at the search's σ. */
-  readonly runPlan?: PrivacyPlan;
   /** DP standardisation of the features: its zCDP loss, and its ε at its share δ of the job's δ. */
   readonly standardise?: StandardisationPart;
   /** ε of the DP count of persons charged before the job, when policy gives no population. */
@@ -380,21 +378,9 @@ export async function resolveTraining(
   const search = candidates
     ? await priceSearch({ candidates, sampling, steps, privacy, selection }, plan)
     : undefined;
-  // Random stopping runs single T-step runs at the search's σ: the card shows that run's plan.
-  const runPlan =
-    search?.method === 'random_stopping'
-      ? await planOrRefuse(options.plan, {
-          q: plan.q,
-          steps,
-          privacy: { accountant: plan.accountant, delta: plan.delta, noiseMultiplier: plan.sigma },
-        })
-      : undefined;
   const evaluationLoss = holdout ? privateEvaluationLoss(holdout.epsilon, maxRowsPerPerson) : undefined;
-  const losses: PrivacyLoss[] =
-    search?.method === 'random_stopping'
-      ? [{ kind: 'approx', epsilon: search.epsilon, delta: search.delta }]
-      : [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }];
-  if (search?.method === 'composition') losses.push({ kind: 'pure', epsilon: search.selectionEpsilon });
+  const losses: PrivacyLoss[] = [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }];
+  if (search) losses.push({ kind: 'pure', epsilon: search.selectionEpsilon });
   else if (!search && evaluationLoss) losses.push(evaluationLoss);
   if (standardise) losses.push(standardise.loss);
   // The population count, when one is needed, counts against the job's limit too.
@@ -445,7 +431,6 @@ export async function resolveTraining(
     plan,
     ...(holdout && evaluationLoss ? { holdout: { ...holdout, evaluationLoss } } : {}),
     ...(candidates && search ? { candidates, search } : {}),
-    ...(runPlan ? { runPlan } : {}),
     ...(standardise ? { standardise } : {}),
     populationEpsilon: table.population ? null : (request.population_epsilon ?? null),
     stepsPerRun: steps,
@@ -517,7 +502,7 @@ export function jobCost(resolved: ResolvedTraining) {
   const epsilon = lossesEpsilon(resolved.losses, standardise);
   const trainingEpsilon = epsilon - (standardise?.epsilon ?? 0);
   const candidates = resolved.candidates?.length ?? 1;
-  const training = resolved.runPlan ?? plan;
+  const training = plan;
   return {
     epsilon,
     delta: plan.delta + (standardise?.delta ?? 0),
@@ -535,9 +520,7 @@ export function jobCost(resolved: ResolvedTraining) {
       ? {
           fraction: resolved.holdout.fraction,
           purpose: resolved.candidates ? 'selection' : 'evaluation',
-          // Random stopping composes its scores inside the selection's bound: each score's ε.
-          epsilon:
-            search?.method === 'random_stopping' ? search.scoreEpsilon : trainingEpsilon - plan.epsilon,
+          epsilon: trainingEpsilon - plan.epsilon,
         }
       : null,
     population_count: resolved.populationEpsilon === null ? null : { epsilon: resolved.populationEpsilon },
@@ -547,11 +530,7 @@ export function jobCost(resolved: ResolvedTraining) {
       : null,
     selection: search
       ? {
-          method: search.method,
           epsilon: search.epsilon,
-          composition_epsilon: search.compositionEpsilon,
-          random_stopping_epsilon: search.randomStoppingEpsilon,
-          expected_runs: search.expectedRuns,
           score_epsilon: search.scoreEpsilon,
         }
       : null,

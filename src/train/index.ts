@@ -22,7 +22,6 @@ export {
   type SearchSpec,
   type Selection,
   type SelectionCost,
-  type SelectionMethod,
   searchCost,
   searchHyperparameters,
   searchTrainingSetting,

@@ -39,13 +39,11 @@ export interface ModelCard {
    */
   readonly standardisation?: Standardisation;
   /**
-   * Set when the model won a hyperparameter search: how it selected (composition over the k
-   * candidates, or random stopping) and the whole search's cost, which is what was charged
-   * (`privacy` then describes this candidate's own run).
+   * Set when the model won a hyperparameter search over k candidates: the whole search's cost,
+   * which is what was charged (`privacy` then describes this candidate's own run).
    */
   readonly search?: {
     readonly candidates: number;
-    readonly method: 'composition' | 'random_stopping';
     readonly epsilon: number;
     readonly delta: number;
   };

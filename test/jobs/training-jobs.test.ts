@@ -173,23 +173,22 @@ describeEachDatabase('training jobs', (database) => {
       })
     ).json()) as {
       id: string;
-      cost: { epsilon: number; training: { steps: number }; selection: { method: string } };
+      cost: { epsilon: number; training: { steps: number }; selection: { epsilon: number } };
     };
-    // Two light runs: composing them costs less than random stopping, so each is trained and scored.
-    expect(search.cost.selection.method).toBe('composition');
+    expect(search.cost.selection.epsilon).toBe(search.cost.epsilon);
     expect(search.cost.training.steps).toBe(2 * 8);
     const searched = await waitFor(search.id);
     expect(searched.status).toBe('succeeded');
     const chosen = (
       (await (await get(`/v1/models/${searched.model_id}`)).json()) as {
         card: {
-          evaluation: { kind: string; method: string; noisy_correct: number[] };
-          search: { candidates: number; method: string };
+          evaluation: { kind: string; noisy_correct: number[] };
+          search: { candidates: number; epsilon: number };
         };
       }
     ).card;
     expect(chosen.evaluation.noisy_correct).toHaveLength(2);
-    expect(chosen.search).toMatchObject({ candidates: 2, method: 'composition' });
+    expect(chosen.search).toMatchObject({ candidates: 2, epsilon: search.cost.epsilon });
   });
 
   it('trains on private tables joined on the person, with the rows-per-person bounds multiplied', async () => {
