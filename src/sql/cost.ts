@@ -45,6 +45,7 @@ import type {
   Aggregate,
   Measurement,
   MechanismName,
+  OptimalSelection,
   QuantileMeasurement,
   QueryCost,
   Sensitivity,
@@ -90,15 +91,8 @@ export type CostedSelection =
       /** The COUNT(DISTINCT person) measurement whose noisy value selection reads, if any. */
       readonly measurement: number | undefined;
     }
-  | {
-      /** The optimal keep function of Desfontaines et al. 2022 (optimal-partition-selection.ts). */
-      readonly kind: 'optimal';
-      readonly epsilon: number;
-      readonly delta: number;
-      /** The least distinct-person count kept with probability ≥ 1/2. */
-      readonly medianCount: number;
-      readonly loss: PrivacyLoss;
-    };
+  /** The optimal keep function of Desfontaines et al. 2022 (optimal-partition-selection.ts). */
+  | OptimalSelection;
 
 const SHAVE = 1 - 2 ** -20;
 

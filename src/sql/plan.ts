@@ -147,15 +147,17 @@ export type Selection =
        */
       readonly measurement: number | undefined;
     }
-  | {
-      /** Each group kept with the optimal probability of its distinct-person count (no count released). */
-      readonly kind: 'optimal';
-      readonly epsilon: number;
-      readonly delta: number;
-      /** The least distinct-person count kept with probability ≥ 1/2. */
-      readonly medianCount: number;
-      readonly loss: PrivacyLoss;
-    };
+  | OptimalSelection;
+
+/** Each group kept with the optimal probability of its distinct-person count (no count released). */
+export interface OptimalSelection {
+  readonly kind: 'optimal';
+  readonly epsilon: number;
+  readonly delta: number;
+  /** The least distinct-person count kept with probability ≥ 1/2. */
+  readonly medianCount: number;
+  readonly loss: PrivacyLoss;
+}
 
 export interface OutputColumn {
   readonly name: string;
