@@ -5,7 +5,6 @@
  * reported 95% intervals cover about 95%.
  */
 import fc from 'fast-check';
-import { CompiledQuery } from 'kysely';
 import { beforeAll, expect, it } from 'vitest';
 import { readCommonsCatalog } from '../../src/db/commons-catalog.ts';
 import type { Policy } from '../../src/policy/schema.ts';
@@ -15,25 +14,14 @@ import {
   planQuery,
   type QueryPlan,
   type QueryRequest,
-  type RewrittenSql,
   release,
 } from '../../src/sql/index.ts';
-import { describeEachDatabase, type TestDatabase } from '../support/databases.ts';
+import { describeEachDatabase } from '../support/databases.ts';
+import { keepResponsesPerPerson, plain, type Row, run } from '../support/run-sql.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 import { ACCEPTED } from './corpus.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
 import { generatedQuery } from './generated-queries.ts';
-
-type Row = Record<string, unknown>;
-
-async function run(database: TestDatabase, sql: RewrittenSql): Promise<Row[]> {
-  const result = await database.db.executeQuery(CompiledQuery.raw(sql.text, [...sql.parameters]));
-  return result.rows as Row[];
-}
-
-async function plain(database: TestDatabase, text: string): Promise<Row[]> {
-  return run(database, { text, parameters: [] });
-}
 
 let policy: Policy;
 beforeAll(async () => {
@@ -375,14 +363,7 @@ function answerHalfWidth(plan: QueryPlan, rows: readonly Row[], column: number):
 
 describeEachDatabase('contribution bounding on the database', (database) => {
   it('with at most 2 responses per person, the pre-noise answer equals plain SQL', async () => {
-    await plain(
-      database(),
-      `DELETE FROM commons.survey_responses WHERE response_id IN (
-         SELECT response_id FROM (
-           SELECT response_id, row_number() OVER (PARTITION BY person_id ORDER BY response_id) AS n
-           FROM commons.survey_responses) numbered
-         WHERE n > 2)`,
-    );
+    await keepResponsesPerPerson(database(), 2);
     const grouped = privatePlan(
       'SELECT educ, COUNT(*), SUM(income), SUM(age) FROM survey_responses GROUP BY educ',
     );

@@ -6,12 +6,12 @@
  * can be computed with. On PGlite and PostgreSQL the noiseless answers equal plain SQL, group for
  * group, and domain values no row has come out as 0.
  */
-import { CompiledQuery } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../src/policy/schema.ts';
-import { type PrivateQueryPlan, planQuery, type RewrittenSql } from '../../src/sql/index.ts';
+import { type PrivateQueryPlan, planQuery } from '../../src/sql/index.ts';
 import type { PublicDomain } from '../../src/sql/plan.ts';
-import { describeEachDatabase, type TestDatabase } from '../support/databases.ts';
+import { describeEachDatabase } from '../support/databases.ts';
+import { keepResponsesPerPerson, run } from '../support/run-sql.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
 
 let policy: Policy;
@@ -126,23 +126,10 @@ describe('the domain of a key computed from public-domain columns', () => {
   });
 });
 
-type Row = Record<string, unknown>;
-async function run(database: TestDatabase, sql: RewrittenSql): Promise<Row[]> {
-  const result = await database.db.executeQuery(CompiledQuery.raw(sql.text, [...sql.parameters]));
-  return result.rows as Row[];
-}
-
 describeEachDatabase('computed key domains on the database', (database) => {
   beforeAll(async () => {
     // At most two responses per person, so the per-person cap leaves the data unchanged.
-    await run(database(), {
-      text: `DELETE FROM commons.survey_responses WHERE response_id IN (
-         SELECT response_id FROM (
-           SELECT response_id, row_number() OVER (PARTITION BY person_id ORDER BY response_id) AS n
-           FROM commons.survey_responses) numbered
-         WHERE n > 2)`,
-      parameters: [],
-    });
+    await keepResponsesPerPerson(database(), 2);
   });
   it.each(IMAGES.map((c) => [c.sql, c] as const))('noiseless %s equals plain SQL', async (_sql, c) => {
     const p = plan(c.sql);

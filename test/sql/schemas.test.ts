@@ -5,15 +5,15 @@
  * on PGlite and PostgreSQL the catalog check accepts the moved tables and the noiseless answers
  * equal plain SQL over them.
  */
-import { CompiledQuery } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCommonsCatalog } from '../../src/db/commons-catalog.ts';
 import { syncQueryRole } from '../../src/db/query-role.ts';
 import { checkPolicyAgainstDatabase } from '../../src/policy/database-check.ts';
 import type { Policy } from '../../src/policy/schema.ts';
 import { runReadOnly } from '../../src/queries/execute.ts';
-import { planQuery, type QueryPlan, type RewrittenSql } from '../../src/sql/index.ts';
-import { describeEachDatabase, type TestDatabase } from '../support/databases.ts';
+import { planQuery, type QueryPlan } from '../../src/sql/index.ts';
+import { describeEachDatabase } from '../support/databases.ts';
+import { keepResponsesPerPerson, plain, run } from '../support/run-sql.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
 
 let policy: Policy;
@@ -75,15 +75,6 @@ describe('planning over tables of several schemas', () => {
   });
 });
 
-type Row = Record<string, unknown>;
-
-async function run(database: TestDatabase, sql: RewrittenSql): Promise<Row[]> {
-  const result = await database.db.executeQuery(CompiledQuery.raw(sql.text, [...sql.parameters]));
-  return result.rows as Row[];
-}
-
-const plain = (database: TestDatabase, text: string) => run(database, { text, parameters: [] });
-
 describeEachDatabase('tables outside commons on the database', (database) => {
   beforeAll(async () => {
     for (const statement of [
@@ -129,14 +120,7 @@ describeEachDatabase('tables outside commons on the database', (database) => {
   });
 
   it('computes the same noiseless values as plain SQL over the moved tables', async () => {
-    await plain(
-      database(),
-      `DELETE FROM research.survey_responses WHERE response_id IN (
-         SELECT response_id FROM (
-           SELECT response_id, row_number() OVER (PARTITION BY person_id ORDER BY response_id) AS n
-           FROM research.survey_responses) numbered
-         WHERE n > 2)`,
-    );
+    await keepResponsesPerPerson(database(), 2, 'research');
     const grouped = plan(
       'SELECT sex, COUNT(*), SUM(age), COUNT(DISTINCT educ) FROM survey_responses GROUP BY sex',
     );

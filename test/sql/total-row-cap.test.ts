@@ -5,11 +5,11 @@
  * PGlite and PostgreSQL the rewrite enforces the cap: where no one exceeds it the noiseless answer
  * equals plain SQL, and one person with 1,000 rows moves the groups by at most the new L1 bound.
  */
-import { CompiledQuery } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../src/policy/schema.ts';
-import { type PrivateQueryPlan, planQuery, type RewrittenSql } from '../../src/sql/index.ts';
-import { describeEachDatabase, type TestDatabase } from '../support/databases.ts';
+import { type PrivateQueryPlan, planQuery } from '../../src/sql/index.ts';
+import { describeEachDatabase } from '../support/databases.ts';
+import { keepResponsesPerPerson, plain, run } from '../support/run-sql.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
 
 let demo: Policy;
@@ -78,24 +78,9 @@ describe('sensitivity under a total row cap', () => {
   });
 });
 
-type Row = Record<string, unknown>;
-
-async function run(database: TestDatabase, sql: RewrittenSql): Promise<Row[]> {
-  const result = await database.db.executeQuery(CompiledQuery.raw(sql.text, [...sql.parameters]));
-  return result.rows as Row[];
-}
-const plain = (database: TestDatabase, text: string) => run(database, { text, parameters: [] });
-
 describeEachDatabase('the total row cap on the database', (database) => {
   it('changes nothing where every person has at most R rows', async () => {
-    await plain(
-      database(),
-      `DELETE FROM commons.survey_responses WHERE response_id IN (
-         SELECT response_id FROM (
-           SELECT response_id, row_number() OVER (PARTITION BY person_id ORDER BY response_id) AS n
-           FROM commons.survey_responses) numbered
-         WHERE n > 2)`,
-    );
+    await keepResponsesPerPerson(database(), 2);
     const grouped = plan(GROUPED, capped);
     expect(grouped.sql.text).toContain('unit_rows');
     const rows = await run(database(), grouped.sql);

@@ -6,16 +6,11 @@
  * answers equal plain SQL where every person has at most two responses (so no cap binds), and one
  * person with 1,000 rows moves each measurement by at most its L1 sensitivity.
  */
-import { CompiledQuery } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../src/policy/schema.ts';
-import {
-  type PrivateQueryPlan,
-  planQuery,
-  type RewrittenSql,
-  type SqlRefusalCode,
-} from '../../src/sql/index.ts';
-import { describeEachDatabase, type TestDatabase } from '../support/databases.ts';
+import { type PrivateQueryPlan, planQuery, type SqlRefusalCode } from '../../src/sql/index.ts';
+import { describeEachDatabase } from '../support/databases.ts';
+import { keepResponsesPerPerson, plain, run } from '../support/run-sql.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
 
 const COUNTS = 'SELECT person_id, COUNT(*) AS n FROM survey_responses GROUP BY person_id';
@@ -219,26 +214,12 @@ describe('two-stage aggregation: planning', () => {
   });
 });
 
-type Row = Record<string, unknown>;
-async function run(database: TestDatabase, sql: RewrittenSql): Promise<Row[]> {
-  const result = await database.db.executeQuery(CompiledQuery.raw(sql.text, [...sql.parameters]));
-  return result.rows as Row[];
-}
-const plain = (database: TestDatabase, text: string) => run(database, { text, parameters: [] });
-
 const sameKey = (a: unknown, b: unknown) => String(a ?? 'null') === String(b ?? 'null');
 
 describeEachDatabase('two-stage aggregation on the database', (database) => {
   beforeAll(async () => {
     // At most two responses per person: no per-person cap binds, so the truth is plain SQL.
-    await plain(
-      database(),
-      `DELETE FROM commons.survey_responses WHERE response_id IN (
-         SELECT response_id FROM (
-           SELECT response_id, row_number() OVER (PARTITION BY person_id ORDER BY response_id) AS n
-           FROM commons.survey_responses) numbered
-         WHERE n > 2)`,
-    );
+    await keepResponsesPerPerson(database(), 2);
   });
 
   it.each(ACCEPTED.map((c) => [c.sql, c] as const))('noiseless %s equals plain SQL', async (_sql, c) => {
