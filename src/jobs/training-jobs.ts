@@ -37,12 +37,7 @@ import {
   type TrainingProgress,
   trainNonPrivate,
 } from '../train/index.ts';
-import {
-  planInWorker,
-  priceSearchInWorker,
-  runSearchInWorker,
-  runTrainingInWorker,
-} from '../train/worker-runner.ts';
+import { planInWorker, runSearchInWorker, runTrainingInWorker } from '../train/worker-runner.ts';
 import { type FederatedJob, type ResolvedJob, resolveJob, trainOnNodes } from './federated-training.ts';
 import { readTrainingDataset } from './training-dataset.ts';
 import {
@@ -90,7 +85,6 @@ export async function priceTrainingJob(context: Omit<JobContext, 'requestId'>, r
   }
   const resolved = await resolveJob(policy.policy, principal.role, request, {
     plan: planInWorker,
-    priceSearch: priceSearchInWorker,
   });
   const cost = trainingReleaseCost(resolved);
   const budgets = await db
@@ -135,14 +129,12 @@ export async function startTrainingJob(context: JobContext, request: TrainingReq
     // Everything that can be refused without data is refused before the count is charged.
     await resolveJob(policy.policy, principal.role, request, {
       plan: planInWorker,
-      priceSearch: priceSearchInWorker,
       estimatedPopulation: Number.MAX_SAFE_INTEGER,
     });
     population = await estimatePopulation(context, request);
   }
   const resolved = await resolveJob(policy.policy, principal.role, request, {
     plan: planInWorker,
-    priceSearch: priceSearchInWorker,
     estimatedPopulation: population,
   });
   const { aggregation } = context;

@@ -32,7 +32,6 @@ import {
   type PublicTrainingSpec,
   privateEvaluationLoss,
   type SearchCost,
-  type SearchPricing,
   samplingRate,
   searchCost,
   searchTrainingSetting,
@@ -265,8 +264,6 @@ export const PERSON_COLUMN = '__person';
 /** Makes a run's privacy plan (σ calibration can take seconds: the server plans in a worker thread). */
 export type Planner = (setting: PlanSetting) => Promise<PrivacyPlan>;
 /** Prices a search's two selections (tens of ms: the server prices in a worker thread too). */
-export type SearchPricer = (pricing: SearchPricing, plan: PrivacyPlan) => Promise<SearchCost>;
-
 /**
  * `estimatedPopulation` is the released DP count of persons, for a table whose population policy
  * does not give; it is public from then on, like a policy figure.
@@ -277,7 +274,6 @@ export async function resolveTraining(
   request: TrainingRequest,
   options: {
     readonly plan: Planner;
-    readonly priceSearch?: SearchPricer | undefined;
     readonly estimatedPopulation?: number | undefined;
   },
 ): Promise<ResolvedTraining> {
@@ -374,9 +370,8 @@ export async function resolveTraining(
     ? searchTrainingSetting({ candidates, sampling, steps, privacy })
     : { q: samplingRate(sampling), steps, privacy };
   const plan = await planOrRefuse(options.plan, setting);
-  const priceSearch = options.priceSearch ?? (async (pricing, given) => searchCost(pricing, given));
   const search = candidates
-    ? await priceSearch({ candidates, sampling, steps, privacy, selection }, plan)
+    ? searchCost({ candidates, sampling, steps, privacy, selection }, plan)
     : undefined;
   const evaluationLoss = holdout ? privateEvaluationLoss(holdout.epsilon, maxRowsPerPerson) : undefined;
   const losses: PrivacyLoss[] = [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }];

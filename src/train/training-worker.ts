@@ -4,7 +4,7 @@
  * the result back. Nothing but the progress fields and the final model(s) leaves the thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { searchCost, searchHyperparameters } from './hyperparameter-search.ts';
+import { searchHyperparameters } from './hyperparameter-search.ts';
 import { planPrivacy } from './privacy-plan.ts';
 import type { SearchProgress, TrainingProgress } from './progress.ts';
 import { trainDpSgd } from './train-dp-sgd.ts';
@@ -28,7 +28,6 @@ try {
 
 function run(request: WorkerRequest): WorkerResult {
   if (request.kind === 'plan') return planPrivacy(request.setting);
-  if (request.kind === 'price-search') return searchCost(request.pricing, request.plan);
   const plan = request.plan === undefined ? {} : { plan: request.plan };
   if (request.kind === 'search')
     return searchHyperparameters(request.spec, request.dataset, {

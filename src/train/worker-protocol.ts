@@ -1,6 +1,6 @@
 /** Messages between worker-runner.ts (the job's owner) and training-worker.ts (the training thread). */
 import type { TrainingDataset } from './dataset.ts';
-import type { SearchCost, SearchPricing, SearchResult, SearchSpec } from './hyperparameter-search.ts';
+import type { SearchCost, SearchResult, SearchSpec } from './hyperparameter-search.ts';
 import type { PlanSetting, PrivacyPlan } from './privacy-plan.ts';
 import type { SearchProgress, TrainingProgress } from './progress.ts';
 import type { DpSgdResult } from './train-dp-sgd.ts';
@@ -22,9 +22,7 @@ export type WorkerRequest =
       readonly runPlan?: PrivacyPlan | undefined;
     }
   /** Privacy planning (σ calibration by the accountant), which can take seconds: off the event loop. */
-  | { readonly kind: 'plan'; readonly setting: PlanSetting }
-  /** A search's price, both selections (tens of ms of Rényi curves): off the event loop too. */
-  | { readonly kind: 'price-search'; readonly pricing: SearchPricing; readonly plan: PrivacyPlan };
+  | { readonly kind: 'plan'; readonly setting: PlanSetting };
 
 export type WorkerMessage<Result> =
   | { readonly type: 'progress'; readonly progress: TrainingProgress | SearchProgress }

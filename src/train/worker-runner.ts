@@ -11,7 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { TrainingDataset } from './dataset.ts';
-import type { SearchCost, SearchPricing, SearchResult, SearchSpec } from './hyperparameter-search.ts';
+import type { SearchResult, SearchSpec } from './hyperparameter-search.ts';
 import type { PlanSetting, PrivacyPlan } from './privacy-plan.ts';
 import type { SearchProgress, TrainingProgress } from './progress.ts';
 import { type DpSgdResult, TrainingCancelledError } from './train-dp-sgd.ts';
@@ -99,20 +99,6 @@ export function planInWorker(setting: PlanSetting): Promise<PrivacyPlan> {
   if (plans.size > PLAN_CACHE_SIZE) plans.delete(plans.keys().next().value!);
   plan.catch(() => plans.delete(key));
   return plan;
-}
-
-const prices = new Map<string, Promise<SearchCost>>();
-
-/** A search's price (hyperparameter-search.ts `searchCost`) made in a worker thread, cached like plans. */
-export function priceSearchInWorker(pricing: SearchPricing, plan: PrivacyPlan): Promise<SearchCost> {
-  const key = JSON.stringify([pricing, plan]);
-  const cached = prices.get(key);
-  if (cached) return cached;
-  const price = runInWorker<SearchCost, never>({ kind: 'price-search', pricing, plan }, {});
-  prices.set(key, price);
-  if (prices.size > PLAN_CACHE_SIZE) prices.delete(prices.keys().next().value!);
-  price.catch(() => prices.delete(key));
-  return price;
 }
 
 function runInWorker<Result, Progress>(
