@@ -194,13 +194,20 @@ function toRecord(row: {
   };
 }
 
-/** The principal a presented key belongs to, or undefined for an unknown or revoked key. */
-export async function authenticateKey(db: Kysely<Database>, key: string): Promise<Principal | undefined> {
+/**
+ * The principal a presented key belongs to, or undefined for an unknown or revoked key. A caller
+ * that has hashed the key already passes its hash, so the key is hashed once.
+ */
+export async function authenticateKey(
+  db: Kysely<Database>,
+  key: string,
+  keyHash = sha256Hex(key),
+): Promise<Principal | undefined> {
   if (!key.startsWith('dpg_') || key.length > 128) return undefined;
   const row = await db
     .selectFrom('dpgate.api_keys')
     .select(['id', 'name', 'role', 'community_id'])
-    .where('key_hash', '=', sha256Hex(key))
+    .where('key_hash', '=', keyHash)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   return row ? toPrincipal(row) : undefined;

@@ -30,7 +30,7 @@ export function keyLookup(db: Kysely<Database>, ttlMs = 0): KeyLookup {
       const now = performance.now();
       const entry = kept.get(hash);
       if (entry && entry.until > now) return entry.principal;
-      const principal = await authenticateKey(db, key);
+      const principal = await authenticateKey(db, key, hash);
       if (principal) {
         if (kept.size >= MAX_KEYS) kept.clear();
         kept.set(hash, { principal, until: now + ttlMs });
