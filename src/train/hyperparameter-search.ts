@@ -179,7 +179,13 @@ export function searchHyperparameters(
           : {}),
       },
     );
-  const search = { method: 'composition' as const, candidates: k, runs: k, epsilon: cost.epsilon, delta: cost.delta };
+  const search = {
+    method: 'composition' as const,
+    candidates: k,
+    runs: k,
+    epsilon: cost.epsilon,
+    delta: cost.delta,
+  };
   const runs = spec.candidates.map((_, index) =>
     train(index, { offset: index * spec.steps, onProgress: options.onProgress }),
   );

@@ -30,7 +30,7 @@ import { type StoppingDistribution, stoppingDistribution } from '../dp/stopping-
 import type { TrainingDataset } from './dataset.ts';
 import { estimateStandardisation } from './feature-standardisation.ts';
 import type { Candidate } from './hyperparameter-search.ts';
-import { type PrivacyPlan, planFor, progressCheckpoints } from './privacy-plan.ts';
+import { planFor, progressCheckpoints } from './privacy-plan.ts';
 import { noisyCorrectCount, scoreLoss } from './private-evaluation.ts';
 import type { RandomStoppingProgress } from './progress.ts';
 import { type DpSgdResult, trainDpSgd } from './train-dp-sgd.ts';
@@ -104,7 +104,6 @@ export interface RandomStoppingSpec {
   readonly steps: number;
   readonly heldOut: TrainingDataset;
   readonly cost: RandomStoppingCost;
-  readonly accountant: PrivacyPlan['accountant'];
   readonly standardise?: { readonly rho: number };
 }
 
