@@ -397,10 +397,11 @@ export async function resolveTraining(
   const search = candidates
     ? searchCost({ candidates, sampling, steps, privacy, selection }, plan)
     : undefined;
+  const named = request.search?.method ?? 'cheaper';
   const randomStopping =
     search && holdout
       ? priceRandomStopping({
-          required: request.search?.method === 'random_stopping',
+          required: named === 'random_stopping',
           pricing: {
             q: plan.q,
             sigma: plan.sigma,
@@ -418,7 +419,7 @@ export async function resolveTraining(
   const searchMethod = !search
     ? undefined
     : randomStopping &&
-        (request.search?.method === 'random_stopping' || randomStopping.epsilon < search.epsilon)
+        (named === 'random_stopping' || (named === 'cheaper' && randomStopping.epsilon < search.epsilon))
       ? ('random_stopping' as const)
       : ('composition' as const);
   const evaluationLoss = holdout ? privateEvaluationLoss(holdout.epsilon, maxRowsPerPerson) : undefined;
