@@ -134,10 +134,10 @@ describeEachDatabase('training job lifecycle', (database) => {
         ...married,
         epochs: 1,
         epsilon: undefined,
-        noise_multiplier: 3,
-        holdout: { fraction: 0.2, epsilon: 0.5 },
+        noise_multiplier: 20,
+        holdout: { fraction: 0.2, epsilon: 0.05 },
         candidates: [0.5, 1].map((clip_norm) => ({ model: { kind: 'logistic' }, clip_norm })),
-        search: { method: 'random_stopping', gamma: 0.5 },
+        search: { method: 'random_stopping', gamma: 0.8 },
       },
     ];
     for (const body of jobs) {
