@@ -22,7 +22,10 @@
  *    rejected and drawn again (the conditioning on X ≥ 1);
  *  - η = 0: propose 1 + G (P ∝ (1 − γ)^{k−1}) and accept with probability 1/k: P ∝ (1 − γ)^k / k.
  * Rejection sampling returns exactly the target law; the expected number of proposals is finite
- * for every γ ∈ (0, 1) (about 1/(1 − γ^η) for the NB part, (1 − γ)/(γ log(1/γ)) for η = 0).
+ * for every γ ∈ (0, 1): NB(f) accepts with probability Σ_k γ(1 − γ)^k Π_{ℓ<k}(ℓ + f)/(ℓ + 1) =
+ * γ^{1−f}, the sum is redrawn 1/(1 − γ^η) times on average, and η = 0 accepts with probability
+ * γ·log(1/γ)/(1 − γ); each proposal reads about 1/γ words. A job's γ is never small: the price
+ * refuses any γ whose tail would need more than 1024 runs.
  *
  * The pmf, mean and tail below are floats: they price the mechanism, they never decide a draw.
  */
