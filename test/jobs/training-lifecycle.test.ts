@@ -249,6 +249,16 @@ describeEachDatabase('training job lifecycle', (database) => {
     }
     // Few candidates favour composition, many favour random stopping.
     expect([...methods].sort()).toEqual(['composition', 'random_stopping']);
+    // A count whose tail would need more than 1024 runs: refused when named, at no cost.
+    const before = await charges();
+    const tooLong = await post('/v1/training-jobs', {
+      ...search(2),
+      search: { method: 'random_stopping', gamma: 0.001 },
+      dry_run: undefined,
+    });
+    expect(tooLong.status).toBe(422);
+    expect(((await tooLong.json()) as { code: string }).code).toBe('invalid_training');
+    expect(await charges()).toBe(before);
   });
 
   it('keeps /health answering (median under 50 ms) while a PLD job is planned and submitted', async () => {
