@@ -2015,6 +2015,16 @@ export interface operations {
                         };
                         clip_norm?: number;
                     }[];
+                    search?: {
+                        /**
+                         * @default cheaper
+                         * @enum {string}
+                         */
+                        method?: "cheaper" | "composition" | "random_stopping";
+                        /** @default 1 */
+                        eta?: number;
+                        gamma?: number;
+                    };
                     standardise?: {
                         epsilon: number;
                     };

@@ -37,7 +37,12 @@ import {
   type TrainingProgress,
   trainNonPrivate,
 } from '../train/index.ts';
-import { planInWorker, runSearchInWorker, runTrainingInWorker } from '../train/worker-runner.ts';
+import {
+  planInWorker,
+  runRandomStoppingInWorker,
+  runSearchInWorker,
+  runTrainingInWorker,
+} from '../train/worker-runner.ts';
 import { type FederatedJob, type ResolvedJob, resolveJob, trainOnNodes } from './federated-training.ts';
 import { readTrainingDataset } from './training-dataset.ts';
 import {
@@ -211,6 +216,35 @@ async function train(
     };
   const { train: trainPart, heldOut } = splitByPerson(dataset, resolved.holdout.fraction);
   const { epsilon } = resolved.holdout;
+  if (resolved.candidates && resolved.searchMethod === 'random_stopping') {
+    const { spec } = resolved;
+    const cost = resolved.randomStopping!;
+    const search = await runRandomStoppingInWorker(
+      {
+        candidates: resolved.candidates,
+        sampling: spec.sampling,
+        steps: spec.steps,
+        heldOut,
+        cost,
+        ...(spec.standardise ? { standardise: spec.standardise } : {}),
+      },
+      trainPart,
+      options,
+    );
+    return {
+      result: search.best,
+      evaluation: {
+        kind: 'selection',
+        method: 'random_stopping',
+        chosen: search.bestIndex,
+        // Only the released run's noisy correct count: the other runs' scores, and how many runs
+        // counted, stay inside the mechanism.
+        noisy_correct: search.bestScore,
+        runs: cost.runs,
+        epsilon: cost.scoreEpsilon,
+      },
+    };
+  }
   if (resolved.candidates) {
     const { spec } = resolved;
     const search = await runSearchInWorker(
@@ -229,6 +263,7 @@ async function train(
       result: search.best,
       evaluation: {
         kind: 'selection',
+        method: 'composition',
         chosen: search.bestIndex,
         // Noisy correct counts on the held-out rows, one per candidate.
         noisy_correct: search.scores,

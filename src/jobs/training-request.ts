@@ -10,6 +10,7 @@ import { zcdpBudget, zcdpToEpsilon } from '../dp/accounting/index.ts';
 import type { ZcdpLoss } from '../dp/discrete-gaussian.ts';
 import type { PureLoss } from '../dp/discrete-laplace.ts';
 import type { PrivacyLoss } from '../dp/privacy-loss.ts';
+import { MAX_ETA } from '../dp/stopping-distribution.ts';
 import { parseUnitHop } from '../policy/cross-check.ts';
 import {
   type ColumnPolicy,
@@ -31,6 +32,8 @@ import {
   type PrivacyPlan,
   type PublicTrainingSpec,
   privateEvaluationLoss,
+  type RandomStoppingCost,
+  randomStoppingCost,
   type SearchCost,
   samplingRate,
   searchCost,
@@ -170,6 +173,20 @@ export const TrainingRequestSchema = z
       .max(16)
       .optional(),
     /**
+     * How to choose among the candidates: by composition (every candidate trained and scored once),
+     * by random stopping (Papernot & Steinke 2022: runs of random candidates, the number that counts
+     * drawn from D_{η,γ}, run a fixed number of times), or whichever is cheaper (the default).
+     * γ defaults to 1/k for η = 1 (a geometric count with mean k); docs/training.md §5.
+     */
+    search: z
+      .object({
+        method: z.enum(['cheaper', 'composition', 'random_stopping']).default('cheaper'),
+        eta: z.number().min(0).max(MAX_ETA).default(1),
+        gamma: z.number().gt(0).lt(1).optional(),
+      })
+      .strict()
+      .optional(),
+    /**
      * Standardise the features by a DP estimate of each one's mean and spread over the training
      * persons, at this ε (charged with the job); without it, features are scaled by policy bounds.
      */
@@ -190,6 +207,9 @@ export const TrainingRequestSchema = z
   .refine((r) => r.standardise === undefined || r.pretrain === undefined, {
     message:
       'pre-training on public rows needs the scaling before the private run: use bound scaling with it',
+  })
+  .refine((r) => r.search === undefined || r.candidates !== undefined, {
+    message: 'search chooses among candidates: give candidates',
   })
   .refine((r) => r.candidates === undefined || r.holdout !== undefined, {
     message: 'choosing among candidates needs a holdout to score them on',
@@ -222,8 +242,12 @@ export interface ResolvedTraining {
     readonly evaluationLoss: PureLoss;
   };
   readonly candidates?: readonly Candidate[];
-  /** With candidates: the search's cost (training of all candidates and their scores). */
+  /** With candidates: the search's cost by composition (training of all candidates and their scores). */
   readonly search?: SearchCost;
+  /** With candidates: the price by random stopping, when it could be priced. */
+  readonly randomStopping?: RandomStoppingCost;
+  /** Which of the two the job runs and is charged for. */
+  readonly searchMethod?: 'composition' | 'random_stopping';
   /** DP standardisation of the features: its zCDP loss, and its ε at its share δ of the job's δ. */
   readonly standardise?: StandardisationPart;
   /** ε of the DP count of persons charged before the job, when policy gives no population. */
@@ -373,9 +397,37 @@ export async function resolveTraining(
   const search = candidates
     ? searchCost({ candidates, sampling, steps, privacy, selection }, plan)
     : undefined;
+  const named = request.search?.method ?? 'cheaper';
+  const randomStopping =
+    search && holdout
+      ? priceRandomStopping({
+          required: named === 'random_stopping',
+          pricing: {
+            q: plan.q,
+            sigma: plan.sigma,
+            steps,
+            delta: plan.delta,
+            selectionEpsilon: holdout.epsilon,
+            maxRowsPerPerson,
+            stopping: {
+              eta: request.search?.eta ?? 1,
+              gamma: request.search?.gamma ?? 1 / candidates!.length,
+            },
+          },
+        })
+      : undefined;
+  const searchMethod = !search
+    ? undefined
+    : randomStopping &&
+        (named === 'random_stopping' || (named === 'cheaper' && randomStopping.epsilon < search.epsilon))
+      ? ('random_stopping' as const)
+      : ('composition' as const);
   const evaluationLoss = holdout ? privateEvaluationLoss(holdout.epsilon, maxRowsPerPerson) : undefined;
-  const losses: PrivacyLoss[] = [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }];
-  if (search) losses.push({ kind: 'pure', epsilon: search.selectionEpsilon });
+  const losses: PrivacyLoss[] =
+    searchMethod === 'random_stopping'
+      ? [{ kind: 'approx', epsilon: randomStopping!.epsilon, delta: randomStopping!.delta }]
+      : [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }];
+  if (searchMethod === 'composition') losses.push({ kind: 'pure', epsilon: search!.selectionEpsilon });
   else if (!search && evaluationLoss) losses.push(evaluationLoss);
   if (standardise) losses.push(standardise.loss);
   // The population count, when one is needed, counts against the job's limit too.
@@ -425,7 +477,8 @@ export async function resolveTraining(
     spec,
     plan,
     ...(holdout && evaluationLoss ? { holdout: { ...holdout, evaluationLoss } } : {}),
-    ...(candidates && search ? { candidates, search } : {}),
+    ...(candidates && search ? { candidates, search, searchMethod } : {}),
+    ...(randomStopping ? { randomStopping } : {}),
     ...(standardise ? { standardise } : {}),
     populationEpsilon: table.population ? null : (request.population_epsilon ?? null),
     stepsPerRun: steps,
@@ -474,6 +527,23 @@ function lossesEpsilon(losses: readonly PrivacyLoss[], standardise: Standardisat
   );
 }
 
+/**
+ * The random-stopping price, or nothing when it cannot be priced (too many runs at this δ), in which
+ * case a request that named random stopping is refused at no cost.
+ */
+function priceRandomStopping(options: {
+  readonly required: boolean;
+  readonly pricing: Parameters<typeof randomStoppingCost>[0];
+}): RandomStoppingCost | undefined {
+  try {
+    return randomStoppingCost(options.pricing);
+  } catch (error) {
+    if (!options.required) return undefined;
+    // The message names only public settings (η, γ, δ and the run limit).
+    throw new TrainingRefusal('invalid_training', `random stopping: ${(error as Error).message}`);
+  }
+}
+
 /** The plan, or a refusal (at no cost) when the accountant cannot account for the setting. */
 async function planOrRefuse(plan: Planner, setting: PlanSetting): Promise<PrivacyPlan> {
   try {
@@ -491,31 +561,44 @@ async function planOrRefuse(plan: Planner, setting: PlanSetting): Promise<Privac
  * The cost as the job states it: the total charged for the job (training, and evaluation or
  * selection on held-out persons, composed by addition) and each part. A DP count of persons, when
  * the job needed one, was charged on its own before; it is listed as a part and not in the total.
+ * A search by random stopping is one mechanism (its runs and scores under one theorem): its price
+ * is `selection.epsilon`, and its training and held-out parts state what runs, with no ε of their own.
  */
 export function jobCost(resolved: ResolvedTraining) {
-  const { plan, search, standardise } = resolved;
+  const { plan, search, standardise, randomStopping } = resolved;
   const epsilon = lossesEpsilon(resolved.losses, standardise);
   const trainingEpsilon = epsilon - (standardise?.epsilon ?? 0);
   const candidates = resolved.candidates?.length ?? 1;
-  const training = plan;
+  const stopped = resolved.searchMethod === 'random_stopping' ? randomStopping : undefined;
+  const training = stopped
+    ? {
+        epsilon: null,
+        delta: stopped.delta,
+        sigma: stopped.sigma,
+        q: stopped.q,
+        steps: stopped.runs * stopped.stepsPerRun,
+        steps_per_candidate: stopped.stepsPerRun,
+        accountant: 'rdp' as const,
+      }
+    : {
+        epsilon: plan.epsilon,
+        delta: plan.delta,
+        sigma: plan.sigma,
+        q: plan.q,
+        steps: plan.steps,
+        steps_per_candidate: resolved.stepsPerRun,
+        accountant: plan.accountant,
+      };
   return {
     epsilon,
-    delta: plan.delta + (standardise?.delta ?? 0),
-    accountant: plan.accountant,
-    training: {
-      epsilon: training.epsilon,
-      delta: training.delta,
-      sigma: training.sigma,
-      q: training.q,
-      steps: training.steps,
-      steps_per_candidate: resolved.stepsPerRun,
-      accountant: training.accountant,
-    },
+    delta: training.delta + (standardise?.delta ?? 0),
+    accountant: training.accountant,
+    training,
     held_out: resolved.holdout
       ? {
           fraction: resolved.holdout.fraction,
           purpose: resolved.candidates ? 'selection' : 'evaluation',
-          epsilon: trainingEpsilon - plan.epsilon,
+          epsilon: stopped ? null : trainingEpsilon - plan.epsilon,
         }
       : null,
     population_count: resolved.populationEpsilon === null ? null : { epsilon: resolved.populationEpsilon },
@@ -525,8 +608,25 @@ export function jobCost(resolved: ResolvedTraining) {
       : null,
     selection: search
       ? {
-          epsilon: search.epsilon,
-          score_epsilon: search.scoreEpsilon,
+          method: resolved.searchMethod!,
+          ...(stopped
+            ? {
+                epsilon: stopped.epsilon,
+                delta: stopped.delta,
+                score_epsilon: stopped.scoreEpsilon,
+                runs: stopped.runs,
+                eta: stopped.eta,
+                gamma: stopped.gamma,
+                mean_counted_runs: stopped.meanRuns,
+                tail_probability: stopped.tail,
+                rdp_order: stopped.order,
+              }
+            : { epsilon: search.epsilon, score_epsilon: search.scoreEpsilon, runs: candidates }),
+          // What each method would cost for this request (null: random stopping could not be priced).
+          prices: {
+            composition: search.epsilon,
+            random_stopping: randomStopping?.epsilon ?? null,
+          },
         }
       : null,
   };

@@ -16,8 +16,8 @@
  * Prop. 1; the PLD composes them by convolution); the k scores cost ε_select by basic composition
  * (Dwork & Roth 2014, Thm. 3.16), and the argmax is post-processing. Total: (ε_train(k·T) + ε_select, δ).
  *
- * Random stopping (Papernot & Steinke 2022) would cost less for many candidates, but its bound
- * needs the number of runs K hidden, and a job's running time grows with K: it is not offered.
+ * The other way to choose, random stopping (Papernot & Steinke 2022), is random-stopping-search.ts:
+ * it runs a fixed number of times so that the job's time and events do not reveal how many counted.
  */
 import { cryptoRandom, type RandomSource } from '../dp/random.ts';
 import type { TrainingDataset } from './dataset.ts';
@@ -179,7 +179,13 @@ export function searchHyperparameters(
           : {}),
       },
     );
-  const search = { candidates: k, epsilon: cost.epsilon, delta: cost.delta };
+  const search = {
+    method: 'composition' as const,
+    candidates: k,
+    runs: k,
+    epsilon: cost.epsilon,
+    delta: cost.delta,
+  };
   const runs = spec.candidates.map((_, index) =>
     train(index, { offset: index * spec.steps, onProgress: options.onProgress }),
   );

@@ -47,7 +47,17 @@ export {
   privateEvaluationLoss,
   scoreLoss,
 } from './private-evaluation.ts';
-export type { SearchProgress, TrainingProgress } from './progress.ts';
+export type { RandomStoppingProgress, SearchProgress, TrainingProgress } from './progress.ts';
+export {
+  MAX_RANDOM_STOPPING_RUNS,
+  type RandomStoppingCost,
+  type RandomStoppingOptions,
+  type RandomStoppingResult,
+  type RandomStoppingSpec,
+  randomStoppingCost,
+  randomStoppingSearch,
+  type StoppingRequest,
+} from './random-stopping-search.ts';
 export type { CellValue, DatasetSchema, FeatureBound, LabelSpec, TableRow } from './schema.ts';
 export { splitByPerson } from './split-by-person.ts';
 export {

@@ -39,11 +39,16 @@ export interface ModelCard {
    */
   readonly standardisation?: Standardisation;
   /**
-   * Set when the model won a hyperparameter search over k candidates: the whole search's cost,
-   * which is what was charged (`privacy` then describes this candidate's own run).
+   * Set when the model won a hyperparameter search: the whole search's cost, which is what was
+   * charged (`privacy` then describes this candidate's own run). By composition over k candidates,
+   * or by random stopping over a fixed number of runs (random-stopping-search.ts).
    */
   readonly search?: {
+    readonly method: 'composition' | 'random_stopping';
+    /** The candidates to choose from. */
     readonly candidates: number;
+    /** Training runs done: one per candidate by composition, the fixed N by random stopping. */
+    readonly runs: number;
     readonly epsilon: number;
     readonly delta: number;
   };

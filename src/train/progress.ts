@@ -27,6 +27,17 @@ export interface SearchProgress extends TrainingProgress {
   readonly candidates: number;
 }
 
+/**
+ * Progress of one run of a random-stopping search: which of the fixed N runs is training, never
+ * which candidate it drew (the draws are the mechanism's internal randomness); ε spent is the whole
+ * search's charge, committed before the first run.
+ */
+export interface RandomStoppingProgress extends TrainingProgress {
+  /** 0-based index of the run training now. */
+  readonly run: number;
+  readonly runs: number;
+}
+
 export interface ProgressReporter {
   stepDone(step: number): void;
 }

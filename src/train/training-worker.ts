@@ -6,7 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { searchHyperparameters } from './hyperparameter-search.ts';
 import { planPrivacy } from './privacy-plan.ts';
-import type { SearchProgress, TrainingProgress } from './progress.ts';
+import type { RandomStoppingProgress, SearchProgress, TrainingProgress } from './progress.ts';
+import { randomStoppingSearch } from './random-stopping-search.ts';
 import { trainDpSgd } from './train-dp-sgd.ts';
 import type { WorkerMessage, WorkerRequest, WorkerResult } from './worker-protocol.ts';
 
@@ -14,7 +15,7 @@ const port = parentPort;
 if (port === null) throw new Error('training-worker.ts must run in a worker thread');
 const request = workerData as WorkerRequest;
 const post = (message: WorkerMessage<WorkerResult>): void => port.postMessage(message);
-const onProgress = (progress: TrainingProgress | SearchProgress): void =>
+const onProgress = (progress: TrainingProgress | SearchProgress | RandomStoppingProgress): void =>
   post({ type: 'progress', progress });
 
 try {
@@ -28,6 +29,8 @@ try {
 
 function run(request: WorkerRequest): WorkerResult {
   if (request.kind === 'plan') return planPrivacy(request.setting);
+  if (request.kind === 'random_stopping')
+    return randomStoppingSearch(request.spec, request.dataset, { onProgress });
   const plan = request.plan === undefined ? {} : { plan: request.plan };
   if (request.kind === 'search')
     return searchHyperparameters(request.spec, request.dataset, {

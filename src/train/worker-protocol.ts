@@ -2,7 +2,8 @@
 import type { TrainingDataset } from './dataset.ts';
 import type { SearchCost, SearchResult, SearchSpec } from './hyperparameter-search.ts';
 import type { PlanSetting, PrivacyPlan } from './privacy-plan.ts';
-import type { SearchProgress, TrainingProgress } from './progress.ts';
+import type { RandomStoppingProgress, SearchProgress, TrainingProgress } from './progress.ts';
+import type { RandomStoppingResult, RandomStoppingSpec } from './random-stopping-search.ts';
 import type { DpSgdResult } from './train-dp-sgd.ts';
 import type { DpSgdSpec } from './training-spec.ts';
 
@@ -21,12 +22,20 @@ export type WorkerRequest =
       readonly plan?: PrivacyPlan | undefined;
       readonly runPlan?: PrivacyPlan | undefined;
     }
+  | {
+      readonly kind: 'random_stopping';
+      readonly spec: RandomStoppingSpec;
+      readonly dataset: TrainingDataset;
+    }
   /** Privacy planning (σ calibration by the accountant), which can take seconds: off the event loop. */
   | { readonly kind: 'plan'; readonly setting: PlanSetting };
 
 export type WorkerMessage<Result> =
-  | { readonly type: 'progress'; readonly progress: TrainingProgress | SearchProgress }
+  | {
+      readonly type: 'progress';
+      readonly progress: TrainingProgress | SearchProgress | RandomStoppingProgress;
+    }
   | { readonly type: 'done'; readonly result: Result }
   | { readonly type: 'failed'; readonly code: string; readonly name: string };
 
-export type WorkerResult = DpSgdResult | SearchResult | PrivacyPlan | SearchCost;
+export type WorkerResult = DpSgdResult | SearchResult | RandomStoppingResult | PrivacyPlan | SearchCost;

@@ -13,7 +13,8 @@ import { Worker } from 'node:worker_threads';
 import type { TrainingDataset } from './dataset.ts';
 import type { SearchResult, SearchSpec } from './hyperparameter-search.ts';
 import type { PlanSetting, PrivacyPlan } from './privacy-plan.ts';
-import type { SearchProgress, TrainingProgress } from './progress.ts';
+import type { RandomStoppingProgress, SearchProgress, TrainingProgress } from './progress.ts';
+import type { RandomStoppingResult, RandomStoppingSpec } from './random-stopping-search.ts';
 import { type DpSgdResult, TrainingCancelledError } from './train-dp-sgd.ts';
 import type { DpSgdSpec } from './training-spec.ts';
 import type { WorkerMessage, WorkerRequest } from './worker-protocol.ts';
@@ -81,6 +82,18 @@ export function runSearchInWorker(
     runPlan: options.runPlan,
   };
   return runInWorker<SearchResult, SearchProgress>(request, options);
+}
+
+/** A random-stopping search (random-stopping-search.ts) as a job; charge its `cost` first. */
+export function runRandomStoppingInWorker(
+  spec: RandomStoppingSpec,
+  dataset: TrainingDataset,
+  options: WorkerJobOptions<RandomStoppingProgress> = {},
+): Promise<RandomStoppingResult> {
+  return runInWorker<RandomStoppingResult, RandomStoppingProgress>(
+    { kind: 'random_stopping', spec, dataset },
+    options,
+  );
 }
 
 const PLAN_CACHE_SIZE = 64;

@@ -128,6 +128,17 @@ describeEachDatabase('training job lifecycle', (database) => {
           optimizer: { kind: 'adam', learning_rate: 0.1 },
         })),
       },
+      // A search by random stopping, named: a fixed N runs of random candidates, the best of the
+      // first min(K, N) released, priced by the RDP bound whatever the job's accountant.
+      {
+        ...married,
+        epochs: 1,
+        epsilon: undefined,
+        noise_multiplier: 20,
+        holdout: { fraction: 0.2, epsilon: 0.05 },
+        candidates: [0.5, 1].map((clip_norm) => ({ model: { kind: 'logistic' }, clip_norm })),
+        search: { method: 'random_stopping', gamma: 0.8 },
+      },
     ];
     for (const body of jobs) {
       const before = await charges();
@@ -166,7 +177,10 @@ describeEachDatabase('training job lifecycle', (database) => {
       // Progress, by the job's own accountant, ends exactly at the job's cost.
       const done = await waitFor(job.id);
       expect(done.status).toBe('succeeded');
-      expect(done.progress).toMatchObject({ epsilonSpent: job.cost.epsilon, epsilonAccountant: 'pld' });
+      expect(done.progress).toMatchObject({
+        epsilonSpent: job.cost.epsilon,
+        epsilonAccountant: 'search' in body ? 'rdp' : 'pld',
+      });
       // The card's privacy section states the whole cost, and each part.
       const model = (await (await get(`/v1/models/${done.model_id}`)).json()) as {
         card: {
@@ -181,6 +195,12 @@ describeEachDatabase('training job lifecycle', (database) => {
       expect(model.card.privacy.epsilon).toBe(job.cost.epsilon);
       expect(model.card.privacy.parts.training).toEqual(job.cost.training);
       if (priced.cost.selection) expect(model.card.search?.epsilon).toBe(priced.cost.selection.epsilon);
+      if ('search' in body) {
+        const selection = priced.cost.selection as unknown as { method: string; runs: number };
+        expect(selection.method).toBe('random_stopping');
+        expect(model.card.search).toMatchObject({ method: 'random_stopping', runs: selection.runs });
+        expect(priced.cost.epsilon).toBe(priced.cost.selection!.epsilon);
+      }
       if ('standardise' in body) {
         expect(priced.cost.standardisation).toMatchObject({ delta: 1e-7 });
         expect(priced.cost.epsilon).toBeCloseTo(
@@ -192,6 +212,54 @@ describeEachDatabase('training job lifecycle', (database) => {
       }
     }
   }, 240_000);
+
+  it('prices a search both ways and chooses the cheaper method unless the request names one', async () => {
+    const search = (count: number, method?: string) => ({
+      ...married,
+      epochs: 1,
+      epsilon: undefined,
+      noise_multiplier: 2,
+      holdout: { fraction: 0.2, epsilon: 0.5 },
+      candidates: Array.from({ length: count }, (_, i) => ({
+        model: { kind: 'logistic' },
+        clip_norm: 0.5 + i,
+      })),
+      ...(method ? { search: { method } } : {}),
+      dry_run: true,
+    });
+    type Selection = {
+      method: string;
+      epsilon: number;
+      prices: { composition: number; random_stopping: number };
+    };
+    const selectionOf = async (body: unknown) =>
+      ((await (await post('/v1/training-jobs', body)).json()) as { cost: { selection: Selection } }).cost
+        .selection;
+    const methods = new Set<string>();
+    for (const count of [2, 16]) {
+      const cheaper = await selectionOf(search(count));
+      const { composition, random_stopping } = cheaper.prices;
+      expect(cheaper.method).toBe(random_stopping < composition ? 'random_stopping' : 'composition');
+      expect(cheaper.epsilon).toBe(Math.min(composition, random_stopping));
+      methods.add(cheaper.method);
+      for (const method of ['composition', 'random_stopping']) {
+        const named = await selectionOf(search(count, method));
+        expect(named).toMatchObject({ method, epsilon: cheaper.prices[method as 'composition'] });
+      }
+    }
+    // Few candidates favour composition, many favour random stopping.
+    expect([...methods].sort()).toEqual(['composition', 'random_stopping']);
+    // A count whose tail would need more than 1024 runs: refused when named, at no cost.
+    const before = await charges();
+    const tooLong = await post('/v1/training-jobs', {
+      ...search(2),
+      search: { method: 'random_stopping', gamma: 0.001 },
+      dry_run: undefined,
+    });
+    expect(tooLong.status).toBe(422);
+    expect(((await tooLong.json()) as { code: string }).code).toBe('invalid_training');
+    expect(await charges()).toBe(before);
+  });
 
   it('keeps /health answering (median under 50 ms) while a PLD job is planned and submitted', async () => {
     // A setting planned nowhere before in this process (plans are cached by setting): PLD

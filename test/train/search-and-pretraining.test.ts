@@ -55,7 +55,13 @@ describe('hyperparameter search', () => {
     );
     expect(result.scores).toHaveLength(3);
     expect(result.bestIndex).toBe(result.scores.indexOf(Math.max(...result.scores)));
-    expect(result.best.card.search).toEqual({ candidates: 3, epsilon: result.cost.epsilon, delta: 1e-5 });
+    expect(result.best.card.search).toEqual({
+      method: 'composition',
+      candidates: 3,
+      runs: 3,
+      epsilon: result.cost.epsilon,
+      delta: 1e-5,
+    });
     expect(result.best.card.privacy?.sigma).toBe(result.cost.training.sigma);
     expect(countCorrect(result.best, test) / test.rowCount).toBeGreaterThan(0.85);
   });
