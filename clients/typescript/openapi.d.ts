@@ -2024,6 +2024,7 @@ export interface operations {
                         /** @default 1 */
                         eta?: number;
                         gamma?: number;
+                        max_runs?: number;
                     };
                     standardise?: {
                         epsilon: number;

@@ -26,6 +26,7 @@ import {
   type DatasetSchema,
   type DpSgdSpec,
   type LabelSpec,
+  MAX_RANDOM_STOPPING_RUNS,
   type ModelSpec,
   type OptimizerSpec,
   type PlanSetting,
@@ -176,13 +177,16 @@ export const TrainingRequestSchema = z
      * How to choose among the candidates: by composition (every candidate trained and scored once),
      * by random stopping (Papernot & Steinke 2022: runs of random candidates, the number that counts
      * drawn from D_{η,γ}, run a fixed number of times), or whichever is cheaper (the default).
-     * γ defaults to 1/k for η = 1 (a geometric count with mean k); docs/training.md §5.
+     * γ defaults to 1/k for η = 1 (a geometric count with mean k). Random stopping always does a
+     * fixed number of runs N (many more than k); `max_runs` bounds N, and past it the job is
+     * priced by composition (or refused, when random stopping was named); docs/training.md §5.
      */
     search: z
       .object({
         method: z.enum(['cheaper', 'composition', 'random_stopping']).default('cheaper'),
         eta: z.number().min(0).max(MAX_ETA).default(1),
         gamma: z.number().gt(0).lt(1).optional(),
+        max_runs: z.number().int().min(1).max(MAX_RANDOM_STOPPING_RUNS).optional(),
       })
       .strict()
       .optional(),
@@ -413,6 +417,7 @@ export async function resolveTraining(
               eta: request.search?.eta ?? 1,
               gamma: request.search?.gamma ?? 1 / candidates!.length,
             },
+            maxRuns: request.search?.max_runs,
           },
         })
       : undefined;

@@ -55,6 +55,8 @@ export interface RandomStoppingPricing {
   readonly selectionEpsilon: number;
   readonly maxRowsPerPerson: number;
   readonly stopping: StoppingRequest;
+  /** Most runs the analyst accepts (compute, not privacy); at most MAX_RANDOM_STOPPING_RUNS. */
+  readonly maxRuns?: number;
 }
 
 export interface RandomStoppingCost extends RandomStoppingPrice {
@@ -82,7 +84,7 @@ export function randomStoppingCost(pricing: RandomStoppingPricing): RandomStoppi
     orders: DEFAULT_RDP_ORDERS,
     distribution,
     delta: pricing.delta,
-    maxRuns: MAX_RANDOM_STOPPING_RUNS,
+    maxRuns: Math.min(pricing.maxRuns ?? MAX_RANDOM_STOPPING_RUNS, MAX_RANDOM_STOPPING_RUNS),
   });
   return {
     ...price,

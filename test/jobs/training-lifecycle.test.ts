@@ -249,6 +249,10 @@ describeEachDatabase('training job lifecycle', (database) => {
     }
     // Few candidates favour composition, many favour random stopping.
     expect([...methods].sort()).toEqual(['composition', 'random_stopping']);
+    // A run limit below what random stopping needs leaves the cheaper choice to composition.
+    const limited = await selectionOf({ ...search(16), search: { max_runs: 20 } });
+    expect(limited.method).toBe('composition');
+    expect(limited.prices.random_stopping).toBeNull();
     // A count whose tail would need more than 1024 runs: refused when named, at no cost.
     const before = await charges();
     const tooLong = await post('/v1/training-jobs', {
