@@ -12,8 +12,9 @@
  *
  * Privacy (add/remove one person u; D′ = D plus u). What u adds depends only on u's own rows.
  *  - Groups with other persons exist on both sides; u moves their weight vector by at most G in L2,
- *    so their noisy weights (and any function of them) are ρ-zCDP with ρ = G²/(2σ²) (CKS20 Thm. 14,
- *    independent discrete Gaussians on an integer vector; `noise.loss(G)`).
+ *    so their noisy weights are ρ-zCDP with ρ = G²/(2σ²) (CKS20 Thm. 14, independent discrete
+ *    Gaussians on an integer vector; `noise.loss(G)`), and so is any function of them (Bun & Steinke
+ *    2016, Lemma 1.8).
  *  - Groups only u is in: t ≤ k_i of them, each of weight w(k_i) ≤ w(t). Each is kept with
  *    probability ≤ p_t = P(Z ≥ T − w(t)), independently, so some is with probability at most
  *    δ_B = max_{1≤t≤k} 1 − (1 − p_t)^t — the paper's bound with its Gaussian quantile replaced by the
