@@ -128,6 +128,9 @@ describeEachDatabase('weight sums in the rewritten SQL', (database) => {
       expect(Number(released[selection.column])).toBe(Number(row.weight));
       expect(Number(released.units)).toBe(Number(row.persons));
     }
+    // The database's weight sums (numeric on PostgreSQL) go through release as whole numbers.
+    const answer = release(query, rows, { random: seededRandom(3) });
+    expect(answer.rows.length).toBeLessThanOrEqual(truth.length);
   });
 
   it('one person with 1,000 rows in 100 groups moves the weight vector by at most G in L2', async () => {
