@@ -92,8 +92,8 @@ export function optimalMedianCountAtLeast(options: Omit<OptimalSelectionOptions,
   const { epsilon, delta, maxGroupsPerUnit: k } = options;
   const perEpsilon = epsilon / k;
   const bound = Math.log1p(Math.expm1(perEpsilon) / ((2 * delta) / k)) / perEpsilon;
-  // Shaved so float rounding never lifts it above the true least count.
-  return Math.max(1, Math.floor(bound * (1 - 1e-9)));
+  // Shaved so float rounding never lifts it above the true least count; 1 where e^ε' overflows.
+  return Number.isFinite(bound) ? Math.max(1, Math.floor(bound * (1 - 1e-9))) : 1;
 }
 
 export function optimalPartitionSelector(options: OptimalSelectionOptions): OptimalPartitionSelector {

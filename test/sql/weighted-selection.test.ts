@@ -2,8 +2,9 @@
  * Weighted Gaussian partition selection in the rewritten SQL (docs/sql.md §6–7). Planning: with
  * persons in up to k = 3 or 5 groups the planner picks it, the charge stays within the request, and a
  * released group is kept as often as its noisy weight clears the threshold. On PGlite and PostgreSQL:
- * the noiseless weight sums equal plain SQL (each person adds ⌊G/√j⌋ to each of their j groups), and
- * one person with 1,000 rows in 100 groups moves the weight vector by at most G (one unit) in L2.
+ * the noiseless weight sums equal plain SQL (each person adds ⌊G/√j⌋ to each of their j groups), stay
+ * the same beside distinct values, sums and a total row cap, and one person with 1,000 rows in 100
+ * groups moves the weight vector by at most G (one unit) in L2.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SELECTION_GRID } from '../../src/dp/weighted-gaussian-selection.ts';
@@ -131,6 +132,28 @@ describeEachDatabase('weight sums in the rewritten SQL', (database) => {
     // The database's weight sums (numeric on PostgreSQL) go through release as whole numbers.
     const answer = release(query, rows, { random: seededRandom(3) });
     expect(answer.rows.length).toBeLessThanOrEqual(truth.length);
+  });
+
+  it('are the same beside distinct values, sums and a total row cap (each a stage of its own)', async () => {
+    const simple = plan(5, 'gaussian');
+    const capped = structuredClone(policies.get(5)!) as Policy;
+    (capped.tables.survey_responses as { contributions: Record<string, number> }).contributions = {
+      ...capped.tables.survey_responses!.contributions!,
+      max_rows_in_total: 3,
+    };
+    const result = planQuery({
+      sql: 'SELECT age, COUNT(*), SUM(income), COUNT(DISTINCT educ) FROM survey_responses GROUP BY age',
+      policy: capped,
+      role: 'analyst',
+      request: { epsilon: 1, delta: 1e-7, mechanism: 'gaussian' },
+    });
+    if (!result.ok || result.plan.kind !== 'private') throw new Error('expected a private plan');
+    const column = weighted(result.plan).column;
+    expect(result.plan.sql.text).toContain('unit_rows');
+    const [rich, plainRows] = [await run(database(), result.plan.sql), await run(database(), simple.sql)];
+    const weightsOf = (rows: Record<string, unknown>[]) =>
+      new Map(rows.map((r) => [Number(r.k0), Number(r[column])]));
+    expect(weightsOf(rich)).toEqual(weightsOf(plainRows));
   });
 
   it('one person with 1,000 rows in 100 groups moves the weight vector by at most G in L2', async () => {
