@@ -262,4 +262,99 @@ for (const mechanism of ['laplace', 'gaussian'] as const) {
     );
   }
 }
+
+// Persons in several groups (k = 3, 5): survey_responses re-made so each person has 1–6 responses,
+// each at an age drawn skewed towards the young (u² on [0, 100)), so `age / 5` has groups of a few
+// dozen to several hundred persons and a person is in up to 6 of them (bounding keeps k). The keep
+// probability of each group from the true per-group rows of the rewritten SQL (the L0 selection key
+// fixed at 0), no sampling. Run on the commit before this change too, for the "before" column.
+await rows('DELETE FROM commons.survey_responses');
+await rows(
+  `INSERT INTO commons.survey_responses (response_id, person_id, age, sex, educ, race, income, married)
+   SELECT row_number() OVER (), p.person_id,
+          floor(100 * ((abs(hashtext(p.person_id::text || ':' || i)) % 10000) / 10000.0) ^ 2)::int,
+          p.sex, p.educ, p.race, p.income, p.married
+   FROM commons.people p, generate_series(1, 1 + abs(hashtext(p.person_id::text)) % 6) AS i`,
+);
+const SPREAD_SQL = 'SELECT age / 5, COUNT(*) FROM survey_responses GROUP BY age / 5';
+const spreadGroups = await rows(
+  'SELECT age / 5 AS g, count(DISTINCT person_id) AS n FROM commons.survey_responses GROUP BY 1',
+);
+const perPerson = await rows(
+  'SELECT count(DISTINCT age / 5) AS j FROM commons.survey_responses GROUP BY person_id',
+);
+console.log(
+  `\n${SPREAD_SQL}: ${spreadGroups.length} groups of ${Math.min(...spreadGroups.map((r) => Number(r.n)))}–${Math.max(
+    ...spreadGroups.map((r) => Number(r.n)),
+  )} persons; a person is in ${perPerson.reduce((sum, r) => sum + Number(r.j), 0) / perPerson.length} groups on average (at most ${Math.max(
+    ...perPerson.map((r) => Number(r.j)),
+  )}); δ = ${DELTA}`,
+);
+
+/** The keep probability of one group row of the rewritten SQL under the plan's selection. */
+function groupKeep(plan: QueryPlan): (row: Record<string, unknown>) => number {
+  if (plan.kind !== 'private' || plan.grouping.kind !== 'selected')
+    throw new Error('expected partition selection');
+  const { selection, unitsColumn } = plan.grouping;
+  const k = plan.contribution.maxGroupsPerUnit;
+  switch (selection.kind) {
+    case 'optimal': {
+      const selector = optimalPartitionSelector({
+        epsilon: selection.epsilon,
+        delta: selection.delta,
+        maxGroupsPerUnit: k,
+      });
+      return (row) => selector.keepProbability(Number(row[unitsColumn]));
+    }
+    case 'threshold': {
+      const distribution = mechanismFor(selection.noise).distribution;
+      return (row) => distribution.upperTail(selection.threshold - Number(row[unitsColumn]));
+    }
+    case 'weighted_gaussian': {
+      const distribution = mechanismFor(selection.noise).distribution;
+      return (row) => distribution.upperTail(selection.threshold - Number(row[selection.column]));
+    }
+  }
+}
+
+/** The half-kept group size: one figure, or one per number of groups each person is in. */
+function halfKept(plan: QueryPlan): string {
+  if (plan.kind !== 'private' || plan.grouping.kind !== 'selected') return '';
+  const selection = plan.grouping.selection;
+  if (selection.kind === 'weighted_gaussian') return selection.medianCounts.join('/');
+  return String(selection.kind === 'optimal' ? selection.medianCount : selection.threshold);
+}
+
+console.log(
+  '| k | mechanism | ε | selection | kept half the time at (persons, each in 1/…/k groups) | groups released |',
+);
+console.log('|---:|---|---:|---|---:|---:|');
+for (const k of [3, 5]) {
+  const spread = structuredClone(policy);
+  spread.tables.survey_responses!.contributions = {
+    ...spread.tables.survey_responses!.contributions!,
+    max_groups_per_unit: k,
+  };
+  for (const mechanism of ['laplace', 'gaussian'] as const) {
+    for (const epsilon of EPSILONS) {
+      const planned = planQuery({
+        sql: SPREAD_SQL,
+        policy: spread,
+        role: 'analyst',
+        request: { epsilon, delta: DELTA, mechanism },
+      });
+      if (!planned.ok) throw new Error(`${SPREAD_SQL}: ${planned.refusal.message}`);
+      const groupRows = await rows(planned.plan.sql.text, planned.plan.sql.parameters);
+      const keep = groupKeep(planned.plan);
+      const released = groupRows.reduce((sum, row) => sum + keep(row), 0) / groupRows.length;
+      const kind =
+        planned.plan.kind === 'private' && planned.plan.grouping.kind === 'selected'
+          ? planned.plan.grouping.selection.kind
+          : '';
+      console.log(
+        `| ${k} | ${mechanism} | ${epsilon} | ${kind} | ${halfKept(planned.plan)} | ${percent(released)} |`,
+      );
+    }
+  }
+}
 await handle.close();

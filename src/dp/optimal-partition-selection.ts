@@ -83,6 +83,19 @@ export function optimalSelectionFits(options: Omit<OptimalSelectionOptions, 'ran
   }
 }
 
+/**
+ * A lower bound on `medianCount`, in closed form, so a planner can skip building a table that cannot
+ * win: π(n) ≤ e^ε'·π(n−1) + δ' gives π(n) ≤ δ'·(e^(nε') − 1)/(e^ε' − 1) (ε' = ε/k, δ' = δ/k; the table's
+ * rounded-down ε' and δ' only lower π), which is below 1/2 for every n < ln(1 + (e^ε' − 1)/(2δ'))/ε'.
+ */
+export function optimalMedianCountAtLeast(options: Omit<OptimalSelectionOptions, 'random'>): number {
+  const { epsilon, delta, maxGroupsPerUnit: k } = options;
+  const perEpsilon = epsilon / k;
+  const bound = Math.log1p(Math.expm1(perEpsilon) / ((2 * delta) / k)) / perEpsilon;
+  // Shaved so float rounding never lifts it above the true least count; 1 where e^ε' overflows.
+  return Number.isFinite(bound) ? Math.max(1, Math.floor(bound * (1 - 1e-9))) : 1;
+}
+
 export function optimalPartitionSelector(options: OptimalSelectionOptions): OptimalPartitionSelector {
   const random = options.random ?? cryptoRandom;
   const table = keepTable(perGroup(options));

@@ -74,12 +74,12 @@ export function thresholdSelector(
 }
 
 /** δ = 1 − (1 − p)^k, computed without cancellation for tiny p. */
-function selectionDelta(releaseProbability: number, maxGroupsPerUnit: number): number {
+export function selectionDelta(releaseProbability: number, maxGroupsPerUnit: number): number {
   return -Math.expm1(maxGroupsPerUnit * Math.log1p(-Math.min(1, releaseProbability)));
 }
 
 /** The least integer τ ≥ 1 with ok(τ), for ok monotone (false … false true … true). */
-function leastPositiveInteger(ok: (candidate: number) => boolean): number {
+export function leastPositiveInteger(ok: (candidate: number) => boolean): number {
   if (ok(1)) return 1;
   let low = 1;
   let high = 2;

@@ -44,6 +44,7 @@ import {
   planQuery,
   type QueryPlan,
   release,
+  type Selection,
   type TimeEstimate,
 } from '../sql/index.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
@@ -383,7 +384,28 @@ function costBody(plan: PrivateQueryPlan) {
     delta: plan.cost.delta,
     ...(plan.cost.rho === undefined ? {} : { rho: plan.cost.rho }),
     mechanism: plan.mechanism,
+    ...(plan.grouping.kind === 'selected'
+      ? { partition_selection: selectionBody(plan.grouping.selection) }
+      : {}),
   };
+}
+
+/**
+ * Which partition selection the planner chose (docs/sql.md §7) and the group size it keeps half the
+ * time: one figure, or for the weighted Gaussian one per number of groups each person is in.
+ */
+function selectionBody(selection: Selection) {
+  switch (selection.kind) {
+    case 'threshold':
+      return { method: 'threshold', half_kept_at_persons: selection.threshold };
+    case 'optimal':
+      return { method: 'optimal_keep_function', half_kept_at_persons: selection.medianCount };
+    case 'weighted_gaussian':
+      return {
+        method: 'weighted_gaussian',
+        half_kept_at_persons_by_groups_per_person: selection.medianCounts,
+      };
+  }
 }
 
 /**
@@ -392,7 +414,7 @@ function costBody(plan: PrivateQueryPlan) {
  */
 function emptyReleaseReason(plan: PrivateQueryPlan): string {
   if (plan.grouping.kind === 'selected') {
-    return 'No group passed partition selection: each group without a public domain is released only by a random draw that favours groups of many persons (a noisy count of persons against a threshold, or a keep probability that grows with that count), so groups of few persons stay hidden. The charge pays for that selection. Declaring the key’s public domain in policy, or a larger ε, releases more groups.';
+    return 'No group passed partition selection: each group without a public domain is released only by a random draw that favours groups of many persons (a noisy count of persons, or of their weights, against a threshold, or a keep probability that grows with that count), so groups of few persons stay hidden. The charge pays for that selection. Declaring the key’s public domain in policy, or a larger ε, releases more groups.';
   }
   return 'Every row was removed by HAVING, LIMIT or OFFSET, which apply to the noisy values after release.';
 }

@@ -33,11 +33,20 @@ import {
   gaussianSigmaForRho,
   laplaceScaleForEpsilon,
 } from '../dp/calibration.ts';
-import { discreteGaussian } from '../dp/discrete-gaussian.ts';
+import { type DiscreteGaussian, discreteGaussian } from '../dp/discrete-gaussian.ts';
 import { discreteLaplace } from '../dp/discrete-laplace.ts';
-import { optimalPartitionSelector, optimalSelectionFits } from '../dp/optimal-partition-selection.ts';
+import {
+  optimalMedianCountAtLeast,
+  optimalPartitionSelector,
+  optimalSelectionFits,
+} from '../dp/optimal-partition-selection.ts';
 import type { PrivacyLoss } from '../dp/privacy-loss.ts';
 import { type Rational, rational, rationalValue } from '../dp/rational.ts';
+import {
+  MAX_WEIGHTED_GROUPS,
+  SELECTION_GRID,
+  weightedGaussianSelector,
+} from '../dp/weighted-gaussian-selection.ts';
 import type { MeasurementDraft, QuantileDraft, ValueTransform } from './analyze/aggregates.ts';
 import { type Interval, magnitude, square } from './bounds.ts';
 import { noiseScale, type SqlMechanism, specOf } from './noise.ts';
@@ -49,6 +58,7 @@ import type {
   QuantileMeasurement,
   QueryCost,
   Sensitivity,
+  WeightedSelection,
 } from './plan.ts';
 import { refuse } from './refusal.ts';
 import { errorWeights, optimalShares } from './split.ts';
@@ -92,7 +102,9 @@ export type CostedSelection =
       readonly measurement: number | undefined;
     }
   /** The optimal keep function of Desfontaines et al. 2022 (optimal-partition-selection.ts). */
-  | OptimalSelection;
+  | OptimalSelection
+  /** The weighted Gaussian of Gopi et al. 2020, for k > 1 (weighted-gaussian-selection.ts). */
+  | WeightedSelection;
 
 const SHAVE = 1 - 2 ** -20;
 
@@ -211,8 +223,12 @@ export function costQuery(request: CostRequest): Costed {
   const losses = [
     ...measurements.map((m) => m.loss),
     ...quantiles.map((q) => q.loss),
-    // A reused count is paid for once, as the measurement; the optimal selection is charged apart.
-    ...(selection?.kind === 'threshold' && selection.measurement === undefined ? [selection.loss] : []),
+    // A reused count is paid for once, as the measurement; the optimal selection is charged apart,
+    // and so is the weighted one under laplace (its ρ converted, in its epsilon and delta).
+    ...((selection?.kind === 'threshold' && selection.measurement === undefined) ||
+    (selection?.kind === 'weighted_gaussian' && mechanism === 'gaussian')
+      ? [selection.loss]
+      : []),
   ];
   return {
     measurements,
@@ -270,25 +286,73 @@ function optimalCandidate(
 }
 
 /**
- * The shares of δ a gaussian query may give its ρ conversion; the rest goes to selection. A larger
- * share is what helps thresholding (ρ grows with ln(1/δ_c) while the threshold grows with ln(1/δ_sel)
- * only through √ρ); three candidates keep the search to a few ms.
+ * The weighted Gaussian selection (Gopi et al. 2020) with ρ for its noisy weights and δ for the groups
+ * only the added person is in. Under gaussian its ρ joins the measurements' (converted at δ_c with
+ * them); under laplace it is converted alone, at δ_c, into the (ε_sel, δ_c + δ_B) part it is charged.
+ * Offered for k > 1 only: at k = 1 it is Gaussian thresholding on a finer grid.
+ */
+function weightedCandidate(options: {
+  readonly mechanism: MechanismName;
+  readonly rho: number;
+  readonly delta: number;
+  readonly maxGroupsPerUnit: number;
+  readonly conversionDelta: number;
+}): Candidate | undefined {
+  const { rho, delta, maxGroupsPerUnit: k, conversionDelta } = options;
+  if (!(rho > 0) || k < 2 || k > MAX_WEIGHTED_GROUPS) return undefined;
+  let noise: DiscreteGaussian;
+  try {
+    noise = discreteGaussian({ sigma: gaussianSigmaForRho({ rho, sensitivity: SELECTION_GRID }) });
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
+  const selector = weightedGaussianSelector(noise, { delta, maxGroupsPerUnit: k });
+  const alone = options.mechanism === 'laplace';
+  return {
+    selection: {
+      kind: 'weighted_gaussian',
+      noise: specOf(noise),
+      grid: selector.grid,
+      weights: selector.weights,
+      threshold: selector.threshold,
+      selectionDelta: selector.delta,
+      loss: selector.loss,
+      epsilon: alone ? zcdpToEpsilon(selector.loss.rho, conversionDelta) : 0,
+      delta: selector.delta + (alone ? conversionDelta : 0),
+      medianCounts: selector.medianCounts,
+    },
+    conversionDelta: alone ? 0 : conversionDelta,
+    // Persons' group counts are unknown to the planner: each j = 1 … k counts alike.
+    medianCount: selector.medianCounts.reduce((sum, n) => sum + n, 0) / k,
+  };
+}
+
+/**
+ * The shares of δ a query may give the conversion of ρ to ε (its measurements' under gaussian, the
+ * weighted selection's under laplace); the rest goes to selection. A larger share is what helps
+ * thresholding (ρ grows with ln(1/δ_c) while the threshold grows with ln(1/δ_sel) only through √ρ).
  */
 const CONVERSION_SHARES = [0.5, 0.75, 0.9];
 
 /**
  * Partition selection that keeps every measurement's noise as it is and keeps groups of as few
- * persons as possible (the least count kept with probability ≥ 1/2), among mechanisms that are
- * each (ε, δ)-correct with the measurements' budget fixed. The choice reads the query and the
- * policy only, never the data.
+ * persons as possible (the least count kept with probability ≥ 1/2; for the weighted selection, the
+ * mean over j = 1 … k of that count for a group whose persons are each in j groups), among mechanisms
+ * that are each (ε, δ)-correct with the measurements' budget fixed. The choice reads the query and
+ * the policy only, never the data.
  *  - A COUNT(DISTINCT person) the analyst asked for is thresholded (its noisy value is released
  *    anyway, so selection costs only δ).
  *  - laplace: the optimal keep function (Desfontaines et al. 2022) with the share thresholding had
- *    (ε/n and δ); it keeps more than thresholding at the same (ε, δ) at every count.
+ *    (ε/n and δ); it keeps more than thresholding at the same (ε, δ) at every count. For k > 1 also
+ *    the weighted Gaussian with the ρ that share converts to at δ_c, for each split of δ.
  *  - gaussian: the ρ of the measurements is fixed; each split of δ into δ_c (converting ρ) and
- *    δ − δ_c (selection) buys either Gaussian thresholding with ρ_sel = zcdpBudget(ε, δ_c) − ρ_meas,
- *    or the optimal keep function with ε_sel = ε − zcdpToEpsilon(ρ_meas, δ_c). The equal split of δ
- *    with Gaussian thresholding is the starting point, so the choice is never worse than it.
+ *    δ − δ_c (selection) buys Gaussian thresholding or (k > 1) the weighted Gaussian with
+ *    ρ_sel = zcdpBudget(ε, δ_c) − ρ_meas, or the optimal keep function with
+ *    ε_sel = ε − zcdpToEpsilon(ρ_meas, δ_c). The equal split of δ with Gaussian thresholding is the
+ *    starting point, so the choice is never worse than it.
+ * The candidates depend on (mechanism, ε, δ, k, the measurements' budget) only, so the search runs
+ * once per such tuple (`searched`); its tens of zCDP conversions and keep tables then cost nothing.
  */
 function chooseSelection(options: {
   readonly mechanism: MechanismName;
@@ -300,29 +364,75 @@ function chooseSelection(options: {
   /** Gaussian distinct-person counts for a ρ, if that ρ can be sampled. */
   readonly counts: (budget: number) => SqlMechanism | undefined;
 }): Candidate {
-  const { epsilon, delta, maxGroupsPerUnit: k, measuredBudget, baseline } = options;
+  const { mechanism, epsilon, delta, maxGroupsPerUnit: k, measuredBudget, baseline } = options;
   if (baseline.selection.kind === 'threshold' && baseline.selection.measurement !== undefined)
     return baseline;
-  const candidates: (Candidate | undefined)[] = [];
-  if (options.mechanism === 'laplace') {
-    candidates.push(optimalCandidate((epsilon - measuredBudget) * SHAVE, delta, k, 0));
+  // The baseline is a function of the rest of the key (its share is the measurements' equal share).
+  const key = `${mechanism}|${epsilon}|${delta}|${k}|${measuredBudget}|${baseline.medianCount}`;
+  const found = searched.get(key);
+  if (found) {
+    searched.delete(key);
+    searched.set(key, found);
+    return found;
+  }
+  const best = searchSelection(options);
+  if (searched.size >= SEARCHES_KEPT) searched.delete(searched.keys().next().value!);
+  searched.set(key, best);
+  return best;
+}
+
+/** Searches already run, most recent last: a planner sees few distinct (ε, δ, k) in practice. */
+const searched = new Map<string, Candidate>();
+const SEARCHES_KEPT = 256;
+
+function searchSelection(options: Parameters<typeof chooseSelection>[0]): Candidate {
+  const { mechanism, epsilon, delta, maxGroupsPerUnit: k, measuredBudget } = options;
+  let best = options.baseline;
+  const consider = (candidate: Candidate | undefined) => {
+    if (candidate && candidate.medianCount < best.medianCount) best = candidate;
+  };
+  // Optimal keep functions last: a table (BigInt, ~2 µs a count) is built only when the closed-form
+  // lower bound on its median count says it could beat the best so far.
+  const optimal: [epsilon: number, delta: number, conversionDelta: number][] = [];
+  if (mechanism === 'laplace') {
+    const rest = (epsilon - measuredBudget) * SHAVE;
+    optimal.push([rest, delta, 0]);
+    if (rest > 0 && k > 1) {
+      for (const share of CONVERSION_SHARES) {
+        const conversionDelta = delta * share;
+        const rho = zcdpBudget(rest, conversionDelta) * SHAVE;
+        consider(
+          weightedCandidate({
+            mechanism,
+            rho,
+            delta: delta - conversionDelta,
+            maxGroupsPerUnit: k,
+            conversionDelta,
+          }),
+        );
+      }
+    }
   } else {
     for (const share of CONVERSION_SHARES) {
       const conversionDelta = delta * share;
       const selectionDelta = delta - conversionDelta;
+      const rho = (zcdpBudget(epsilon, conversionDelta) - measuredBudget) * SHAVE;
       // The equal split with thresholding is the baseline already.
-      const rho = share === 0.5 ? 0 : (zcdpBudget(epsilon, conversionDelta) - measuredBudget) * SHAVE;
-      const counts = rho > 0 ? options.counts(rho) : undefined;
-      if (counts) candidates.push(thresholdCandidate(counts, selectionDelta, k, conversionDelta, -1));
+      const counts = rho > 0 && share !== 0.5 ? options.counts(rho) : undefined;
+      if (counts) consider(thresholdCandidate(counts, selectionDelta, k, conversionDelta, -1));
+      consider(
+        weightedCandidate({ mechanism, rho, delta: selectionDelta, maxGroupsPerUnit: k, conversionDelta }),
+      );
       const rest = (epsilon - zcdpToEpsilon(measuredBudget, conversionDelta)) * SHAVE;
-      candidates.push(optimalCandidate(rest, selectionDelta, k, conversionDelta));
+      optimal.push([rest, selectionDelta, conversionDelta]);
     }
     // Nothing else to release (a query of keys only): no ρ to convert, so selection may take all of δ.
-    if (measuredBudget === 0) candidates.push(optimalCandidate(epsilon * SHAVE, delta, k, 0));
+    if (measuredBudget === 0) optimal.push([epsilon * SHAVE, delta, 0]);
   }
-  let best = baseline;
-  for (const candidate of candidates) {
-    if (candidate && candidate.medianCount < best.medianCount) best = candidate;
+  for (const [rest, selectionDelta, conversionDelta] of optimal) {
+    if (!(rest > 0)) continue;
+    const atLeast = optimalMedianCountAtLeast({ epsilon: rest, delta: selectionDelta, maxGroupsPerUnit: k });
+    if (atLeast < best.medianCount) consider(optimalCandidate(rest, selectionDelta, k, conversionDelta));
   }
   return best;
 }
@@ -376,7 +486,7 @@ function totalCost(
   const part =
     selection === undefined
       ? undefined
-      : { epsilon: selection.kind === 'optimal' ? selection.epsilon : 0, delta: selection.delta };
+      : { epsilon: selection.kind === 'threshold' ? 0 : selection.epsilon, delta: selection.delta };
   const withSelection = (loss: PrivacyLoss): PrivacyLoss[] =>
     part ? [loss, { kind: 'approx', ...part }] : [loss];
   if (mechanism === 'laplace') {

@@ -18,6 +18,7 @@ export type {
   QueryPlan,
   QueryRequest,
   RewrittenSql,
+  Selection,
   Sensitivity,
 } from './plan.ts';
 export { chargesNothing, type PlanQueryInput, type PlanQueryResult, planQuery } from './plan-query.ts';

@@ -28,7 +28,7 @@ import type {
   Selection,
 } from './plan.ts';
 import { refuse, type SqlRefusal, SqlRefusalError } from './refusal.ts';
-import { rewritePrivateQuery, UNITS_COLUMN } from './rewrite.ts';
+import { rewritePrivateQuery, SELECTION_WEIGHT_COLUMN, UNITS_COLUMN } from './rewrite.ts';
 import { communityScope } from './scope.ts';
 
 export interface PlanQueryInput {
@@ -164,6 +164,7 @@ function privatePlan(
     ...(maxRowsInTotal === undefined ? {} : { maxRowsInTotal }),
     onePerUnit: single,
     selectGroups,
+    ...(costed.selection?.kind === 'weighted_gaussian' ? { selectionWeights: costed.selection.weights } : {}),
   });
   const groupKeys = keys.map((k) => ({ column: k.column, expr: k.expr }));
   const grouping: Grouping =
@@ -316,6 +317,7 @@ function checkRequest(request: QueryRequest, policy: Policy): Required<QueryRequ
 
 function planSelection(selection: CostedSelection): Selection {
   if (selection.kind === 'optimal') return selection;
+  if (selection.kind === 'weighted_gaussian') return { ...selection, column: SELECTION_WEIGHT_COLUMN };
   const { mechanism, ...rest } = selection;
   return { ...rest, noise: specOf(mechanism) };
 }

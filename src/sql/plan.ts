@@ -147,7 +147,11 @@ export type Selection =
        */
       readonly measurement: number | undefined;
     }
-  | OptimalSelection;
+  | OptimalSelection
+  | (WeightedSelection & {
+      /** Column of the weight sum per group the rewrite computes. */
+      readonly column: string;
+    });
 
 /** Each group kept with the optimal probability of its distinct-person count (no count released). */
 export interface OptimalSelection {
@@ -157,6 +161,32 @@ export interface OptimalSelection {
   /** The least distinct-person count kept with probability ≥ 1/2. */
   readonly medianCount: number;
   readonly loss: PrivacyLoss;
+}
+
+/**
+ * The weighted Gaussian selection (Gopi et al. 2020; src/dp/weighted-gaussian-selection.ts): each
+ * person adds weights[j − 1] (⌊grid/√j⌋) to each of their j groups, the weight sum of a group gets
+ * discrete Gaussian noise, and the group is kept iff it reaches the threshold. No weight is released.
+ */
+export interface WeightedSelection {
+  readonly kind: 'weighted_gaussian';
+  /** The noise of the weight sums, in grid steps. */
+  readonly noise: NoiseSpec;
+  readonly grid: number;
+  readonly weights: readonly number[];
+  readonly threshold: number;
+  /** The chance some group only the added person is in is kept (≤ the δ selection was given). */
+  readonly selectionDelta: number;
+  /** ρ of the noisy weights (charged with the measurements under gaussian). */
+  readonly loss: PrivacyLoss;
+  /**
+   * The charge's (ε, δ) part for selection: (0, selectionDelta) under gaussian; under laplace the ρ
+   * converted at its own share of δ, (ε_sel, δ_c + selectionDelta).
+   */
+  readonly epsilon: number;
+  readonly delta: number;
+  /** medianCounts[j − 1]: the least group of persons each in j groups kept with probability ≥ 1/2. */
+  readonly medianCounts: readonly number[];
 }
 
 export interface OutputColumn {

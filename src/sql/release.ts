@@ -10,6 +10,7 @@ import { averageInterval, type HasNoiseInterval, varianceInterval } from '../dp/
 import { optimalPartitionSelector } from '../dp/optimal-partition-selection.ts';
 import { cryptoRandom, type RandomSource } from '../dp/random.ts';
 import { rationalValue } from '../dp/rational.ts';
+import { weightedGaussianSelector } from '../dp/weighted-gaussian-selection.ts';
 import { nonNegative, nonNegativeWithTotal } from './consistency.ts';
 import { mechanismFor, noiseIntervalOf, noiseScale } from './noise.ts';
 import type {
@@ -128,7 +129,7 @@ function releasePrivate(
         ? undefined
         : mechanisms[reused]!.release(integerOf(row[plan.measurements[reused]!.column]));
     if (keep && grouping.kind === 'selected') {
-      if (!keep(integerOf(row[grouping.unitsColumn]), noisyUnits)) continue;
+      if (!keep(row, integerOf(row[grouping.unitsColumn]), noisyUnits)) continue;
     }
     const noisy = plan.measurements.map((m, i) =>
       i === reused ? noisyUnits! : mechanisms[i]!.release(integerOf(row[m.column])),
@@ -173,21 +174,36 @@ function releasePrivate(
 /**
  * Whether a group of this many distinct persons is released, by the plan's selection rebuilt from its
  * numbers: thresholding draws its own noisy count unless the reused COUNT(DISTINCT person) is given;
- * the optimal rule draws one exact coin of its keep probability.
+ * the optimal rule draws one exact coin of its keep probability; the weighted Gaussian noises the
+ * group's weight sum.
  */
 function keepRule(
   selection: Selection,
   plan: PrivateQueryPlan,
   random: RandomSource,
-): (distinctUnits: number, noisyUnits: number | undefined) => boolean {
+): (row: TrueRow, distinctUnits: number, noisyUnits: number | undefined) => boolean {
   const maxGroupsPerUnit = plan.contribution.maxGroupsPerUnit;
+  if (selection.kind === 'weighted_gaussian') {
+    const noise = mechanismFor(selection.noise, random);
+    if (noise.family !== 'discrete_gaussian')
+      throw new Error('release: weighted selection needs Gaussian noise');
+    const selector = weightedGaussianSelector(noise, {
+      delta: selection.selectionDelta,
+      maxGroupsPerUnit,
+      grid: selection.grid,
+    });
+    if (selector.threshold !== selection.threshold) {
+      throw new Error('release: the partition selector does not match the plan');
+    }
+    return (row) => selector.release(integerOf(row[selection.column]));
+  }
   if (selection.kind === 'optimal') {
     const { epsilon, delta } = selection;
     const selector = optimalPartitionSelector({ epsilon, delta, maxGroupsPerUnit, random });
     if (selector.medianCount !== selection.medianCount) {
       throw new Error('release: the partition selector does not match the plan');
     }
-    return (distinctUnits) => selector.keep(distinctUnits);
+    return (_row, distinctUnits) => selector.keep(distinctUnits);
   }
   const selector = mechanismFor(selection.noise, random).partitionSelector({
     delta: selection.delta,
@@ -196,7 +212,7 @@ function keepRule(
   if (selector.threshold !== selection.threshold) {
     throw new Error('release: the partition selector does not match the plan');
   }
-  return (distinctUnits, noisyUnits) =>
+  return (_row, distinctUnits, noisyUnits) =>
     noisyUnits === undefined ? selector.release(distinctUnits) !== undefined : selector.keep(noisyUnits);
 }
 

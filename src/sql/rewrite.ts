@@ -70,10 +70,17 @@ export interface RewriteInput {
   readonly onePerUnit: boolean;
   /** A person can reach more groups than maxGroupsPerUnit, so the rewrite must select groups. */
   readonly selectGroups: boolean;
+  /**
+   * Weighted Gaussian partition selection: weights[j − 1] is what a person in j groups (after
+   * bounding) adds to each of them; the sum per group is SELECTION_WEIGHT_COLUMN.
+   */
+  readonly selectionWeights?: readonly number[];
 }
 
 /** The result column of the distinct-person count per group (partition selection). */
 export const UNITS_COLUMN = 'units';
+/** The result column of the weight sum per group (weighted Gaussian partition selection). */
+export const SELECTION_WEIGHT_COLUMN = 'selection_weight';
 
 /** int8 holds every value below 2^63; we stay below 2^62 so no intermediate step is near the edge. */
 const INT8_SAFE = 2 ** 62;
@@ -95,6 +102,7 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
   const unitTable = input.tables.find((t) => t.private && t.unitColumn !== undefined)!;
   const leftJoins = input.leftJoins ?? [];
   const r = integer(input.maxRowsPerGroup);
+  const weights = input.grouping === 'selected' ? input.selectionWeights : undefined;
   // Only row counts and sums are scaled to the total cap (cost.ts charges the others without it).
   const totalCap = input.measurements.some(
     (m) => m.kind === 'rows' || m.kind === 'sum' || m.kind === 'sum_of_squares',
@@ -117,6 +125,8 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
       ...input.measurements.map((m) => `${directMeasureSql(m)} AS ${m.column}`),
       ...input.quantiles.flatMap((q) => q.columns.map((column, b) => `${bucketCount(q, b)} AS ${column}`)),
       ...(input.grouping === 'selected' ? [`pg_catalog.count(*) AS ${UNITS_COLUMN}`] : []),
+      // One row per person: each is in one group, of weight w(1).
+      ...(weights ? [`pg_catalog.count(*) * ${integer(weights[0]!)} AS ${SELECTION_WEIGHT_COLUMN}`] : []),
     ];
     aggregated = `SELECT ${[...keys, ...measures].join(', ')} FROM valued${groupBy(keys)}`;
   } else {
@@ -158,6 +168,13 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
       );
       perGroupInput = 'capped';
     }
+    if (weights) {
+      // Each person's number of groups after bounding, so each of their rows here carries w(that).
+      ctes.push(
+        `weighted AS (SELECT ${perGroupInput}.*, pg_catalog.count(*) OVER (PARTITION BY unit) AS unit_groups FROM ${perGroupInput})`,
+      );
+      perGroupInput = 'weighted';
+    }
     const total = totalCap === undefined ? undefined : integer(totalCap);
     const distinct = input.measurements.filter((m) => m.kind === 'distinct_values');
     const measures = [
@@ -171,13 +188,19 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
         const scaled =
           total === undefined
             ? value
-            : `CASE WHEN capped.unit_rows <= ${total} THEN ${value} ELSE pg_catalog.trunc(CAST(${value} AS pg_catalog.numeric) * ${total} / capped.unit_rows) END`;
+            : `CASE WHEN ${perGroupInput}.unit_rows <= ${total} THEN ${value} ELSE pg_catalog.trunc(CAST(${value} AS pg_catalog.numeric) * ${total} / ${perGroupInput}.unit_rows) END`;
         return `COALESCE(pg_catalog.sum(${scaled}), 0) AS ${m.column}`;
       }),
       ...input.quantiles.flatMap((q) =>
         q.columns.map((column) => `COALESCE(pg_catalog.sum(${perGroupInput}.${column}), 0) AS ${column}`),
       ),
       ...(input.grouping === 'selected' ? [`pg_catalog.count(*) AS ${UNITS_COLUMN}`] : []),
+      // A person in more groups than there are weights would add nothing (ELSE 0; bounding keeps k).
+      ...(weights
+        ? [
+            `COALESCE(pg_catalog.sum(CASE weighted.unit_groups ${weights.map((w, i) => `WHEN ${integer(i + 1)} THEN ${integer(w)}`).join(' ')} ELSE 0 END), 0) AS ${SELECTION_WEIGHT_COLUMN}`,
+          ]
+        : []),
     ];
     for (const m of distinct) ctes.push(distinctValuesCte(m, keys, r, selected));
     // Each distinct-value count is one row per group of its own CTE, joined on the keys (NULL keys

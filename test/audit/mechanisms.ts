@@ -3,12 +3,15 @@
  * (D′ = D plus one person), with the (ε, δ) the DP core claims for them; and one deliberately
  * broken mechanism (half the noise it claims) that the auditor must catch.
  */
+
+import { zcdpToEpsilon } from '../../src/dp/accounting/index.ts';
 import { analyticGaussianDelta, laplaceScaleForEpsilon } from '../../src/dp/calibration.ts';
 import { discreteGaussian } from '../../src/dp/discrete-gaussian.ts';
 import { discreteLaplace } from '../../src/dp/discrete-laplace.ts';
 import { optimalPartitionSelector } from '../../src/dp/optimal-partition-selection.ts';
 import type { RandomSource } from '../../src/dp/random.ts';
 import { rational } from '../../src/dp/rational.ts';
+import { weightedGaussianSelector } from '../../src/dp/weighted-gaussian-selection.ts';
 import { selectQuantileEdge } from '../../src/sql/quantile.ts';
 import { createNoisyGradientSum } from '../../src/train/noisy-gradient-sum.ts';
 import type { AuditTarget } from './auditor.ts';
@@ -126,6 +129,39 @@ export function optimalSelectionTarget(): AuditTarget {
 }
 
 /**
+ * The weighted Gaussian selection (Gopi et al. 2020) on a grid of 4 steps per unit, σ = 2 units: the
+ * added person is in two groups, one shared (the others' weight just below the threshold) and one
+ * theirs alone; the output is which of the two are kept. Claimed: the shared part's ρ converted at
+ * δ_c = 0.01, plus δ_B for the group only they are in.
+ */
+export function weightedSelectionTarget(): AuditTarget {
+  const options = { delta: 0.02, maxGroupsPerUnit: 2, grid: 4 };
+  const sigmaSquared = rational(64, 1);
+  const selector = weightedGaussianSelector(discreteGaussian({ sigmaSquared }), options);
+  const [shared, weight] = [selector.threshold - 2, selector.weights[1]!];
+  const conversionDelta = 0.01;
+  const rho = selector.loss.rho;
+  let built: { random: RandomSource; noisy: typeof selector } | undefined;
+  return {
+    name: 'weighted Gaussian partition selection (two groups, one shared)',
+    epsilon: zcdpToEpsilon(rho, conversionDelta),
+    delta: conversionDelta + selector.delta,
+    run: (neighbour, random) => {
+      // One selector per random source (building one searches for T).
+      if (built?.random !== random) {
+        built = {
+          random,
+          noisy: weightedGaussianSelector(discreteGaussian({ sigmaSquared, random }), options),
+        };
+      }
+      const { noisy } = built;
+      if (!neighbour) return noisy.release(shared) ? 2 : 0;
+      return (noisy.release(shared + weight) ? 2 : 0) + (noisy.release(weight) ? 1 : 0);
+    },
+  };
+}
+
+/**
  * One DP-SGD noisy gradient sum (no subsampling) on the grid; the added person has 50 rows whose
  * gradients sum far past the clip norm. Claimed: the Gaussian mechanism with σ = 1, Δ = 1 at ε = 2
  * (Balle & Wang 2018 Thm. 8 for δ).
@@ -173,5 +209,6 @@ export const SOUND_TARGETS = [
   quantileTarget,
   partitionSelectionTarget,
   optimalSelectionTarget,
+  weightedSelectionTarget,
   dpSgdStepTarget,
 ];

@@ -8,6 +8,7 @@ import { bernoulliDyadic } from '../../src/dp/bernoulli.ts';
 import { discreteLaplace } from '../../src/dp/discrete-laplace.ts';
 import {
   KEEP_PROBABILITY_BITS,
+  optimalMedianCountAtLeast,
   optimalPartitionSelector,
   optimalSelectionFits,
 } from '../../src/dp/optimal-partition-selection.ts';
@@ -77,6 +78,21 @@ describe('optimal partition selection (Desfontaines et al. 2022, Thm. 1)', () =>
       expect(1 - after).toBeLessThanOrEqual(Math.exp(epsilon) * (1 - before) + delta + slack);
     }
   });
+
+  it.each(SETTINGS)(
+    'ε = %s, δ = %s: the closed-form lower bound on the median count holds',
+    (epsilon, delta) => {
+      for (const maxGroupsPerUnit of [1, 3]) {
+        const options = { epsilon, delta, maxGroupsPerUnit };
+        if (!optimalSelectionFits(options)) continue;
+        const median = optimalPartitionSelector(options).medianCount;
+        const atLeast = optimalMedianCountAtLeast(options);
+        expect(atLeast).toBeLessThanOrEqual(median);
+        // Close: the ramp's first branch decides the median while π < 1/2.
+        expect(atLeast).toBeGreaterThanOrEqual(median - 2);
+      }
+    },
+  );
 
   it('k groups per person: each group gets (ε/k, δ/k), and the charge is the (ε, δ) asked', () => {
     const [epsilon, delta, k] = [1, 1e-5, 4];

@@ -66,6 +66,32 @@ describeEachDatabase('an empty release', (database) => {
     t = await createTestApp(database());
   });
 
+  it('names the partition selection the planner chose in the cost', async () => {
+    const selectionOf = async (body: Record<string, unknown>) =>
+      (
+        (await (await t.query({ ...body, dry_run: true })).json()) as {
+          cost: { partition_selection?: unknown };
+        }
+      ).cost.partition_selection;
+    // One group per person (people): the optimal keep function; up to k = 2 (survey_responses)
+    // under gaussian: the weighted Gaussian, with a half-kept size for persons in 1 and in 2 groups.
+    expect(await selectionOf({ sql: 'SELECT age, COUNT(*) FROM people GROUP BY age', epsilon: 1 })).toEqual({
+      method: 'optimal_keep_function',
+      half_kept_at_persons: expect.any(Number),
+    });
+    const weighted = (await selectionOf({
+      sql: 'SELECT age, COUNT(*) FROM survey_responses GROUP BY age',
+      epsilon: 1,
+      delta: 1e-7,
+      mechanism: 'gaussian',
+    })) as { method: string; half_kept_at_persons_by_groups_per_person: number[] };
+    expect(weighted.method).toBe('weighted_gaussian');
+    expect(weighted.half_kept_at_persons_by_groups_per_person).toHaveLength(2);
+    expect(
+      await selectionOf({ sql: 'SELECT sex, COUNT(*) FROM people GROUP BY sex', epsilon: 1 }),
+    ).toBeUndefined();
+  });
+
   it('says why no group was released, and says nothing when rows are', async () => {
     // Ages have no public domain: each age group must pass partition selection, and at ε = 0.01 the
     // threshold lies far above the few dozen persons of any one age in the demo commons.

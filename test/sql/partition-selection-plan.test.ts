@@ -34,8 +34,13 @@ function selectionOf(query: PrivateQueryPlan): Selection {
   return query.grouping.selection;
 }
 
+/** The figure the planner compares: for the weighted selection, the mean over j = 1 … k persons' groups. */
 const medianCount = (selection: Selection): number =>
-  selection.kind === 'optimal' ? selection.medianCount : selection.threshold;
+  selection.kind === 'optimal'
+    ? selection.medianCount
+    : selection.kind === 'weighted_gaussian'
+      ? selection.medianCounts.reduce((sum, n) => sum + n, 0) / selection.medianCounts.length
+      : selection.threshold;
 
 /** The old plan: two releases (the count and the selection counts) at half the budget each. */
 function oldThreshold(mechanism: 'laplace' | 'gaussian', epsilon: number, delta: number, k: number): number {
