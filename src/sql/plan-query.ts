@@ -11,6 +11,7 @@ import { stageRowsPerGroup } from './analyze/per-person-subquery.ts';
 import { checkPublicQuery, readsPrivateTable, walk } from './analyze/public-query.ts';
 import { type AnalyzedQuery, analyzePrivateSelect } from './analyze/select.ts';
 import { tableSchemas } from './analyze/tables.ts';
+import { dayNumber, seriesDays } from './calendar.ts';
 import { type CostedSelection, costQuery } from './cost.ts';
 import { bindPublicQuery, ParameterList } from './emit.ts';
 import type { TableReference } from './ir.ts';
@@ -283,7 +284,12 @@ function requireUniquePathKeys(analyzed: AnalyzedQuery, catalog: CatalogFacts | 
 function domainSize(domain: PublicDomain): number | undefined {
   if (domain.kind === 'values') return domain.values.length;
   if (domain.kind === 'range') return domain.to - domain.from + 1;
+  if (domain.kind === 'days') return daysInDomain(domain);
   return undefined;
+}
+
+function daysInDomain(domain: Extract<PublicDomain, { kind: 'days' }>): number {
+  return seriesDays(dayNumber(domain.from)!, dayNumber(domain.to)!, domain.step).length;
 }
 
 /** ε and δ from the request or the policy defaults, checked against the policy caps. */

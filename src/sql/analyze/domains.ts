@@ -13,8 +13,10 @@
  * public table's column becomes the domain itself (the table is read only at execution), so a listed
  * value the table lacks is released as an empty group.
  */
+import { dayNumber } from '../calendar.ts';
 import { type Expr, expressionKey } from '../ir.ts';
 import type { PublicDomain } from '../plan.ts';
+import type { DayRange } from './key-image.ts';
 
 type Scalar = string | number | boolean;
 
@@ -149,6 +151,9 @@ function apply(domain: PublicDomain, constraint: Constraint): PublicDomain {
       const to = Math.min(domain.to, highStrict ? Math.ceil(high) - 1 : Math.floor(high));
       return { kind: 'range', from, to };
     }
+    case 'days':
+      // Narrowed on the column, before the image is taken (narrowDays).
+      return domain;
     case 'table':
       // The table's values are known only at execution; a list of literals is itself a domain.
       return constraint.kind === 'in' ? { kind: 'values', values: [...new Set(constraint.values)] } : domain;
@@ -159,4 +164,61 @@ function isEmpty(domain: PublicDomain): boolean {
   if (domain.kind === 'values') return domain.values.length === 0;
   if (domain.kind === 'range') return domain.from > domain.to;
   return false;
+}
+
+/**
+ * A date or timestamp column's public range of days narrowed by conjuncts comparing the column (or
+ * a column joined equal to it) with a day written `'YYYY-MM-DD'` (or `DATE '…'`): `=`, `<`, `≤`,
+ * `>`, `≥`, BETWEEN. On a timestamp a day literal is its midnight, so `ts > '2023-01-01'` still
+ * reaches that day and `ts < '2023-01-01'` ends the day before; on a date `d > '2023-01-01'` starts
+ * the next day. A literal with a time of day, or any other form, narrows nothing. Every row read
+ * satisfies each conjunct, so the days dropped hold no row whatever the data.
+ */
+export function narrowDays(
+  column: Expr,
+  type: 'date' | 'timestamp',
+  range: DayRange,
+  conditions: readonly Expr[],
+): DayRange {
+  const equal = equalColumns(column, conditions);
+  const onColumn = (e: Expr) => equal.has(expressionKey(e));
+  let { from, to } = range;
+  const atLeast = (day: number) => {
+    from = Math.max(from, day);
+  };
+  const atMost = (day: number) => {
+    to = Math.min(to, day);
+  };
+  for (const condition of conditions) {
+    if (condition.kind !== 'operator' || !condition.left) continue;
+    const { form, operator, left } = condition;
+    if (form === 'AEXPR_BETWEEN' && onColumn(left)) {
+      const [low, high] = (condition.right as readonly Expr[]).map(dayLiteral);
+      if (low !== undefined && high !== undefined) {
+        atLeast(low);
+        atMost(high);
+      }
+      continue;
+    }
+    if (form !== 'AEXPR_OP') continue;
+    const right = condition.right as Expr;
+    const [day, op] = onColumn(left)
+      ? [dayLiteral(right), operator]
+      : onColumn(right)
+        ? [dayLiteral(left), FLIPPED[operator]]
+        : [undefined, undefined];
+    if (day === undefined) continue;
+    if (op === '=' || op === '>=') atLeast(day);
+    if (op === '=' || op === '<=') atMost(day);
+    if (op === '>') atLeast(type === 'date' ? day + 1 : day);
+    if (op === '<') atMost(day - 1);
+  }
+  return from <= to ? { from, to } : range;
+}
+
+/** The day number of `'YYYY-MM-DD'`, bare or cast to date or timestamp. */
+function dayLiteral(expr: Expr): number | undefined {
+  const inner =
+    expr.kind === 'cast' && (expr.target === 'date' || expr.target === 'timestamp') ? expr.arg : expr;
+  return inner.kind === 'constant' && inner.literal === 'string' ? dayNumber(String(inner.value)) : undefined;
 }
