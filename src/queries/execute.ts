@@ -1,9 +1,10 @@
 /**
  * Running rewritten SQL against the commons: one READ ONLY, REPEATABLE READ transaction (one
  * snapshot for the whole statement; no writes, sequences or DDL) with a statement timeout, as the
- * least-privilege query role (db/query-role.ts), under TimeZone UTC (so a date_trunc, EXTRACT or
- * comparison on a timestamptz, and a date read as one, never depends on a session's setting). The SQL comes from the rewriter, never from the
- * analyst's text, and its literals arrive as parameters.
+ * least-privilege query role (db/query-role.ts), under TimeZone UTC (so date_trunc, EXTRACT, ::date
+ * and comparisons on a timestamptz never depend on a session's or server's setting: public ranges
+ * of days are UTC days). The SQL comes from the rewriter, never from the analyst's text, and its
+ * literals arrive as parameters.
  *
  * On PostgreSQL the BEGIN and the settings go in one round trip: a text without parameters is sent
  * as one simple Query, which may hold several statements. PGlite takes one statement per call, so

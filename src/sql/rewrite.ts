@@ -324,8 +324,9 @@ function distinctExpressions(values: readonly ValueColumn[]): { key: string; exp
  * The distinct values of one COUNT(DISTINCT x) per group, with each person's contribution capped:
  * a person's distinct non-NULL values in a group are ranked by a hash of the value (a function of
  * that person's rows alone, so no one's choice depends on another's) and the first r kept, only in
- * the groups the L0 selection kept for them. Removing a person then removes at most r values from
- * each of at most k groups' sets: the sensitivity cost.ts charges.
+ * the groups the L0 selection kept for them; with a policy bound d, only the person's first d values
+ * in the same order, over all their groups. Removing a person then removes at most min(r, d) values
+ * from each of at most k groups' sets: the sensitivity cost.ts charges.
  */
 function distinctValuesCte(
   m: MeasurementDraft,

@@ -1,10 +1,11 @@
 /**
  * Aggregate calls to the true per-group measurements they are post-processing of (SmartNoise's and
  * ZetaSQL's decomposition): COUNT → a row count; COUNT(DISTINCT person) → a person count;
- * COUNT(DISTINCT x) → a count of distinct values, each person's capped at r per group; SUM → a
- * sum of clamped values; AVG → sum and count; VAR/STDDEV → sum of squares, sum and count;
- * PERCENTILE_CONT/DISC and MEDIAN → a bucket histogram for the quantile mechanism. Equal
- * measurements are shared (AVG(x) and SUM(x) pay for one noisy sum).
+ * COUNT(DISTINCT x) → a count of distinct values, each person's capped at r per group (and at the
+ * policy's distinct-value bound d in total); SUM → a sum of clamped values; AVG → sum and count;
+ * VAR/STDDEV → sum of squares, sum and count; PERCENTILE_CONT/DISC and MEDIAN → a bucket histogram
+ * for the quantile mechanism. Equal measurements are shared (AVG(x) and SUM(x) pay for one noisy
+ * sum).
  */
 import type { FuncCall, Node } from 'libpg-query';
 import { type Interval, isFiniteInterval, magnitude, square } from '../bounds.ts';
