@@ -15,6 +15,7 @@ import { crossCheckPolicy } from '../../src/policy/cross-check.ts';
 import { policyJsonSchema } from '../../src/policy/json-schema.ts';
 import { type Policy, policySchema } from '../../src/policy/schema.ts';
 import { runReadOnly } from '../../src/queries/execute.ts';
+import { dayNumber, dayText, extractField, truncateDay } from '../../src/sql/calendar.ts';
 import { type PrivateQueryPlan, planQuery } from '../../src/sql/index.ts';
 import type { PublicDomain } from '../../src/sql/plan.ts';
 import { describeEachDatabase, type TestDatabase } from '../support/databases.ts';
@@ -294,6 +295,41 @@ describeEachDatabase('public days and distinct bounds on the database', (databas
       60_000,
     );
     expect(rows).toEqual([{ zone: 'UTC' }]);
+  });
+
+  it('computes calendar fields and truncations as PostgreSQL does', async () => {
+    const fields = [
+      'year',
+      'quarter',
+      'month',
+      'week',
+      'day',
+      'dow',
+      'isodow',
+      'doy',
+      'isoyear',
+      'decade',
+      'century',
+    ];
+    const units = ['week', 'month', 'quarter', 'year'] as const;
+    // Five years around two leap days and ISO years that start in December or end in January.
+    const rows = await plain(
+      database(),
+      `SELECT d::date::text AS the_day, ${fields.map((f) => `extract(${f} FROM d)::int AS ${f}`).join(', ')},
+         ${units.map((u) => `date_trunc('${u}', d)::date::text AS trunc_${u}`).join(', ')}
+       FROM generate_series(timestamp '2015-12-01', timestamp '2021-02-01', interval '1 day') AS d`,
+    );
+    expect(rows).toHaveLength(1890);
+    for (const row of rows) {
+      const day = dayNumber(String(row.the_day))!;
+      expect(dayText(day)).toBe(row.the_day);
+      for (const field of fields)
+        expect(extractField(day, field), `${field} of ${String(row.the_day)}`).toBe(row[field]);
+      for (const unit of units)
+        expect(dayText(truncateDay(day, unit)), `${unit} of ${String(row.the_day)}`).toBe(
+          row[`trunc_${unit}`],
+        );
+    }
   });
 
   it.each(ACCEPTED.map((c) => [c.sql, c] as const))('noiseless %s equals plain SQL', async (_sql, c) => {

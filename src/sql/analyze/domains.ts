@@ -13,7 +13,7 @@
  * public table's column becomes the domain itself (the table is read only at execution), so a listed
  * value the table lacks is released as an empty group.
  */
-import { dayNumber } from '../calendar.ts';
+import { dayNumber, seriesDays } from '../calendar.ts';
 import { type Expr, expressionKey } from '../ir.ts';
 import type { PublicDomain } from '../plan.ts';
 import type { DayRange } from './key-image.ts';
@@ -221,4 +221,18 @@ function dayLiteral(expr: Expr): number | undefined {
   const inner =
     expr.kind === 'cast' && (expr.target === 'date' || expr.target === 'timestamp') ? expr.arg : expr;
   return inner.kind === 'constant' && inner.literal === 'string' ? dayNumber(String(inner.value)) : undefined;
+}
+
+/** How many values a domain releases, when that is known before execution (not for a public table's column). */
+export function publicDomainSize(domain: PublicDomain): number | undefined {
+  switch (domain.kind) {
+    case 'values':
+      return domain.values.length;
+    case 'range':
+      return domain.to - domain.from + 1;
+    case 'days':
+      return seriesDays(dayNumber(domain.from)!, dayNumber(domain.to)!, domain.step).length;
+    case 'table':
+      return undefined;
+  }
 }
