@@ -116,6 +116,24 @@ const ACCEPTED: { sql: string; domain: PublicDomain; groups: number; l1: number[
       "SELECT date_trunc('week', answered_on)::timestamp AS k, count(*) AS m FROM commons.survey_responses WHERE answered_on <= '2019-03-31' GROUP BY 1",
   },
   {
+    // Cast to int, EXTRACT divides as int4: quarters 1 … 4 by arithmetic (a condition on the year
+    // filters rows but does not narrow this key).
+    sql: 'SELECT (EXTRACT(MONTH FROM answered_on)::int - 1) / 3 + 1 AS q, COUNT(*) FROM survey_responses WHERE EXTRACT(YEAR FROM answered_on) = 2023 GROUP BY 1',
+    domain: { kind: 'range', from: 1, to: 4 },
+    groups: 4,
+    l1: [4],
+    plain:
+      'SELECT (EXTRACT(MONTH FROM answered_on)::int - 1) / 3 + 1 AS k, count(*) AS m FROM commons.survey_responses WHERE EXTRACT(YEAR FROM answered_on) = 2023 GROUP BY 1',
+  },
+  {
+    sql: 'SELECT EXTRACT(YEAR FROM answered_on) AS year, COUNT(*) FROM survey_responses WHERE EXTRACT(YEAR FROM answered_on) IN (2020, 2021) GROUP BY 1',
+    domain: { kind: 'values', values: [2020, 2021] },
+    groups: 2,
+    l1: [4],
+    plain:
+      'SELECT EXTRACT(YEAR FROM answered_on) AS k, count(*) AS m FROM commons.survey_responses WHERE EXTRACT(YEAR FROM answered_on) IN (2020, 2021) GROUP BY 1',
+  },
+  {
     // Narrowed to three months: a person's k = min(2, 3) = 2 groups.
     sql: "SELECT EXTRACT(MONTH FROM answered_on), COUNT(*) FROM survey_responses WHERE answered_on BETWEEN '2024-03-15' AND '2024-05-02' GROUP BY 1",
     domain: { kind: 'range', from: 3, to: 5 },
