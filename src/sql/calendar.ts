@@ -51,6 +51,10 @@ export function truncateDay(day: number, unit: TruncationUnit): number {
   }
 }
 
+export function firstDayOfYear(year: number): number {
+  return firstOf(year, 0);
+}
+
 function firstOf(year: number, month: number): number {
   const date = new Date(0);
   date.setUTCFullYear(year, month, 1);

@@ -116,8 +116,8 @@ const ACCEPTED: { sql: string; domain: PublicDomain; groups: number; l1: number[
       "SELECT date_trunc('week', answered_on)::timestamp AS k, count(*) AS m FROM commons.survey_responses WHERE answered_on <= '2019-03-31' GROUP BY 1",
   },
   {
-    // Cast to int, EXTRACT divides as int4: quarters 1 … 4 by arithmetic (a condition on the year
-    // filters rows but does not narrow this key).
+    // Cast to int, EXTRACT divides as int4: quarters 1 … 4 by arithmetic (the year narrows the
+    // range to 2023, whose months still reach all four).
     sql: 'SELECT (EXTRACT(MONTH FROM answered_on)::int - 1) / 3 + 1 AS q, COUNT(*) FROM survey_responses WHERE EXTRACT(YEAR FROM answered_on) = 2023 GROUP BY 1',
     domain: { kind: 'range', from: 1, to: 4 },
     groups: 4,
@@ -132,6 +132,23 @@ const ACCEPTED: { sql: string; domain: PublicDomain; groups: number; l1: number[
     l1: [4],
     plain:
       'SELECT EXTRACT(YEAR FROM answered_on) AS k, count(*) AS m FROM commons.survey_responses WHERE EXTRACT(YEAR FROM answered_on) IN (2020, 2021) GROUP BY 1',
+  },
+  {
+    // A condition on the year narrows the range of days: twelve months of 2023.
+    sql: "SELECT date_trunc('month', answered_at) AS month, COUNT(*) FROM survey_responses WHERE EXTRACT(YEAR FROM answered_at) = 2023 GROUP BY 1",
+    domain: days('2023-01-01', '2023-12-01', 'month'),
+    groups: 12,
+    l1: [4],
+    plain:
+      "SELECT date_trunc('month', answered_at AT TIME ZONE 'UTC') AS k, count(*) AS m FROM commons.survey_responses WHERE EXTRACT(YEAR FROM answered_at AT TIME ZONE 'UTC') = 2023 GROUP BY 1",
+  },
+  {
+    sql: "SELECT date_part('doy', answered_on)::int AS doy, COUNT(*) FROM survey_responses WHERE date_part('year', answered_on) > 2023 GROUP BY 1",
+    domain: { kind: 'range', from: 1, to: 366 },
+    groups: 366,
+    l1: [4],
+    plain:
+      "SELECT date_part('doy', answered_on)::int AS k, count(*) AS m FROM commons.survey_responses WHERE date_part('year', answered_on) > 2023 GROUP BY 1",
   },
   {
     // Narrowed to three months: a person's k = min(2, 3) = 2 groups.
