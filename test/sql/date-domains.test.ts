@@ -396,6 +396,25 @@ describeEachDatabase('public days and distinct bounds on the database', (databas
       expect(Number(rows.find((r) => Number(r.k0) === Number(t.k))?.m0)).toBe(Number(t.m));
   });
 
+  it('reads EXTRACT of an infinite date clamped, so a cast to int cannot fail', async () => {
+    const db = database();
+    await plain(
+      db,
+      `INSERT INTO commons.survey_responses (response_id, person_id, age, sex, educ, race, income, married, answered_on, answered_at)
+       VALUES (900010, 2, 40, 0, 10, 1, 1000, 0, 'infinity', '-infinity')`,
+    );
+    try {
+      const rows = await gateway(
+        plan(
+          "SELECT EXTRACT(YEAR FROM answered_on)::int AS year, COUNT(*), SUM(date_part('year', answered_at)::int - 2000) FROM survey_responses GROUP BY 1",
+        ),
+      );
+      expect(rows.map((row) => Number(row.k0)).sort()).toEqual([2019, 2020, 2021, 2022, 2023, 2024]);
+    } finally {
+      await plain(db, 'DELETE FROM commons.survey_responses WHERE response_id = 900010');
+    }
+  });
+
   it('keeps at most d distinct values of a person whose data break the bound', async () => {
     const db: TestDatabase = database();
     const sql = plan('SELECT COUNT(DISTINCT income) FROM survey_responses');
