@@ -151,6 +151,15 @@ const ACCEPTED: { sql: string; domain: PublicDomain; groups: number; l1: number[
       "SELECT date_part('doy', answered_on)::int AS k, count(*) AS m FROM commons.survey_responses WHERE date_part('year', answered_on) > 2023 GROUP BY 1",
   },
   {
+    // Every day of a timestamp holds every hour, whatever the range.
+    sql: 'SELECT EXTRACT(HOUR FROM answered_at) AS hour, COUNT(*) FROM survey_responses GROUP BY 1',
+    domain: { kind: 'range', from: 0, to: 23 },
+    groups: 24,
+    l1: [4],
+    plain:
+      "SELECT EXTRACT(HOUR FROM answered_at AT TIME ZONE 'UTC') AS k, count(*) AS m FROM commons.survey_responses GROUP BY 1",
+  },
+  {
     // Narrowed to three months: a person's k = min(2, 3) = 2 groups.
     sql: "SELECT EXTRACT(MONTH FROM answered_on), COUNT(*) FROM survey_responses WHERE answered_on BETWEEN '2024-03-15' AND '2024-05-02' GROUP BY 1",
     domain: { kind: 'range', from: 3, to: 5 },
@@ -165,6 +174,7 @@ const ACCEPTED: { sql: string; domain: PublicDomain; groups: number; l1: number[
 const THRESHOLDED = [
   "SELECT date_trunc('hour', answered_at), COUNT(*) FROM survey_responses GROUP BY 1",
   'SELECT EXTRACT(EPOCH FROM answered_at), COUNT(*) FROM survey_responses GROUP BY 1',
+  'SELECT EXTRACT(SECOND FROM answered_at), COUNT(*) FROM survey_responses GROUP BY 1',
   'SELECT answered_at, COUNT(*) FROM survey_responses GROUP BY 1',
   // A division of EXTRACT's numeric result does not truncate: no integer image.
   'SELECT EXTRACT(MONTH FROM answered_on) / 4, COUNT(*) FROM survey_responses GROUP BY 1',
@@ -284,11 +294,26 @@ describe('policy check of the new settings', () => {
   });
 
   it('is in the exported JSON schema', () => {
-    const text = JSON.stringify(policyJsonSchema());
-    expect(text).toContain('max_distinct_per_unit');
-    expect(text).toContain('"from"');
+    const column = propertiesHolding(policyJsonSchema(), 'public_domain') as Record<
+      string,
+      { anyOf?: { required?: string[] }[]; type?: string }
+    >;
+    expect(column.public_domain?.anyOf?.map((form) => form.required ?? [])).toEqual([[], ['from', 'to']]);
+    expect(column.max_distinct_per_unit?.type).toBe('integer');
   });
 });
+
+/** The first `properties` object of a JSON schema that declares `name`. */
+function propertiesHolding(schema: unknown, name: string): unknown {
+  if (schema === null || typeof schema !== 'object') return undefined;
+  const properties = (schema as { properties?: Record<string, unknown> }).properties;
+  if (properties && name in properties) return properties;
+  for (const child of Object.values(schema)) {
+    const found = propertiesHolding(child, name);
+    if (found) return found;
+  }
+  return undefined;
+}
 
 /** A released or plain key as comparable text (timestamps as ISO instants, numbers as numbers). */
 function keyText(value: unknown): string {

@@ -17,9 +17,9 @@
  *   `date_trunc('day' | 'week' | 'month' | 'quarter' | 'year', col)` release every day, Monday,
  *   first of month, quarter or year the range reaches (calendar.ts); `EXTRACT(f FROM col)` and
  *   `date_part('f', col)` for the calendar fields (year, quarter, month, week, day, dow, isodow, doy,
- *   isoyear, decade, century) release the field's values over the range's days, and compose with
- *   the integer arithmetic above (`+`, `-`, `*`, and `%`; `/` only on int4, since EXTRACT returns
- *   numeric) and with a cast to an integer type.
+ *   isoyear, decade, century; hour and minute of a timestamp) release the field's values over the
+ *   range's days, and compose with the integer arithmetic above (`+`, `-`, `*`, and `%`; `/` only
+ *   on int4, since EXTRACT returns numeric) and with a cast to an integer type.
  *
  * Every row's key lies in the computed set (NULL is never a released value), so the released groups
  * are a function of public facts alone, exactly as for a column's own domain: no thresholding is
@@ -87,11 +87,18 @@ function extractImage(expr: Expr, columns: ColumnDomains): number[] | undefined 
   const [field, column] = expr.args as [Expr, Expr];
   const name = fieldName(field);
   const range = column.kind === 'column' ? columns.days(column) : undefined;
-  if (!range || name === undefined || extractField(range.from, name) === undefined) return undefined;
+  if (!range || name === undefined) return undefined;
+  // Every whole day of a timestamp holds every hour and minute.
+  const timeOfDay = column.info.type === 'timestamp' ? TIME_OF_DAY[name] : undefined;
+  if (timeOfDay) return Array.from({ length: timeOfDay }, (_, i) => i);
+  if (extractField(range.from, name) === undefined) return undefined;
   const values = new Set<number>();
   for (let day = range.from; day <= range.to; day++) values.add(extractField(day, name)!);
   return [...values];
 }
+
+/** The fields of a time of day EXTRACT reads from a timestamp, and how many values each has. */
+const TIME_OF_DAY: Record<string, number> = { hour: 24, minute: 60 };
 
 /** A date field written as a string constant, in PostgreSQL's case-insensitive spelling. */
 function fieldName(expr: Expr): string | undefined {
