@@ -367,8 +367,10 @@ export function publicDomainOf(
       const range = column.kind === 'column' ? column.policy?.public_domain : undefined;
       if (typeof range !== 'object' || (column.info.type !== 'date' && column.info.type !== 'timestamp'))
         return undefined;
-      const days = { from: dayNumber(range.from)!, to: dayNumber(range.to)! };
-      return narrowDays(column, column.info.type, days, conditions);
+      const [from, to] = [dayNumber(range.from), dayNumber(range.to)];
+      // The policy check refuses such a range; a policy that skipped it gets thresholding.
+      if (from === undefined || to === undefined || from > to) return undefined;
+      return narrowDays(column, column.info.type, { from, to }, conditions);
     },
   };
   if (expr.kind !== 'column' || typeof expr.policy?.public_domain === 'object')
