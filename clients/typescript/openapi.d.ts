@@ -817,7 +817,12 @@ export interface components {
                 number,
                 number
             ] | null;
-            public_domain: string | null;
+            /** @description A public table column (table.column), or a range of days { from, to } */
+            public_domain: string | {
+                from: string;
+                to: string;
+            } | null;
+            max_distinct_per_unit: number | null;
         };
         QueryHistoryEntry: {
             id: string;

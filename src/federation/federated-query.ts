@@ -163,6 +163,9 @@ function enumerateGroups(plan: PrivateQueryPlan): OutputValue[][] {
     if (domain.kind === 'table') {
       throw new FederatedQueryRefusal('unsupported_federated', 'a key whose domain is a public table');
     }
+    if (domain.kind === 'days') {
+      throw new FederatedQueryRefusal('unsupported_federated', 'a key over a public range of days');
+    }
     const values: OutputValue[] =
       domain.kind === 'values'
         ? [...domain.values]

@@ -2,6 +2,7 @@
  * Checks that need several parts of a policy at once: references between tables, columns and roles,
  * and column settings that only make sense for some types. Pure; the database is checked elsewhere.
  */
+import { dayNumber } from '../sql/calendar.ts';
 import { checkFederation } from './federation-check.ts';
 import type { PolicyIssue } from './issues.ts';
 import { type ColumnPolicy, DEFAULT_SCHEMA, type Policy, ROLES, type TablePolicy } from './schema.ts';
@@ -198,10 +199,45 @@ function checkColumn(policy: Policy, column: ColumnPolicy, at: (string | number)
       });
     }
   }
-  if (column.public_domain) {
+  if (typeof column.public_domain === 'string') {
     issues.push(...checkPublicReference(policy, column.public_domain, [...at, 'public_domain']));
+  } else if (column.public_domain) {
+    issues.push(...checkDateRange(column, column.public_domain, [...at, 'public_domain']));
+  }
+  if (column.max_distinct_per_unit !== undefined && column.hidden) {
+    issues.push({
+      path: [...at, 'max_distinct_per_unit'],
+      message: 'a hidden column takes no distinct-value bound',
+    });
   }
   return issues;
+}
+
+/** A public range of days: real calendar days, in order, on a date or timestamp column. */
+function checkDateRange(
+  column: ColumnPolicy,
+  range: { from: string; to: string },
+  at: (string | number)[],
+): Issue[] {
+  if (column.type !== 'date' && column.type !== 'timestamp') {
+    return [
+      { path: at, message: `a range of days applies to date and timestamp columns only, not ${column.type}` },
+    ];
+  }
+  const [from, to] = [dayNumber(range.from), dayNumber(range.to)];
+  const invalid = [
+    ...(from === undefined ? [['from', range.from]] : []),
+    ...(to === undefined ? [['to', range.to]] : []),
+  ].map(([field, text]) => ({
+    path: [...at, field!],
+    message: `${JSON.stringify(text)} is not a calendar day`,
+  }));
+  if (from === undefined || to === undefined) return invalid;
+  if (from > to) return [{ path: at, message: `from ${range.from} is after to ${range.to}` }];
+  if (to - from + 1 > MAX_PUBLIC_RANGE) {
+    return [{ path: at, message: `holds ${to - from + 1} days; at most ${MAX_PUBLIC_RANGE}` }];
+  }
+  return [];
 }
 
 function checkBounds(column: ColumnPolicy, at: (string | number)[]): Issue[] {

@@ -38,6 +38,12 @@ const unitHop = z
 const finiteNumber = z.number({ error: 'must be a finite number' });
 const scalarValue = z.union([z.string(), finiteNumber, z.boolean()]);
 
+/** A calendar day written `YYYY-MM-DD` (its validity as a date is checked in `cross-check.ts`). */
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date written YYYY-MM-DD');
+
+/** An inclusive range of calendar days, the public domain of a date or timestamp column. */
+const publicDateRange = z.strictObject({ from: isoDate, to: isoDate });
+
 const epsilon = finiteNumber.positive('must be greater than 0');
 const delta = finiteNumber.min(0, 'must be at least 0').lt(1, 'must be less than 1');
 
@@ -56,8 +62,19 @@ const column = z.strictObject({
   public_values: z.array(scalarValue).min(1, 'must list at least one value').optional(),
   /** An integer range [from, to] as public domain. */
   public_range: z.tuple([z.number().int(), z.number().int()]).optional(),
-  /** A public table's column whose values form the domain. */
-  public_domain: columnReference.optional(),
+  /**
+   * A public table's column whose values form the domain (`table.column`), or, for a date or
+   * timestamp column, a public calendar range of whole days `{ from, to }` (inclusive, ISO dates):
+   * the column itself, its days, and keys computed from it (date_trunc, EXTRACT, ::date) release
+   * every value of that range.
+   */
+  public_domain: z.union([columnReference, publicDateRange]).optional(),
+  /**
+   * A bound d on the distinct values of this column one person has in total: COUNT(DISTINCT) of it
+   * (or of an expression of it alone) is charged min(r, d) per group, and the rewrite keeps at most
+   * d of each person's distinct values, so the bound holds whatever the data.
+   */
+  max_distinct_per_unit: z.number().int().positive('must be at least 1').optional(),
   /** Never readable by analysts, not even inside an aggregate. */
   hidden: z.boolean().optional(),
 });

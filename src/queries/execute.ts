@@ -1,8 +1,10 @@
 /**
  * Running rewritten SQL against the commons: one READ ONLY, REPEATABLE READ transaction (one
  * snapshot for the whole statement; no writes, sequences or DDL) with a statement timeout, as the
- * least-privilege query role (db/query-role.ts). The SQL comes from the rewriter, never from the
- * analyst's text, and its literals arrive as parameters.
+ * least-privilege query role (db/query-role.ts), under TimeZone UTC (so date_trunc, EXTRACT, ::date
+ * and comparisons on a timestamptz never depend on a session's or server's setting: public ranges
+ * of days are UTC days). The SQL comes from the rewriter, never from the analyst's text, and its
+ * literals arrive as parameters.
  *
  * On PostgreSQL the BEGIN and the settings go in one round trip: a text without parameters is sent
  * as one simple Query, which may hold several statements. PGlite takes one statement per call, so
@@ -32,9 +34,9 @@ export async function runReadOnly(
     .setIsolationLevel('repeatable read')
     .setAccessMode('read only')
     .execute(async (trx) => {
-      // SET LOCAL of both in one statement: set_config(…, true) is SET LOCAL.
+      // SET LOCAL of all three in one statement: set_config(…, true) is SET LOCAL.
       await sql`select set_config('statement_timeout', ${String(timeoutMs)}, true),
-        set_config('role', ${QUERY_ROLE}, true)`.execute(trx);
+        set_config('role', ${QUERY_ROLE}, true), set_config('TimeZone', 'UTC', true)`.execute(trx);
       const result = await trx.executeQuery<TrueRow>(CompiledQuery.raw(query.text, boundParameters(query)));
       return result.rows;
     });
@@ -45,7 +47,8 @@ async function runInOneBegin(db: Kysely<Database>, query: RewrittenSql, timeoutM
   return db.connection().execute(async (connection) => {
     await sql
       .raw(`begin isolation level repeatable read read only;
-        select set_config('statement_timeout', '${timeoutMs}', true), set_config('role', '${QUERY_ROLE}', true)`)
+        select set_config('statement_timeout', '${timeoutMs}', true), set_config('role', '${QUERY_ROLE}', true),
+          set_config('TimeZone', 'UTC', true)`)
       .execute(connection);
     try {
       const result = await connection.executeQuery<TrueRow>(

@@ -511,10 +511,11 @@ function perGroupSensitivity(draft: MeasurementDraft, maxRowsPerGroup: number): 
   switch (draft.kind) {
     case 'rows':
       return maxRowsPerGroup;
-    // The rewrite keeps at most r distinct values per person and group, chosen from that person's
-    // values alone; removing the person removes at most those r from the group's set.
+    // The rewrite keeps at most r distinct values per person and group, and with a policy bound d
+    // at most d per person in all, chosen from that person's values alone; removing the person
+    // removes at most min(r, d) values from each group's set.
     case 'distinct_values':
-      return maxRowsPerGroup;
+      return Math.min(maxRowsPerGroup, draft.maxPerUnit ?? maxRowsPerGroup);
     case 'units':
       return 1;
     case 'sum':

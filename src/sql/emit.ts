@@ -54,8 +54,15 @@ export function emitExpression(expr: Expr, params: ParameterList): Node {
           args: expr.args.map(emit),
         },
       };
-    case 'function':
-      return call(expr.name, expr.args.map(emit));
+    case 'function': {
+      const result = call(expr.name, expr.args.map(emit));
+      // EXTRACT of an infinite date or timestamp is ±Infinity: read clamped to the field's bounds, as
+      // a column with bounds is, so they are a true range (a cast to int of it cannot fail).
+      const { bounds } = expr.info;
+      return (expr.name === 'extract' || expr.name === 'date_part') && bounds
+        ? clamp(result, bounds.low, bounds.high)
+        : result;
+    }
     case 'case':
       return {
         CaseExpr: {

@@ -7,6 +7,7 @@ import type { SelectStmt } from 'libpg-query';
 import { deparseSync } from 'pgsql-deparser';
 import type { Policy, Role } from '../policy/schema.ts';
 import { rootContext } from './analyze/context.ts';
+import { publicDomainSize } from './analyze/domains.ts';
 import { stageRowsPerGroup } from './analyze/per-person-subquery.ts';
 import { checkPublicQuery, readsPrivateTable, walk } from './analyze/public-query.ts';
 import { type AnalyzedQuery, analyzePrivateSelect } from './analyze/select.ts';
@@ -21,7 +22,6 @@ import type {
   Grouping,
   MechanismName,
   PrivateQueryPlan,
-  PublicDomain,
   PublicQueryPlan,
   QueryPlan,
   QueryRequest,
@@ -114,7 +114,7 @@ function privatePlan(
   const keys = analyzed.keys;
   const kind = keys.length === 0 ? 'none' : keys.every((k) => k.domain) ? 'public' : 'selected';
   // Known when every domain is listed in policy; a public table's domain is counted only at execution.
-  const sizes = kind === 'public' ? keys.map((k) => domainSize(k.domain!)) : [];
+  const sizes = kind === 'public' ? keys.map((k) => publicDomainSize(k.domain!)) : [];
   const cells =
     kind === 'public' && sizes.every((n) => n !== undefined)
       ? sizes.reduce((n, size) => n * size!, 1)
@@ -279,12 +279,6 @@ function requireUniquePathKeys(analyzed: AnalyzedQuery, catalog: CatalogFacts | 
       `table ${served} reaches the person through ${key}, which no unique index is known to make unique (the policy must be checked against the database)`,
     );
   }
-}
-
-function domainSize(domain: PublicDomain): number | undefined {
-  if (domain.kind === 'values') return domain.values.length;
-  if (domain.kind === 'range') return domain.to - domain.from + 1;
-  return undefined;
 }
 
 /** ε and δ from the request or the policy defaults, checked against the policy caps. */

@@ -9,6 +9,7 @@
 import type { PrivacyLoss } from '../dp/privacy-loss.ts';
 import type { Rational } from '../dp/rational.ts';
 import type { Interval } from './bounds.ts';
+import type { TruncationUnit } from './calendar.ts';
 import type { Expr } from './ir.ts';
 import type { OutputExpr } from './post-process.ts';
 
@@ -113,7 +114,18 @@ export type Aggregate =
 export type PublicDomain =
   | { readonly kind: 'values'; readonly values: readonly (string | number | boolean)[] }
   | { readonly kind: 'range'; readonly from: number; readonly to: number }
-  | { readonly kind: 'table'; readonly schema: string; readonly table: string; readonly column: string };
+  | { readonly kind: 'table'; readonly schema: string; readonly table: string; readonly column: string }
+  /**
+   * Every `step` from `from` to `to` (calendar days `YYYY-MM-DD`, both aligned to the step): the
+   * image of a public range of days under date_trunc or ::date, as dates or as timestamps.
+   */
+  | {
+      readonly kind: 'days';
+      readonly type: 'date' | 'timestamp';
+      readonly from: string;
+      readonly to: string;
+      readonly step: TruncationUnit;
+    };
 
 export interface GroupKey {
   /** The key's result column in the rewritten SQL. */

@@ -34,6 +34,7 @@ import type { MeasurementDraft, QuantileDraft, ValueColumn, ValueTransform } fro
 
 import type { AnalyzedKey } from './analyze/select.ts';
 import { magnitude } from './bounds.ts';
+import type { TruncationUnit } from './calendar.ts';
 import { stepBounds } from './cost.ts';
 import {
   call,
@@ -346,8 +347,9 @@ function distinctExpressions(values: readonly ValueColumn[]): { key: string; exp
  * The distinct values of one COUNT(DISTINCT x) per group, with each person's contribution capped:
  * a person's distinct non-NULL values in a group are ranked by a hash of the value (a function of
  * that person's rows alone, so no one's choice depends on another's) and the first r kept, only in
- * the groups the L0 selection kept for them. Removing a person then removes at most r values from
- * each of at most k groups' sets: the sensitivity cost.ts charges.
+ * the groups the L0 selection kept for them; with a policy bound d, only the person's first d values
+ * in the same order, over all their groups. Removing a person then removes at most min(r, d) values
+ * from each of at most k groups' sets: the sensitivity cost.ts charges.
  */
 function distinctValuesCte(
   m: MeasurementDraft,
@@ -362,9 +364,18 @@ function distinctValuesCte(
     ? ` AND EXISTS (SELECT 1 FROM bounded WHERE ${['unit', ...keys].map((c) => (c === 'unit' ? 'bounded.unit = valued.unit' : `bounded.${c} IS NOT DISTINCT FROM valued.${c}`)).join(' AND ')})`
     : '';
   const personValues = `SELECT DISTINCT ${partition}, ${v} FROM valued WHERE ${v} IS NOT NULL${inKeptGroup}`;
-  const ranked = `SELECT ${partition}, ${v}, pg_catalog.row_number() OVER (PARTITION BY ${partition} ORDER BY pg_catalog.hashtextextended(CAST(${v} AS pg_catalog.text), 0), ${v}) AS value_rank FROM (${personValues}) AS person_values`;
+  const order = `ORDER BY pg_catalog.hashtextextended(CAST(${v} AS pg_catalog.text), 0), ${v}`;
+  // With a policy bound d: dense_rank over the person alone numbers their distinct values across
+  // all groups in the same order, so rank ≤ d keeps the person's d first values in total; in each
+  // group those are a prefix of the group's own order, so value_rank ≤ r then caps them at r.
+  const unitRank =
+    m.maxPerUnit !== undefined
+      ? `, pg_catalog.dense_rank() OVER (PARTITION BY unit ${order}) AS unit_value_rank`
+      : '';
+  const ranked = `SELECT ${partition}, ${v}, pg_catalog.row_number() OVER (PARTITION BY ${partition} ${order}) AS value_rank${unitRank} FROM (${personValues}) AS person_values`;
+  const kept = m.maxPerUnit !== undefined ? ` AND unit_value_rank <= ${integer(m.maxPerUnit)}` : '';
   const groupKeys = keys.length > 0 ? `${keys.join(', ')}, ` : '';
-  return `${m.column} AS (SELECT ${groupKeys}pg_catalog.count(DISTINCT ${v}) AS ${m.column} FROM (${ranked}) AS ranked WHERE value_rank <= ${r}${keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : ''})`;
+  return `${m.column} AS (SELECT ${groupKeys}pg_catalog.count(DISTINCT ${v}) AS ${m.column} FROM (${ranked}) AS ranked WHERE value_rank <= ${r}${kept}${keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : ''})`;
 }
 
 /** A measurement over rows that are one per person: no cap can bind. */
@@ -535,8 +546,22 @@ function domainSql(domain: PublicDomain, column: string, alias: string, params: 
       return `(SELECT pg_catalog.generate_series(${placeholder(domain.from, params)}, ${placeholder(domain.to, params)}) AS ${column}) AS ${alias}`;
     case 'table':
       return `(SELECT DISTINCT ${quoted(domain.column)} AS ${column} FROM ${quoted(domain.schema)}.${quoted(domain.table)}) AS ${alias}`;
+    case 'days': {
+      // Over timestamps without time zone: the series, and so the domain, ignores TimeZone.
+      const series = `pg_catalog.generate_series(${placeholder(domain.from, params)}::pg_catalog.timestamp, ${placeholder(domain.to, params)}::pg_catalog.timestamp, ${placeholder(STEP_INTERVALS[domain.step], params)}::pg_catalog.interval)`;
+      return `(SELECT ${domain.type === 'date' ? `CAST(${series} AS pg_catalog.date)` : series} AS ${column}) AS ${alias}`;
+    }
   }
 }
+
+/** The interval between consecutive values of a `days` domain. */
+const STEP_INTERVALS: Record<TruncationUnit, string> = {
+  day: '1 day',
+  week: '7 days',
+  month: '1 month',
+  quarter: '3 months',
+  year: '1 year',
+};
 
 /** A policy value bound as a parameter, typed so VALUES and generate_series know their column type. */
 function placeholder(value: string | number | boolean, params: ParameterList): string {

@@ -65,6 +65,46 @@ const BROKEN: readonly BrokenPolicy[] = [
       /^tables\.yaml:11:\d+ tables\.people\.columns\.age\.bounds: lower bound 100 is above upper bound 0/,
   },
   {
+    name: 'a range of days on an int column',
+    break: replaceIn(
+      'tables.yaml',
+      'age:          { type: int,  bounds: [0, 100] }',
+      'age:          { type: int,  public_domain: { from: "2019-01-01", to: "2024-12-31" } }',
+    ),
+    expected:
+      /^tables\.yaml:11:\d+ tables\.people\.columns\.age\.public_domain: a range of days applies to date and timestamp columns only, not int/,
+  },
+  {
+    name: 'a range of days naming a day that does not exist',
+    break: replaceIn(
+      'tables.yaml',
+      'age:          { type: int,  bounds: [0, 100] }',
+      'age:          { type: int,  bounds: [0, 100] }\n      visited_on: { type: date, public_domain: { from: "2023-02-29", to: "2024-12-31" } }',
+    ),
+    expected:
+      /^tables\.yaml:12:\d+ tables\.people\.columns\.visited_on\.public_domain\.from: "2023-02-29" is not a calendar day/,
+  },
+  {
+    name: 'a range of days that ends before it starts',
+    break: replaceIn(
+      'tables.yaml',
+      'age:          { type: int,  bounds: [0, 100] }',
+      'age:          { type: int,  bounds: [0, 100] }\n      visited_on: { type: date, public_domain: { from: "2024-01-01", to: "2019-01-01" } }',
+    ),
+    expected:
+      /^tables\.yaml:12:\d+ tables\.people\.columns\.visited_on\.public_domain: from 2024-01-01 is after to 2019-01-01/,
+  },
+  {
+    name: 'a distinct-value bound of 0',
+    break: replaceIn(
+      'tables.yaml',
+      'race:         { type: int,  public_range: [1, 6] }',
+      'race:         { type: int,  public_range: [1, 6], max_distinct_per_unit: 0 }',
+    ),
+    expected:
+      /^tables\.yaml:\d+:\d+ tables\.people\.columns\.race\.max_distinct_per_unit: must be at least 1/,
+  },
+  {
     name: 'negative budget',
     break: replaceIn('budgets.yaml', 'lakeside:  { epsilon: 5,', 'lakeside:  { epsilon: -5,'),
     expected: /^budgets\.yaml:\d+:\d+ budgets\.lakeside\.epsilon: must be greater than 0/,

@@ -17,7 +17,11 @@ const CatalogColumnSchema = z
     granularity: z.number().nullable(),
     public_values: z.array(Scalar).nullable(),
     public_range: z.tuple([z.number(), z.number()]).nullable(),
-    public_domain: z.string().nullable(),
+    public_domain: z
+      .union([z.string(), z.object({ from: z.string(), to: z.string() })])
+      .nullable()
+      .openapi({ description: 'A public table column (table.column), or a range of days { from, to }' }),
+    max_distinct_per_unit: z.number().nullable(),
   })
   .openapi('CatalogColumn');
 
@@ -97,6 +101,7 @@ export function catalogFor(policy: Policy, role: Role) {
               public_values: column.public_values ?? null,
               public_range: column.public_range ?? null,
               public_domain: column.public_domain ?? null,
+              max_distinct_per_unit: column.max_distinct_per_unit ?? null,
             })),
         };
       }),

@@ -1,15 +1,16 @@
 /**
  * Aggregate calls to the true per-group measurements they are post-processing of (SmartNoise's and
  * ZetaSQL's decomposition): COUNT → a row count; COUNT(DISTINCT person) → a person count;
- * COUNT(DISTINCT x) → a count of distinct values, each person's capped at r per group; SUM → a
- * sum of clamped values; AVG → sum and count; VAR/STDDEV → sum of squares, sum and count;
- * PERCENTILE_CONT/DISC and MEDIAN → a bucket histogram for the quantile mechanism. Equal
- * measurements are shared (AVG(x) and SUM(x) pay for one noisy sum).
+ * COUNT(DISTINCT x) → a count of distinct values, each person's capped at r per group (and at the
+ * policy's distinct-value bound d in total); SUM → a sum of clamped values; AVG → sum and count;
+ * VAR/STDDEV → sum of squares, sum and count; PERCENTILE_CONT/DISC and MEDIAN → a bucket histogram
+ * for the quantile mechanism. Equal measurements are shared (AVG(x) and SUM(x) pay for one noisy
+ * sum).
  */
 import type { FuncCall, Node } from 'libpg-query';
 import { type Interval, isFiniteInterval, magnitude, square } from '../bounds.ts';
 import { isNumberType } from '../functions.ts';
-import { type Expr, expressionKey } from '../ir.ts';
+import { childrenOf, type Expr, expressionKey } from '../ir.ts';
 import type { Aggregate } from '../plan.ts';
 import { refuse } from '../refusal.ts';
 import { analyzeExpression, type ExpressionOptions, locationOf } from './expression.ts';
@@ -44,8 +45,16 @@ type BucketColumn = ValueColumn<Extract<ValueTransform, { kind: 'bucket' }>>;
 export type MeasurementDraft =
   | { readonly kind: 'rows'; readonly column: string; readonly value: ValueColumn | undefined }
   | { readonly kind: 'units'; readonly column: string }
-  /** Distinct non-NULL values of `value`, at most r of them kept per person and group (rewrite.ts). */
-  | { readonly kind: 'distinct_values'; readonly column: string; readonly value: ValueColumn }
+  /**
+   * Distinct non-NULL values of `value`, at most r of them kept per person and group, and with
+   * `maxPerUnit` (a policy bound d) at most d per person in total (rewrite.ts).
+   */
+  | {
+      readonly kind: 'distinct_values';
+      readonly column: string;
+      readonly value: ValueColumn;
+      readonly maxPerUnit?: number;
+    }
   | { readonly kind: 'sum' | 'sum_of_squares'; readonly column: string; readonly value: StepsColumn };
 
 export interface QuantileDraft {
@@ -122,12 +131,14 @@ export class MeasurementRegistry {
         if (call.agg_distinct) {
           if (value.kind === 'column' && value.role === 'unit' && !filter)
             return { kind: 'count', count: this.measurement({ kind: 'units', column: '' }) };
+          const maxPerUnit = declaredDistinctBound(analyzeExpression(call.args![0]!, options));
           return {
             kind: 'count',
             count: this.measurement({
               kind: 'distinct_values',
               column: '',
               value: this.value(value, { kind: 'raw' }),
+              ...(maxPerUnit !== undefined ? { maxPerUnit } : {}),
             }),
           };
         }
@@ -246,6 +257,25 @@ export class MeasurementRegistry {
     this.byKey.set(key, this.measurements.length - 1);
     return this.measurements.length - 1;
   }
+}
+
+/**
+ * The policy's bound on the distinct values one person has of an expression (without its FILTER):
+ * an expression of columns that each declare `max_distinct_per_unit` d_i takes at most Π d_i
+ * distinct values over one person's rows (a function of the column values cannot have more values
+ * than its inputs have combinations). Undefined when some column it reads declares none.
+ */
+function declaredDistinctBound(expr: Expr): number | undefined {
+  const columns = new Map<string, number | undefined>();
+  const collect = (e: Expr): void => {
+    if (e.kind === 'column') columns.set(expressionKey(e), e.policy?.max_distinct_per_unit);
+    else if (e.kind === 'public_subquery') columns.set('subquery', undefined);
+    else childrenOf(e).forEach(collect);
+  };
+  collect(expr);
+  const bounds = [...columns.values()];
+  if (bounds.length === 0 || bounds.some((d) => d === undefined)) return undefined;
+  return bounds.reduce<number>((product, d) => Math.min(product * d!, Number.MAX_SAFE_INTEGER), 1);
 }
 
 /**

@@ -13,8 +13,10 @@
  * public table's column becomes the domain itself (the table is read only at execution), so a listed
  * value the table lacks is released as an empty group.
  */
+import { dayNumber, firstDayOfYear, seriesDays } from '../calendar.ts';
 import { type Expr, expressionKey } from '../ir.ts';
 import type { PublicDomain } from '../plan.ts';
+import type { DayRange } from './key-image.ts';
 
 type Scalar = string | number | boolean;
 
@@ -33,7 +35,7 @@ export function narrowDomain(key: Expr, domain: PublicDomain, conditions: readon
   const equal = equalColumns(key, conditions);
   let narrowed = domain;
   for (const condition of conditions) {
-    const constraint = constraintOn(condition, equal);
+    const constraint = constraintOn(condition, (e) => equal.has(expressionKey(e)));
     if (constraint) narrowed = apply(narrowed, constraint);
   }
   // A domain narrowed to nothing would release no row; the query is then left as written (every
@@ -66,15 +68,15 @@ function equalColumns(key: Expr, conditions: readonly Expr[]): Set<string> {
 
 const FLIPPED: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '=': '=' };
 
-function constraintOn(condition: Expr, equal: ReadonlySet<string>): Constraint | undefined {
+/** What `condition` says of the expressions `onKey` accepts. */
+function constraintOn(condition: Expr, onKey: (e: Expr) => boolean): Constraint | undefined {
   if (condition.kind === 'bool' && condition.operator === 'or') {
     // `key = 1 OR key IN (2, 3)`: the union of the lists; any other disjunct narrows nothing.
-    const lists = condition.args.map((arg) => constraintOn(arg, equal));
+    const lists = condition.args.map((arg) => constraintOn(arg, onKey));
     if (!lists.every((c) => c?.kind === 'in')) return undefined;
     return { kind: 'in', values: lists.flatMap((c) => (c?.kind === 'in' ? c.values : [])) };
   }
   if (condition.kind !== 'operator' || !condition.left) return undefined;
-  const onKey = (e: Expr) => equal.has(expressionKey(e));
   const { form, operator, left } = condition;
   if (form === 'AEXPR_IN' && operator === '=' && onKey(left)) {
     const values = (condition.right as readonly Expr[]).map(literal);
@@ -149,6 +151,9 @@ function apply(domain: PublicDomain, constraint: Constraint): PublicDomain {
       const to = Math.min(domain.to, highStrict ? Math.ceil(high) - 1 : Math.floor(high));
       return { kind: 'range', from, to };
     }
+    case 'days':
+      // Narrowed on the column, before the image is taken (narrowDays).
+      return domain;
     case 'table':
       // The table's values are known only at execution; a list of literals is itself a domain.
       return constraint.kind === 'in' ? { kind: 'values', values: [...new Set(constraint.values)] } : domain;
@@ -159,4 +164,114 @@ function isEmpty(domain: PublicDomain): boolean {
   if (domain.kind === 'values') return domain.values.length === 0;
   if (domain.kind === 'range') return domain.from > domain.to;
   return false;
+}
+
+/**
+ * A date or timestamp column's public range of days narrowed by conjuncts comparing the column (or
+ * a column joined equal to it) with a day written `'YYYY-MM-DD'` (or `DATE '…'`): `=`, `<`, `≤`,
+ * `>`, `≥`, BETWEEN. On a timestamp a day literal is its midnight, so `ts > '2023-01-01'` still
+ * reaches that day and `ts < '2023-01-01'` ends the day before; on a date `d > '2023-01-01'` starts
+ * the next day. A condition on the column's year (`EXTRACT(YEAR FROM col)` or `date_part('year',
+ * col)`, read as a key is above) keeps the whole years it allows, a list by its hull. A literal with
+ * a time of day, or any other form, narrows nothing. Every row read satisfies each conjunct, so the
+ * days dropped hold no row whatever the data.
+ */
+export function narrowDays(
+  column: Expr,
+  type: 'date' | 'timestamp',
+  range: DayRange,
+  conditions: readonly Expr[],
+): DayRange {
+  const equal = equalColumns(column, conditions);
+  const onColumn = (e: Expr) => equal.has(expressionKey(e));
+  let { from, to } = range;
+  const atLeast = (day: number) => {
+    from = Math.max(from, day);
+  };
+  const atMost = (day: number) => {
+    to = Math.min(to, day);
+  };
+  for (const condition of conditions) {
+    const years = yearsOf(constraintOn(condition, (e) => isYearOf(e, onColumn)));
+    if (years) {
+      atLeast(firstDayOfYear(years.from));
+      atMost(firstDayOfYear(years.to + 1) - 1);
+    }
+    if (condition.kind !== 'operator' || !condition.left) continue;
+    const { form, operator, left } = condition;
+    if (form === 'AEXPR_BETWEEN' && onColumn(left)) {
+      const [low, high] = (condition.right as readonly Expr[]).map(dayLiteral);
+      if (low !== undefined && high !== undefined) {
+        atLeast(low);
+        atMost(high);
+      }
+      continue;
+    }
+    if (form !== 'AEXPR_OP') continue;
+    const right = condition.right as Expr;
+    const [day, op] = onColumn(left)
+      ? [dayLiteral(right), operator]
+      : onColumn(right)
+        ? [dayLiteral(left), FLIPPED[operator]]
+        : [undefined, undefined];
+    if (day === undefined) continue;
+    if (op === '=' || op === '>=') atLeast(day);
+    if (op === '=' || op === '<=') atMost(day);
+    if (op === '>') atLeast(type === 'date' ? day + 1 : day);
+    if (op === '<') atMost(day - 1);
+  }
+  return from <= to ? { from, to } : range;
+}
+
+/** `EXTRACT(YEAR FROM col)` or `date_part('year', col)` (cast to an integer or not) of a column `onColumn` accepts. */
+function isYearOf(expr: Expr, onColumn: (e: Expr) => boolean): boolean {
+  const inner = expr.kind === 'cast' && expr.target === 'int' ? expr.arg : expr;
+  if (inner.kind !== 'function' || (inner.name !== 'extract' && inner.name !== 'date_part')) return false;
+  const [field, column] = inner.args as [Expr, Expr];
+  return (
+    field.kind === 'constant' &&
+    typeof field.value === 'string' &&
+    field.value.toLowerCase() === 'year' &&
+    onColumn(column)
+  );
+}
+
+/** The whole years a constraint on a year allows, as an interval (a list by its hull). */
+function yearsOf(constraint: Constraint | undefined): { from: number; to: number } | undefined {
+  if (!constraint) return undefined;
+  if (constraint.kind === 'in') {
+    const years = constraint.values.filter(
+      (v): v is number => typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 200_000,
+    );
+    // A list with anything else (`'2023'`, 2023.5) is not read: narrowing nothing is always sound.
+    if (years.length === 0 || years.length !== constraint.values.length) return undefined;
+    return { from: Math.min(...years), to: Math.max(...years) };
+  }
+  const { low, high, lowStrict, highStrict } = constraint;
+  const from = lowStrict ? Math.floor(low) + 1 : Math.ceil(low);
+  const to = highStrict ? Math.ceil(high) - 1 : Math.floor(high);
+  // Years far outside the calendar JavaScript dates hold (±275,760) narrow nothing more than these.
+  const limit = 200_000;
+  return { from: Math.max(from, -limit), to: Math.min(to, limit) };
+}
+
+/** The day number of `'YYYY-MM-DD'`, bare or cast to date or timestamp. */
+function dayLiteral(expr: Expr): number | undefined {
+  const inner =
+    expr.kind === 'cast' && (expr.target === 'date' || expr.target === 'timestamp') ? expr.arg : expr;
+  return inner.kind === 'constant' && inner.literal === 'string' ? dayNumber(String(inner.value)) : undefined;
+}
+
+/** How many values a domain releases, when that is known before execution (not for a public table's column). */
+export function publicDomainSize(domain: PublicDomain): number | undefined {
+  switch (domain.kind) {
+    case 'values':
+      return domain.values.length;
+    case 'range':
+      return domain.to - domain.from + 1;
+    case 'days':
+      return seriesDays(dayNumber(domain.from)!, dayNumber(domain.to)!, domain.step).length;
+    case 'table':
+      return undefined;
+  }
 }

@@ -426,12 +426,39 @@ function functionCall(call: FuncCall, options: ExpressionOptions, location: numb
     }
   });
   const result = spec.result(args.map((a) => a.info));
+  const bounds = name === 'extract' || name === 'date_part' ? extractBounds(args[0]!) : result.bounds;
   return make(
     { kind: 'function', name, args },
-    { ...result, granularity: finest(args), ...inputsOf(args) },
+    { ...result, ...(bounds ? { bounds } : {}), granularity: finest(args), ...inputsOf(args) },
     location,
   );
 }
+
+/**
+ * The values a calendar field of EXTRACT / date_part can take on any date or timestamp PostgreSQL
+ * holds (years 4713 BC to 5874897 AD), whatever the data: so `EXTRACT(YEAR FROM d) - 2000` is
+ * bounded arithmetic. Other fields (epoch, seconds, time zones) have no bounds here.
+ */
+function extractBounds(field: Expr): Interval | undefined {
+  const name = field.kind === 'constant' && typeof field.value === 'string' ? field.value.toLowerCase() : '';
+  return EXTRACT_BOUNDS[name];
+}
+
+const EXTRACT_BOUNDS: Record<string, Interval> = {
+  year: { low: -4713, high: 5_874_897 },
+  isoyear: { low: -4713, high: 5_874_898 },
+  decade: { low: -472, high: 587_489 },
+  century: { low: -48, high: 58_749 },
+  quarter: { low: 1, high: 4 },
+  month: { low: 1, high: 12 },
+  week: { low: 1, high: 53 },
+  day: { low: 1, high: 31 },
+  doy: { low: 1, high: 366 },
+  dow: { low: 0, high: 6 },
+  isodow: { low: 1, high: 7 },
+  hour: { low: 0, high: 23 },
+  minute: { low: 0, high: 59 },
+};
 
 function argumentFits(type: ValueType, wanted: 'number' | 'text' | 'temporal'): boolean {
   if (type === 'unknown') return true;

@@ -12,27 +12,97 @@
  *   are the domain, whether or not the columns the conditions read have one (a branch no row can
  *   reach is an empty group, released as a noisy 0).
  *
+ * - Over a date or timestamp column with a public range of days (`public_domain: { from, to }`,
+ *   narrowed by the query's conditions on the column): the column itself (a date), `col::date`,
+ *   `date_trunc('day' | 'week' | 'month' | 'quarter' | 'year', col)` release every day, Monday,
+ *   first of month, quarter or year the range reaches (calendar.ts); `EXTRACT(f FROM col)` and
+ *   `date_part('f', col)` for the calendar fields (year, quarter, month, week, day, dow, isodow, doy,
+ *   isoyear, decade, century; hour and minute of a timestamp) release the field's values over the
+ *   range's days, and compose with the integer arithmetic above (`+`, `-`, `*`, and `%`; `/` only
+ *   on int4, since EXTRACT returns numeric) and with a cast to an integer type.
+ *
  * Every row's key lies in the computed set (NULL is never a released value), so the released groups
  * are a function of public facts alone, exactly as for a column's own domain: no thresholding is
- * needed. Anything else (functions, casts, real arithmetic, a public table's column, whose values are
- * read only at execution) gets no domain and goes through partition selection.
+ * needed. Anything else (other functions and casts, real arithmetic, a public table's column, whose
+ * values are read only at execution) gets no domain and goes through partition selection.
  */
+import { dayText, extractField, TRUNCATION_UNITS, type TruncationUnit, truncateDay } from '../calendar.ts';
 import type { Expr } from '../ir.ts';
 import type { PublicDomain } from '../plan.ts';
+
+/** An inclusive range of day numbers (calendar.ts). */
+export interface DayRange {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** What policy says of the columns a key reads. */
+export interface ColumnDomains {
+  /** A column's own public domain. */
+  readonly domain: (column: Expr) => PublicDomain | undefined;
+  /** A date or timestamp column's public range of days, narrowed by the query's conditions. */
+  readonly days: (column: Expr) => DayRange | undefined;
+}
 
 /** Domains mapped value by value only up to this size; larger ones keep thresholding. */
 const MAX_ENUMERATED = 100_000;
 const INT4_MIN = -(2 ** 31);
 const INT4_MAX = 2 ** 31 - 1;
 
-export function keyImageDomain(
-  expr: Expr,
-  columnDomain: (column: Expr) => PublicDomain | undefined,
-): PublicDomain | undefined {
+export function keyImageDomain(expr: Expr, columns: ColumnDomains): PublicDomain | undefined {
   const constants = caseConstants(expr);
   if (constants) return { kind: 'values', values: constants };
-  const values = integerImage(expr, columnDomain);
+  const days = dayImage(expr, columns);
+  if (days) return days;
+  const values = integerImage(expr, columns);
   return values ? asDomain(values) : undefined;
+}
+
+/** The days (as dates) or truncated days (as timestamps) a date key over a public range can take. */
+export function dayImage(expr: Expr, columns: ColumnDomains): PublicDomain | undefined {
+  const step = (range: DayRange | undefined, unit: TruncationUnit, type: 'date' | 'timestamp') =>
+    range && {
+      kind: 'days' as const,
+      type,
+      from: dayText(truncateDay(range.from, unit)),
+      to: dayText(truncateDay(range.to, unit)),
+      step: unit,
+    };
+  if (expr.kind === 'column' && expr.info.type === 'date') return step(columns.days(expr), 'day', 'date');
+  if (expr.kind === 'cast' && expr.target === 'date' && expr.arg.kind === 'column')
+    return step(columns.days(expr.arg), 'day', 'date');
+  if (expr.kind === 'function' && expr.name === 'date_trunc') {
+    const [field, column] = expr.args as [Expr, Expr];
+    const unit = fieldName(field);
+    if (column.kind !== 'column' || !(TRUNCATION_UNITS as readonly string[]).includes(unit ?? ''))
+      return undefined;
+    return step(columns.days(column), unit as TruncationUnit, 'timestamp');
+  }
+  return undefined;
+}
+
+/** The values EXTRACT(field FROM column) takes over the column's public days. */
+function extractImage(expr: Expr, columns: ColumnDomains): number[] | undefined {
+  if (expr.kind !== 'function' || (expr.name !== 'extract' && expr.name !== 'date_part')) return undefined;
+  const [field, column] = expr.args as [Expr, Expr];
+  const name = fieldName(field);
+  const range = column.kind === 'column' ? columns.days(column) : undefined;
+  if (!range || name === undefined) return undefined;
+  // Every whole day of a timestamp holds every hour and minute.
+  const timeOfDay = column.info.type === 'timestamp' ? TIME_OF_DAY[name] : undefined;
+  if (timeOfDay) return Array.from({ length: timeOfDay }, (_, i) => i);
+  if (extractField(range.from, name) === undefined) return undefined;
+  const values = new Set<number>();
+  for (let day = range.from; day <= range.to; day++) values.add(extractField(day, name)!);
+  return [...values];
+}
+
+/** The fields of a time of day EXTRACT reads from a timestamp, and how many values each has. */
+const TIME_OF_DAY: Record<string, number> = { hour: 24, minute: 60 };
+
+/** A date field written as a string constant, in PostgreSQL's case-insensitive spelling. */
+function fieldName(expr: Expr): string | undefined {
+  return expr.kind === 'constant' && typeof expr.value === 'string' ? expr.value.toLowerCase() : undefined;
 }
 
 /** The literals a CASE can return, when every result (and ELSE, if any) is a literal of one type. */
@@ -53,27 +123,34 @@ function caseConstants(expr: Expr): (string | number)[] | undefined {
   return values;
 }
 
-/** The distinct int4 values an integer expression over public-domain columns can take. */
-function integerImage(
-  expr: Expr,
-  columnDomain: (column: Expr) => PublicDomain | undefined,
-): number[] | undefined {
-  if (expr.info.type !== 'int') return undefined;
-  if (expr.kind === 'column') return enumerated(columnDomain(expr));
+/**
+ * The distinct int4 values an integer-valued expression over public-domain columns can take. An
+ * EXTRACT is numeric (date_part float8) with integer values: `+`, `-`, `*` and `%` by an integer
+ * constant keep its values integers computed as for int4, `/` would not truncate, so only int4
+ * expressions divide.
+ */
+function integerImage(expr: Expr, columns: ColumnDomains): number[] | undefined {
+  const extracted = extractImage(expr, columns);
+  if (extracted) return extracted.every(isInt4) ? extracted : undefined;
+  const { type } = expr.info;
+  if (type !== 'int' && type !== 'numeric' && type !== 'real') return undefined;
+  if (expr.kind === 'cast') return expr.target === 'int' ? integerImage(expr.arg, columns) : undefined;
+  if (expr.kind === 'column') return type === 'int' ? enumerated(columns.domain(expr)) : undefined;
   if (expr.kind !== 'operator' || expr.form !== 'AEXPR_OP' || Array.isArray(expr.right)) return undefined;
+  if (expr.operator === '/' && type !== 'int') return undefined;
   const right = expr.right as Expr;
   if (!expr.left) {
     if (expr.operator !== '-') return undefined;
-    const inner = integerImage(right, columnDomain);
+    const inner = integerImage(right, columns);
     return inner && mapped(inner, (x) => -x);
   }
   const [leftConstant, rightConstant] = [integerConstant(expr.left), integerConstant(right)];
   if (rightConstant !== undefined) {
-    const inner = integerImage(expr.left, columnDomain);
+    const inner = integerImage(expr.left, columns);
     return inner && mapped(inner, (x) => apply(expr.operator, x, rightConstant));
   }
   if (leftConstant !== undefined && ['+', '-', '*'].includes(expr.operator)) {
-    const inner = integerImage(right, columnDomain);
+    const inner = integerImage(right, columns);
     return inner && mapped(inner, (x) => apply(expr.operator, leftConstant, x));
   }
   return undefined;

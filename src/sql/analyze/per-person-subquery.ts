@@ -29,6 +29,7 @@ import type { PublicDomain } from '../plan.ts';
 import { refuse, SqlRefusalError } from '../refusal.ts';
 import { MeasurementRegistry, type ValueColumn } from './aggregates.ts';
 import type { AnalysisContext } from './context.ts';
+import { publicDomainSize } from './domains.ts';
 import {
   analyzeExpression,
   type ExpressionOptions,
@@ -129,9 +130,7 @@ export function analyzePerPersonSubquery(
     ...privateTables.map((t) => t.policy.contributions?.max_groups_per_unit ?? 1),
   );
   const domains = others.map((k) => publicDomainOf(k, context));
-  const sizes = domains.map((d) =>
-    d?.kind === 'values' ? d.values.length : d?.kind === 'range' ? d.to - d.from + 1 : undefined,
-  );
+  const sizes = domains.map((d) => (d ? publicDomainSize(d) : undefined));
   const cells = sizes.every((n) => n !== undefined) ? sizes.reduce((n, s) => n * s!, 1) : undefined;
   const k = others.length === 0 ? 1 : Math.min(policyGroups, cells ?? policyGroups);
   const total = policyTotal !== undefined && policyTotal < k * r ? policyTotal : undefined;

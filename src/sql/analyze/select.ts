@@ -4,6 +4,7 @@
  * function of group keys and aggregates, evaluated after noise (post-process.ts).
  */
 import type { FuncCall, Node, SelectStmt } from 'libpg-query';
+import { dayNumber } from '../calendar.ts';
 import type { Expr, LeftJoin, TableReference } from '../ir.ts';
 import { conjuncts, expressionKey } from '../ir.ts';
 import type { OutputColumn, PublicDomain, SortKey } from '../plan.ts';
@@ -11,7 +12,7 @@ import { OUTPUT_FUNCTIONS, type OutputExpr } from '../post-process.ts';
 import { refuse, SqlRefusalError } from '../refusal.ts';
 import { MeasurementRegistry } from './aggregates.ts';
 import { type AnalysisContext, withCtes } from './context.ts';
-import { narrowDomain } from './domains.ts';
+import { narrowDays, narrowDomain } from './domains.ts';
 import {
   analyzeExpression,
   type ExpressionOptions,
@@ -21,7 +22,7 @@ import {
   requireType,
 } from './expression.ts';
 import { analyzeFrom, defaultName, scopeOf } from './from.ts';
-import { keyImageDomain } from './key-image.ts';
+import { type ColumnDomains, keyImageDomain } from './key-image.ts';
 
 export interface AnalyzedKey {
   readonly column: string;
@@ -69,6 +70,7 @@ export function analyzePrivateSelect(select: SelectStmt, outer: AnalysisContext)
         'bool',
       )
     : undefined;
+  const conditions = [...source.conditions, ...(where ? [where] : [])].flatMap(conjuncts);
   const targets = (select.targetList ?? []).map((t) =>
     'ResTarget' in t ? t.ResTarget : refuse('unsupported_sql', 'unsupported select list'),
   );
@@ -96,7 +98,7 @@ export function analyzePrivateSelect(select: SelectStmt, outer: AnalysisContext)
       throw error;
     }
     if (expr.info.unit) refuseUnitKey();
-    return { column: `k${index}`, expr, domain: publicDomainOf(expr, context) };
+    return { column: `k${index}`, expr, domain: publicDomainOf(expr, context, conditions) };
   });
 
   const registry = new MeasurementRegistry();
@@ -144,7 +146,6 @@ export function analyzePrivateSelect(select: SelectStmt, outer: AnalysisContext)
       : output(sort.node!, 'in ORDER BY');
     return { expr, descending, nullsFirst };
   });
-  const conditions = [...source.conditions, ...(where ? [where] : [])].flatMap(conjuncts);
   return {
     tables: source.tables,
     conditions,
@@ -352,15 +353,33 @@ function containsAggregate(node: unknown): boolean {
 /**
  * A key's public domain, from policy: a column's `public_values`, `public_range` or `public_domain`,
  * or any column of a public table (its values are public); for an expression, the image of its
- * columns' domains where that can be computed exactly (key-image.ts), else partition selection.
+ * columns' domains where that can be computed exactly (key-image.ts), else partition selection. A
+ * date or timestamp column's public range of days is narrowed by `conditions` first (domains.ts).
  */
-export function publicDomainOf(expr: Expr, context: AnalysisContext): PublicDomain | undefined {
-  if (expr.kind !== 'column') return keyImageDomain(expr, (column) => publicDomainOf(column, context));
+export function publicDomainOf(
+  expr: Expr,
+  context: AnalysisContext,
+  conditions: readonly Expr[] = [],
+): PublicDomain | undefined {
+  const columns: ColumnDomains = {
+    domain: (column) => publicDomainOf(column, context, conditions),
+    days: (column) => {
+      const range = column.kind === 'column' ? column.policy?.public_domain : undefined;
+      if (typeof range !== 'object' || (column.info.type !== 'date' && column.info.type !== 'timestamp'))
+        return undefined;
+      const [from, to] = [dayNumber(range.from), dayNumber(range.to)];
+      // The policy check refuses such a range; a policy that skipped it gets thresholding.
+      if (from === undefined || to === undefined || from > to) return undefined;
+      return narrowDays(column, column.info.type, { from, to }, conditions);
+    },
+  };
+  if (expr.kind !== 'column' || typeof expr.policy?.public_domain === 'object')
+    return keyImageDomain(expr, columns);
   const policy = expr.policy;
   if (policy?.public_values) return { kind: 'values', values: policy.public_values };
   if (policy?.public_range)
     return { kind: 'range', from: policy.public_range[0], to: policy.public_range[1] };
-  if (policy?.public_domain) {
+  if (typeof policy?.public_domain === 'string') {
     const [table, column] = policy.public_domain.split('.') as [string, string];
     const allowed = context.policy.access[context.role]?.tables ?? [];
     // The domain is read at execution; a role that may not read the domain table gets thresholding.

@@ -8,7 +8,8 @@ interface ColumnPolicy {
   granularity?: number;
   public_values?: unknown[];
   public_range?: [number, number];
-  public_domain?: string;
+  public_domain?: string | { from: string; to: string };
+  max_distinct_per_unit?: number;
   hidden?: boolean;
 }
 
@@ -36,10 +37,12 @@ export interface PolicyDoc {
 export function domainText(column: {
   public_values?: unknown[] | null;
   public_range?: [number, number] | null;
-  public_domain?: string | null;
+  public_domain?: string | { from: string; to: string } | null;
 }): string {
   if (column.public_values) return `{${column.public_values.map(String).join(', ')}}`;
   if (column.public_range) return `${column.public_range[0]}…${column.public_range[1]}`;
+  if (typeof column.public_domain === 'object' && column.public_domain)
+    return `days ${column.public_domain.from}…${column.public_domain.to}`;
   if (column.public_domain) return `values of ${column.public_domain}`;
   return '—';
 }
