@@ -134,7 +134,10 @@ export type RecordOutcome =
  * exist are decided by the statement on the locked rows. Throws only for an rdp row without its
  * filter's order, which no policy apply writes.
  */
-export function planCharge(snapshot: ReadonlyMap<string, BudgetRecord>, request: ChargeRequest): PlannedCharge {
+export function planCharge(
+  snapshot: ReadonlyMap<string, BudgetRecord>,
+  request: ChargeRequest,
+): PlannedCharge {
   const scope = [...new Set(request.communities)].sort();
   const rows = scope.map((id) => snapshot.get(id));
   if (!rows.every((row) => row !== undefined)) return { request, scope, communities: undefined };
@@ -257,46 +260,7 @@ export async function recordCharges(
   if (!committed || committed.outcomes.length !== items.length) {
     throw new Error('dpgate.commit_charges returned another number of outcomes than charges');
   }
-  const outcomes = items.map(({ planned }, index): RecordOutcome => {
-    const outcome = committed.outcomes[index]!;
-    switch (outcome.status) {
-      case 'stale':
-        return { status: 'stale' };
-      case 'repeat':
-        return { status: 'repeat', responseText: outcome.response };
-      case 'idempotency_key_taken':
-        return { status: 'refused', error: new IdempotencyKeyTakenError('this idempotency key is taken') };
-      case 'superseded':
-        return { status: 'refused', error: new PolicySupersededError(outcome.version_in_force) };
-      case 'unknown_community':
-        return {
-          status: 'refused',
-          error: new UnknownCommunityError(`no budget for community ${outcome.communities.join(', ')}`),
-        };
-      case 'exhausted':
-        return {
-          status: 'refused',
-          error: new BudgetExhaustedError(
-            outcome.budgets.map((row) => ({
-              communityId: row.community_id,
-              remaining: remaining(budgetState(row)),
-            })),
-          ),
-        };
-      case 'charged': {
-        const after = new Map(outcome.budgets.map((row) => [row.community_id, row]));
-        return {
-          status: 'charged',
-          charges: (planned.communities ?? []).map((p) => ({
-            communityId: p.communityId,
-            accounting: p.accounting,
-            charged: p.charged,
-            remaining: remaining(budgetState(after.get(p.communityId)!)),
-          })),
-        };
-      }
-    }
-  });
+  const outcomes = items.map(({ planned }, index) => outcomeOf(planned, committed.outcomes[index]!));
   return { outcomes, budgets: committed.budgets };
 }
 
@@ -308,6 +272,47 @@ type RawOutcome =
   | { status: 'unknown_community'; communities: string[] }
   | { status: 'exhausted'; budgets: BudgetRecord[] }
   | { status: 'charged'; budgets: BudgetRecord[] };
+
+/** What the statement decided for one charge, as the gateway acts on it. */
+function outcomeOf(planned: PlannedCharge, outcome: RawOutcome): RecordOutcome {
+  switch (outcome.status) {
+    case 'stale':
+      return { status: 'stale' };
+    case 'repeat':
+      return { status: 'repeat', responseText: outcome.response };
+    case 'idempotency_key_taken':
+      return { status: 'refused', error: new IdempotencyKeyTakenError('this idempotency key is taken') };
+    case 'superseded':
+      return { status: 'refused', error: new PolicySupersededError(outcome.version_in_force) };
+    case 'unknown_community':
+      return {
+        status: 'refused',
+        error: new UnknownCommunityError(`no budget for community ${outcome.communities.join(', ')}`),
+      };
+    case 'exhausted':
+      return {
+        status: 'refused',
+        error: new BudgetExhaustedError(
+          outcome.budgets.map((row) => ({
+            communityId: row.community_id,
+            remaining: remaining(budgetState(row)),
+          })),
+        ),
+      };
+    case 'charged': {
+      const after = new Map(outcome.budgets.map((row) => [row.community_id, row]));
+      return {
+        status: 'charged',
+        charges: (planned.communities ?? []).map((p) => ({
+          communityId: p.communityId,
+          accounting: p.accounting,
+          charged: p.charged,
+          remaining: remaining(budgetState(after.get(p.communityId)!)),
+        })),
+      };
+    }
+  }
+}
 
 export type Settlement = RecordOutcome | { readonly status: 'failed'; readonly error: unknown };
 

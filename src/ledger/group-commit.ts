@@ -109,7 +109,10 @@ class ChargeGroups {
   }
 }
 
-const groups = new WeakMap<Kysely<Database>, { snapshot: BudgetSnapshot; byScope: Map<string, ChargeGroups> }>();
+const groups = new WeakMap<
+  Kysely<Database>,
+  { snapshot: BudgetSnapshot; byScope: Map<string, ChargeGroups> }
+>();
 
 /**
  * Charges one answer in this gateway's next group for the same communities; resolves once the

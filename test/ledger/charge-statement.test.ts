@@ -168,11 +168,36 @@ describeEachDatabase(
       await expect(chargeAnswer(db(), answerCharge(gaussian(['r-edge'], refused)))).rejects.toBeInstanceOf(
         BudgetExhaustedError,
       );
-      expect(await row('r-edge')).toMatchObject({ rdp_spent: before.rdp_spent, epsilon_spent: before.epsilon_spent });
+      expect(await row('r-edge')).toMatchObject({
+        rdp_spent: before.rdp_spent,
+        epsilon_spent: before.epsilon_spent,
+      });
       expect(await chargeRows('r-edge')).toBe(1);
       await chargeAnswer(db(), answerCharge(gaussian(['r-edge'], admitted)));
       expect(await chargeRows('r-edge')).toBe(2);
     });
+
+    for (const accounting of ['basic', 'zcdp', 'rdp'] as const) {
+      it(`${accounting}: a charge on rows this gateway saw last is one statement`, async () => {
+        const id = `one-${accounting}`;
+        await setBudget(db(), id, { accounting, epsilon: 10, delta: 1e-5 });
+        const statements: string[] = [];
+        const counted = db().withPlugin({
+          transformQuery: ({ node }) => node,
+          transformResult: async ({ result }) => result,
+        });
+        const executor = counted.getExecutor();
+        const execute = executor.executeQuery.bind(executor);
+        executor.executeQuery = (query) => {
+          statements.push(query.sql);
+          return execute(query);
+        };
+        await chargeAnswer(counted, answerCharge(gaussian([id], 0.001)));
+        statements.length = 0;
+        await chargeAnswer(counted, answerCharge(gaussian([id], 0.001)));
+        expect(statements).toEqual([expect.stringContaining('dpgate.commit_charges')]);
+      });
+    }
 
     it('a charge planned on rows that changed since is refused as stale, and planned again succeeds', async () => {
       await setBudget(db(), 'stale', { accounting: 'zcdp', epsilon: 1, delta: 1e-5 });
@@ -183,7 +208,11 @@ describeEachDatabase(
       expect(stale.outcomes).toEqual([{ status: 'stale' }]);
       expect(await chargeRows('stale')).toBe(1);
       expect(
-        await db().selectFrom('dpgate.released_answers').select('id').where('id', '=', first.subjectId).execute(),
+        await db()
+          .selectFrom('dpgate.released_answers')
+          .select('id')
+          .where('id', '=', first.subjectId)
+          .execute(),
       ).toEqual([]);
       // Planned again on the rows the statement returned.
       const again = planCharge(new Map(stale.budgets.map((r) => [r.community_id, r])), first);
@@ -227,7 +256,8 @@ describeEachDatabase(
           ),
         );
         const admitted = outcomes.filter((o) => o.status === 'fulfilled').length;
-        for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(BudgetExhaustedError);
+        for (const o of outcomes)
+          if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(BudgetExhaustedError);
         expect(admitted).toBe(fit);
         expect(await chargeRows(id)).toBe(fit);
         const spent = await sql<{ equal: boolean }>`
