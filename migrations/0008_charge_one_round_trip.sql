@@ -43,9 +43,9 @@ DECLARE
   outcomes jsonb := '[]';
   audits jsonb := '[]';
   everyone text[];
-  scope text[];
   missing text[];
   in_force text;
+  stale boolean;
   short jsonb;
   after jsonb;
 BEGIN
@@ -69,33 +69,30 @@ BEGIN
       outcomes := outcomes || jsonb_build_array(jsonb_build_object('status', 'repeat', 'response', repeats[n]));
       CONTINUE;
     END IF;
-    SELECT coalesce(array_agg(c->>'community_id'), '{}') INTO scope FROM jsonb_array_elements(item->'charges') c;
-    SELECT coalesce(array_agg(id ORDER BY id), '{}') INTO missing FROM unnest(scope) id
-     WHERE NOT EXISTS (SELECT 1 FROM dpgate.community_budgets b WHERE b.community_id = id);
+    -- Every check of the charge in one pass over its communities and their locked rows.
+    SELECT coalesce(array_agg(c->>'community_id' ORDER BY c->>'community_id') FILTER (WHERE b.community_id IS NULL), '{}'),
+           (array_agg(b.policy_version ORDER BY b.community_id) FILTER (WHERE b.policy_version <> item->>'policy_version'))[1],
+           coalesce(bool_or(NOT dpgate.budget_holds(b, c->'planned_on')), false),
+           coalesce(jsonb_agg(dpgate.budget_json(b) ORDER BY b.community_id) FILTER (
+             WHERE (c->>'fits')::boolean IS NOT TRUE
+                OR b.epsilon_spent + (c->>'epsilon')::numeric > b.epsilon_total
+                OR b.delta_spent + (c->>'delta')::numeric > b.delta_total
+                OR b.rho_spent + coalesce((c->>'rho')::numeric, 0) > b.rho_total), '[]')
+      INTO missing, in_force, stale, short
+      FROM jsonb_array_elements(item->'charges') c
+      LEFT JOIN dpgate.community_budgets b ON b.community_id = c->>'community_id';
     IF cardinality(missing) > 0 THEN
       outcomes := outcomes || jsonb_build_array(jsonb_build_object('status', 'unknown_community', 'communities', to_jsonb(missing)));
       CONTINUE;
     END IF;
-    SELECT b.policy_version INTO in_force FROM dpgate.community_budgets b
-     WHERE b.community_id = ANY (scope) AND b.policy_version <> item->>'policy_version'
-     ORDER BY b.community_id LIMIT 1;
-    IF FOUND THEN
+    IF in_force IS NOT NULL THEN
       outcomes := outcomes || jsonb_build_array(jsonb_build_object('status', 'superseded', 'version_in_force', in_force));
       CONTINUE;
     END IF;
-    IF EXISTS (SELECT 1 FROM dpgate.community_budgets b JOIN jsonb_array_elements(item->'charges') c
-                 ON b.community_id = c->>'community_id'
-                WHERE NOT dpgate.budget_holds(b, c->'planned_on')) THEN
+    IF stale THEN
       outcomes := outcomes || jsonb_build_array(jsonb_build_object('status', 'stale'));
       CONTINUE;
     END IF;
-    SELECT coalesce(jsonb_agg(dpgate.budget_json(b) ORDER BY b.community_id), '[]') INTO short
-      FROM dpgate.community_budgets b JOIN jsonb_array_elements(item->'charges') c
-        ON b.community_id = c->>'community_id'
-     WHERE (c->>'fits')::boolean IS NOT TRUE
-        OR b.epsilon_spent + (c->>'epsilon')::numeric > b.epsilon_total
-        OR b.delta_spent + (c->>'delta')::numeric > b.delta_total
-        OR b.rho_spent + coalesce((c->>'rho')::numeric, 0) > b.rho_total;
     IF jsonb_array_length(short) > 0 THEN
       outcomes := outcomes || jsonb_build_array(jsonb_build_object('status', 'exhausted', 'budgets', short));
       CONTINUE;

@@ -227,7 +227,7 @@ export async function recordCharges(
           ...p.charged,
           ...(p.rdpSpent ? { rdp_spent: p.rdpSpent } : {}),
           fits: p.fits,
-          planned_on: p.plannedOn,
+          planned_on: plannedOnFields(p.plannedOn),
         }))
       : scope.map((id) => ({ community_id: id })),
     ...(item.answer
@@ -272,6 +272,26 @@ type RawOutcome =
   | { status: 'unknown_community'; communities: string[] }
   | { status: 'exhausted'; budgets: BudgetRecord[] }
   | { status: 'charged'; budgets: BudgetRecord[] };
+
+/**
+ * What of a row a charge's plan depends on, for the statement to compare with the locked row: a
+ * basic charge only on the accounting mode (its amounts are the request's; the spend is checked on
+ * NUMERIC), a zcdp or rdp charge on the totals, the spend, the filter's order and the curve.
+ */
+function plannedOnFields(row: BudgetRecord) {
+  if (row.accounting === 'basic') return { accounting: row.accounting };
+  const { accounting, epsilon_total, delta_total, epsilon_spent, delta_spent, rho_spent } = row;
+  return {
+    accounting,
+    epsilon_total,
+    delta_total,
+    epsilon_spent,
+    delta_spent,
+    rho_spent,
+    rdp_order: row.rdp_order ?? null,
+    rdp_spent: row.rdp_spent ?? null,
+  };
+}
 
 /** What the statement decided for one charge, as the gateway acts on it. */
 function outcomeOf(planned: PlannedCharge, outcome: RawOutcome): RecordOutcome {
