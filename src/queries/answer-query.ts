@@ -1,7 +1,8 @@
 /**
- * One analyst query, end to end: plan (free) → [dry run] → retry or repeat (free, stored bytes) →
- * charge (committed, with the pending answer and the audit entry, in one statement of a group
- * commit: ledger/group-commit.ts) → execute read-only → release with noise → store → respond.
+ * One analyst query, end to end: plan (free) → [dry run] → retry (free, stored bytes) → repeat or
+ * charge (one statement of a group commit, ledger/group-commit.ts: a released answer to the same
+ * request is returned with nothing charged, otherwise the charge commits with the pending answer and
+ * the audit entry) → execute read-only → release with noise → store → respond.
  *
  * The order is the privacy argument: nothing computed from private rows exists before the charge
  * has committed, and a refused request (plan, policy, budget) has written nothing but its audit
