@@ -351,9 +351,12 @@ export async function settleCharges(
   { untilSettled }: { readonly untilSettled: boolean },
 ): Promise<Settlement[]> {
   const settled: Settlement[] = items.map(() => ({ status: 'stale' }));
+  // The rows this call's own statements returned: another group's statement may update the shared
+  // snapshot meanwhile with rows read before this transaction locked them.
+  const seen: BudgetSnapshot = new Map(snapshot);
   let open = items.map((_, index) => index);
   for (let round = 1; open.length > 0; round++) {
-    const working: BudgetSnapshot = new Map(snapshot);
+    const working: BudgetSnapshot = new Map(seen);
     const sent: { index: number; planned: PlannedCharge; item: ChargeItem }[] = [];
     for (const index of open) {
       const item = items[index]!;
@@ -372,7 +375,10 @@ export async function settleCharges(
     if (round > 1 && outcomes[0]?.status === 'stale') {
       throw new Error('a charge planned on the locked rows was found stale');
     }
-    for (const row of budgets) snapshot.set(row.community_id, row);
+    for (const row of budgets) {
+      seen.set(row.community_id, row);
+      snapshot.set(row.community_id, row);
+    }
     open = [];
     outcomes.forEach((outcome, k) => {
       const { index } = sent[k]!;
