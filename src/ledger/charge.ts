@@ -1,13 +1,13 @@
 /**
  * Committing a charge in one round trip for every accounting mode. The gateway plans the charge on
- * a snapshot of the budget rows (the version in force, the amounts in each community's accounting
- * mode, and for zcdp and rdp the converted check, which needs floating-point functions), and one
- * statement, `dpgate.commit_charges`, locks the rows and commits the charge only if every row it
- * was planned on still holds exactly those values: then the gateway's checks were made on the
- * locked rows, as if it had locked them first. It also checks ε, δ and ρ exactly on NUMERIC,
- * reserves the pending answer, adds the cost to the spent columns, appends one charge row per
- * community and the audit entry. A charge planned on rows that changed since is written nothing
- * and planned again on the rows the statement returns. Concurrent gateways queue on the row locks;
+ * a snapshot of the budget rows (the amounts in each community's accounting mode, and for zcdp and
+ * rdp the converted check, which needs floating-point functions), and one statement,
+ * `dpgate.commit_charges`, locks the rows and commits the charge only if every row it was planned
+ * on still holds exactly those values: then the gateway's checks were made on the locked rows, as if
+ * it had locked them first. The statement also refuses an unknown community or a superseded policy
+ * version, checks ε, δ and ρ exactly on NUMERIC, reserves the pending answer, adds the cost to the
+ * spent columns, appends one charge row per community and the audit entry. A charge planned on rows
+ * that changed since has nothing written and is planned again on the rows the statement returns. Concurrent gateways queue on the row locks;
  * whoever commits first is charged first, and a request that no longer fits is refused with nothing
  * written.
  *
