@@ -9,7 +9,9 @@
  * a `ledgerTransaction`). Runs interleave checkouts A B A B on one database.
  *
  * Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test). Run:
- * `npx tsx bench/charge-path.bench.ts`. Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (5).
+ * `npx tsx bench/charge-path.bench.ts`. Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (5),
+ * BENCH_ACCOUNTING (basic, zcdp or rdp; basic by default: pure-ε charges of the discrete Laplace;
+ * zcdp and rdp: Gaussian charges of ρ, whose checks the gateway makes on the rows).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -18,6 +20,8 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
+import { zcdpBudget } from '../src/dp/accounting/index.ts';
+import { rdpBudget } from '../src/dp/accounting/rdp-ledger.ts';
 import { releaseCost } from '../src/ledger/release-cost.ts';
 import { openTestDatabase } from '../test/support/databases.ts';
 
@@ -28,6 +32,7 @@ const CALLERS = 32;
 const COMMUNITIES = ['hillcrest', 'lakeside', 'riverside'];
 const HERE = fileURLToPath(new URL('..', import.meta.url));
 const CHECKOUTS = (process.env.BENCH_CHECKOUTS ?? HERE).split(',').map((path) => resolve(path));
+const ACCOUNTING = (process.env.BENCH_ACCOUNTING ?? 'basic') as 'basic' | 'zcdp' | 'rdp';
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
@@ -39,19 +44,26 @@ const median = (values: number[]) => {
 
 const database = await openTestDatabase('postgres', { demo: false });
 const db = database.db;
+const EPSILON_TOTAL = 1e9;
+const DELTA_TOTAL = 0.5;
 for (const id of COMMUNITIES) {
   await db
     .insertInto('dpgate.community_budgets')
     .values({
       community_id: id,
-      accounting: 'basic',
-      epsilon_total: '1000000000',
-      delta_total: '0.5',
+      accounting: ACCOUNTING,
+      epsilon_total: String(EPSILON_TOTAL),
+      delta_total: String(DELTA_TOTAL),
+      rho_total: ACCOUNTING === 'zcdp' ? String(zcdpBudget(EPSILON_TOTAL, DELTA_TOTAL)) : null,
+      rdp_order: ACCOUNTING === 'rdp' ? String(rdpBudget(EPSILON_TOTAL, DELTA_TOTAL).order) : null,
       policy_version: 'bench',
     })
     .execute();
 }
-const cost = releaseCost({ losses: [{ kind: 'pure', epsilon: 0.001 }], mechanism: 'discrete_laplace' });
+const cost =
+  ACCOUNTING === 'basic'
+    ? releaseCost({ losses: [{ kind: 'pure', epsilon: 0.001 }], mechanism: 'discrete_laplace' })
+    : releaseCost({ losses: [{ kind: 'zcdp', rho: 1e-6 }], mechanism: 'discrete_gaussian', zcdpDelta: 1e-9 });
 
 type ChargeOnce = (principal: {
   id: string;
@@ -133,7 +145,7 @@ try {
   const chargers = new Map<string, ChargeOnce>();
   for (const checkout of CHECKOUTS) chargers.set(checkout, await chargerOf(checkout));
   console.log(
-    `charge path: ${CALLERS} callers, ${SECONDS} s, ${ROUNDS} rounds; load average ${loadavg()
+    `charge path: ${CALLERS} callers, ${ACCOUNTING} accounting, ${SECONDS} s, ${ROUNDS} rounds; load average ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );

@@ -20,19 +20,6 @@ export function findByIdempotencyKey(db: Kysely<Database>, principalId: string, 
     .executeTakeFirst();
 }
 
-/** The newest released answer to the same normalised request from the same principal. */
-export function findRepeat(db: Kysely<Database>, principalId: string, queryFingerprint: string) {
-  return db
-    .selectFrom('dpgate.released_answers')
-    .selectAll()
-    .where('principal_id', '=', principalId)
-    .where('query_fingerprint', '=', queryFingerprint)
-    .where('status', '=', 'released')
-    .orderBy('created_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-}
-
 export function findAnswer(db: Kysely<Database>, id: string) {
   return db.selectFrom('dpgate.released_answers').selectAll().where('id', '=', id).executeTakeFirst();
 }

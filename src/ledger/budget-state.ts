@@ -80,7 +80,10 @@ export function chargeAmounts(state: BudgetState, cost: ReleaseCost): ChargeAmou
     rho: spend.rho,
   }));
   const [asRho, asXi] = candidates as [ChargeAmounts, ChargeAmounts];
-  return epsilonAfter(state, asXi) <= epsilonAfter(state, asRho) ? asXi : asRho;
+  // Without pure-DP parts the two statements are one spend: the comparison would pick asXi, and
+  // costs two tight conversions (an optimisation over the order each) per community and charge.
+  const same = asRho.epsilon === asXi.epsilon && asRho.delta === asXi.delta && asRho.rho === asXi.rho;
+  return same || epsilonAfter(state, asXi) <= epsilonAfter(state, asRho) ? asXi : asRho;
 }
 
 function epsilonAfter(state: BudgetState, amounts: ChargeAmounts): number {

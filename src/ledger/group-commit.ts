@@ -1,57 +1,59 @@
 /**
  * Group commit of answer charges: the charges over the same communities that arrive in one gateway
- * while a group of them is being committed wait, and go together in the next transaction (lock the union of their budget rows,
- * plan each in arrival order on the rows as the ones before it leave them, record them all in one
- * statement, commit). Each charge is still checked on its own: one that is refused writes nothing
- * and the others commit. A charge's promise settles only after its group's transaction committed,
- * so every answer is released after its own charge, as before; what changes is how many charges
- * share one lock, one round trip and one commit.
+ * while a group of them is being committed wait, and go together in the next statement (each
+ * planned in arrival order on the budget rows as the ones before it leave them, all recorded by one
+ * `dpgate.commit_charges` call, autocommit). Each charge is still checked on its own: one that is
+ * refused writes nothing and the others commit. A charge's promise settles only after its group's
+ * statement committed, so every answer is released after its own charge.
+ *
+ * The rows a group is planned on are the ones the gateway's last statement returned (read once,
+ * unlocked, the first time a community is charged). When another gateway charged them since, the
+ * statement refuses the charges planned on them as stale, and those go again at once in a
+ * transaction: its first statement locks the rows and returns them, so what it finds stale is
+ * planned on the locked rows and sent once more (the path every charge took before: lock, plan,
+ * record, commit).
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
-import type { PendingAnswer } from './answers.ts';
-import type { AuditEntry } from './audit-log.ts';
 import {
-  applyPlanned,
-  type ChargeRequest,
+  type BudgetSnapshot,
+  type ChargeItem,
   type CommunityCharge,
-  lockBudgets,
-  type PlannedCharge,
-  planCharge,
-  type RecordOutcome,
-  recordCharges,
+  readBudgets,
+  type Settlement,
+  settleCharges,
 } from './charge.ts';
-import { ledgerTransaction } from './ledger-transaction.ts';
+import { ledgerStatement, ledgerTransaction } from './ledger-transaction.ts';
 
-export interface AnswerCharge {
-  readonly request: ChargeRequest;
-  /** Reserved, pending, by the charge's own statement: never an answer without a charge. */
-  readonly answer: PendingAnswer;
-  /** The audit entry recording the charge, from what each community is charged. */
-  readonly audit: (communities: PlannedCharge['communities']) => AuditEntry;
-}
+/** An answer's charge: with its pending answer and audit entry, and the repeat lookup when answers are reused. */
+export type AnswerCharge = ChargeItem & Required<Pick<ChargeItem, 'answer' | 'audit'>>;
 
-/** Bounds one transaction's work (and its audit entries) whatever the load. */
+export type AnswerChargeOutcome =
+  | { readonly status: 'charged'; readonly charges: CommunityCharge[] }
+  /** A released answer to the same request from the same principal: its text; nothing charged. */
+  | { readonly status: 'repeat'; readonly responseText: string };
+
+/** Bounds one statement's work (and its audit entries) whatever the load. */
 const MAX_GROUP = 32;
 
 interface Waiting {
   readonly charge: AnswerCharge;
-  readonly resolve: (charges: CommunityCharge[]) => void;
+  readonly resolve: (outcome: AnswerChargeOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
 
-type Settlement = RecordOutcome | { readonly status: 'failed'; readonly error: unknown };
-
 class ChargeGroups {
   readonly #db: Kysely<Database>;
+  readonly #snapshot: BudgetSnapshot;
   #waiting: Waiting[] = [];
   #committing = false;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, snapshot: BudgetSnapshot) {
     this.#db = db;
+    this.#snapshot = snapshot;
   }
 
-  charge(charge: AnswerCharge): Promise<CommunityCharge[]> {
+  charge(charge: AnswerCharge): Promise<AnswerChargeOutcome> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ charge, resolve, reject });
       if (!this.#committing) void this.#drain();
@@ -60,78 +62,77 @@ class ChargeGroups {
 
   async #drain(): Promise<void> {
     this.#committing = true;
-    while (this.#waiting.length > 0) {
-      const group = this.#waiting.splice(0, MAX_GROUP);
-      // Charges to plan again go first, keeping their place ahead of later arrivals.
-      this.#waiting = [...(await this.#commit(group)), ...this.#waiting];
-    }
+    while (this.#waiting.length > 0) await this.#commit(this.#waiting.splice(0, MAX_GROUP));
     this.#committing = false;
   }
 
-  /** Commits one group and settles its charges; returns those to plan again. */
-  async #commit(group: readonly Waiting[]): Promise<Waiting[]> {
+  /** Commits one group and settles its charges. */
+  async #commit(group: readonly Waiting[]): Promise<void> {
     let settlements: Settlement[];
     try {
-      // Safe to run again on a serialization failure or deadlock: it writes only through `trx`.
-      settlements = await ledgerTransaction(this.#db, async (trx) => {
-        const budgets = await lockBudgets(
-          trx,
-          group.flatMap((waiting) => waiting.charge.request.communities),
-        );
-        const settled: Settlement[] = [];
-        const items: Parameters<typeof recordCharges>[1][number][] = [];
-        const itemOf: number[] = [];
-        group.forEach(({ charge }, index) => {
-          try {
-            const planned = planCharge(budgets, charge.request);
-            applyPlanned(budgets, planned);
-            items.push({ planned, answer: charge.answer, audit: charge.audit(planned.communities) });
-            itemOf.push(index);
-          } catch (error) {
-            settled[index] = { status: 'failed', error };
-          }
-        });
-        const outcomes = items.length > 0 ? await recordCharges(trx, items) : [];
-        outcomes.forEach((outcome, k) => {
-          settled[itemOf[k]!] = outcome;
-        });
-        return settled;
-      });
+      settlements = await this.#settle(group.map((waiting) => waiting.charge));
     } catch (error) {
       for (const waiting of group) waiting.reject(error);
-      return [];
+      return;
     }
-    const again: Waiting[] = [];
     group.forEach((waiting, index) => {
       const settlement = settlements[index]!;
-      if (settlement.status === 'charged') waiting.resolve(settlement.charges);
-      else if (settlement.status === 'replan') again.push(waiting);
+      if (settlement.status === 'charged') waiting.resolve(settlement);
+      else if (settlement.status === 'repeat') waiting.resolve(settlement);
+      else if (settlement.status === 'stale') waiting.reject(new Error('a charge was left stale'));
       else waiting.reject(settlement.error);
     });
-    return again;
+  }
+
+  async #settle(charges: readonly AnswerCharge[]): Promise<Settlement[]> {
+    const needed = [...new Set(charges.flatMap((charge) => charge.request.communities))];
+    const unseen = needed.filter((id) => !this.#snapshot.has(id));
+    for (const row of await readBudgets(this.#db, unseen)) this.#snapshot.set(row.community_id, row);
+    const settled = await ledgerStatement(() =>
+      settleCharges(this.#db, charges, this.#snapshot, { untilSettled: false }),
+    );
+    const stale = settled.flatMap((settlement, index) => (settlement.status === 'stale' ? [index] : []));
+    if (stale.length === 0) return settled;
+    // Safe to run again on a serialization failure or deadlock: it writes only through `trx`.
+    const again = await ledgerTransaction(this.#db, (trx) =>
+      settleCharges(
+        trx,
+        stale.map((index) => charges[index]!),
+        this.#snapshot,
+        { untilSettled: true },
+      ),
+    );
+    stale.forEach((index, k) => {
+      settled[index] = again[k]!;
+    });
+    return settled;
   }
 }
 
-const groups = new WeakMap<Kysely<Database>, Map<string, ChargeGroups>>();
+const groups = new WeakMap<
+  Kysely<Database>,
+  { snapshot: BudgetSnapshot; byScope: Map<string, ChargeGroups> }
+>();
 
 /**
  * Charges one answer in this gateway's next group for the same communities; resolves once the
- * charge has committed. Groups are per set of communities, so a budget row that is slow to lock
- * delays only the charges that need it. Rejects with BudgetExhaustedError,
+ * charge has committed, or with the released answer to the same request when one exists. Groups
+ * are per set of communities, so a budget row that is slow to lock delays only the charges that
+ * need it; they share one snapshot of the rows per database. Rejects with BudgetExhaustedError,
  * IdempotencyKeyTakenError, PolicySupersededError or UnknownCommunityError (nothing charged), or
  * with the group's database error.
  */
-export function chargeAnswer(db: Kysely<Database>, charge: AnswerCharge): Promise<CommunityCharge[]> {
-  let byScope = groups.get(db);
-  if (!byScope) {
-    byScope = new Map();
-    groups.set(db, byScope);
+export function chargeAnswer(db: Kysely<Database>, charge: AnswerCharge): Promise<AnswerChargeOutcome> {
+  let ledger = groups.get(db);
+  if (!ledger) {
+    ledger = { snapshot: new Map(), byScope: new Map() };
+    groups.set(db, ledger);
   }
   const scope = [...new Set(charge.request.communities)].sort().join('\n');
-  let group = byScope.get(scope);
+  let group = ledger.byScope.get(scope);
   if (!group) {
-    group = new ChargeGroups(db);
-    byScope.set(scope, group);
+    group = new ChargeGroups(db, ledger.snapshot);
+    ledger.byScope.set(scope, group);
   }
   return group.charge(charge);
 }

@@ -1,7 +1,8 @@
 /**
- * One analyst query, end to end: plan (free) → [dry run] → retry or repeat (free, stored bytes) →
- * charge (committed, with the pending answer and the audit entry, in one statement of a group
- * commit: ledger/group-commit.ts) → execute read-only → release with noise → store → respond.
+ * One analyst query, end to end: plan (free) → [dry run] → retry (free, stored bytes) → repeat or
+ * charge (one statement of a group commit, ledger/group-commit.ts: a released answer to the same
+ * request is returned with nothing charged, otherwise the charge commits with the pending answer and
+ * the audit entry) → execute read-only → release with noise → store → respond.
  *
  * The order is the privacy argument: nothing computed from private rows exists before the charge
  * has committed, and a refused request (plan, policy, budget) has written nothing but its audit
@@ -17,7 +18,6 @@ import { Problem } from '../http/problem.ts';
 import {
   failIfAbandoned,
   findByIdempotencyKey,
-  findRepeat,
   markFailed,
   markReleased,
   type StoredAnswer,
@@ -31,7 +31,7 @@ import {
   type CommunityCharge,
   IdempotencyKeyTakenError,
 } from '../ledger/charge.ts';
-import { chargeAnswer } from '../ledger/group-commit.ts';
+import { type AnswerChargeOutcome, chargeAnswer } from '../ledger/group-commit.ts';
 import { queryReleaseCost } from '../ledger/release-cost.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import type { Principal } from '../principals/principal.ts';
@@ -126,22 +126,12 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
         : replay(context, earlier, requestHash());
     }
   }
-  if (policy.policy.reuse_answers) {
+  if (policy.policy.reuse_answers && !body.idempotency_key) {
     // Without an idempotency key there is no replay to tell apart: a repeat seen before is served
-    // from this process, with no statement.
-    const seen = body.idempotency_key ? undefined : context.repeats?.repeat(principal.id, fingerprint);
+    // from this process, with no statement. Repeats released elsewhere are looked up by the charge's
+    // own statement, before it charges anything.
+    const seen = context.repeats?.repeat(principal.id, fingerprint);
     if (seen !== undefined) return { text: seen, replayed: false };
-    const repeat = await findRepeat(db, principal.id, fingerprint);
-    if (repeat?.response) {
-      // The repeat may be this very request's answer, committed by a racer since the key was looked
-      // up: then it is a replay, and its stored bytes are the answer.
-      const same =
-        body.idempotency_key && (await findByIdempotencyKey(db, principal.id, body.idempotency_key));
-      if (same) return replay(context, same, requestHash());
-      const repeated = fresh({ ...(repeat.response as object), repeated: true, charged: [] });
-      context.repeats?.keepRepeat(principal.id, fingerprint, repeated.text);
-      return repeated;
-    }
   }
   return chargeAndAnswer(context, body, plan, { requestHash: requestHash(), fingerprint });
 }
@@ -192,9 +182,9 @@ async function chargeAndAnswer(
   const answerId = crypto.randomUUID();
   const cost = queryReleaseCost(plan);
   await faults?.('before-charge');
-  let charges: CommunityCharge[];
+  let charged: AnswerChargeOutcome;
   try {
-    charges = await chargeAnswer(db, {
+    charged = await chargeAnswer(db, {
       request: {
         requestId,
         principal,
@@ -223,6 +213,9 @@ async function chargeAndAnswer(
           charged: communities.map((c) => c.charged),
         },
       }),
+      ...(policy.policy.reuse_answers
+        ? { repeat: { principalId: principal.id, queryFingerprint: keys.fingerprint } }
+        : {}),
     });
   } catch (error) {
     if (body.idempotency_key && error instanceof IdempotencyKeyTakenError) {
@@ -249,6 +242,8 @@ async function chargeAndAnswer(
     }
     throw error;
   }
+  if (charged.status === 'repeat') return repeated(context, body, keys, charged.responseText);
+  const charges = charged.charges;
   // From here on the charge stands.
   let response: Record<string, unknown>;
   try {
@@ -308,6 +303,25 @@ async function chargeAndAnswer(
   const text = JSON.stringify(response);
   await onFreshConnection(() => markReleased(db, answerId, text));
   return { text, replayed: false };
+}
+
+/**
+ * The stored answer to the same request, found by the charge's statement instead of a charge. It
+ * may be this very request's answer, committed by a racer since the key was looked up: then it is
+ * a replay, and its stored bytes are the answer.
+ */
+async function repeated(
+  context: AnswerContext,
+  body: QueryBody,
+  keys: { requestHash: string; fingerprint: string },
+  responseText: string,
+): Promise<QueryOutcome> {
+  const { db, principal } = context;
+  const same = body.idempotency_key && (await findByIdempotencyKey(db, principal.id, body.idempotency_key));
+  if (same) return replay(context, same, keys.requestHash);
+  const answer = fresh({ ...(JSON.parse(responseText) as object), repeated: true, charged: [] });
+  context.repeats?.keepRepeat(principal.id, keys.fingerprint, answer.text);
+  return answer;
 }
 
 /**

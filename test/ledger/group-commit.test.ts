@@ -79,7 +79,9 @@ describeEachDatabase(
       expect(await answers(analyst.id)).toBe(10);
       expect(await verifyAuditChain(db())).toMatchObject({ ok: true, entries: auditBefore.entries + 10 });
       // What each answer is told is left counts down with the order of commit.
-      const left = charged.map((o) => (o.status === 'fulfilled' ? o.value[0]!.remaining.epsilon : -1));
+      const left = charged.map((o) =>
+        o.status === 'fulfilled' && o.value.status === 'charged' ? o.value.charges[0]!.remaining.epsilon : -1,
+      );
       expect(new Set(left.map((e) => e.toFixed(6))).size).toBe(10);
     });
 
