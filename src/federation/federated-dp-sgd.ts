@@ -25,9 +25,9 @@
  */
 import {
   latticeRatioGap,
+  leastModulusBits,
   noiseShare,
   sumRatioGap,
-  wrapAroundProbability,
 } from '../dp/distributed-discrete-gaussian.ts';
 import { cryptoRandom, type RandomSource } from '../dp/random.ts';
 import { type Rational, rationalValue, squareAtLeast } from '../dp/rational.ts';
@@ -38,6 +38,7 @@ import type { Model } from '../train/models/model.ts';
 import { addClippedToGrid, type PersonGrid, personGrid, SMOOTHING } from '../train/noisy-gradient-sum.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { isSampled, samplingThreshold } from '../train/poisson-sampling.ts';
+import { countCorrect } from '../train/predict.ts';
 import { type PrivacyPlan, planFor, progressSchedule } from '../train/privacy-plan.ts';
 import { progressReporter, type TrainingProgress } from '../train/progress.ts';
 import type { DatasetSchema } from '../train/schema.ts';
@@ -45,6 +46,12 @@ import { TrainingCancelledError } from '../train/train-dp-sgd.ts';
 import { type DpSgdSpec, samplingRate } from '../train/training-spec.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { fromBase64Url, toBase64Url } from './bytes.ts';
+import {
+  type HeldOutReleasePlan,
+  type HeldOutTask,
+  heldOutContribution,
+  heldOutParameters,
+} from './federated-evaluation.ts';
 import { SecAggRefusal, type SessionSpec } from './messages.ts';
 import { ModularVector } from './modular-vector.ts';
 import { type AggregationOptions, type Dropout, secureAggregate } from './secagg-gateway.ts';
@@ -69,13 +76,17 @@ export interface FederatedDpSgdPlan {
   readonly wrapProbability: number;
 }
 
-const MAX_WRAP_PROBABILITY = 1e-12;
 /** What float rounding may leave of t² = 9 in m·σ_loc² − (σΔ)²; the bound uses this smaller value. */
 const MIN_SMOOTHING_SQUARED = 8;
 /** Γ above this would no longer vanish below the last digit of any ε reported. */
 const MAX_RATIO_GAP = 1e-50;
 
-/** `privacy`: the pooled plan of `spec`, when it was already made (σ calibration can take seconds). */
+/**
+ * `privacy`: the pooled plan of all the job's steps, when it was already made (σ calibration can
+ * take seconds); without it, of `spec.steps`. A search's candidate is one run of spec.steps = T
+ * steps in a job of k·T: its Γ is planned for all k·T steps at its own dimension, so the largest
+ * candidate's Γ bounds the sum Σ_c T·d_c·(…) over the runs.
+ */
 export function planFederatedDpSgd(
   spec: DpSgdSpec,
   dimension: number,
@@ -83,7 +94,7 @@ export function planFederatedDpSgd(
   privacy?: PrivacyPlan,
 ): FederatedDpSgdPlan {
   const q = samplingRate(spec.sampling);
-  const plan = planFor({ q, steps: spec.steps, privacy: spec.privacy }, privacy);
+  const plan = planFor({ q, steps: privacy?.steps ?? spec.steps, privacy: spec.privacy }, privacy);
   return distributeNoise(spec, dimension, shape, plan);
 }
 
@@ -103,22 +114,14 @@ function distributeNoise(
     throw new RangeError('the guaranteed shares do not carry the smoothing term');
   }
   const ratioGap =
-    spec.steps *
+    privacy.steps *
     dimension *
     (sumRatioGap(localVariance, guaranteedParties) + latticeRatioGap(MIN_SMOOTHING_SQUARED));
   if (!(ratioGap <= MAX_RATIO_GAP)) throw new RangeError('the summed shares are not close enough to one');
   // |Σ_p r_pj| ≤ N·Δ for the N persons of the federation (public), plus the noise of all nodes.
   const maxAbsData = spec.sampling.populationSize * grid.sensitivityInSteps;
   const totalVariance = shape.nodes * rationalValue(localSigmaSquared);
-  let bits = 16;
-  while (
-    bits < 53 &&
-    wrapAroundProbability({ bits, dimension, maxAbsData, totalVariance }) > MAX_WRAP_PROBABILITY
-  ) {
-    bits++;
-  }
-  const wrapProbability = wrapAroundProbability({ bits, dimension, maxAbsData, totalVariance });
-  if (wrapProbability > MAX_WRAP_PROBABILITY) throw new RangeError('the gradient sum does not fit 53 bits');
+  const { bits, wrapProbability } = leastModulusBits({ dimension, maxAbsData, totalVariance });
   return {
     privacy,
     grid,
@@ -164,6 +167,7 @@ export function nodeGradientContribution(options: {
 export interface DpSgdTask {
   readonly kind: 'dp-sgd';
   readonly jobId: string;
+  /** 1 … all the job's steps; in a search, run c takes steps c·T + 1 … (c + 1)·T. */
   readonly step: number;
   /** What a node plans the job from itself (for a training job: the request and policy version). */
   readonly job: Record<string, unknown>;
@@ -171,28 +175,46 @@ export interface DpSgdTask {
   readonly parameters: string;
 }
 
-/** A job as a node trains it: the spec it planned from its own policy copy, and its own persons. */
+/** A job as a node trains it: the runs it planned from its own policy copy, and its own persons. */
 export interface NodeJob {
-  readonly spec: DpSgdSpec;
+  /** The job's runs, each of `stepsPerRun` steps: one, or a search's candidates in order. */
+  readonly runs: readonly DpSgdSpec[];
   readonly dataset: TrainingDataset;
-  /** The pooled privacy plan of `spec`, when the node made it off its event loop. */
+  /** The pooled privacy plan of all the job's steps, when the node made it off its event loop. */
   readonly privacy?: PrivacyPlan;
+  /** The persons this node held out, and how their counts are released, for a job with a holdout. */
+  readonly heldOut?: { readonly dataset: TrainingDataset; readonly plan: HeldOutReleasePlan };
+}
+
+interface PreparedRun {
+  readonly spec: DpSgdSpec;
+  readonly model: Model;
+  readonly plan: FederatedDpSgdPlan;
 }
 
 interface PreparedJob {
   readonly dataset: TrainingDataset;
-  readonly model: Model;
-  readonly plan: FederatedDpSgdPlan;
+  readonly runs: readonly PreparedRun[];
+  readonly stepsPerRun: number;
+  readonly totalSteps: number;
+  readonly heldOut?: NodeJob['heldOut'];
+  /** The step at which the node drew this job's held-out persons (1: before it trained on any). */
+  readonly loadedAtStep: number;
+  readonly schema: DatasetSchema;
 }
 
 /** Jobs whose data a node keeps loaded between rounds; an older one is loaded again if asked. */
 const LOADED_JOBS = 4;
 
+type NodeTask = DpSgdTask | HeldOutTask;
+
 /**
  * The node side of federated training. `load` plans the job from the task's `job` (so a node's
  * noise share never depends on the gateway's say-so) and reads the node's own persons; it runs
- * once per job, not every round. A node refuses jobs above the policy's per-job ε, and answers each
- * (job, step) at most once and only for steps the plan (and so the charge) covers.
+ * once per job, not every round. A node refuses jobs above the policy's per-job ε, answers each
+ * (job, step) at most once and only for steps the plan (and so the charge) covers, and answers a
+ * job's held-out release once, only with the persons it held out before its first step of the job
+ * (a node that joined late, restarted or evicted the job drops out of that round instead).
  */
 export function dpSgdTasks(options: {
   readonly load: (task: DpSgdTask) => Promise<NodeJob>;
@@ -202,19 +224,37 @@ export function dpSgdTasks(options: {
   readonly random?: RandomSource;
 }): NodeTasks {
   const answered = new Map<string, Set<number>>();
+  const evaluated = new Set<string>();
   const loaded = new Map<string, Promise<PreparedJob>>();
   const load = async (task: DpSgdTask): Promise<PreparedJob> => {
     const job = await options.load(task);
-    const model = createModelFor(job.spec.model, job.dataset.schema);
-    const plan = planFederatedDpSgd(job.spec, model.parameterCount, options.shape, job.privacy);
-    if (plan.privacy.epsilon > options.maxEpsilonPerJob || plan.privacy.delta > options.maxDeltaPerJob) {
+    const runs = job.runs.map((spec) => {
+      const model = createModelFor(spec.model, job.dataset.schema);
+      return {
+        spec,
+        model,
+        plan: planFederatedDpSgd(spec, model.parameterCount, options.shape, job.privacy),
+      };
+    });
+    const { privacy } = runs[0]!.plan;
+    if (privacy.epsilon > options.maxEpsilonPerJob || privacy.delta > options.maxDeltaPerJob) {
       throw new SecAggRefusal('the job exceeds the policy’s per-job limits');
     }
-    return { dataset: job.dataset, model, plan };
+    const stepsPerRun = job.runs[0]!.steps;
+    if (stepsPerRun * runs.length !== privacy.steps) throw new SecAggRefusal('the runs do not fill the plan');
+    return {
+      dataset: job.dataset,
+      runs,
+      stepsPerRun,
+      totalSteps: privacy.steps,
+      ...(job.heldOut ? { heldOut: job.heldOut } : {}),
+      loadedAtStep: task.step,
+      schema: job.dataset.schema,
+    };
   };
-  const prepare = async (spec: SessionSpec) => {
-    const task = spec.task as unknown as DpSgdTask;
-    const key = canonicalJson({ jobId: task.jobId, job: task.job });
+  const keyOf = (task: NodeTask) => canonicalJson({ jobId: task.jobId, job: task.job });
+  const prepareStep = async (spec: SessionSpec, task: DpSgdTask) => {
+    const key = keyOf(task);
     let job = loaded.get(key);
     if (!job) {
       job = load(task);
@@ -222,27 +262,69 @@ export function dpSgdTasks(options: {
       if (loaded.size > LOADED_JOBS) loaded.delete(loaded.keys().next().value!);
       job.catch(() => loaded.delete(key));
     }
-    const { dataset, model, plan } = await job;
-    if (!Number.isSafeInteger(task.step) || task.step < 1 || task.step > plan.privacy.steps) {
+    const prepared = await job;
+    if (!Number.isSafeInteger(task.step) || task.step < 1 || task.step > prepared.totalSteps) {
       throw new SecAggRefusal('the step is outside the job’s planned steps');
     }
-    if (spec.bits !== plan.bits || spec.length !== model.parameterCount) {
+    const run = prepared.runs[Math.floor((task.step - 1) / prepared.stepsPerRun)]!;
+    if (spec.bits !== run.plan.bits || spec.length !== run.model.parameterCount) {
       throw new SecAggRefusal('session shape does not match the job');
     }
-    return { task, dataset, model, plan, key };
+    return { prepared, run, key };
   };
+  /** Never loads: the held-out persons are the ones drawn when the node first trained the job. */
+  const prepareHeldOut = async (spec: SessionSpec, task: HeldOutTask) => {
+    const key = keyOf(task);
+    const prepared = await loaded.get(key)?.catch(() => undefined);
+    if (!prepared?.heldOut || prepared.loadedAtStep !== 1)
+      throw new SecAggRefusal('this node holds no held-out persons of the job from its first step');
+    const { plan } = prepared.heldOut;
+    if (spec.bits !== plan.bits || spec.length !== plan.length) {
+      throw new SecAggRefusal('session shape does not match the job');
+    }
+    return { prepared, key };
+  };
+  const taskOf = (spec: SessionSpec) => spec.task as unknown as NodeTask;
   return {
     accept: async (spec) => {
-      const { task } = await prepare(spec);
+      const task = taskOf(spec);
+      if (task.kind === 'held-out') {
+        await prepareHeldOut(spec, task);
+        if (evaluated.has(task.jobId))
+          throw new SecAggRefusal('the job’s held-out counts were already answered');
+        evaluated.add(task.jobId);
+        return;
+      }
+      await prepareStep(spec, task);
       const steps = answered.get(task.jobId) ?? new Set<number>();
       if (steps.has(task.step)) throw new SecAggRefusal('this step of the job was already answered');
       steps.add(task.step);
       answered.set(task.jobId, steps);
     },
     input: async (spec) => {
-      const { task, dataset, model, plan, key } = await prepare(spec);
+      const task = taskOf(spec);
+      if (task.kind === 'held-out') {
+        const { prepared, key } = await prepareHeldOut(spec, task);
+        const { dataset, plan } = prepared.heldOut!;
+        const { runs, schema } = prepared;
+        const counts = heldOutParameters(
+          task,
+          runs.map((run) => run.model.parameterCount),
+        ).map((parameters, i) => countCorrect(modelOf(runs[i]!.spec, schema, parameters), dataset));
+        loaded.delete(key);
+        // One model: (correct, rows); a search: one correct count per candidate.
+        return ModularVector.fromIntegers(
+          plan.bits,
+          heldOutContribution(
+            runs.length === 1 ? [counts[0]!, dataset.rowCount] : counts,
+            plan,
+            options.random,
+          ),
+        );
+      }
+      const { prepared, run, key } = await prepareStep(spec, task);
       const bytes = fromBase64Url(task.parameters);
-      if (bytes.length !== 8 * model.parameterCount)
+      if (bytes.length !== 8 * run.model.parameterCount)
         throw new SecAggRefusal('parameters have the wrong length');
       const parameters = new Float64Array(
         bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
@@ -250,15 +332,32 @@ export function dpSgdTasks(options: {
       if (parameters.some((value) => !Number.isFinite(value)))
         throw new SecAggRefusal('parameters are not finite');
       const contribution = nodeGradientContribution({
-        model,
+        model: run.model,
         parameters,
-        dataset,
-        q: plan.privacy.q,
-        plan,
+        dataset: prepared.dataset,
+        q: run.plan.privacy.q,
+        plan: run.plan,
         ...(options.random ? { random: options.random } : {}),
       });
-      if (task.step === plan.privacy.steps) loaded.delete(key);
-      return ModularVector.fromIntegers(plan.bits, contribution);
+      // A job with a holdout stays loaded for its held-out round.
+      if (task.step === prepared.totalSteps && !prepared.heldOut) loaded.delete(key);
+      return ModularVector.fromIntegers(run.plan.bits, contribution);
+    },
+  };
+}
+
+/** A run's parameters as a model to count correct predictions with (its card names what it reads). */
+function modelOf(spec: DpSgdSpec, schema: DatasetSchema, parameters: Float64Array): TrainedModel {
+  return {
+    parameters,
+    card: {
+      model: spec.model,
+      features: schema.features,
+      label: schema.label,
+      optimizer: spec.optimizer,
+      training: 'dp-sgd',
+      privacy: null,
+      initialisedFrom: 'random',
     },
   };
 }
@@ -282,8 +381,10 @@ export async function trainFederatedDpSgd(options: {
   readonly nodes: readonly string[];
   readonly shape: FederationShape;
   readonly aggregation: AggregationOptions;
-  /** The pooled plan of `spec`, when already made. */
+  /** The pooled plan of all the job's steps (k·T in a search), when already made. */
   readonly privacy?: PrivacyPlan;
+  /** The job's steps before this run (earlier candidates of a search). */
+  readonly offset?: number;
   readonly onProgress?: (progress: TrainingProgress) => void;
   readonly signal?: AbortSignal;
   readonly random?: RandomSource;
@@ -296,7 +397,8 @@ export async function trainFederatedDpSgd(options: {
   const plan = planFederatedDpSgd(spec, dimension, shape, options.privacy);
   const parameters = new Float64Array(dimension);
   model.init(parameters, options.random ?? cryptoRandom);
-  const steps = plan.privacy.steps;
+  const steps = spec.steps;
+  const offset = options.offset ?? 0;
   const optimizer = createOptimizer(spec.optimizer, dimension, steps);
   const expectedBatchSize = plan.privacy.q * spec.sampling.populationSize;
   const reporter = progressReporter({
@@ -304,7 +406,7 @@ export async function trainFederatedDpSgd(options: {
     q: plan.privacy.q,
     expectedBatchSize,
     accountant: plan.privacy.accountant,
-    offset: 0,
+    offset,
     ...progressSchedule(plan.privacy),
     onProgress: options.onProgress,
   });
@@ -315,7 +417,7 @@ export async function trainFederatedDpSgd(options: {
     const task: DpSgdTask = {
       kind: 'dp-sgd',
       jobId: options.jobId,
-      step,
+      step: offset + step,
       job: options.job,
       parameters: toBase64Url(new Uint8Array(parameters.buffer.slice(0))),
     };

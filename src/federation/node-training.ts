@@ -2,7 +2,7 @@
  * Federated training on a node: the node re-resolves each job from the analyst's request under its
  * own copy of the policy (same planning, same SQL, same bounds as the gateway), refuses anything
  * the policy would refuse or that does not read node tables, and reads its own persons from its own
- * database, once per job.
+ * database, once per job; with a holdout it holds out its own persons as pooled training does.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
@@ -11,6 +11,7 @@ import { resolveJob } from '../jobs/federated-training.ts';
 import { readTrainingDataset } from '../jobs/training-dataset.ts';
 import { type Planner, TrainingRefusal, TrainingRequestSchema } from '../jobs/training-request.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
+import { splitByPerson } from '../train/split-by-person.ts';
 import { type DpSgdTask, dpSgdTasks } from './federated-dp-sgd.ts';
 import { SecAggRefusal } from './messages.ts';
 import type { NodeTasks } from './secagg-node.ts';
@@ -47,11 +48,18 @@ export function trainingTasks(options: {
           throw error;
         },
       );
-      if (!resolved.federation) throw new SecAggRefusal('the job does not read node tables');
+      const { federation: job } = resolved;
+      if (!job) throw new SecAggRefusal('the job does not read node tables');
+      const dataset = await readTrainingDataset(db, resolved, policy.policy);
+      const runs = job.runs.map((run) => run.spec);
+      if (!resolved.holdout || !job.heldOut) return { runs, privacy: resolved.plan, dataset };
+      // The pooled person-keyed split, on this node's own persons, drawn once for the job.
+      const { train, heldOut } = splitByPerson(dataset, resolved.holdout.fraction, options.random);
       return {
-        spec: resolved.spec,
+        runs,
         privacy: resolved.plan,
-        dataset: await readTrainingDataset(db, resolved, policy.policy),
+        dataset: train,
+        heldOut: { dataset: heldOut, plan: job.heldOut },
       };
     },
   });

@@ -47,6 +47,7 @@ import {
   type ResolvedTraining,
   TrainingRefusal,
   type TrainingRequest,
+  zcdpDeltaOf,
 } from './training-request.ts';
 
 /** A queued or running job whose heartbeat is older than this was cut off (by a restart or a crash). */
@@ -263,7 +264,7 @@ async function pretrain(db: Kysely<Database>, resolved: ResolvedTraining): Promi
 
 /**
  * What a job is charged (and what its dry run prices): an rdp ledger composes a run by its
- * subsampled-Gaussian curve and a standardisation by its ρ; a search keeps the curve its (ε, δ)
+ * subsampled-Gaussian curve and a standardisation (or federated held-out counts) by its ρ; a search keeps the curve its (ε, δ)
  * implies.
  */
 function trainingReleaseCost(resolved: ResolvedTraining): ReleaseCost {
@@ -274,8 +275,8 @@ function trainingReleaseCost(resolved: ResolvedTraining): ReleaseCost {
     losses: resolved.losses,
     mechanism: 'dp_sgd',
     ...(rdp ? { rdp } : {}),
-    // The standardisation's ρ is stated at its share of the job's δ.
-    ...(resolved.standardise ? { zcdpDelta: resolved.standardise.delta } : {}),
+    // The ρ parts (standardisation, federated held-out counts) are stated at their share of δ.
+    ...(zcdpDeltaOf(resolved) > 0 ? { zcdpDelta: zcdpDeltaOf(resolved) } : {}),
   });
 }
 
