@@ -1,7 +1,7 @@
 /**
  * What `dpgate node` serves: the node side of secure aggregation over HTTP, and nothing else. It
  * answers only requests signed by the gateway named in policy, computes its input (a federated
- * query's measurements, or a training step's clipped gradient sum) from its own database with the
+ * query's measurements, a training step's clipped gradient sum, or a job's held-out counts) from its own database with the
  * same planning and rewrite the gateway uses, adds its own noise share and masks the result. No route returns a row, an unmasked aggregate or an un-noised value.
  */
 import { Hono } from 'hono';
@@ -89,19 +89,18 @@ function dispatchTasks(tasks: Readonly<Record<string, NodeTasks>>): NodeTasks {
 }
 
 export function createNodeService(options: NodeServiceOptions) {
+  // One instance for a job's steps and its held-out round: the round needs the persons held out then.
+  const training = trainingTasks({
+    policy: options.policy,
+    db: options.db,
+    plan: options.plan ?? planInWorker,
+    ...(options.random ? { random: options.random } : {}),
+  });
   const node = new SecAggNode(
     options.nodeId,
     options.signingKey,
     directoryFromPolicy(options.policy),
-    dispatchTasks({
-      sql: sqlTasks(options),
-      'dp-sgd': trainingTasks({
-        policy: options.policy,
-        db: options.db,
-        plan: options.plan ?? planInWorker,
-        ...(options.random ? { random: options.random } : {}),
-      }),
-    }),
+    dispatchTasks({ sql: sqlTasks(options), 'dp-sgd': training, 'held-out': training }),
   );
   const community = options.policy.policy.federation!.nodes[options.nodeId]?.community;
   if (!community) throw new Error(`node "${options.nodeId}" is not in the policy's federation section`);
