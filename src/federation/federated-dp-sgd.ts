@@ -42,7 +42,7 @@ import { countCorrect } from '../train/predict.ts';
 import { type PrivacyPlan, planFor, progressSchedule } from '../train/privacy-plan.ts';
 import { progressReporter, type TrainingProgress } from '../train/progress.ts';
 import type { DatasetSchema } from '../train/schema.ts';
-import { TrainingCancelledError } from '../train/train-dp-sgd.ts';
+import { initialParameters, TrainingCancelledError } from '../train/train-dp-sgd.ts';
 import { type DpSgdSpec, samplingRate } from '../train/training-spec.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { fromBase64Url, toBase64Url } from './bytes.ts';
@@ -385,6 +385,8 @@ export async function trainFederatedDpSgd(options: {
   readonly privacy?: PrivacyPlan;
   /** The job's steps before this run (earlier candidates of a search). */
   readonly offset?: number;
+  /** Weights to start from (pre-trained on a public table) instead of a random initialisation. */
+  readonly initialWeights?: Float64Array | undefined;
   readonly onProgress?: (progress: TrainingProgress) => void;
   readonly signal?: AbortSignal;
   readonly random?: RandomSource;
@@ -395,8 +397,8 @@ export async function trainFederatedDpSgd(options: {
   const model = createModelFor(spec.model, options.schema);
   const dimension = model.parameterCount;
   const plan = planFederatedDpSgd(spec, dimension, shape, options.privacy);
-  const parameters = new Float64Array(dimension);
-  model.init(parameters, options.random ?? cryptoRandom);
+  const parameters = initialParameters(dimension, options.initialWeights);
+  if (options.initialWeights === undefined) model.init(parameters, options.random ?? cryptoRandom);
   const steps = spec.steps;
   const offset = options.offset ?? 0;
   const optimizer = createOptimizer(spec.optimizer, dimension, steps);
@@ -456,7 +458,7 @@ export async function trainFederatedDpSgd(options: {
       populationSize: spec.sampling.populationSize,
       maxRowsPerPerson: options.maxRowsPerPerson ?? 1,
     },
-    initialisedFrom: 'random' as const,
+    initialisedFrom: options.initialWeights === undefined ? ('random' as const) : ('given weights' as const),
   };
   return { parameters, card, plan, dropouts };
 }

@@ -87,10 +87,10 @@ function nodeTablesOf(policy: Policy, request: TrainingRequest): boolean {
       `${onNodes.join(', ')} live on community nodes and the other tables do not: a job reads one or the other`,
     );
   }
-  if (request.pretrain || request.population_epsilon || request.standardise) {
+  if (request.population_epsilon || request.standardise) {
     throw new TrainingRefusal(
       'invalid_training',
-      'a job over node tables trains on a public population with bound scaling: pretrain, population_epsilon and standardise are not federated',
+      'a job over node tables trains on a public population with bound scaling: population_epsilon and standardise are not federated',
     );
   }
   return true;
@@ -180,6 +180,8 @@ export async function trainOnNodes(
     readonly aggregation: AggregationOptions;
     readonly signal: AbortSignal;
     readonly onProgress: (progress: TrainingProgress) => void;
+    /** Weights pre-trained by the gateway on a public table it holds (free: no private row read). */
+    readonly initialWeights?: Float64Array | undefined;
   },
 ) {
   const { federation } = resolved;
@@ -198,6 +200,7 @@ export async function trainOnNodes(
         aggregation: options.aggregation,
         privacy: resolved.plan,
         offset: index * resolved.stepsPerRun,
+        initialWeights: options.initialWeights,
         onProgress: resolved.candidates
           ? (progress) => {
               const candidate: SearchProgress = { ...progress, candidate: index, candidates: k };

@@ -352,19 +352,16 @@ async function runJob(
         void beat(db, id, controller, progress);
       },
     };
+    // Pre-training reads a public table of the gateway's own database, for pooled and federated jobs.
+    const initialWeights = resolved.pretrain ? await pretrain(db, resolved) : undefined;
     const { result, evaluation, federation } = dataset
-      ? {
-          ...(await train(resolved, dataset, {
-            ...progress,
-            initialWeights: resolved.pretrain ? await pretrain(db, resolved) : undefined,
-          })),
-          federation: undefined,
-        }
+      ? { ...(await train(resolved, dataset, { ...progress, initialWeights })), federation: undefined }
       : await trainOnNodes(resolved as ResolvedJob & { federation: FederatedJob }, {
           ...progress,
           jobId: id,
           policyVersion: policy.version,
           aggregation: aggregation!,
+          initialWeights,
         });
     const cost = jobCost(resolved);
     const card = {

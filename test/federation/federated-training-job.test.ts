@@ -24,6 +24,7 @@ import { type DatabaseKind, describeEachDatabase, openTestDatabase } from '../su
 import { type NodeProcess, startNode } from './node-processes.ts';
 import {
   loadCommunityPatients,
+  loadReferencePatients,
   nodeOf,
   WDBC_COMMUNITIES,
   WDBC_REQUEST,
@@ -99,7 +100,7 @@ describeEachDatabase(
 
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'dpgate-federated-job-'));
-      federation = await wdbcFederation({ threshold: 2 });
+      federation = await wdbcFederation({ threshold: 2, reference: true });
       const policyDir = join(dir, 'policies');
       await mkdir(policyDir);
       for (const file of federation.files) await writeFile(join(policyDir, file.name), file.text);
@@ -143,6 +144,8 @@ describeEachDatabase(
           },
         },
       }));
+      // The gateway holds a public reference table (no private row) to pre-train on.
+      await loadReferencePatients(database().db, 60);
       await applyPolicy(database().db, federation.snapshot);
     }, 300_000);
 
@@ -308,6 +311,25 @@ describeEachDatabase(
       expect(evaluation.chosen).toBe(scores.indexOf(Math.max(...scores)));
       expect(model.card.search).toEqual({ candidates: 3, epsilon: cost.epsilon, delta: cost.delta });
       expect(model.card.privacy).toMatchObject({ epsilon: cost.epsilon, steps: 20 });
+      expect(testAccuracy(model)).toBeGreaterThan(0.8);
+    }, 600_000);
+
+    it('pre-trains free on the gateway’s public table, then fine-tunes on the nodes', async () => {
+      const fineTune = { ...WDBC_REQUEST, steps: 10, epsilon: 1 };
+      const plain = (await (await post({ ...fineTune, dry_run: true })).json()) as { cost: unknown };
+      const { id, cost } = await startPriced({
+        ...fineTune,
+        pretrain: { table: 'patients_reference', epochs: 2, batch_size: 16 },
+      });
+      // The public rows cost nothing: the job is priced as the private run alone.
+      expect(cost).toEqual(plain.cost);
+      const done = await finished(id);
+      expect(done.status).toBe('succeeded');
+      const model = await modelOf(done);
+      expect(model.card).toMatchObject({
+        initialisedFrom: 'given weights',
+        pretrained_on: 'patients_reference',
+      });
       expect(testAccuracy(model)).toBeGreaterThan(0.8);
     }, 600_000);
 
