@@ -32,6 +32,12 @@ import {
 import { cryptoRandom, type RandomSource } from '../dp/random.ts';
 import { type Rational, rationalValue, squareAtLeast } from '../dp/rational.ts';
 import type { TrainingDataset } from '../train/dataset.ts';
+import {
+  isStandardisation,
+  type Standardisation,
+  standardisationSums,
+  standardiseDataset,
+} from '../train/feature-standardisation.ts';
 import type { TrainedModel } from '../train/model-card.ts';
 import { createModelFor } from '../train/models/create-model.ts';
 import type { Model } from '../train/models/model.ts';
@@ -47,10 +53,10 @@ import { type DpSgdSpec, samplingRate } from '../train/training-spec.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { fromBase64Url, toBase64Url } from './bytes.ts';
 import {
-  type HeldOutReleasePlan,
   type HeldOutTask,
-  heldOutContribution,
   heldOutParameters,
+  type NoisySumPlan,
+  noisyContribution,
 } from './federated-evaluation.ts';
 import { SecAggRefusal, type SessionSpec } from './messages.ts';
 import { ModularVector } from './modular-vector.ts';
@@ -173,17 +179,29 @@ export interface DpSgdTask {
   readonly job: Record<string, unknown>;
   /** Float64 little-endian model parameters, base64url. */
   readonly parameters: string;
+  /** The job's released feature standardisation, when it standardises. */
+  readonly standardisation?: Standardisation;
+}
+
+/** A job's first round when it standardises: each node's noisy sums for the DP estimate. */
+export interface StandardiseTask {
+  readonly kind: 'standardise';
+  readonly jobId: string;
+  readonly job: Record<string, unknown>;
 }
 
 /** A job as a node trains it: the runs it planned from its own policy copy, and its own persons. */
 export interface NodeJob {
   /** The job's runs, each of `stepsPerRun` steps: one, or a search's candidates in order. */
   readonly runs: readonly DpSgdSpec[];
+  /** The persons this node trains on (all of them, or those it did not hold out). */
   readonly dataset: TrainingDataset;
   /** The pooled privacy plan of all the job's steps, when the node made it off its event loop. */
   readonly privacy?: PrivacyPlan;
   /** The persons this node held out, and how their counts are released, for a job with a holdout. */
-  readonly heldOut?: { readonly dataset: TrainingDataset; readonly plan: HeldOutReleasePlan };
+  readonly heldOut?: { readonly dataset: TrainingDataset; readonly plan: NoisySumPlan };
+  /** How the standardisation sums are released, for a job that standardises its features. */
+  readonly standardise?: NoisySumPlan;
 }
 
 interface PreparedRun {
@@ -198,35 +216,40 @@ interface PreparedJob {
   readonly stepsPerRun: number;
   readonly totalSteps: number;
   readonly heldOut?: NodeJob['heldOut'];
-  /** The step at which the node drew this job's held-out persons (1: before it trained on any). */
-  readonly loadedAtStep: number;
+  readonly standardise?: NoisySumPlan;
+  /** The training persons standardised with the released estimate (computed at the first step). */
+  standardised?: { readonly key: string; readonly dataset: TrainingDataset };
+  /** Whether the node drew this job's held-out persons at the job's first round, before any other. */
+  readonly loadedFirst: boolean;
   readonly schema: DatasetSchema;
 }
 
 /** Jobs whose data a node keeps loaded between rounds; an older one is loaded again if asked. */
 const LOADED_JOBS = 4;
 
-type NodeTask = DpSgdTask | HeldOutTask;
+type NodeTask = DpSgdTask | HeldOutTask | StandardiseTask;
 
 /**
  * The node side of federated training. `load` plans the job from the task's `job` (so a node's
  * noise share never depends on the gateway's say-so) and reads the node's own persons; it runs
  * once per job, not every round. A node refuses jobs above the policy's per-job ε, answers each
- * (job, step) at most once and only for steps the plan (and so the charge) covers, and answers a
- * job's held-out release once, only with the persons it held out before its first step of the job
+ * (job, step) at most once and only for steps the plan (and so the charge) covers, answers a
+ * job's standardisation round and held-out round once each and only when its own plan of the job
+ * has them, and the held-out round only with the persons it held out at the job's first round
  * (a node that joined late, restarted or evicted the job drops out of that round instead).
  */
 export function dpSgdTasks(options: {
-  readonly load: (task: DpSgdTask) => Promise<NodeJob>;
+  readonly load: (task: Pick<NodeTask, 'jobId' | 'job'>) => Promise<NodeJob>;
   readonly shape: FederationShape;
   readonly maxEpsilonPerJob: number;
   readonly maxDeltaPerJob: number;
   readonly random?: RandomSource;
 }): NodeTasks {
   const answered = new Map<string, Set<number>>();
-  const evaluated = new Set<string>();
+  /** `kind:jobId` of the standardisation and held-out rounds answered. */
+  const released = new Set<string>();
   const loaded = new Map<string, Promise<PreparedJob>>();
-  const load = async (task: DpSgdTask): Promise<PreparedJob> => {
+  const load = async (task: DpSgdTask | StandardiseTask): Promise<PreparedJob> => {
     const job = await options.load(task);
     const runs = job.runs.map((spec) => {
       const model = createModelFor(spec.model, job.dataset.schema);
@@ -248,12 +271,13 @@ export function dpSgdTasks(options: {
       stepsPerRun,
       totalSteps: privacy.steps,
       ...(job.heldOut ? { heldOut: job.heldOut } : {}),
-      loadedAtStep: task.step,
+      ...(job.standardise ? { standardise: job.standardise } : {}),
+      loadedFirst: task.kind === 'standardise' || (task.step === 1 && !job.standardise),
       schema: job.dataset.schema,
     };
   };
   const keyOf = (task: NodeTask) => canonicalJson({ jobId: task.jobId, job: task.job });
-  const prepareStep = async (spec: SessionSpec, task: DpSgdTask) => {
+  const loadOnce = (task: DpSgdTask | StandardiseTask) => {
     const key = keyOf(task);
     let job = loaded.get(key);
     if (!job) {
@@ -262,27 +286,41 @@ export function dpSgdTasks(options: {
       if (loaded.size > LOADED_JOBS) loaded.delete(loaded.keys().next().value!);
       job.catch(() => loaded.delete(key));
     }
-    const prepared = await job;
+    return job;
+  };
+  const checkShape = (spec: SessionSpec, bits: number, length: number) => {
+    if (spec.bits !== bits || spec.length !== length)
+      throw new SecAggRefusal('session shape does not match the job');
+  };
+  const prepareStep = async (spec: SessionSpec, task: DpSgdTask) => {
+    const prepared = await loadOnce(task);
     if (!Number.isSafeInteger(task.step) || task.step < 1 || task.step > prepared.totalSteps) {
       throw new SecAggRefusal('the step is outside the job’s planned steps');
     }
     const run = prepared.runs[Math.floor((task.step - 1) / prepared.stepsPerRun)]!;
-    if (spec.bits !== run.plan.bits || spec.length !== run.model.parameterCount) {
-      throw new SecAggRefusal('session shape does not match the job');
-    }
-    return { prepared, run, key };
+    checkShape(spec, run.plan.bits, run.model.parameterCount);
+    const standardisation = standardisationOf(prepared, task);
+    return { prepared, run, standardisation };
+  };
+  const prepareStandardise = async (spec: SessionSpec, task: StandardiseTask) => {
+    const prepared = await loadOnce(task);
+    if (!prepared.standardise) throw new SecAggRefusal('the job does not standardise its features');
+    checkShape(spec, prepared.standardise.bits, prepared.standardise.length);
+    return { prepared, plan: prepared.standardise };
   };
   /** Never loads: the held-out persons are the ones drawn when the node first trained the job. */
   const prepareHeldOut = async (spec: SessionSpec, task: HeldOutTask) => {
     const key = keyOf(task);
     const prepared = await loaded.get(key)?.catch(() => undefined);
-    if (!prepared?.heldOut || prepared.loadedAtStep !== 1)
-      throw new SecAggRefusal('this node holds no held-out persons of the job from its first step');
-    const { plan } = prepared.heldOut;
-    if (spec.bits !== plan.bits || spec.length !== plan.length) {
-      throw new SecAggRefusal('session shape does not match the job');
-    }
-    return { prepared, key };
+    if (!prepared?.heldOut || !prepared.loadedFirst)
+      throw new SecAggRefusal('this node holds no held-out persons of the job from its first round');
+    checkShape(spec, prepared.heldOut.plan.bits, prepared.heldOut.plan.length);
+    return { prepared, key, standardisation: standardisationOf(prepared, task) };
+  };
+  const releaseOnce = (kind: string, jobId: string) => {
+    if (released.has(`${kind}:${jobId}`))
+      throw new SecAggRefusal(`the job’s ${kind} round was already answered`);
+    released.add(`${kind}:${jobId}`);
   };
   const taskOf = (spec: SessionSpec) => spec.task as unknown as NodeTask;
   return {
@@ -290,10 +328,11 @@ export function dpSgdTasks(options: {
       const task = taskOf(spec);
       if (task.kind === 'held-out') {
         await prepareHeldOut(spec, task);
-        if (evaluated.has(task.jobId))
-          throw new SecAggRefusal('the job’s held-out counts were already answered');
-        evaluated.add(task.jobId);
-        return;
+        return releaseOnce(task.kind, task.jobId);
+      }
+      if (task.kind === 'standardise') {
+        await prepareStandardise(spec, task);
+        return releaseOnce(task.kind, task.jobId);
       }
       await prepareStep(spec, task);
       const steps = answered.get(task.jobId) ?? new Set<number>();
@@ -303,26 +342,35 @@ export function dpSgdTasks(options: {
     },
     input: async (spec) => {
       const task = taskOf(spec);
+      if (task.kind === 'standardise') {
+        const { prepared, plan } = await prepareStandardise(spec, task);
+        return ModularVector.fromIntegers(
+          plan.bits,
+          noisyContribution(standardisationSums(prepared.dataset), plan, options.random),
+        );
+      }
       if (task.kind === 'held-out') {
-        const { prepared, key } = await prepareHeldOut(spec, task);
+        const { prepared, key, standardisation } = await prepareHeldOut(spec, task);
         const { dataset, plan } = prepared.heldOut!;
         const { runs, schema } = prepared;
         const counts = heldOutParameters(
           task,
           runs.map((run) => run.model.parameterCount),
-        ).map((parameters, i) => countCorrect(modelOf(runs[i]!.spec, schema, parameters), dataset));
+        ).map((parameters, i) =>
+          countCorrect(modelOf(runs[i]!.spec, schema, parameters, standardisation), dataset),
+        );
         loaded.delete(key);
         // One model: (correct, rows); a search: one correct count per candidate.
         return ModularVector.fromIntegers(
           plan.bits,
-          heldOutContribution(
+          noisyContribution(
             runs.length === 1 ? [counts[0]!, dataset.rowCount] : counts,
             plan,
             options.random,
           ),
         );
       }
-      const { prepared, run, key } = await prepareStep(spec, task);
+      const { prepared, run, standardisation } = await prepareStep(spec, task);
       const bytes = fromBase64Url(task.parameters);
       if (bytes.length !== 8 * run.model.parameterCount)
         throw new SecAggRefusal('parameters have the wrong length');
@@ -334,23 +382,60 @@ export function dpSgdTasks(options: {
       const contribution = nodeGradientContribution({
         model: run.model,
         parameters,
-        dataset: prepared.dataset,
+        dataset: trainingPersons(prepared, standardisation),
         q: run.plan.privacy.q,
         plan: run.plan,
         ...(options.random ? { random: options.random } : {}),
       });
       // A job with a holdout stays loaded for its held-out round.
-      if (task.step === prepared.totalSteps && !prepared.heldOut) loaded.delete(key);
+      if (task.step === prepared.totalSteps && !prepared.heldOut) loaded.delete(keyOf(task));
       return ModularVector.fromIntegers(run.plan.bits, contribution);
     },
   };
 }
 
+/**
+ * The standardisation a task carries: required (and checked for shape and range) when the job
+ * standardises, refused when it does not. It is a released estimate: a wrong one changes only the
+ * inputs, and clipping bounds each person's gradient whatever the inputs.
+ */
+function standardisationOf(
+  prepared: PreparedJob,
+  task: DpSgdTask | HeldOutTask,
+): Standardisation | undefined {
+  if (!prepared.standardise) {
+    if (task.standardisation !== undefined)
+      throw new SecAggRefusal('the job does not standardise its features');
+    return undefined;
+  }
+  if (!isStandardisation(task.standardisation, prepared.schema.features.length))
+    throw new SecAggRefusal('the task carries no valid standardisation');
+  return task.standardisation;
+}
+
+/** The node's training persons, standardised with the job's estimate when it has one (cached). */
+function trainingPersons(
+  prepared: PreparedJob,
+  standardisation: Standardisation | undefined,
+): TrainingDataset {
+  if (!standardisation) return prepared.dataset;
+  const key = canonicalJson(standardisation);
+  if (prepared.standardised?.key !== key)
+    prepared.standardised = { key, dataset: standardiseDataset(prepared.dataset, standardisation) };
+  return prepared.standardised.dataset;
+}
+
 /** A run's parameters as a model to count correct predictions with (its card names what it reads). */
-function modelOf(spec: DpSgdSpec, schema: DatasetSchema, parameters: Float64Array): TrainedModel {
+function modelOf(
+  spec: DpSgdSpec,
+  schema: DatasetSchema,
+  parameters: Float64Array,
+  standardisation: Standardisation | undefined,
+): TrainedModel {
   return {
     parameters,
     card: {
+      ...(standardisation ? { standardisation } : {}),
       model: spec.model,
       features: schema.features,
       label: schema.label,
@@ -387,6 +472,8 @@ export async function trainFederatedDpSgd(options: {
   readonly offset?: number;
   /** Weights to start from (pre-trained on a public table) instead of a random initialisation. */
   readonly initialWeights?: Float64Array | undefined;
+  /** The job's released feature standardisation, sent with every step (the nodes apply it). */
+  readonly standardisation?: Standardisation | undefined;
   readonly onProgress?: (progress: TrainingProgress) => void;
   readonly signal?: AbortSignal;
   readonly random?: RandomSource;
@@ -422,6 +509,7 @@ export async function trainFederatedDpSgd(options: {
       step: offset + step,
       job: options.job,
       parameters: toBase64Url(new Uint8Array(parameters.buffer.slice(0))),
+      ...(options.standardisation ? { standardisation: options.standardisation } : {}),
     };
     const result = await secureAggregate(
       {
@@ -459,6 +547,7 @@ export async function trainFederatedDpSgd(options: {
       maxRowsPerPerson: options.maxRowsPerPerson ?? 1,
     },
     initialisedFrom: options.initialWeights === undefined ? ('random' as const) : ('given weights' as const),
+    ...(options.standardisation ? { standardisation: options.standardisation } : {}),
   };
   return { parameters, card, plan, dropouts };
 }

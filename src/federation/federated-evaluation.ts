@@ -25,17 +25,48 @@ import {
 } from '../dp/distributed-discrete-gaussian.ts';
 import { cryptoRandom, type RandomSource } from '../dp/random.ts';
 import { rationalValue, roundedUp } from '../dp/rational.ts';
+import type { Standardisation } from '../train/feature-standardisation.ts';
 import { fromBase64Url, toBase64Url } from './bytes.ts';
 import type { FederationShape } from './federated-dp-sgd.ts';
 import { SecAggRefusal } from './messages.ts';
 import { type AggregationOptions, type Dropout, secureAggregate } from './secagg-gateway.ts';
 
-export interface HeldOutReleasePlan {
-  /** 2 (correct, rows) for one model; k (correct per candidate) for a search. */
+/** A vector of integer sums over the nodes, each node adding its distributed discrete Gaussian share. */
+export interface NoisySumPlan {
   readonly length: number;
   readonly noise: DistributedGaussianPlan;
   readonly bits: number;
   readonly wrapProbability: number;
+}
+
+/** The held-out counts' plan: 2 coordinates (correct, rows) for one model, k for a search. */
+export type HeldOutReleasePlan = NoisySumPlan;
+
+/**
+ * σ_loc² for a vector of `length` integer sums of L2 sensitivity `l2Sensitivity` at ρ with the
+ * t − f guaranteed nodes' shares alone (KLS21 Prop. 14), and the least modulus that holds data of
+ * magnitude up to `maxAbsData` per coordinate plus every node's noise.
+ */
+export function planNoisySum(options: {
+  readonly rho: number;
+  readonly length: number;
+  readonly l2Sensitivity: number;
+  readonly maxAbsData: number;
+  readonly shape: FederationShape;
+}): NoisySumPlan {
+  const { rho, length, shape } = options;
+  const guaranteedParties = shape.threshold - shape.maxColludingNodes;
+  if (!(guaranteedParties >= 1)) throw new RangeError('threshold − max_colluding_nodes must be ≥ 1');
+  const noise = planDistributedGaussian(
+    { l2Sensitivity: roundedUp(options.l2Sensitivity), dimension: length, guaranteedParties },
+    rho,
+  );
+  const { bits, wrapProbability } = leastModulusBits({
+    dimension: length,
+    maxAbsData: options.maxAbsData,
+    totalVariance: shape.nodes * rationalValue(noise.localSigmaSquared),
+  });
+  return { length, noise, bits, wrapProbability };
 }
 
 /** ρ, the vector's length, the job's rows per person m and its public population N. */
@@ -46,31 +77,45 @@ export function planHeldOutRelease(options: {
   readonly populationSize: number;
   readonly shape: FederationShape;
 }): HeldOutReleasePlan {
-  const { rho, length, maxRowsPerPerson, populationSize, shape } = options;
-  const guaranteedParties = shape.threshold - shape.maxColludingNodes;
-  if (!(guaranteedParties >= 1)) throw new RangeError('threshold − max_colluding_nodes must be ≥ 1');
-  const noise = planDistributedGaussian(
-    { l2Sensitivity: roundedUp(maxRowsPerPerson * Math.sqrt(length)), dimension: length, guaranteedParties },
-    rho,
-  );
-  // Every count is at most the federation's rows, N·m (N public), plus the noise of all nodes.
-  const { bits, wrapProbability } = leastModulusBits({
-    dimension: length,
-    maxAbsData: populationSize * maxRowsPerPerson,
-    totalVariance: shape.nodes * rationalValue(noise.localSigmaSquared),
+  const { maxRowsPerPerson, length } = options;
+  // Every count is at most the federation's rows, N·m (N public).
+  return planNoisySum({
+    ...options,
+    l2Sensitivity: maxRowsPerPerson * Math.sqrt(length),
+    maxAbsData: options.populationSize * maxRowsPerPerson,
   });
-  return { length, noise, bits, wrapProbability };
 }
 
-/** One node's held-out counts plus its noise share, per coordinate. */
-export function heldOutContribution(
-  counts: readonly number[],
-  plan: HeldOutReleasePlan,
+/** One node's integer sums plus its noise share, per coordinate. */
+export function noisyContribution(
+  values: readonly number[],
+  plan: NoisySumPlan,
   random: RandomSource = cryptoRandom,
 ): number[] {
-  if (counts.length !== plan.length) throw new RangeError('held-out counts of the wrong length');
+  if (values.length !== plan.length) throw new RangeError('a contribution of the wrong length');
   const share = noiseShare(plan.noise.localSigmaSquared, plan.length, random);
-  return counts.map((count, i) => count + share[i]!);
+  return values.map((value, i) => value + share[i]!);
+}
+
+/** One secure aggregation of the nodes' noisy sums for `task`; fewer than t nodes: it aborts. */
+export async function aggregateNoisySum(options: {
+  readonly task: Record<string, unknown>;
+  readonly nodes: readonly string[];
+  readonly shape: FederationShape;
+  readonly aggregation: AggregationOptions;
+  readonly plan: NoisySumPlan;
+}): Promise<{ readonly noisySums: number[]; readonly dropouts: readonly Dropout[] }> {
+  const result = await secureAggregate(
+    {
+      nodes: options.nodes,
+      threshold: options.shape.threshold,
+      bits: options.plan.bits,
+      length: options.plan.length,
+      task: options.task,
+    },
+    options.aggregation,
+  );
+  return { noisySums: result.sum.toSignedIntegers(), dropouts: result.dropouts };
 }
 
 export interface HeldOutTask {
@@ -80,6 +125,8 @@ export interface HeldOutTask {
   readonly job: Record<string, unknown>;
   /** Each run's final parameters (one, or one per candidate), Float64 little-endian, base64url. */
   readonly parameters: readonly string[];
+  /** The job's released feature standardisation, when it has one. */
+  readonly standardisation?: Standardisation;
 }
 
 /** The parameter vectors of a held-out task, checked against each run's parameter count. */
@@ -100,7 +147,7 @@ export function heldOutParameters(task: HeldOutTask, counts: readonly number[]):
 
 /**
  * The gateway's held-out round, after the last training step (the job was charged for it before
- * the first): one secure aggregation of the nodes' noisy counts. Fewer than t nodes: it aborts.
+ * the first): one secure aggregation of the nodes' noisy counts.
  */
 export async function releaseHeldOut(options: {
   readonly jobId: string;
@@ -110,22 +157,18 @@ export async function releaseHeldOut(options: {
   readonly aggregation: AggregationOptions;
   readonly plan: HeldOutReleasePlan;
   readonly parameters: readonly Float64Array[];
+  readonly standardisation?: Standardisation | undefined;
 }): Promise<{ readonly noisyCounts: number[]; readonly dropouts: readonly Dropout[] }> {
   const task: HeldOutTask = {
     kind: 'held-out',
     jobId: options.jobId,
     job: options.job,
     parameters: options.parameters.map((p) => toBase64Url(new Uint8Array(p.buffer.slice(0)))),
+    ...(options.standardisation ? { standardisation: options.standardisation } : {}),
   };
-  const result = await secureAggregate(
-    {
-      nodes: options.nodes,
-      threshold: options.shape.threshold,
-      bits: options.plan.bits,
-      length: options.plan.length,
-      task: task as unknown as Record<string, unknown>,
-    },
-    options.aggregation,
-  );
-  return { noisyCounts: result.sum.toSignedIntegers(), dropouts: result.dropouts };
+  const { noisySums, dropouts } = await aggregateNoisySum({
+    ...options,
+    task: task as unknown as Record<string, unknown>,
+  });
+  return { noisyCounts: noisySums, dropouts };
 }

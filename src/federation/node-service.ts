@@ -89,7 +89,7 @@ function dispatchTasks(tasks: Readonly<Record<string, NodeTasks>>): NodeTasks {
 }
 
 export function createNodeService(options: NodeServiceOptions) {
-  // One instance for a job's steps and its held-out round: the round needs the persons held out then.
+  // One instance for all of a job's rounds: they share the persons the node held out at the first.
   const training = trainingTasks({
     policy: options.policy,
     db: options.db,
@@ -100,7 +100,12 @@ export function createNodeService(options: NodeServiceOptions) {
     options.nodeId,
     options.signingKey,
     directoryFromPolicy(options.policy),
-    dispatchTasks({ sql: sqlTasks(options), 'dp-sgd': training, 'held-out': training }),
+    dispatchTasks({
+      sql: sqlTasks(options),
+      standardise: training,
+      'dp-sgd': training,
+      'held-out': training,
+    }),
   );
   const community = options.policy.policy.federation!.nodes[options.nodeId]?.community;
   if (!community) throw new Error(`node "${options.nodeId}" is not in the policy's federation section`);

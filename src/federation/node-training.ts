@@ -12,7 +12,7 @@ import { readTrainingDataset } from '../jobs/training-dataset.ts';
 import { type Planner, TrainingRefusal, TrainingRequestSchema } from '../jobs/training-request.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
 import { splitByPerson } from '../train/split-by-person.ts';
-import { type DpSgdTask, dpSgdTasks } from './federated-dp-sgd.ts';
+import { dpSgdTasks } from './federated-dp-sgd.ts';
 import { SecAggRefusal } from './messages.ts';
 import type { NodeTasks } from './secagg-node.ts';
 
@@ -34,7 +34,7 @@ export function trainingTasks(options: {
     maxEpsilonPerJob: limits.max_epsilon_per_job,
     maxDeltaPerJob: limits.max_delta_per_job,
     ...(options.random ? { random: options.random } : {}),
-    load: async (task: DpSgdTask) => {
+    load: async (task) => {
       const { request, role, policy_version } = task.job as Record<string, unknown>;
       if (policy_version !== policy.version)
         throw new SecAggRefusal('the gateway holds another policy version');
@@ -51,16 +51,15 @@ export function trainingTasks(options: {
       const { federation: job } = resolved;
       if (!job) throw new SecAggRefusal('the job does not read node tables');
       const dataset = await readTrainingDataset(db, resolved, policy.policy);
-      const runs = job.runs.map((run) => run.spec);
-      if (!resolved.holdout || !job.heldOut) return { runs, privacy: resolved.plan, dataset };
+      const common = {
+        runs: job.runs.map((run) => run.spec),
+        privacy: resolved.plan,
+        ...(job.standardise ? { standardise: job.standardise } : {}),
+      };
+      if (!resolved.holdout || !job.heldOut) return { ...common, dataset };
       // The pooled person-keyed split, on this node's own persons, drawn once for the job.
       const { train, heldOut } = splitByPerson(dataset, resolved.holdout.fraction, options.random);
-      return {
-        runs,
-        privacy: resolved.plan,
-        dataset: train,
-        heldOut: { dataset: heldOut, plan: job.heldOut },
-      };
+      return { ...common, dataset: train, heldOut: { dataset: heldOut, plan: job.heldOut } };
     },
   });
 }

@@ -11,15 +11,25 @@ import {
   type FederatedDpSgdPlan,
   type FederationShape,
   planFederatedDpSgd,
+  type StandardiseTask,
   trainFederatedDpSgd,
 } from '../federation/federated-dp-sgd.ts';
 import {
+  aggregateNoisySum,
   type HeldOutReleasePlan,
+  type NoisySumPlan,
   planHeldOutRelease,
+  planNoisySum,
   releaseHeldOut,
 } from '../federation/federated-evaluation.ts';
 import type { AggregationOptions, Dropout } from '../federation/secagg-gateway.ts';
 import type { Policy, Role } from '../policy/schema.ts';
+import {
+  type Standardisation,
+  standardisationFromSums,
+  standardisationSensitivity,
+  standardisationSumBound,
+} from '../train/feature-standardisation.ts';
 import {
   createModelFor,
   type DpSgdSpec,
@@ -47,6 +57,8 @@ export interface FederatedJob {
   readonly runs: readonly FederatedRun[];
   /** With a holdout: how the nodes' held-out counts are noised and summed. */
   readonly heldOut?: HeldOutReleasePlan;
+  /** With `standardise`: how the nodes' standardisation sums are noised and summed, before training. */
+  readonly standardise?: NoisySumPlan;
   /** The communities whose nodes hold the table: each pays the job's full cost. */
   readonly communities: readonly string[];
   /** What each node re-plans the job from (with the policy version the gateway holds). */
@@ -87,10 +99,10 @@ function nodeTablesOf(policy: Policy, request: TrainingRequest): boolean {
       `${onNodes.join(', ')} live on community nodes and the other tables do not: a job reads one or the other`,
     );
   }
-  if (request.population_epsilon || request.standardise) {
+  if (request.population_epsilon) {
     throw new TrainingRefusal(
       'invalid_training',
-      'a job over node tables trains on a public population with bound scaling: population_epsilon and standardise are not federated',
+      'a job over node tables trains on the public population policy gives it: population_epsilon is not federated',
     );
   }
   return true;
@@ -127,12 +139,14 @@ function federatedTraining(
     }
   });
   const heldOut = resolved.holdout && heldOutRelease(policy, request, resolved, shape);
+  const standardise = resolved.standardise && standardisationRelease(policy, request, resolved, shape);
   const { dry_run: _, ...stored } = request;
   return {
     nodes,
     shape,
     runs,
     ...(heldOut ? { heldOut } : {}),
+    ...(standardise ? { standardise } : {}),
     communities: [...new Set(nodes.map((node) => federation.nodes[node]!.community))].sort(),
     job: { request: stored, role },
   };
@@ -169,6 +183,35 @@ function heldOutRelease(
 }
 
 /**
+ * The standardisation sums' noise plan at the ρ the job is charged: the pooled estimate's vector
+ * (feature-standardisation.ts: length 2d + 1, L2 sensitivity m·2^12·√(2d + 1)) summed over the
+ * nodes' training persons, each coordinate at most N·m·2^12.
+ */
+function standardisationRelease(
+  policy: Policy,
+  request: TrainingRequest,
+  resolved: ResolvedTraining,
+  shape: FederationShape,
+): NoisySumPlan {
+  const features = resolved.schema.features.length;
+  const m = resolved.maxRowsPerPerson;
+  try {
+    return planNoisySum({
+      rho: resolved.standardise!.loss.rho,
+      length: 2 * features + 1,
+      l2Sensitivity: standardisationSensitivity(features, m),
+      maxAbsData: standardisationSumBound(policy.tables[request.table]!.population! * m),
+      shape,
+    });
+  } catch {
+    throw new TrainingRefusal(
+      'invalid_training',
+      'the standardisation sums of this job do not fit the secure aggregation modulus at this ε: ask for a larger standardise ε',
+    );
+  }
+}
+
+/**
  * The gateway's side of a federated job, once it is charged: one secure aggregation per step of
  * each run, then, with a holdout, one of the held-out counts (paid for in the same charge).
  */
@@ -187,6 +230,7 @@ export async function trainOnNodes(
   const { federation } = resolved;
   const job = { ...federation.job, policy_version: options.policyVersion };
   const k = federation.runs.length;
+  const standardisation = federation.standardise && (await standardiseOnNodes(resolved, options, job));
   const trained = [];
   for (const [index, run] of federation.runs.entries()) {
     trained.push(
@@ -201,6 +245,7 @@ export async function trainOnNodes(
         privacy: resolved.plan,
         offset: index * resolved.stepsPerRun,
         initialWeights: options.initialWeights,
+        standardisation,
         onProgress: resolved.candidates
           ? (progress) => {
               const candidate: SearchProgress = { ...progress, candidate: index, candidates: k };
@@ -213,7 +258,7 @@ export async function trainOnNodes(
     );
   }
   const { released, evaluation, dropouts } = federation.heldOut
-    ? await evaluateOnNodes(resolved, trained, { ...options, job, plan: federation.heldOut })
+    ? await evaluateOnNodes(resolved, trained, { ...options, job, plan: federation.heldOut, standardisation })
     : { released: 0, evaluation: null, dropouts: undefined };
   const result = trained[released]!;
   const { plan } = federation.runs[released]!;
@@ -234,6 +279,15 @@ export async function trainOnNodes(
       granularity: plan.granularity,
       modulus_bits: plan.bits,
       wrap_probability: plan.wrapProbability,
+      ...(federation.standardise
+        ? {
+            standardisation: {
+              local_sigma: Math.sqrt(rationalValue(federation.standardise.noise.localSigmaSquared)),
+              modulus_bits: federation.standardise.bits,
+              wrap_probability: federation.standardise.wrapProbability,
+            },
+          }
+        : {}),
       ...(federation.heldOut
         ? {
             held_out: {
@@ -249,6 +303,27 @@ export async function trainOnNodes(
 }
 
 /**
+ * The first round of a job that standardises: the nodes' noisy sums over their training persons,
+ * then the pooled post-processing into each feature's mean and spread (released with the model).
+ */
+async function standardiseOnNodes(
+  resolved: ResolvedTraining & { readonly federation: FederatedJob },
+  options: { readonly jobId: string; readonly aggregation: AggregationOptions },
+  job: Record<string, unknown>,
+): Promise<Standardisation> {
+  const { federation } = resolved;
+  const task: StandardiseTask = { kind: 'standardise', jobId: options.jobId, job };
+  const { noisySums } = await aggregateNoisySum({
+    task: task as unknown as Record<string, unknown>,
+    nodes: federation.nodes,
+    shape: federation.shape,
+    aggregation: options.aggregation,
+    plan: federation.standardise!,
+  });
+  return standardisationFromSums(noisySums, resolved.schema.features.length);
+}
+
+/**
  * The held-out round: one model's noisy (correct, rows) as the pooled card shows them, or a
  * search's noisy correct counts and the argmax, the candidate released.
  */
@@ -260,6 +335,7 @@ async function evaluateOnNodes(
     readonly job: Record<string, unknown>;
     readonly aggregation: AggregationOptions;
     readonly plan: HeldOutReleasePlan;
+    readonly standardisation: Standardisation | undefined;
   },
 ): Promise<{ released: number; evaluation: Record<string, unknown>; dropouts: readonly Dropout[] }> {
   const { federation, holdout } = resolved;
@@ -271,6 +347,7 @@ async function evaluateOnNodes(
     aggregation: options.aggregation,
     plan: options.plan,
     parameters: trained.map((run) => run.parameters),
+    standardisation: options.standardisation,
   });
   const { epsilon } = holdout!;
   if (resolved.candidates) {

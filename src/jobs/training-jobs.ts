@@ -47,7 +47,7 @@ import {
   type ResolvedTraining,
   TrainingRefusal,
   type TrainingRequest,
-  zcdpDeltaOf,
+  zcdpPartsOf,
 } from './training-request.ts';
 
 /** A queued or running job whose heartbeat is older than this was cut off (by a restart or a crash). */
@@ -271,13 +271,21 @@ function trainingReleaseCost(resolved: ResolvedTraining): ReleaseCost {
   const rdp = resolved.candidates
     ? undefined
     : composeRdpCharges([dpSgdRdpCharge(resolved.plan), rdpChargeOf(resolved.losses.slice(1))]);
-  return releaseCost({
+  const parts = zcdpPartsOf(resolved);
+  const zcdpDelta = parts.reduce((sum, part) => sum + part.delta, 0);
+  const cost = releaseCost({
     losses: resolved.losses,
     mechanism: 'dp_sgd',
     ...(rdp ? { rdp } : {}),
     // The ρ parts (standardisation, federated held-out counts) are stated at their share of δ.
-    ...(zcdpDeltaOf(resolved) > 0 ? { zcdpDelta: zcdpDeltaOf(resolved) } : {}),
+    ...(zcdpDelta > 0 ? { zcdpDelta } : {}),
   });
+  if (parts.length < 2) return cost;
+  // Two ρ parts (a federated job's standardisation and held-out counts) are each stated at their
+  // own share of δ, as the job's cost states them; a basic ledger is charged their sum with the
+  // training's (basic composition, Dwork & Roth 2014, Thm. 3.16).
+  const stated = jobCost(resolved);
+  return { ...cost, approx: { epsilon: stated.epsilon, delta: stated.delta } };
 }
 
 /**

@@ -402,7 +402,7 @@ export async function resolveTraining(
   if (standardise) losses.push(standardise.loss);
   // The population count, when one is needed, counts against the job's limit too.
   const totalEpsilon =
-    lossesEpsilon(losses, zcdpParts({ standardise, holdout })) +
+    lossesEpsilon(losses, zcdpPartsOf({ standardise, holdout })) +
     (table.population ? 0 : (request.population_epsilon ?? 0));
   if (totalEpsilon > policy.limits.max_epsilon_per_job) {
     throw new TrainingRefusal(
@@ -521,8 +521,8 @@ function searchCostWith(
   };
 }
 
-/** The parts charged as ρ and stated at a share of δ. */
-function zcdpParts(parts: {
+/** A job's ρ parts (standardisation, federated held-out counts), each stated at its share of δ. */
+export function zcdpPartsOf(parts: {
   readonly standardise?: StandardisationPart | undefined;
   readonly holdout?: HeldOutPart | undefined;
 }): { readonly epsilon: number; readonly delta: number }[] {
@@ -530,11 +530,6 @@ function zcdpParts(parts: {
     ...(parts.standardise ? [parts.standardise] : []),
     ...(parts.holdout?.noise === 'distributed_gaussian' ? [parts.holdout.stated] : []),
   ];
-}
-
-/** The share of δ a job's ρ parts are stated at (what the ledger converts them at). */
-export function zcdpDeltaOf(resolved: ResolvedTraining): number {
-  return zcdpParts(resolved).reduce((sum, part) => sum + part.delta, 0);
 }
 
 export interface StandardisationPart {
@@ -595,13 +590,13 @@ async function planOrRefuse(plan: Planner, setting: PlanSetting): Promise<Privac
  */
 export function jobCost(resolved: ResolvedTraining) {
   const { plan, search, standardise } = resolved;
-  const epsilon = lossesEpsilon(resolved.losses, zcdpParts(resolved));
+  const epsilon = lossesEpsilon(resolved.losses, zcdpPartsOf(resolved));
   const trainingEpsilon = epsilon - (standardise?.epsilon ?? 0);
   const candidates = resolved.candidates?.length ?? 1;
   const training = plan;
   return {
     epsilon,
-    delta: plan.delta + zcdpDeltaOf(resolved),
+    delta: plan.delta + zcdpPartsOf(resolved).reduce((sum, part) => sum + part.delta, 0),
     accountant: plan.accountant,
     training: {
       epsilon: training.epsilon,

@@ -117,9 +117,24 @@ describe('federated held-out evaluation and search', () => {
     }
   });
 
-  it('refuses at no cost what federated jobs still do not do', async () => {
-    await expect(resolve({ standardise: { epsilon: 0.5 } })).rejects.toThrow(/standardise are not federated/);
-    await expect(resolve({ population_epsilon: 0.5 })).rejects.toThrow(/not federated/);
+  it('standardises from the nodes’ noisy sums, each ρ part at its own share of δ', async () => {
+    const job = await resolve({ steps: 20, holdout: HOLDOUT, standardise: { epsilon: 0.5 } });
+    const cost = jobCost(job);
+    const share = 1e-5 * HELD_OUT_DELTA_SHARE;
+    expect(job.plan.delta).toBeCloseTo(1e-5 - 2 * share, 18);
+    expect(cost.delta).toBeCloseTo(1e-5, 18);
+    expect(cost.standardisation).toMatchObject({ delta: share, rho: job.standardise!.loss.rho });
+    expect(cost.epsilon).toBeCloseTo(
+      job.plan.epsilon + job.standardise!.epsilon + job.holdout!.stated.epsilon,
+      12,
+    );
+    // The sums' shares: the two guaranteed nodes alone carry the pooled estimate's ρ.
+    const plan = job.federation!.standardise!;
+    expect(plan.length).toBe(2 * 30 + 1);
+    expect(distributedRho(plan.noise, rationalValue(plan.noise.localSigmaSquared))).toBeLessThanOrEqual(
+      job.standardise!.loss.rho,
+    );
+    await expect(resolve({ population_epsilon: 0.5 })).rejects.toThrow(/population_epsilon is not federated/);
   });
 
   it('a node answers the held-out round once, only with persons it held out before its first step', async () => {

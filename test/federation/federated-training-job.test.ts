@@ -161,7 +161,7 @@ describeEachDatabase(
       const priced = (await dry.json()) as { cost: { epsilon: number }; communities: { fits: boolean }[] };
       expect(priced.cost.epsilon).toBeLessThanOrEqual(3);
       expect(priced.communities.map((c) => c.fits)).toEqual([true, true, true]);
-      const refused = await post({ ...WDBC_REQUEST, standardise: { epsilon: 0.5 } });
+      const refused = await post({ ...WDBC_REQUEST, population_epsilon: 0.5 });
       expect(refused.status).toBe(422);
       expect(((await refused.json()) as { detail: string }).detail).toMatch(/not federated/);
       expect(await trainingCharges()).toBe(0);
@@ -333,6 +333,30 @@ describeEachDatabase(
       expect(testAccuracy(model)).toBeGreaterThan(0.8);
     }, 600_000);
 
+    it('standardises the features from the nodes’ noisy sums before training, and evaluates with them', async () => {
+      const rounds = held.length;
+      const { id, cost } = await startPriced({
+        ...HELD_OUT_JOB,
+        steps: 20,
+        epsilon: 1,
+        standardise: { epsilon: 1 },
+      });
+      const done = await finished(id);
+      expect(done.status).toBe('succeeded');
+      const model = await modelOf(done);
+      const { standardisation } = model.card;
+      expect(standardisation!.mean).toHaveLength(30);
+      expect(standardisation!.spread.every((s) => s >= 0.05)).toBe(true);
+      // δ splits into training, the standardisation's share and the held-out share (float sums).
+      expect(model.card.privacy).toMatchObject({ epsilon: cost.epsilon, delta: cost.delta });
+      expect(cost.delta).toBeCloseTo(1e-5, 18);
+      expect(model.card.evaluation.kind).toBe('held_out');
+      // Prediction applies the released estimate, as in training on the nodes.
+      expect(testAccuracy(model)).toBeGreaterThan(0.85);
+      // One standardisation round, 20 training rounds and one held-out round.
+      expect(held.length - rounds).toBe(22 * 5);
+    }, 600_000);
+
     it('fails the job, with its charge standing, when too few nodes are left to finish a round', async () => {
       const charges = await trainingCharges();
       stopAfter = { calls: 60, victims: ['node_hillcrest', 'node_lakeside'] };
@@ -350,7 +374,6 @@ describeEachDatabase(
       await Promise.all(['node_hillcrest', 'node_lakeside'].map(restart));
       stopAfter = undefined;
       stopAtHeldOut = ['node_lakeside'];
-      // Cheaper jobs: the communities' budgets have paid for the jobs above.
       const cheap = { ...HELD_OUT_JOB, steps: 10, epsilon: 1, holdout: { fraction: 0.2, epsilon: 0.5 } };
       const above = await startPriced(cheap);
       const survived = await finished(above.id);

@@ -92,7 +92,7 @@ access:
     },
     {
       name: 'budgets.yaml',
-      text: `budgets:\n${WDBC_COMMUNITIES.map((c) => `  ${c}: { epsilon: 10, delta: 1.0e-4 }`).join('\n')}\n`,
+      text: `budgets:\n${WDBC_COMMUNITIES.map((c) => `  ${c}: { epsilon: 40, delta: 1.0e-3 }`).join('\n')}\n`,
     },
     {
       name: 'tables.yaml',
