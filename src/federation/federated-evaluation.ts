@@ -1,4 +1,8 @@
 /**
+ * Integer sums over the nodes with distributed discrete Gaussian noise, for the rounds of a
+ * federated training job besides its steps: the DP standardisation sums (planned with the pooled
+ * estimate's vector and sensitivity, feature-standardisation.ts) and the held-out counts (below).
+ *
  * Held-out counts of a federated training job, summed over the nodes with distributed noise.
  *
  * Each node holds out its own persons by one Bernoulli(f) trial per person on its CSPRNG, as pooled

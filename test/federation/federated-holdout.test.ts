@@ -47,6 +47,17 @@ beforeAll(async () => {
   federation = await wdbcFederation({ threshold: 2 });
 });
 
+const ZEROS = Buffer.from(new Float64Array(31).buffer).toString('base64url');
+const session = (task: Record<string, unknown>, bits: number, length: number): SessionSpec => ({
+  protocol: 'dpgate-secagg/1',
+  nodes: WDBC_COMMUNITIES.map(nodeOf),
+  threshold: 2,
+  bits,
+  length,
+  nonce: 'AAAAAAAAAAAAAAAAAAAAAA',
+  task: { jobId: 'job', job: { id: 1 }, ...task },
+});
+
 /** Rényi divergence of order α between the law `pmf` shifted by `shift` and `pmf` itself. */
 function shiftedDivergence(pmf: Float64Array, shift: number, order: number): number {
   let sum = 0;
@@ -135,6 +146,46 @@ describe('federated held-out evaluation and search', () => {
       job.standardise!.loss.rho,
     );
     await expect(resolve({ population_epsilon: 0.5 })).rejects.toThrow(/population_epsilon is not federated/);
+
+    // A node answers the standardisation round once; then every step and the held-out round must
+    // carry a released standardisation of the right shape.
+    const rows = loadWdbc('train').slice(0, 90);
+    const node = dpSgdTasks({
+      load: async () => ({
+        runs: job.federation!.runs.map((run) => run.spec),
+        privacy: job.plan,
+        dataset: buildTrainingDataset({ rows: rows.slice(0, 72), schema: WDBC_SCHEMA }),
+        heldOut: {
+          dataset: buildTrainingDataset({ rows: rows.slice(72), schema: WDBC_SCHEMA }),
+          plan: job.federation!.heldOut!,
+        },
+        standardise: plan,
+      }),
+      shape: job.federation!.shape,
+      maxEpsilonPerJob: 5,
+      maxDeltaPerJob: 1e-5,
+    });
+    const round = session({ kind: 'standardise' }, plan.bits, plan.length);
+    await node.accept(round);
+    await expect(node.accept(round)).rejects.toThrow(/already answered/);
+    expect((await node.input(round)).toSignedIntegers()).toHaveLength(61);
+    const bits = job.federation!.runs[0]!.plan.bits;
+    await expect(
+      node.accept(session({ kind: 'dp-sgd', step: 1, parameters: ZEROS }, bits, 31)),
+    ).rejects.toThrow(/no valid standardisation/);
+    const wide = { mean: Array(30).fill(0), spread: Array(30).fill(0.01) };
+    await expect(
+      node.accept(session({ kind: 'dp-sgd', step: 1, parameters: ZEROS, standardisation: wide }, bits, 31)),
+    ).rejects.toThrow(/no valid standardisation/);
+    const released = { mean: Array(30).fill(0), spread: Array(30).fill(0.5) };
+    await node.accept(
+      session({ kind: 'dp-sgd', step: 1, parameters: ZEROS, standardisation: released }, bits, 31),
+    );
+    const heldOut = job.federation!.heldOut!;
+    // Its held-out persons were drawn at the standardisation round, before any step: it answers.
+    await node.accept(
+      session({ kind: 'held-out', parameters: [ZEROS], standardisation: released }, heldOut.bits, 2),
+    );
   });
 
   it('a node answers the held-out round once, only with persons it held out before its first step', async () => {
@@ -154,18 +205,9 @@ describe('federated held-out evaluation and search', () => {
         maxEpsilonPerJob: 5,
         maxDeltaPerJob: 1e-5,
       });
-    const session = (task: Record<string, unknown>, bits: number, length: number): SessionSpec => ({
-      protocol: 'dpgate-secagg/1',
-      nodes: WDBC_COMMUNITIES.map(nodeOf),
-      threshold: 2,
-      bits,
-      length,
-      nonce: 'AAAAAAAAAAAAAAAAAAAAAA',
-      task: { jobId: 'job', job: { id: 1 }, ...task },
-    });
-    const parameters = Buffer.from(new Float64Array(31).buffer).toString('base64url');
-    const step = (n: number) => session({ kind: 'dp-sgd', step: n, parameters }, job.runs[0]!.plan.bits, 31);
-    const evaluation = session({ kind: 'held-out', parameters: [parameters] }, job.heldOut!.bits, 2);
+    const step = (n: number) =>
+      session({ kind: 'dp-sgd', step: n, parameters: ZEROS }, job.runs[0]!.plan.bits, 31);
+    const evaluation = session({ kind: 'held-out', parameters: [ZEROS] }, job.heldOut!.bits, 2);
 
     const node = tasks();
     await expect(node.accept(evaluation)).rejects.toThrow(/holds no held-out persons/);
