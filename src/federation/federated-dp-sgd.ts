@@ -57,7 +57,7 @@ import {
   heldOutParameters,
   type NoisySumPlan,
   noisyContribution,
-} from './federated-evaluation.ts';
+} from './federated-noisy-sums.ts';
 import { SecAggRefusal, type SessionSpec } from './messages.ts';
 import { ModularVector } from './modular-vector.ts';
 import { type AggregationOptions, type Dropout, secureAggregate } from './secagg-gateway.ts';

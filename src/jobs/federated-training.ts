@@ -21,7 +21,7 @@ import {
   planHeldOutRelease,
   planNoisySum,
   releaseHeldOut,
-} from '../federation/federated-evaluation.ts';
+} from '../federation/federated-noisy-sums.ts';
 import type { AggregationOptions, Dropout } from '../federation/secagg-gateway.ts';
 import type { Policy, Role } from '../policy/schema.ts';
 import {
