@@ -8,12 +8,8 @@ import {
   dpSgdEpsilonByRdp,
   dpSgdSigma,
 } from '../dp/accounting/index.ts';
-import {
-  jobCost,
-  resolveTraining,
-  TrainingRefusal,
-  TrainingRequestSchema,
-} from '../jobs/training-request.ts';
+import { resolveJob } from '../jobs/federated-training.ts';
+import { jobCost, TrainingRefusal, TrainingRequestSchema } from '../jobs/training-request.ts';
 import { formatIssue } from '../policy/issues.ts';
 import { readPolicyDirectory } from '../policy/load-directory.ts';
 import { ROLES, type Role } from '../policy/schema.ts';
@@ -102,7 +98,8 @@ export function privacyCommand(): Command {
         });
       try {
         const { policy, version } = validation.snapshot;
-        const resolved = await resolveTraining(policy, options.role, parsed.data, {
+        // resolveJob: a job over node tables is priced as the federated job it runs as.
+        const resolved = await resolveJob(policy, options.role, parsed.data, {
           plan: async (setting) => planPrivacy(setting),
         });
         this.configureOutput().writeOut?.(

@@ -213,3 +213,21 @@ export function wrapAroundProbability(options: {
   if (totalVariance === 0) return 0;
   return Math.min(1, dimension * 2 * Math.exp(-(slack * slack) / (2 * totalVariance)));
 }
+
+/**
+ * The least modulus width, 16 to 53 bits, at which a sum wraps with probability at most
+ * `maxProbability` (`wrapAroundProbability`); throws when even 53 bits do not fit it.
+ */
+export function leastModulusBits(options: {
+  readonly dimension: number;
+  readonly maxAbsData: number;
+  readonly totalVariance: number;
+  readonly maxProbability?: number;
+}): { readonly bits: number; readonly wrapProbability: number } {
+  const maxProbability = options.maxProbability ?? 1e-12;
+  for (let bits = 16; bits <= 53; bits++) {
+    const wrapProbability = wrapAroundProbability({ ...options, bits });
+    if (wrapProbability <= maxProbability) return { bits, wrapProbability };
+  }
+  throw new RangeError('the sum does not fit 53 bits');
+}

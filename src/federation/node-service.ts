@@ -1,7 +1,7 @@
 /**
  * What `dpgate node` serves: the node side of secure aggregation over HTTP, and nothing else. It
  * answers only requests signed by the gateway named in policy, computes its input (a federated
- * query's measurements, or a training step's clipped gradient sum) from its own database with the
+ * query's measurements, a training step's clipped gradient sum, or a job's held-out counts) from its own database with the
  * same planning and rewrite the gateway uses, adds its own noise share and masks the result. No route returns a row, an unmasked aggregate or an un-noised value.
  */
 import { Hono } from 'hono';
@@ -89,18 +89,22 @@ function dispatchTasks(tasks: Readonly<Record<string, NodeTasks>>): NodeTasks {
 }
 
 export function createNodeService(options: NodeServiceOptions) {
+  // One instance for all of a job's rounds: they share the persons the node held out at the first.
+  const training = trainingTasks({
+    policy: options.policy,
+    db: options.db,
+    plan: options.plan ?? planInWorker,
+    ...(options.random ? { random: options.random } : {}),
+  });
   const node = new SecAggNode(
     options.nodeId,
     options.signingKey,
     directoryFromPolicy(options.policy),
     dispatchTasks({
       sql: sqlTasks(options),
-      'dp-sgd': trainingTasks({
-        policy: options.policy,
-        db: options.db,
-        plan: options.plan ?? planInWorker,
-        ...(options.random ? { random: options.random } : {}),
-      }),
+      standardise: training,
+      'dp-sgd': training,
+      'held-out': training,
     }),
   );
   const community = options.policy.policy.federation!.nodes[options.nodeId]?.community;

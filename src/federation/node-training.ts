@@ -2,7 +2,7 @@
  * Federated training on a node: the node re-resolves each job from the analyst's request under its
  * own copy of the policy (same planning, same SQL, same bounds as the gateway), refuses anything
  * the policy would refuse or that does not read node tables, and reads its own persons from its own
- * database, once per job.
+ * database, once per job; with a holdout it holds out its own persons as pooled training does.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
@@ -11,7 +11,8 @@ import { resolveJob } from '../jobs/federated-training.ts';
 import { readTrainingDataset } from '../jobs/training-dataset.ts';
 import { type Planner, TrainingRefusal, TrainingRequestSchema } from '../jobs/training-request.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
-import { type DpSgdTask, dpSgdTasks } from './federated-dp-sgd.ts';
+import { splitByPerson } from '../train/split-by-person.ts';
+import { dpSgdTasks } from './federated-dp-sgd.ts';
 import { SecAggRefusal } from './messages.ts';
 import type { NodeTasks } from './secagg-node.ts';
 
@@ -33,7 +34,7 @@ export function trainingTasks(options: {
     maxEpsilonPerJob: limits.max_epsilon_per_job,
     maxDeltaPerJob: limits.max_delta_per_job,
     ...(options.random ? { random: options.random } : {}),
-    load: async (task: DpSgdTask) => {
+    load: async (task) => {
       const { request, role, policy_version } = task.job as Record<string, unknown>;
       if (policy_version !== policy.version)
         throw new SecAggRefusal('the gateway holds another policy version');
@@ -47,12 +48,18 @@ export function trainingTasks(options: {
           throw error;
         },
       );
-      if (!resolved.federation) throw new SecAggRefusal('the job does not read node tables');
-      return {
-        spec: resolved.spec,
+      const { federation: job } = resolved;
+      if (!job) throw new SecAggRefusal('the job does not read node tables');
+      const dataset = await readTrainingDataset(db, resolved, policy.policy);
+      const common = {
+        runs: job.runs.map((run) => run.spec),
         privacy: resolved.plan,
-        dataset: await readTrainingDataset(db, resolved, policy.policy),
+        ...(job.standardise ? { standardise: job.standardise } : {}),
       };
+      if (!resolved.holdout || !job.heldOut) return { ...common, dataset };
+      // The pooled person-keyed split, on this node's own persons, drawn once for the job.
+      const { train, heldOut } = splitByPerson(dataset, resolved.holdout.fraction, options.random);
+      return { ...common, dataset: train, heldOut: { dataset: heldOut, plan: job.heldOut } };
     },
   });
 }

@@ -52,6 +52,7 @@ import {
   type ResolvedTraining,
   TrainingRefusal,
   type TrainingRequest,
+  zcdpPartsOf,
 } from './training-request.ts';
 
 /** A queued or running job whose heartbeat is older than this was cut off (by a restart or a crash). */
@@ -298,20 +299,28 @@ async function pretrain(db: Kysely<Database>, resolved: ResolvedTraining): Promi
 
 /**
  * What a job is charged (and what its dry run prices): an rdp ledger composes a run by its
- * subsampled-Gaussian curve and a standardisation by its ρ; a search keeps the curve its (ε, δ)
+ * subsampled-Gaussian curve and a standardisation (or federated held-out counts) by its ρ; a search keeps the curve its (ε, δ)
  * implies.
  */
 function trainingReleaseCost(resolved: ResolvedTraining): ReleaseCost {
   const rdp = resolved.candidates
     ? undefined
     : composeRdpCharges([dpSgdRdpCharge(resolved.plan), rdpChargeOf(resolved.losses.slice(1))]);
-  return releaseCost({
+  const parts = zcdpPartsOf(resolved);
+  const zcdpDelta = parts.reduce((sum, part) => sum + part.delta, 0);
+  const cost = releaseCost({
     losses: resolved.losses,
     mechanism: 'dp_sgd',
     ...(rdp ? { rdp } : {}),
-    // The standardisation's ρ is stated at its share of the job's δ.
-    ...(resolved.standardise ? { zcdpDelta: resolved.standardise.delta } : {}),
+    // The ρ parts (standardisation, federated held-out counts) are stated at their share of δ.
+    ...(zcdpDelta > 0 ? { zcdpDelta } : {}),
   });
+  if (parts.length < 2) return cost;
+  // Two ρ parts (a federated job's standardisation and held-out counts) are each stated at their
+  // own share of δ, as the job's cost states them; a basic ledger is charged their sum with the
+  // training's (basic composition, Dwork & Roth 2014, Thm. 3.16).
+  const stated = jobCost(resolved);
+  return { ...cost, approx: { epsilon: stated.epsilon, delta: stated.delta } };
 }
 
 /**
@@ -386,19 +395,16 @@ async function runJob(
         void beat(db, id, controller, progress);
       },
     };
+    // Pre-training reads a public table of the gateway's own database, for pooled and federated jobs.
+    const initialWeights = resolved.pretrain ? await pretrain(db, resolved) : undefined;
     const { result, evaluation, federation } = dataset
-      ? {
-          ...(await train(resolved, dataset, {
-            ...progress,
-            initialWeights: resolved.pretrain ? await pretrain(db, resolved) : undefined,
-          })),
-          federation: undefined,
-        }
+      ? { ...(await train(resolved, dataset, { ...progress, initialWeights })), federation: undefined }
       : await trainOnNodes(resolved as ResolvedJob & { federation: FederatedJob }, {
           ...progress,
           jobId: id,
           policyVersion: policy.version,
           aggregation: aggregation!,
+          initialWeights,
         });
     const cost = jobCost(resolved);
     const card = {

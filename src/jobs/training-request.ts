@@ -37,6 +37,7 @@ import {
   randomStoppingCost,
   type SearchCost,
   samplingRate,
+  scoreLoss,
   searchCost,
   searchTrainingSetting,
   standardisationLoss,
@@ -239,12 +240,8 @@ export interface ResolvedTraining {
   readonly spec: DpSgdSpec;
   /** The privacy plan of all training steps (k·T for a search). */
   readonly plan: PrivacyPlan;
-  /** Held-out persons and the ε of evaluating (or selecting) on them. */
-  readonly holdout?: {
-    readonly fraction: number;
-    readonly epsilon: number;
-    readonly evaluationLoss: PureLoss;
-  };
+  /** Held-out persons and the cost of evaluating (or selecting) on them. */
+  readonly holdout?: HeldOutPart;
   readonly candidates?: readonly Candidate[];
   /** With candidates: the search's cost by composition (training of all candidates and their scores). */
   readonly search?: SearchCost;
@@ -267,6 +264,23 @@ export interface ResolvedTraining {
   /** Everything the job will cost, charged up front: training and, with a holdout, evaluation. */
   readonly losses: readonly PrivacyLoss[];
   readonly communities: readonly string[];
+}
+
+/**
+ * How the held-out counts get their noise: discrete Laplace at the gateway (pooled, pure ε), or a
+ * distributed discrete Gaussian summed over the nodes (federated, ρ-zCDP stated at a share of δ).
+ */
+export type HeldOutNoise = 'discrete_laplace' | 'distributed_gaussian';
+
+export interface HeldOutPart {
+  readonly fraction: number;
+  /** The ε the request asked for the held-out part. */
+  readonly epsilon: number;
+  readonly noise: HeldOutNoise;
+  /** The whole held-out release's loss: the evaluation's two counts, or a search's k scores. */
+  readonly loss: PureLoss | ZcdpLoss;
+  /** The part's (ε, δ) in the job's total: the pure ε and δ = 0, or ρ stated at its share of δ. */
+  readonly stated: { readonly epsilon: number; readonly delta: number };
 }
 
 /** Why a training request is refused; `code` is stable. Never about data values. */
@@ -303,9 +317,12 @@ export async function resolveTraining(
   options: {
     readonly plan: Planner;
     readonly estimatedPopulation?: number | undefined;
+    /** Default `discrete_laplace`; a federated job's held-out counts are summed over the nodes. */
+    readonly heldOutNoise?: HeldOutNoise | undefined;
   },
 ): Promise<ResolvedTraining> {
   const { estimatedPopulation } = options;
+  const heldOutNoise = options.heldOutNoise ?? 'discrete_laplace';
   const sources = [request.table, ...(request.join ?? [])].map((name) => trainingSource(policy, role, name));
   if (new Set(sources.map((source) => source.name)).size !== sources.length) {
     throw new TrainingRefusal('invalid_training', 'a table is joined twice');
@@ -358,12 +375,14 @@ export async function resolveTraining(
     (rows, source) => rows * (source.policy.contributions?.max_rows_per_unit ?? 1),
     1,
   );
-  // Standardising takes its share of δ; training (and selection) is planned at the rest, and the
-  // two parts add up to δ (basic composition).
+  // Standardising takes its share of δ, and so do distributed-Gaussian held-out counts; training
+  // (and pure selection) is planned at the rest, and the parts add up to δ (basic composition).
   const standardise =
     request.standardise &&
     standardisationPart(request.standardise.epsilon, delta, features.length, maxRowsPerPerson);
-  const trainingDelta = delta - (standardise?.delta ?? 0);
+  const heldOutDelta =
+    request.holdout && heldOutNoise === 'distributed_gaussian' ? delta * HELD_OUT_DELTA_SHARE : 0;
+  const trainingDelta = delta - (standardise?.delta ?? 0) - heldOutDelta;
   const privacy =
     request.epsilon !== undefined
       ? { accountant: request.accountant, delta: trainingDelta, epsilon: request.epsilon }
@@ -390,20 +409,33 @@ export async function resolveTraining(
       throw new TrainingRefusal('invalid_training', `optimizer: ${(error as Error).message}`);
     }
   }
-  const holdout = request.holdout;
-  const selection = holdout
-    ? { kind: 'private' as const, epsilon: holdout.epsilon, maxRowsPerPerson }
-    : { kind: 'public' as const };
   const setting = candidates
     ? searchTrainingSetting({ candidates, sampling, steps, privacy })
     : { q: samplingRate(sampling), steps, privacy };
   const plan = await planOrRefuse(options.plan, setting);
+  const holdout =
+    request.holdout &&
+    heldOutPart({
+      ...request.holdout,
+      noise: heldOutNoise,
+      delta: heldOutDelta,
+      maxRowsPerPerson,
+      candidates: candidates?.length,
+    });
   const search = candidates
-    ? searchCost({ candidates, sampling, steps, privacy, selection }, plan)
+    ? searchCostWith({ candidates, sampling, steps, privacy }, plan, holdout!, maxRowsPerPerson)
     : undefined;
   const named = request.search?.method ?? 'cheaper';
+  // Random stopping is priced for scores with discrete Laplace noise drawn by the gateway; a job over
+  // node tables sums its scores over the nodes with a distributed Gaussian and searches by composition.
+  if (named === 'random_stopping' && holdout?.noise === 'distributed_gaussian') {
+    throw new TrainingRefusal(
+      'invalid_training',
+      'random stopping is not offered for jobs over node tables: search by composition',
+    );
+  }
   const randomStopping =
-    search && holdout
+    search && holdout?.noise === 'discrete_laplace'
       ? priceRandomStopping({
           required: named === 'random_stopping',
           pricing: {
@@ -427,17 +459,17 @@ export async function resolveTraining(
         (named === 'random_stopping' || (named === 'cheaper' && randomStopping.epsilon < search.epsilon))
       ? ('random_stopping' as const)
       : ('composition' as const);
-  const evaluationLoss = holdout ? privateEvaluationLoss(holdout.epsilon, maxRowsPerPerson) : undefined;
+  // Random stopping's one price covers its runs and their scores.
   const losses: PrivacyLoss[] =
     searchMethod === 'random_stopping'
       ? [{ kind: 'approx', epsilon: randomStopping!.epsilon, delta: randomStopping!.delta }]
       : [{ kind: 'approx', epsilon: plan.epsilon, delta: plan.delta }];
-  if (searchMethod === 'composition') losses.push({ kind: 'pure', epsilon: search!.selectionEpsilon });
-  else if (!search && evaluationLoss) losses.push(evaluationLoss);
+  if (holdout && searchMethod !== 'random_stopping') losses.push(holdout.loss);
   if (standardise) losses.push(standardise.loss);
   // The population count, when one is needed, counts against the job's limit too.
   const totalEpsilon =
-    lossesEpsilon(losses, standardise) + (table.population ? 0 : (request.population_epsilon ?? 0));
+    lossesEpsilon(losses, zcdpPartsOf({ standardise, holdout })) +
+    (table.population ? 0 : (request.population_epsilon ?? 0));
   if (totalEpsilon > policy.limits.max_epsilon_per_job) {
     throw new TrainingRefusal(
       'epsilon_too_large',
@@ -481,7 +513,7 @@ export async function resolveTraining(
     maxRowsPerPerson,
     spec,
     plan,
-    ...(holdout && evaluationLoss ? { holdout: { ...holdout, evaluationLoss } } : {}),
+    ...(holdout ? { holdout } : {}),
     ...(candidates && search ? { candidates, search, searchMethod } : {}),
     ...(randomStopping ? { randomStopping } : {}),
     ...(standardise ? { standardise } : {}),
@@ -496,6 +528,76 @@ export async function resolveTraining(
 
 /** The share of the job's δ that the standardisation's zCDP loss is stated at. */
 export const STANDARDISE_DELTA_SHARE = 0.1;
+
+/** The share of the job's δ at which a federated job's distributed-Gaussian held-out counts are stated. */
+export const HELD_OUT_DELTA_SHARE = 0.1;
+
+/**
+ * The held-out part's cost. Pooled: discrete Laplace, pure ε (the evaluation's two counts, or a
+ * search's k scores at ε/k each, basic composition). Federated: one vector of counts with a
+ * distributed discrete Gaussian, ρ = the largest whose CKS20 Cor. 13 ε at the δ share is at most
+ * the ε asked (the ledger is charged this ρ; the nodes' noise is planned to at most it).
+ */
+function heldOutPart(options: {
+  readonly fraction: number;
+  readonly epsilon: number;
+  readonly noise: HeldOutNoise;
+  readonly delta: number;
+  readonly maxRowsPerPerson: number;
+  readonly candidates: number | undefined;
+}): HeldOutPart {
+  const { fraction, epsilon, noise, delta, maxRowsPerPerson, candidates } = options;
+  if (noise === 'distributed_gaussian') {
+    const rho = zcdpBudget(epsilon, delta);
+    return {
+      fraction,
+      epsilon,
+      noise,
+      loss: { kind: 'zcdp', rho },
+      stated: { epsilon: zcdpToEpsilon(rho, delta), delta },
+    };
+  }
+  const loss: PureLoss = candidates
+    ? { kind: 'pure', epsilon: candidates * scoreLoss(epsilon / candidates, maxRowsPerPerson).epsilon }
+    : privateEvaluationLoss(epsilon, maxRowsPerPerson);
+  return { fraction, epsilon, noise, loss, stated: { epsilon: loss.epsilon, delta: 0 } };
+}
+
+/** A search's cost: its k·T-step training plan and the held-out part's k scores. */
+function searchCostWith(
+  setting: Parameters<typeof searchTrainingSetting>[0],
+  plan: PrivacyPlan,
+  holdout: HeldOutPart,
+  maxRowsPerPerson: number,
+): SearchCost {
+  const k = setting.candidates.length;
+  if (holdout.noise === 'discrete_laplace') {
+    return searchCost(
+      { ...setting, selection: { kind: 'private', epsilon: holdout.epsilon, maxRowsPerPerson } },
+      plan,
+    );
+  }
+  const { rho } = holdout.loss as ZcdpLoss;
+  return {
+    training: plan,
+    selectionEpsilon: holdout.stated.epsilon,
+    // One score alone: a coordinate of the vector, ρ/k (its sensitivity is 1/√k of the vector's).
+    scoreEpsilon: zcdpToEpsilon(rho / k, holdout.stated.delta),
+    epsilon: plan.epsilon + holdout.stated.epsilon,
+    delta: plan.delta + holdout.stated.delta,
+  };
+}
+
+/** A job's ρ parts (standardisation, federated held-out counts), each stated at its share of δ. */
+export function zcdpPartsOf(parts: {
+  readonly standardise?: StandardisationPart | undefined;
+  readonly holdout?: HeldOutPart | undefined;
+}): { readonly epsilon: number; readonly delta: number }[] {
+  return [
+    ...(parts.standardise ? [parts.standardise] : []),
+    ...(parts.holdout?.noise === 'distributed_gaussian' ? [parts.holdout.stated] : []),
+  ];
+}
 
 export interface StandardisationPart {
   readonly loss: ZcdpLoss;
@@ -524,11 +626,14 @@ function standardisationPart(
   return { loss, epsilon: zcdpToEpsilon(loss.rho, share), delta: share };
 }
 
-/** The job's ε from its losses: (ε, δ) and pure parts add, the standardisation at its δ share. */
-function lossesEpsilon(losses: readonly PrivacyLoss[], standardise: StandardisationPart | undefined): number {
+/** The job's ε from its losses: (ε, δ) and pure parts add, each ρ part at its δ share. */
+function lossesEpsilon(
+  losses: readonly PrivacyLoss[],
+  parts: readonly { readonly epsilon: number }[],
+): number {
   return (
     losses.reduce((sum, loss) => sum + (loss.kind === 'zcdp' ? 0 : loss.epsilon), 0) +
-    (standardise?.epsilon ?? 0)
+    parts.reduce((sum, part) => sum + part.epsilon, 0)
   );
 }
 
@@ -571,7 +676,7 @@ async function planOrRefuse(plan: Planner, setting: PlanSetting): Promise<Privac
  */
 export function jobCost(resolved: ResolvedTraining) {
   const { plan, search, standardise, randomStopping } = resolved;
-  const epsilon = lossesEpsilon(resolved.losses, standardise);
+  const epsilon = lossesEpsilon(resolved.losses, zcdpPartsOf(resolved));
   const trainingEpsilon = epsilon - (standardise?.epsilon ?? 0);
   const candidates = resolved.candidates?.length ?? 1;
   const stopped = resolved.searchMethod === 'random_stopping' ? randomStopping : undefined;
@@ -596,7 +701,7 @@ export function jobCost(resolved: ResolvedTraining) {
       };
   return {
     epsilon,
-    delta: training.delta + (standardise?.delta ?? 0),
+    delta: training.delta + zcdpPartsOf(resolved).reduce((sum, part) => sum + part.delta, 0),
     accountant: training.accountant,
     training,
     held_out: resolved.holdout

@@ -35,29 +35,31 @@ export interface Standardisation {
 }
 
 /** L2 sensitivity of the summed integer vector (see above). */
-function sensitivity(featureCount: number, maxRowsPerPerson: number): number {
+export function standardisationSensitivity(featureCount: number, maxRowsPerPerson: number): number {
   return maxRowsPerPerson * GRID * Math.sqrt(2 * featureCount + 1);
+}
+
+/** The most any coordinate of the summed vector can be for `rows` rows: each row adds at most 2^12. */
+export function standardisationSumBound(rows: number): number {
+  return rows * GRID;
 }
 
 function mechanism(rho: number, featureCount: number, maxRowsPerPerson: number, random?: RandomSource) {
   if (!(rho > 0 && Number.isFinite(rho))) throw new RangeError('rho must be > 0');
-  const delta = sensitivity(featureCount, maxRowsPerPerson);
+  const delta = standardisationSensitivity(featureCount, maxRowsPerPerson);
   return discreteGaussian({ sigma: delta / Math.sqrt(2 * rho), random: random ?? cryptoRandom });
 }
 
 /** What estimating at ρ costs: the mechanism's own loss (its σ is rounded up, so ρ' ≤ ρ). */
 export function standardisationLoss(rho: number, featureCount: number, maxRowsPerPerson: number): ZcdpLoss {
-  return mechanism(rho, featureCount, maxRowsPerPerson).loss(sensitivity(featureCount, maxRowsPerPerson));
+  return mechanism(rho, featureCount, maxRowsPerPerson).loss(
+    standardisationSensitivity(featureCount, maxRowsPerPerson),
+  );
 }
 
-/** The DP estimate of every feature's mean and spread over `dataset`'s persons, at ρ-zCDP. */
-export function estimateStandardisation(
-  dataset: TrainingDataset,
-  rho: number,
-  random: RandomSource = cryptoRandom,
-): Standardisation {
+/** The exact integer vector Σ_r v_r over the dataset's rows (length 2d + 1), before any noise. */
+export function standardisationSums(dataset: TrainingDataset): number[] {
   const d = dataset.featureCount;
-  const noise = mechanism(rho, d, dataset.maxRowsPerPerson, random);
   const sums = new Float64Array(2 * d + 1);
   for (let row = 0; row < dataset.rowCount; row++) {
     for (let j = 0; j < d; j++) {
@@ -68,7 +70,14 @@ export function estimateStandardisation(
     sums[2 * d]! += GRID;
   }
   // Integer sums below 2^53 (rows × 2^12), so the float additions above are exact.
-  const noisy = Array.from(sums, (sum) => noise.release(sum) / GRID);
+  return Array.from(sums);
+}
+
+/** The estimate from the noisy sums (post-processing; see the file comment). */
+export function standardisationFromSums(noisySums: readonly number[], featureCount: number): Standardisation {
+  const d = featureCount;
+  if (noisySums.length !== 2 * d + 1) throw new RangeError('standardisation sums of the wrong length');
+  const noisy = noisySums.map((sum) => sum / GRID);
   const count = Math.max(1, noisy[2 * d]!);
   const mean: number[] = [];
   const spread: number[] = [];
@@ -78,6 +87,32 @@ export function estimateStandardisation(
     spread.push(Math.max(MIN_SPREAD, Math.sqrt(Math.max(0, noisy[d + j]! / count - mu * mu))));
   }
   return { mean, spread };
+}
+
+/** The DP estimate of every feature's mean and spread over `dataset`'s persons, at ρ-zCDP. */
+export function estimateStandardisation(
+  dataset: TrainingDataset,
+  rho: number,
+  random: RandomSource = cryptoRandom,
+): Standardisation {
+  const noise = mechanism(rho, dataset.featureCount, dataset.maxRowsPerPerson, random);
+  return standardisationFromSums(
+    standardisationSums(dataset).map((sum) => noise.release(sum)),
+    dataset.featureCount,
+  );
+}
+
+/** Whether a standardisation received from elsewhere has the shape and ranges an estimate has. */
+export function isStandardisation(value: unknown, featureCount: number): value is Standardisation {
+  const { mean, spread } = (value ?? {}) as Partial<Standardisation>;
+  return (
+    Array.isArray(mean) &&
+    Array.isArray(spread) &&
+    mean.length === featureCount &&
+    spread.length === featureCount &&
+    mean.every((mu) => typeof mu === 'number' && mu >= -1 && mu <= 1) &&
+    spread.every((s) => typeof s === 'number' && Number.isFinite(s) && s >= MIN_SPREAD)
+  );
 }
 
 /** One bound-scaled row, standardised in place. */

@@ -42,6 +42,7 @@ export {
 } from './privacy-plan.ts';
 export {
   evaluatePrivately,
+  heldOutAccuracy,
   noisyCorrectCount,
   type PrivateEvaluation,
   privateEvaluationLoss,

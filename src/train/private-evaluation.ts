@@ -45,6 +45,11 @@ export function noisyCorrectCount(options: {
   return mechanism.release(countCorrect(model, heldOut));
 }
 
+/** The accuracy from the two noisy counts (post-processing): their ratio in [0, 1], 0 without rows. */
+export function heldOutAccuracy(noisyCorrect: number, noisyRows: number): number {
+  return noisyRows > 0 ? Math.min(1, Math.max(0, noisyCorrect / noisyRows)) : 0;
+}
+
 export function evaluatePrivately(options: {
   readonly model: TrainedModel;
   readonly heldOut: TrainingDataset;
@@ -57,11 +62,10 @@ export function evaluatePrivately(options: {
   const mechanism = discreteLaplace({ scale: sensitivity / epsilon, random: options.random ?? cryptoRandom });
   const noisyCorrect = mechanism.release(countCorrect(model, heldOut));
   const noisyRows = mechanism.release(heldOut.rowCount);
-  const ratio = noisyRows > 0 ? noisyCorrect / noisyRows : 0;
   return {
     noisyCorrect,
     noisyRows,
-    accuracy: Math.min(1, Math.max(0, ratio)),
+    accuracy: heldOutAccuracy(noisyCorrect, noisyRows),
     loss: mechanism.loss(sensitivity),
   };
 }

@@ -118,7 +118,7 @@ describe('federated DP-SGD on wdbc split across three community nodes', () => {
     expect(resolved.spec).toEqual(WDBC_LOGISTIC);
     expect(resolved.schema).toEqual(WDBC_SCHEMA);
     expect(resolved.communities).toEqual(['hillcrest', 'lakeside', 'riverside']);
-    const fed = resolved.federation!;
+    const fed = resolved.federation!.runs[0]!;
     expect(fed.plan.privacy).toBe(resolved.plan);
     expect(resolved.plan.epsilon).toBeLessThanOrEqual(3);
     // The two guaranteed nodes' shares (t = 2, f = 0) sum to at least the pooled grid noise
@@ -153,7 +153,7 @@ describe('federated DP-SGD on wdbc split across three community nodes', () => {
     const shape = { nodes: 3, threshold: 3, maxColludingNodes: 0 };
     const dataset = buildTrainingDataset({ rows: train.slice(0, 150), schema: WDBC_SCHEMA });
     const tasks = dpSgdTasks({
-      load: async (task) => ({ spec: task.job as unknown as typeof WDBC_LOGISTIC, dataset }),
+      load: async (task) => ({ runs: [task.job as unknown as typeof WDBC_LOGISTIC], dataset }),
       shape,
       maxEpsilonPerJob: 5,
       maxDeltaPerJob: 1e-5,

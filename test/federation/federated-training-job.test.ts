@@ -4,6 +4,7 @@
  * patients; the gateway, whose database holds no patient at all, runs the job through the same
  * `/v1/training-jobs` API as a pooled job: dry run, charge to every community before the first
  * round, public progress, a model card, and only securely aggregated, noised sums in its memory.
+ * Then a held-out evaluation and a hyperparameter search the same way, and nodes dropping out.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ import { type DatabaseKind, describeEachDatabase, openTestDatabase } from '../su
 import { type NodeProcess, startNode } from './node-processes.ts';
 import {
   loadCommunityPatients,
+  loadReferencePatients,
   nodeOf,
   WDBC_COMMUNITIES,
   WDBC_REQUEST,
@@ -52,11 +54,16 @@ describeEachDatabase(
     let federation: WdbcFederation;
     let t: Awaited<ReturnType<typeof createTestApp>>;
     const nodes = new Map<string, NodeProcess>();
+    /** What each node was started with, to start it again after a dropout test. */
+    const starts = new Map<string, () => Promise<NodeProcess>>();
+    const urls: Record<string, string> = {};
     const closers: (() => Promise<void>)[] = [];
     const held: HeldVector[] = [];
     const contacts: { node: string; trainingCharges: number }[] = [];
     /** Nodes to stop once the gateway has made this many calls (the dropout test sets it). */
     let stopAfter: { calls: number; victims: string[] } | undefined;
+    /** Nodes to stop when the gateway opens a job's held-out round. */
+    let stopAtHeldOut: string[] = [];
 
     const post = (body: unknown) =>
       t.app.request('/v1/training-jobs', {
@@ -76,6 +83,12 @@ describeEachDatabase(
           )
         ).rows[0]!.n,
       );
+    async function restart(id: string) {
+      await nodes.get(id)?.stop();
+      const node = await starts.get(id)!();
+      nodes.set(id, node);
+      urls[id] = node.url;
+    }
     async function finished(id: string) {
       for (let i = 0; i < 1200; i++) {
         const job = await get(`/v1/training-jobs/${id}`);
@@ -87,7 +100,7 @@ describeEachDatabase(
 
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'dpgate-federated-job-'));
-      federation = await wdbcFederation({ threshold: 2 });
+      federation = await wdbcFederation({ threshold: 2, reference: true });
       const policyDir = join(dir, 'policies');
       await mkdir(policyDir);
       for (const file of federation.files) await writeFile(join(policyDir, file.name), file.text);
@@ -98,10 +111,11 @@ describeEachDatabase(
           closers.push(store.close);
           const keyFile = join(dir, `${id}.jwk`);
           await writeFile(keyFile, JSON.stringify(federation.nodeKeys.get(id)!.privateJwk));
-          nodes.set(id, await startNode(id, keyFile, policyDir, store.env));
+          starts.set(id, () => startNode(id, keyFile, policyDir, store.env));
+          await restart(id);
         }),
       );
-      const transport = new HttpTransport(Object.fromEntries([...nodes].map(([id, n]) => [id, n.url])));
+      const transport = new HttpTransport(urls);
       const call = transport.call.bind(transport);
       let calls = 0;
       transport.call = async (node, message, timeout) => {
@@ -109,6 +123,9 @@ describeEachDatabase(
         if (contacts.length === 0) contacts.push({ node, trainingCharges: await trainingCharges() });
         if (stopAfter && calls >= stopAfter.calls) {
           await Promise.all(stopAfter.victims.map((victim) => nodes.get(victim)!.stop()));
+        }
+        if (stopAtHeldOut.length > 0 && JSON.stringify(message).includes('"kind":"held-out"')) {
+          await Promise.all(stopAtHeldOut.map((victim) => nodes.get(victim)!.stop()));
         }
         return call(node, message, timeout);
       };
@@ -127,6 +144,8 @@ describeEachDatabase(
           },
         },
       }));
+      // The gateway holds a public reference table (no private row) to pre-train on.
+      await loadReferencePatients(database().db, 60);
       await applyPolicy(database().db, federation.snapshot);
     }, 300_000);
 
@@ -142,7 +161,7 @@ describeEachDatabase(
       const priced = (await dry.json()) as { cost: { epsilon: number }; communities: { fits: boolean }[] };
       expect(priced.cost.epsilon).toBeLessThanOrEqual(3);
       expect(priced.communities.map((c) => c.fits)).toEqual([true, true, true]);
-      const refused = await post({ ...WDBC_REQUEST, holdout: { fraction: 0.2, epsilon: 0.5 } });
+      const refused = await post({ ...WDBC_REQUEST, population_epsilon: 0.5 });
       expect(refused.status).toBe(422);
       expect(((await refused.json()) as { detail: string }).detail).toMatch(/not federated/);
       expect(await trainingCharges()).toBe(0);
@@ -208,6 +227,136 @@ describeEachDatabase(
       expect(JSON.stringify(t.logs)).not.toMatch(/masked|limbs/);
     }, 600_000);
 
+    /** Starts a job and checks it is charged exactly its dry run; returns its id and cost. */
+    async function startPriced(request: Record<string, unknown>) {
+      const dry = (await (await post({ ...request, dry_run: true })).json()) as {
+        cost: { epsilon: number; delta: number };
+        communities: { would_charge: { epsilon: number; delta: number } }[];
+      };
+      const started = await post(request);
+      expect(started.status).toBe(202);
+      const job = (await started.json()) as { id: string; cost: unknown };
+      expect(job.cost).toEqual(dry.cost);
+      const charges = await sql<{ epsilon: number; delta: number }>`
+        select epsilon, delta from dpgate.charges where subject_id = ${job.id} order by community_id`.execute(
+        database().db,
+      );
+      // Each community is charged what the dry run said it would be, before the first round.
+      expect(charges.rows).toHaveLength(3);
+      charges.rows.forEach((row, i) => {
+        expect(Number(row.epsilon)).toBeCloseTo(dry.communities[i]!.would_charge.epsilon, 12);
+        expect(Number(row.delta)).toBeCloseTo(dry.communities[i]!.would_charge.delta, 18);
+      });
+      return { id: job.id, cost: dry.cost };
+    }
+    const modelOf = async (done: Record<string, unknown>) =>
+      (await get(done.model as string)) as {
+        weights: number[];
+        card: TrainedModel['card'] & {
+          evaluation: Record<string, unknown> & { kind: string };
+          federation: { held_out: { dropouts: string[]; local_sigma: number } };
+        };
+      };
+    const testAccuracy = (model: { weights: number[]; card: TrainedModel['card'] }) => {
+      const test = loadWdbc('test');
+      const predictions = predict({ parameters: Float64Array.from(model.weights), card: model.card }, test);
+      return (
+        predictions.filter((p, i) => p.kind === 'binary' && p.label === test[i]!.label).length / test.length
+      );
+    };
+    const HELD_OUT_JOB = { ...WDBC_REQUEST, steps: 30, holdout: { fraction: 0.2, epsilon: 2 } };
+
+    it('evaluates the model on held-out persons of every node, charged with the job', async () => {
+      const rounds = held.length;
+      const { id, cost } = await startPriced(HELD_OUT_JOB);
+      const done = await finished(id);
+      expect(done.status).toBe('succeeded');
+      expect(done.progress).toMatchObject({ step: 30, steps: 30, epsilonSpent: cost.epsilon });
+      const model = await modelOf(done);
+      expect(model.card.privacy).toMatchObject({ epsilon: cost.epsilon, delta: 1e-5 });
+      const { evaluation } = model.card;
+      expect(evaluation).toMatchObject({ kind: 'held_out', epsilon: 2 });
+      // About 0.2·455 = 91 held-out patients, each count with the noise of three shares.
+      expect(Math.abs((evaluation.noisy_rows as number) - 91)).toBeLessThan(40);
+      // The noisy held-out accuracy estimates what the model scores on wdbc's public test split.
+      expect(Math.abs((evaluation.accuracy as number) - testAccuracy(model))).toBeLessThan(0.25);
+      expect(model.card.federation.held_out.dropouts).toEqual([]);
+      // 30 training rounds and one held-out round, each only masked vectors and their sums.
+      expect(held.length - rounds).toBe(31 * 5);
+    }, 600_000);
+
+    it('searches three candidates on the nodes and releases the best on held-out persons', async () => {
+      const { id, cost } = await startPriced({
+        ...HELD_OUT_JOB,
+        steps: 20,
+        candidates: [
+          { model: { kind: 'logistic' } },
+          { model: { kind: 'logistic' }, optimizer: { kind: 'sgd', learning_rate: 0.01 } },
+          { model: { kind: 'mlp', hidden: [4] } },
+        ],
+      });
+      const done = await finished(id);
+      expect(done.status).toBe('succeeded');
+      expect(done.progress).toMatchObject({
+        step: 20,
+        candidate: 2,
+        candidates: 3,
+        epsilonSpent: cost.epsilon,
+      });
+      const model = await modelOf(done);
+      const { evaluation } = model.card;
+      expect(evaluation.kind).toBe('selection');
+      const scores = evaluation.noisy_correct as number[];
+      expect(scores).toHaveLength(3);
+      expect(evaluation.chosen).toBe(scores.indexOf(Math.max(...scores)));
+      expect(model.card.search).toEqual({ candidates: 3, epsilon: cost.epsilon, delta: cost.delta });
+      expect(model.card.privacy).toMatchObject({ epsilon: cost.epsilon, steps: 20 });
+      expect(testAccuracy(model)).toBeGreaterThan(0.8);
+    }, 600_000);
+
+    it('pre-trains free on the gateway’s public table, then fine-tunes on the nodes', async () => {
+      const fineTune = { ...WDBC_REQUEST, steps: 10, epsilon: 1 };
+      const plain = (await (await post({ ...fineTune, dry_run: true })).json()) as { cost: unknown };
+      const { id, cost } = await startPriced({
+        ...fineTune,
+        pretrain: { table: 'patients_reference', epochs: 2, batch_size: 16 },
+      });
+      // The public rows cost nothing: the job is priced as the private run alone.
+      expect(cost).toEqual(plain.cost);
+      const done = await finished(id);
+      expect(done.status).toBe('succeeded');
+      const model = await modelOf(done);
+      expect(model.card).toMatchObject({
+        initialisedFrom: 'given weights',
+        pretrained_on: 'patients_reference',
+      });
+      expect(testAccuracy(model)).toBeGreaterThan(0.8);
+    }, 600_000);
+
+    it('standardises the features from the nodes’ noisy sums before training, and evaluates with them', async () => {
+      const rounds = held.length;
+      const { id, cost } = await startPriced({
+        ...HELD_OUT_JOB,
+        steps: 20,
+        epsilon: 1,
+        standardise: { epsilon: 1 },
+      });
+      const done = await finished(id);
+      expect(done.status).toBe('succeeded');
+      const model = await modelOf(done);
+      const { standardisation } = model.card;
+      expect(standardisation!.mean).toHaveLength(30);
+      expect(standardisation!.spread.every((s) => s >= 0.05)).toBe(true);
+      // δ splits into training, the standardisation's share and the held-out share (float sums).
+      expect(model.card.privacy).toMatchObject({ epsilon: cost.epsilon, delta: cost.delta });
+      expect(cost.delta).toBeCloseTo(1e-5, 18);
+      expect(model.card.evaluation.kind).toBe('held_out');
+      // Prediction applies the released estimate, as in training on the nodes.
+      expect(testAccuracy(model)).toBeGreaterThan(0.85);
+      // One standardisation round, 20 training rounds and one held-out round.
+      expect(held.length - rounds).toBe(22 * 5);
+    }, 600_000);
+
     it('fails the job, with its charge standing, when too few nodes are left to finish a round', async () => {
       const charges = await trainingCharges();
       stopAfter = { calls: 60, victims: ['node_hillcrest', 'node_lakeside'] };
@@ -218,6 +367,28 @@ describeEachDatabase(
       expect(done.status).toBe('failed');
       expect(done.error).toBe('AggregationAborted');
       expect(done.model_id).toBeNull();
+      expect(await trainingCharges()).toBe(charges + 3);
+    }, 600_000);
+
+    it('finishes the held-out round above the threshold when a node drops out, and aborts it below', async () => {
+      await Promise.all(['node_hillcrest', 'node_lakeside'].map(restart));
+      stopAfter = undefined;
+      stopAtHeldOut = ['node_lakeside'];
+      const cheap = { ...HELD_OUT_JOB, steps: 10, epsilon: 1, holdout: { fraction: 0.2, epsilon: 0.5 } };
+      const above = await startPriced(cheap);
+      const survived = await finished(above.id);
+      expect(survived.status).toBe('succeeded');
+      expect((await modelOf(survived)).card.federation.held_out.dropouts).toEqual(['node_lakeside']);
+
+      // Two nodes train; one of them dies as the held-out round opens: fewer than t = 2 remain.
+      const charges = await trainingCharges();
+      stopAtHeldOut = ['node_hillcrest'];
+      const below = await startPriced(cheap);
+      const aborted = await finished(below.id);
+      expect(aborted.status).toBe('failed');
+      expect(aborted.error).toBe('AggregationAborted');
+      expect(aborted.model_id).toBeNull();
+      // The charge stands: the training rounds used the data; nothing was released uncharged.
       expect(await trainingCharges()).toBe(charges + 3);
     }, 600_000);
   },

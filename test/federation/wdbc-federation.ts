@@ -37,9 +37,14 @@ export const WDBC_REQUEST = {
   accountant: 'rdp',
 } as const;
 
-export async function wdbcFederation(
-  options: { threshold?: number; urls?: Record<string, string> } = {},
-): Promise<WdbcFederation> {
+interface WdbcPolicyOptions {
+  readonly threshold?: number;
+  readonly urls?: Record<string, string>;
+  /** Add a public table `patients_reference` (same columns), held by the gateway, to pre-train on. */
+  readonly reference?: boolean;
+}
+
+export async function wdbcFederation(options: WdbcPolicyOptions = {}): Promise<WdbcFederation> {
   const gateway = await generateSigningPair();
   const nodeKeys = new Map<string, SigningPair>();
   for (const community of WDBC_COMMUNITIES) nodeKeys.set(nodeOf(community), await generateSigningPair());
@@ -52,7 +57,7 @@ export async function wdbcFederation(
 export function wdbcPolicyFiles(
   gatewayKey: string,
   nodeKeys: ReadonlyMap<string, { publicKey: string }>,
-  options: { threshold?: number; urls?: Record<string, string> } = {},
+  options: WdbcPolicyOptions = {},
 ) {
   const features = WDBC_FEATURES.map(
     ({ name, lower, upper }) => `      ${name}: { type: real, bounds: [${lower}, ${upper}] }`,
@@ -62,6 +67,15 @@ export function wdbcPolicyFiles(
     const url = options.urls?.[id] ? `, url: "${options.urls[id]}"` : '';
     return `    ${id}: { community: ${community}, public_key: ${nodeKeys.get(id)!.publicKey}${url} }`;
   });
+  const tables = options.reference ? 'patients, patients_reference' : 'patients';
+  const reference = options.reference
+    ? `  patients_reference:
+    public: true
+    columns:
+      label: { type: int, public_values: [0, 1] }
+${features.join('\n')}
+`
+    : '';
   return [
     {
       name: 'commons.yaml',
@@ -72,13 +86,13 @@ limits:
   max_epsilon_per_job: 5
   max_delta_per_job: 1.0e-5
 access:
-  analyst: { tables: [patients] }
-  council: { tables: [patients] }
+  analyst: { tables: [${tables}] }
+  council: { tables: [${tables}] }
 `,
     },
     {
       name: 'budgets.yaml',
-      text: `budgets:\n${WDBC_COMMUNITIES.map((c) => `  ${c}: { epsilon: 10, delta: 1.0e-4 }`).join('\n')}\n`,
+      text: `budgets:\n${WDBC_COMMUNITIES.map((c) => `  ${c}: { epsilon: 40, delta: 1.0e-3 }`).join('\n')}\n`,
     },
     {
       name: 'tables.yaml',
@@ -90,7 +104,7 @@ access:
       community_id: { type: text, public_values: [${WDBC_COMMUNITIES.join(', ')}] }
       label: { type: int, public_values: [0, 1] }
 ${features.join('\n')}
-`,
+${reference}`,
     },
     {
       name: 'federation.yaml',
@@ -118,11 +132,28 @@ export function wdbcPatients(): (TableRow & { patient_id: number; community_id: 
 /** What a community operator does once: its own patients into its own database. */
 export async function loadCommunityPatients(db: Kysely<Database>, community: string): Promise<void> {
   const rows = wdbcPatients().filter((row) => row.community_id === community);
-  const columns = ['patient_id', 'community_id', 'label', ...WDBC_FEATURES.map((f) => f.name)];
+  await loadPatients(db, 'patients', rows, ['patient_id', 'community_id']);
+}
+
+/** wdbc test rows as the public `patients_reference` table of the gateway's own database. */
+export async function loadReferencePatients(db: Kysely<Database>, count: number): Promise<void> {
+  await loadPatients(db, 'patients_reference', loadWdbc('test').slice(0, count), []);
+}
+
+async function loadPatients(
+  db: Kysely<Database>,
+  table: string,
+  rows: readonly TableRow[],
+  keys: readonly ('patient_id' | 'community_id')[],
+): Promise<void> {
+  const columns = [...keys, 'label', ...WDBC_FEATURES.map((f) => f.name)];
+  const keyColumns = keys.map((key) =>
+    key === 'patient_id' ? 'patient_id integer primary key, ' : 'community_id text not null, ',
+  );
   await sql`create schema if not exists commons`.execute(db);
   await sql
     .raw(
-      `create table commons.patients (patient_id integer primary key, community_id text not null, label integer not null, ${WDBC_FEATURES.map((f) => `${f.name} double precision not null`).join(', ')})`,
+      `create table commons.${table} (${keyColumns.join('')}label integer not null, ${WDBC_FEATURES.map((f) => `${f.name} double precision not null`).join(', ')})`,
     )
     .execute(db);
   for (let i = 0; i < rows.length; i += 100) {
@@ -132,7 +163,7 @@ export async function loadCommunityPatients(db: Kysely<Database>, community: str
         (row) =>
           sql`(${sql.join(columns.map((column) => sql`${(row as Record<string, unknown>)[column]}`))})`,
       );
-    await sql`insert into commons.patients (${sql.join(columns.map((c) => sql.id(c)))}) values ${sql.join(values)}`.execute(
+    await sql`insert into ${sql.table(`commons.${table}`)} (${sql.join(columns.map((c) => sql.id(c)))}) values ${sql.join(values)}`.execute(
       db,
     );
   }
