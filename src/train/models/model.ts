@@ -89,8 +89,11 @@ export interface Model {
     label: number,
     gradient: Float64Array,
   ): void;
-  /** A block of up to `rowCapacity` rows for the batched per-person path (scratch allocated once). */
-  personBlock(rowCapacity: number): PersonBlock;
+  /**
+   * A block of up to `rowCapacity` rows for the batched per-person path (scratch allocated once),
+   * with WebAssembly SIMD kernels where available unless `simd` is false (same results either way).
+   */
+  personBlock(rowCapacity: number, simd?: boolean): PersonBlock;
   /** Probabilities (binary: of label 1; multiclass: of each class) or the scaled regression value. */
   predict(parameters: Float64Array, features: Float64Array, offset: number, output: Float64Array): void;
 }

@@ -19,7 +19,7 @@
  * for the 256-unit layers this reads the 0.5 MB weight matrix once per block instead of once per row.
  * Parameter layout as in dense-network.ts: per layer the weights [out][in] row-major, then the bias.
  */
-import { nearestInteger } from '../noisy-gradient-sum.ts';
+import { blockKernels, gridInteger, IDENTITY, RELU, TANH } from './block-kernels.ts';
 import type { PersonBlock } from './model.ts';
 import type { OutputHead } from './output-heads.ts';
 
@@ -35,17 +35,35 @@ export interface BlockShape {
   readonly head: OutputHead;
   readonly isRelu: boolean;
   readonly rowCapacity: number;
+  /** WebAssembly SIMD kernels (the default where available) or the JavaScript ones: same results. */
+  readonly simd?: boolean;
 }
 
 export function personBlock(shape: BlockShape): PersonBlock {
   const { layers, head, isRelu, rowCapacity } = shape;
   const depth = layers.length;
   const inputSize = layers[0]!.inputs;
+  const last = layers[depth - 1]!;
+  const parameterCount = last.biasOffset + last.outputs;
+  const unitsPerRow = layers.reduce((total, layer) => total + layer.outputs, 0);
+  // The buffers the kernels read and write: inputs, outputs and deltas, the accumulator, and the
+  // one-row persons' lists, scales and Σ k² (the i32 lists counted as doubles).
+  const kernels = blockKernels(
+    layers,
+    rowCapacity * (inputSize + 2 * unitsPerRow + 4) + parameterCount,
+    shape.simd,
+  );
   // inputs: the block's feature rows back to back; outputs[l]: layer l's output per row (after the
   // activation for hidden layers, the logits last); deltas[l]: ∂loss/∂(layer l's pre-activation).
-  const inputs = new Float64Array(rowCapacity * inputSize);
-  const outputs = layers.map((layer) => new Float64Array(rowCapacity * layer.outputs));
-  const deltas = layers.map((layer) => new Float64Array(rowCapacity * layer.outputs));
+  const inputs = kernels.doubles(rowCapacity * inputSize);
+  const outputs = layers.map((layer) => kernels.doubles(rowCapacity * layer.outputs));
+  const deltas = layers.map((layer) => kernels.doubles(rowCapacity * layer.outputs));
+  // The block's rounded contributions, added to the step's sum once per block.
+  const accumulator = kernels.doubles(parameterCount);
+  const oneRowRows = kernels.integers(rowCapacity);
+  const oneRowPersons = kernels.integers(rowCapacity);
+  const blockScales = kernels.doubles(rowCapacity);
+  const blockSquared = kernels.doubles(rowCapacity);
   const labels = new Float64Array(rowCapacity);
   // Person p owns rows personStart[p] … personStart[p + 1] − 1 of the block.
   const personStart = new Int32Array(rowCapacity + 1);
@@ -56,9 +74,10 @@ export function personBlock(shape: BlockShape): PersonBlock {
   const layerInput = (l: number): Float64Array => (l === 0 ? inputs : outputs[l - 1]!);
 
   const forward = (parameters: Float64Array): void => {
+    kernels.loadParameters(parameters);
     for (let l = 0; l < depth; l++) {
       const activation = l === depth - 1 ? IDENTITY : isRelu ? RELU : TANH;
-      linearForward(parameters, layers[l]!, layerInput(l), outputs[l]!, rows, activation);
+      kernels.forward(layers[l]!, layerInput(l), outputs[l]!, rows, activation);
     }
   };
 
@@ -99,90 +118,70 @@ export function personBlock(shape: BlockShape): PersonBlock {
     }
   };
 
-  // For one output unit: the one-row persons whose scaled δ is not zero (ReLU zeroes about half).
-  const activeScaled = new Float64Array(rowCapacity);
-  const activeSource = new Int32Array(rowCapacity);
-  const activePerson = new Int32Array(rowCapacity);
-
   /**
-   * r = round(scale_p·g_j) for every coordinate j of every person p's gradient g, added to `sum`, and
-   * Σ r² per person into `roundedSquared`. For each output unit, the one-row persons (nearly all of
-   * them) whose scaled δ is not zero go two at a time, sharing one load and store of the sum per
-   * coordinate (a zero δ contributes r = 0 everywhere, so skipping it adds nothing); a person with
-   * several rows goes through `emitPerson`.
+   * r = gridInteger(scale_p·g_j) for every coordinate j of every person p's gradient g, added to
+   * `sum`, and Σ r² per person into `roundedSquared`. The one-row persons (nearly all of them) go
+   * through the kernel, a layer at a time, skipping the output units whose scaled δ is zero (a zero
+   * δ contributes r = 0 everywhere); a person with several rows goes through `emitPerson`. The
+   * block's r are summed in `accumulator` first (integers: exact in any order), then added to `sum`.
    */
-  const emitAll = (sum: Float64Array, scales: Float64Array, roundedSquared: Float64Array): void => {
+  const emitAll = (scales: Float64Array, sum: Float64Array, roundedSquared: Float64Array): void => {
+    accumulator.fill(0);
+    let count = 0;
+    for (let p = 0; p < persons; p++) {
+      blockScales[p] = scales[p]!;
+      blockSquared[p] = 0;
+      const start = personStart[p]!;
+      // Scale 0 marks a person whose norm overflowed: they contribute nothing.
+      if (personStart[p + 1]! !== start + 1 || !(scales[p]! > 0)) continue;
+      oneRowRows[count] = start;
+      oneRowPersons[count] = p;
+      count++;
+    }
     for (let l = 0; l < depth; l++) {
-      const { inputs: width, outputs: units, weightOffset, biasOffset } = layers[l]!;
+      const layer = layers[l]!;
       const source = layerInput(l);
-      const delta = deltas[l]!;
-      for (let o = 0; o < units; o++) {
-        const row = weightOffset + o * width;
-        const bias = biasOffset + o;
-        let active = 0;
-        for (let p = 0; p < persons; p++) {
-          const start = personStart[p]!;
-          if (personStart[p + 1]! !== start + 1) {
-            roundedSquared[p] =
-              roundedSquared[p]! +
-              emitPerson(sum, row, bias, source, width, delta, units, o, p, scales[p]!, 0);
-            continue;
-          }
-          const scale = scales[p]!;
-          const d = delta[start * units + o]! * scale;
-          // Scale 0 marks a person whose norm overflowed: they contribute nothing.
-          if (d === 0 || !(scale > 0)) continue;
-          activeScaled[active] = d;
-          activeSource[active] = start * width;
-          activePerson[active] = p;
-          active++;
-        }
-        let a = 0;
-        for (; a + 1 < active; a += 2) {
-          const d0 = activeScaled[a]!;
-          const d1 = activeScaled[a + 1]!;
-          const x0 = activeSource[a]!;
-          const x1 = activeSource[a + 1]!;
-          const b0 = nearestInteger(d0);
-          const b1 = nearestInteger(d1);
-          sum[bias] = sum[bias]! + (b0 + b1);
-          let s0 = b0 * b0;
-          let s1 = b1 * b1;
-          for (let i = 0; i < width; i++) {
-            const k0 = nearestInteger(d0 * source[x0 + i]!);
-            const k1 = nearestInteger(d1 * source[x1 + i]!);
-            sum[row + i] = sum[row + i]! + (k0 + k1);
-            s0 += k0 * k0;
-            s1 += k1 * k1;
-          }
-          const p0 = activePerson[a]!;
-          const p1 = activePerson[a + 1]!;
-          roundedSquared[p0] = roundedSquared[p0]! + s0;
-          roundedSquared[p1] = roundedSquared[p1]! + s1;
-        }
-        if (a < active) {
-          const d0 = activeScaled[a]!;
-          const x0 = activeSource[a]!;
-          const b0 = nearestInteger(d0);
-          sum[bias] = sum[bias]! + b0;
-          let s0 = b0 * b0;
-          for (let i = 0; i < width; i++) {
-            const k0 = nearestInteger(d0 * source[x0 + i]!);
-            sum[row + i] = sum[row + i]! + k0;
-            s0 += k0 * k0;
-          }
-          const p0 = activePerson[a]!;
-          roundedSquared[p0] = roundedSquared[p0]! + s0;
-        }
+      kernels.emitOneRow(
+        layer,
+        source,
+        deltas[l]!,
+        accumulator,
+        count,
+        oneRowRows,
+        oneRowPersons,
+        blockScales,
+        blockSquared,
+      );
+      const { inputs: width, outputs: units, weightOffset, biasOffset } = layer;
+      for (let p = 0; p < persons; p++) {
+        if (personStart[p + 1]! === personStart[p]! + 1) continue;
+        for (let o = 0; o < units; o++)
+          blockSquared[p] =
+            blockSquared[p]! +
+            emitPerson(
+              accumulator,
+              weightOffset + o * width,
+              biasOffset + o,
+              source,
+              width,
+              deltas[l]!,
+              units,
+              o,
+              p,
+              scales[p]!,
+              0,
+            );
       }
     }
+    for (let j = 0; j < parameterCount; j++) sum[j] = sum[j]! + accumulator[j]!;
+    for (let p = 0; p < persons; p++) roundedSquared[p] = blockSquared[p]!;
   };
 
   /**
    * Person p's rounded coordinates for output o of one layer (its weight row and bias): r =
-   * round(Σ_rows scale·δ·a), the rows summed before rounding. With shrink = 0 adds r to `sum` and
-   * returns Σ r²; otherwise replaces r by trunc(r·shrink). The operations are those of `emitAll` for
-   * a one-row person (0 + x = x), so the same r come out bit for bit.
+   * gridInteger(Σ_rows scale·δ·a), the rows summed before rounding. With shrink = 0 adds r to `sum`
+   * and returns Σ r²; otherwise replaces r by trunc(r·shrink). The operations are those of the
+   * kernels for a one-row person (0 + x = x), so the same r come out bit for bit.
    */
   const emitPerson = (
     sum: Float64Array,
@@ -209,13 +208,13 @@ export function personBlock(shape: BlockShape): PersonBlock {
       b += d;
     }
     if (!nonZero) return 0;
-    const rb = nearestInteger(b);
+    const rb = gridInteger(b);
     let squared = rb * rb;
     sum[bias] = shrink === 0 ? sum[bias]! + rb : sum[bias]! - rb + Math.trunc(rb * shrink);
     for (let i = 0; i < width; i++) {
       let x = 0;
       for (let r = start; r < end; r++) x += delta[r * units + o]! * scale * source[r * width + i]!;
-      const k = nearestInteger(x);
+      const k = gridInteger(x);
       squared += k * k;
       sum[row + i] = shrink === 0 ? sum[row + i]! + k : sum[row + i]! - k + Math.trunc(k * shrink);
     }
@@ -274,79 +273,9 @@ export function personBlock(shape: BlockShape): PersonBlock {
       backward(parameters);
       ghostNorms();
     },
-    addRounded: (scales, sum, roundedSquared) => {
-      roundedSquared.fill(0, 0, persons);
-      emitAll(sum, scales, roundedSquared);
-    },
+    addRounded: emitAll,
     shrinkRounded: (person, scale, shrink, sum) => emitShrunk(sum, person, scale, shrink),
   };
-}
-
-/**
- * target[r][o] = f(bias[o] + Σ_i W[o][i]·source[r][i]) for the block's rows (f the activation for a
- * hidden layer, the identity for the logits). Four weight rows at a time stay in cache while every
- * block row streams past them, and each input load feeds four products; each sum runs over i in
- * order, as the one-row forward pass does.
- */
-function linearForward(
-  parameters: Float64Array,
-  layer: DenseLayer,
-  source: Float64Array,
-  target: Float64Array,
-  rows: number,
-  activation: Activation,
-): void {
-  const { inputs: width, outputs: units, weightOffset, biasOffset } = layer;
-  let o = 0;
-  for (; o + 3 < units; o += 4) {
-    const w0 = weightOffset + o * width;
-    const w1 = w0 + width;
-    const w2 = w1 + width;
-    const w3 = w2 + width;
-    const b0 = parameters[biasOffset + o]!;
-    const b1 = parameters[biasOffset + o + 1]!;
-    const b2 = parameters[biasOffset + o + 2]!;
-    const b3 = parameters[biasOffset + o + 3]!;
-    for (let r = 0; r < rows; r++) {
-      const x = r * width;
-      let s0 = b0;
-      let s1 = b1;
-      let s2 = b2;
-      let s3 = b3;
-      for (let i = 0; i < width; i++) {
-        const a = source[x + i]!;
-        s0 += parameters[w0 + i]! * a;
-        s1 += parameters[w1 + i]! * a;
-        s2 += parameters[w2 + i]! * a;
-        s3 += parameters[w3 + i]! * a;
-      }
-      const t = r * units + o;
-      target[t] = activated(s0, activation);
-      target[t + 1] = activated(s1, activation);
-      target[t + 2] = activated(s2, activation);
-      target[t + 3] = activated(s3, activation);
-    }
-  }
-  for (; o < units; o++) {
-    const w = weightOffset + o * width;
-    const b = parameters[biasOffset + o]!;
-    for (let r = 0; r < rows; r++) {
-      const x = r * width;
-      let sum = b;
-      for (let i = 0; i < width; i++) sum += parameters[w + i]! * source[x + i]!;
-      target[r * units + o] = activated(sum, activation);
-    }
-  }
-}
-
-/** What a layer applies to its sums: the logits are left as they are. */
-type Activation = typeof IDENTITY | typeof RELU | typeof TANH;
-const IDENTITY = 0;
-const RELU = 1;
-const TANH = 2;
-
-function activated(z: number, activation: Activation): number {
-  return activation === RELU ? Math.max(z, 0) : activation === TANH ? Math.tanh(z) : z;
 }
 
 /** back[r][i] = Σ_o δ[r][o]·W[o][i] for the block's rows, two rows per weight load. */

@@ -1,0 +1,458 @@
+/**
+ * The two hot loops of the person-block path (person-block.ts), in WebAssembly SIMD when the runtime
+ * has it and in plain JavaScript otherwise, with the same result bit for bit:
+ *  - `forward`: one dense layer over the block's rows, z = b + Σ_i W[o][i]·a[i] summed over i in
+ *    order, then ReLU as Math.max(z, 0) (tanh is applied by JavaScript after either kernel). The SIMD
+ *    kernel puts two output units in the two f64x2 lanes, each lane summing in the same order with the
+ *    same separate multiply and add, so every z is the double JavaScript computes. It reads the
+ *    weights transposed ([in][out], made once per block by `loadParameters`), so that one load
+ *    fetches W[o][i] and W[o + 1][i].
+ *  - `emitOneRow`: for one layer, every one-row person's rounded, scaled gradient coordinates
+ *    k = gridInteger(d·a_i) (d = δ_o·scale_p, the bias's k = gridInteger(d)) added into an
+ *    accumulator, and Σ k² into the person's entry of `roundedSquared`, the even and odd coordinates
+ *    summed apart and joined as b² + (even + odd) in both kernels, so the sums agree even beyond 2^53.
+ *
+ * `gridInteger` is the nearest integer (ties to even), clamped to ±2^22: f64x2.nearest agrees with
+ * `nearestInteger` (noisy-gradient-sum.ts) wherever |x| < 2^51, and beyond that both clamp to the same
+ * end; NaN clamps to +2^22, as f64x2.pmin(2^22, NaN) does. A clamped coordinate is over every Δ the
+ * grid uses (Δ = 2^k + √d/2 < 2^21 for k ≤ 20 and d < 2^40), so its person's Σ k² exceeds the bound
+ * and the exact check shrinks the whole contribution: the clamp changes no contribution that is
+ * kept, and it keeps NaN and infinities, which could not be taken back out, out of the sum.
+ *
+ * The module is assembled here (wasm-assembler.ts) and compiled once, synchronously; a runtime
+ * without WebAssembly SIMD gets the JavaScript kernels.
+ */
+import { nearestInteger } from '../noisy-gradient-sum.ts';
+import type { DenseLayer } from './person-block.ts';
+import {
+  type Code,
+  F64,
+  I32,
+  ifThen,
+  op,
+  V128,
+  type WasmFunction,
+  wasmModule,
+  whileLoop,
+} from './wasm-assembler.ts';
+
+/** |k| ≤ 2^22 for every rounded coordinate (see above). */
+export const GRID_INTEGER_LIMIT = 2 ** 22;
+
+/** The nearest integer to x, clamped to ±GRID_INTEGER_LIMIT, NaN to +GRID_INTEGER_LIMIT. */
+export function gridInteger(x: number): number {
+  const k = nearestInteger(x);
+  const below = k < GRID_INTEGER_LIMIT ? k : GRID_INTEGER_LIMIT;
+  return below > -GRID_INTEGER_LIMIT ? below : -GRID_INTEGER_LIMIT;
+}
+
+export const IDENTITY = 0;
+export const RELU = 1;
+export const TANH = 2;
+/** What a layer applies to its sums: the logits are left as they are. */
+export type Activation = typeof IDENTITY | typeof RELU | typeof TANH;
+
+export interface BlockKernels {
+  readonly simd: boolean;
+  /** A zeroed buffer the kernels can address (carved from the module's memory when SIMD). */
+  doubles(length: number): Float64Array;
+  integers(length: number): Int32Array;
+  /** The parameters the next `forward` calls use. */
+  loadParameters(parameters: Float64Array): void;
+  forward(layer: DenseLayer, source: Float64Array, target: Float64Array, rows: number, activation: Activation): void;
+  /**
+   * For `count` one-row persons (their row rowList[j], person personList[j]) and every output o of
+   * `layer`: d = delta[row][o]·scales[person]; when d ≠ 0, adds gridInteger(d) to the bias entry and
+   * gridInteger(d·source[row][i]) to the weight entries of `accumulator` (the parameter layout), and
+   * their Σ k² to roundedSquared[person].
+   */
+  emitOneRow(
+    layer: DenseLayer,
+    source: Float64Array,
+    delta: Float64Array,
+    accumulator: Float64Array,
+    count: number,
+    rowList: Int32Array,
+    personList: Int32Array,
+    scales: Float64Array,
+    roundedSquared: Float64Array,
+  ): void;
+}
+
+/**
+ * Kernels for a network of these layers, with room for `capacity` doubles of buffers besides the
+ * transposed weights (each buffer rounded up to 16 bytes).
+ */
+export function blockKernels(
+  layers: readonly DenseLayer[],
+  capacity: number,
+  simd = simdAvailable(),
+): BlockKernels {
+  return simd ? wasmKernels(layers, capacity) : javascriptKernels();
+}
+
+function javascriptKernels(): BlockKernels {
+  let parameters: Float64Array = new Float64Array(0);
+  return {
+    simd: false,
+    doubles: (length) => new Float64Array(length),
+    integers: (length) => new Int32Array(length),
+    loadParameters: (values) => {
+      parameters = values;
+    },
+    forward: (layer, source, target, rows, activation) =>
+      linearForward(parameters, layer, source, target, rows, activation),
+    emitOneRow: (layer, source, delta, accumulator, count, rowList, personList, scales, roundedSquared) => {
+      const { inputs: width, outputs: units, weightOffset, biasOffset } = layer;
+      for (let o = 0; o < units; o++) {
+        const row = weightOffset + o * width;
+        for (let j = 0; j < count; j++) {
+          const r = rowList[j]!;
+          const p = personList[j]!;
+          const d = delta[r * units + o]! * scales[p]!;
+          if (d === 0) continue;
+          const b = gridInteger(d);
+          accumulator[biasOffset + o] = accumulator[biasOffset + o]! + b;
+          const x = r * width;
+          let even = 0;
+          let odd = 0;
+          let i = 0;
+          for (; i + 1 < width; i += 2) {
+            const k0 = gridInteger(d * source[x + i]!);
+            const k1 = gridInteger(d * source[x + i + 1]!);
+            accumulator[row + i] = accumulator[row + i]! + k0;
+            accumulator[row + i + 1] = accumulator[row + i + 1]! + k1;
+            even += k0 * k0;
+            odd += k1 * k1;
+          }
+          if (i < width) {
+            const k = gridInteger(d * source[x + i]!);
+            accumulator[row + i] = accumulator[row + i]! + k;
+            even += k * k;
+          }
+          roundedSquared[p] = roundedSquared[p]! + (b * b + (even + odd));
+        }
+      }
+    },
+  };
+}
+
+/**
+ * target[r][o] = f(bias[o] + Σ_i W[o][i]·source[r][i]) for the block's rows, each sum over i in
+ * order (the JavaScript kernel; four weight rows at a time stay in cache while the rows stream past).
+ */
+function linearForward(
+  parameters: Float64Array,
+  layer: DenseLayer,
+  source: Float64Array,
+  target: Float64Array,
+  rows: number,
+  activation: Activation,
+): void {
+  const { inputs: width, outputs: units, weightOffset, biasOffset } = layer;
+  let o = 0;
+  for (; o + 3 < units; o += 4) {
+    const w0 = weightOffset + o * width;
+    const w1 = w0 + width;
+    const w2 = w1 + width;
+    const w3 = w2 + width;
+    const b0 = parameters[biasOffset + o]!;
+    const b1 = parameters[biasOffset + o + 1]!;
+    const b2 = parameters[biasOffset + o + 2]!;
+    const b3 = parameters[biasOffset + o + 3]!;
+    for (let r = 0; r < rows; r++) {
+      const x = r * width;
+      let s0 = b0;
+      let s1 = b1;
+      let s2 = b2;
+      let s3 = b3;
+      for (let i = 0; i < width; i++) {
+        const a = source[x + i]!;
+        s0 += parameters[w0 + i]! * a;
+        s1 += parameters[w1 + i]! * a;
+        s2 += parameters[w2 + i]! * a;
+        s3 += parameters[w3 + i]! * a;
+      }
+      const t = r * units + o;
+      target[t] = activated(s0, activation);
+      target[t + 1] = activated(s1, activation);
+      target[t + 2] = activated(s2, activation);
+      target[t + 3] = activated(s3, activation);
+    }
+  }
+  for (; o < units; o++) {
+    const w = weightOffset + o * width;
+    const b = parameters[biasOffset + o]!;
+    for (let r = 0; r < rows; r++) {
+      const x = r * width;
+      let sum = b;
+      for (let i = 0; i < width; i++) sum += parameters[w + i]! * source[x + i]!;
+      target[r * units + o] = activated(sum, activation);
+    }
+  }
+}
+
+function activated(z: number, activation: Activation): number {
+  return activation === RELU ? Math.max(z, 0) : activation === TANH ? Math.tanh(z) : z;
+}
+
+/** The part of the WebAssembly API used here (typed by hand: the project's `lib` has none). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer };
+  Instance: new (module: object, imports: object) => { readonly exports: object };
+}
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+let compiled: object | null | undefined;
+
+/** The kernels' module, or null where WebAssembly (or its SIMD) is missing or may not compile. */
+function kernelModule(): object | null {
+  if (compiled === undefined) {
+    try {
+      const bytes = wasmModule([FORWARD, EMIT_ONE_ROW], 1);
+      compiled = wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null;
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+export function simdAvailable(): boolean {
+  return kernelModule() !== null;
+}
+
+const PAGE_BYTES = 65_536;
+
+function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKernels {
+  const module = kernelModule();
+  if (!(module && wasmApi)) throw new Error('WebAssembly SIMD is not available');
+  const last = layers[layers.length - 1]!;
+  const parameterCount = last.biasOffset + last.outputs;
+  // Every buffer starts on a 16-byte boundary: the +2 per buffer is room for that padding.
+  const bytes = (capacity + parameterCount + 2 * 64) * 8;
+  const memory = new wasmApi.Memory({ initial: Math.ceil(bytes / PAGE_BYTES) + 1 });
+  const instance = new wasmApi.Instance(module, { env: { memory } });
+  const exports = instance.exports as {
+    forward: (...args: number[]) => void;
+    emitOneRow: (...args: number[]) => void;
+  };
+  let next = 16;
+  const carve = (bytes: number): number => {
+    const at = next;
+    next += Math.ceil(bytes / 16) * 16;
+    if (next > memory.buffer.byteLength) throw new RangeError('block kernels: buffers exceed their memory');
+    return at;
+  };
+  const transposed = new Float64Array(memory.buffer, carve(parameterCount * 8), parameterCount);
+  return {
+    simd: true,
+    doubles: (length) => new Float64Array(memory.buffer, carve(length * 8), length),
+    integers: (length) => new Int32Array(memory.buffer, carve(length * 4), length),
+    loadParameters: (parameters) => {
+      // Biases as they are, each weight matrix [out][in] transposed to [in][out].
+      transposed.set(parameters.subarray(0, parameterCount));
+      for (const { inputs, outputs, weightOffset } of layers)
+        for (let o = 0; o < outputs; o++)
+          for (let i = 0; i < inputs; i++)
+            transposed[weightOffset + i * outputs + o] = parameters[weightOffset + o * inputs + i]!;
+    },
+    forward: (layer, source, target, rows, activation) => {
+      exports.forward(
+        transposed.byteOffset + layer.weightOffset * 8,
+        transposed.byteOffset + layer.biasOffset * 8,
+        layer.inputs,
+        layer.outputs,
+        source.byteOffset,
+        target.byteOffset,
+        rows,
+        activation === RELU ? 1 : 0,
+      );
+      if (activation === TANH)
+        for (let j = 0; j < rows * layer.outputs; j++) target[j] = Math.tanh(target[j]!);
+    },
+    emitOneRow: (layer, source, delta, accumulator, count, rowList, personList, scales, roundedSquared) =>
+      exports.emitOneRow(
+        source.byteOffset,
+        layer.inputs,
+        delta.byteOffset,
+        layer.outputs,
+        accumulator.byteOffset + layer.weightOffset * 8,
+        accumulator.byteOffset + layer.biasOffset * 8,
+        count,
+        rowList.byteOffset,
+        personList.byteOffset,
+        scales.byteOffset,
+        roundedSquared.byteOffset,
+      ),
+  };
+}
+
+const { get, set } = op;
+const i32Add = (...terms: Code[]): Code => terms.slice(1).reduce((sum, term) => op.i32Add(sum, term), terms[0]!);
+const times8 = (index: Code): Code => op.i32Shl(index, op.i32(3));
+const increment = (local: number, by: number): Code => set(local, op.i32Add(get(local), op.i32(by)));
+const zeroes = op.f64x2Splat(op.f64(0));
+
+/**
+ * forward(weights, bias, width, units, source, target, rows, relu), all addresses in bytes: weights
+ * [in][out] (transposed), two output units per f64x2 lane pair, eight units (four vectors) per
+ * pass over a row's inputs, then pairs, then a last odd unit in scalar code.
+ */
+const FORWARD: WasmFunction = (() => {
+  const [weights, bias, width, units, source, target, rows, relu] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [r, x, y, o, p, i, xi, stride] = [8, 9, 10, 11, 12, 13, 14, 15];
+  const sums = [16, 17, 18, 19];
+  const [a, s] = [20, 21];
+  // Over the row's inputs: each vector sum += W^T[i][o + 2v … o + 2v + 1]·a[i].
+  const pass = (vectors: number): Code => [
+    ...set(p, i32Add(get(weights), times8(get(o)))),
+    ...set(xi, get(x)),
+    ...set(i, op.i32(0)),
+    ...whileLoop(
+      op.i32LtS(get(i), get(width)),
+      set(a, op.load64Splat(get(xi))),
+      ...sums
+        .slice(0, vectors)
+        .map((sum, v) => set(sum, op.f64x2Add(get(sum), op.f64x2Mul(op.v128Load(get(p), 16 * v), get(a))))),
+      set(p, op.i32Add(get(p), get(stride))),
+      increment(xi, 8),
+      increment(i, 1),
+    ),
+  ];
+  const vectorUnits = (vectors: number): Code =>
+    whileLoop(
+      op.i32LtS(op.i32Add(get(o), op.i32(2 * vectors - 1)), get(units)),
+      ...sums.slice(0, vectors).map((sum, v) => set(sum, op.v128Load(i32Add(get(bias), times8(get(o))), 16 * v))),
+      pass(vectors),
+      ifThen(get(relu), ...sums.slice(0, vectors).map((sum) => set(sum, op.f64x2Max(get(sum), zeroes)))),
+      ...sums.slice(0, vectors).map((sum, v) => op.v128Store(i32Add(get(y), times8(get(o))), get(sum), 16 * v)),
+      increment(o, 2 * vectors),
+    );
+  return {
+    name: 'forward',
+    parameters: 8,
+    locals: [I32, I32, I32, I32, I32, I32, I32, I32, V128, V128, V128, V128, V128, F64],
+    body: [
+      set(stride, times8(get(units))),
+      set(r, op.i32(0)),
+      whileLoop(
+        op.i32LtS(get(r), get(rows)),
+        set(x, i32Add(get(source), times8(op.i32Mul(get(r), get(width))))),
+        set(y, i32Add(get(target), times8(op.i32Mul(get(r), get(units))))),
+        set(o, op.i32(0)),
+        vectorUnits(4),
+        vectorUnits(1),
+        ifThen(
+          op.i32LtS(get(o), get(units)),
+          set(s, op.f64Load(i32Add(get(bias), times8(get(o))))),
+          set(p, i32Add(get(weights), times8(get(o)))),
+          set(xi, get(x)),
+          set(i, op.i32(0)),
+          whileLoop(
+            op.i32LtS(get(i), get(width)),
+            set(s, op.f64Add(get(s), op.f64Mul(op.f64Load(get(p)), op.f64Load(get(xi))))),
+            set(p, op.i32Add(get(p), get(stride))),
+            increment(xi, 8),
+            increment(i, 1),
+          ),
+          ifThen(get(relu), set(s, op.f64Max(get(s), op.f64(0)))),
+          op.f64Store(i32Add(get(y), times8(get(o))), get(s)),
+        ),
+        increment(r, 1),
+      ),
+    ],
+  };
+})();
+
+/**
+ * emitOneRow(source, width, delta, units, accumulatorWeights, accumulatorBias, count, rowList,
+ * personList, scales, roundedSquared), addresses in bytes: what the JavaScript kernel does, two
+ * coordinates per f64x2 (lane 0 the even ones, lane 1 the odd ones), a last odd coordinate scalar.
+ */
+const EMIT_ONE_ROW: WasmFunction = (() => {
+  const [source, width, delta, units, weights, bias, count, rowList, personList, scales, squares] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+  ];
+  const [o, j, r, p, x, w, i] = [11, 12, 13, 14, 15, 16, 17];
+  const [d, b, k, tail] = [18, 19, 20, 21];
+  const [dv, kv, sq, high, low] = [22, 23, 24, 25, 26];
+  /** k ← clamp(k) as the lanes do: pmin(L, k) = k < L ? k : L, then pmax(−L, ·) = · > −L ? · : −L. */
+  const clampScalar = (local: number): Code => [
+    ...set(local, op.select(get(local), op.f64(GRID_INTEGER_LIMIT), op.f64Lt(get(local), op.f64(GRID_INTEGER_LIMIT)))),
+    ...set(local, op.select(get(local), op.f64(-GRID_INTEGER_LIMIT), op.f64Gt(get(local), op.f64(-GRID_INTEGER_LIMIT)))),
+  ];
+  const biasAddress = i32Add(get(bias), times8(get(o)));
+  const squareAddress = i32Add(get(squares), times8(get(p)));
+  return {
+    name: 'emitOneRow',
+    parameters: 11,
+    locals: [I32, I32, I32, I32, I32, I32, I32, F64, F64, F64, F64, V128, V128, V128, V128, V128],
+    body: [
+      set(high, op.f64x2Splat(op.f64(GRID_INTEGER_LIMIT))),
+      set(low, op.f64x2Splat(op.f64(-GRID_INTEGER_LIMIT))),
+      set(o, op.i32(0)),
+      whileLoop(
+        op.i32LtS(get(o), get(units)),
+        set(j, op.i32(0)),
+        whileLoop(
+          op.i32LtS(get(j), get(count)),
+          set(r, op.i32Load(i32Add(get(rowList), op.i32Shl(get(j), op.i32(2))))),
+          set(p, op.i32Load(i32Add(get(personList), op.i32Shl(get(j), op.i32(2))))),
+          set(
+            d,
+            op.f64Mul(
+              op.f64Load(i32Add(get(delta), times8(i32Add(op.i32Mul(get(r), get(units)), get(o))))),
+              op.f64Load(i32Add(get(scales), times8(get(p)))),
+            ),
+          ),
+          ifThen(
+            op.f64Ne(get(d), op.f64(0)),
+            set(b, op.f64Nearest(get(d))),
+            clampScalar(b),
+            op.f64Store(biasAddress, op.f64Add(op.f64Load(biasAddress), get(b))),
+            set(x, i32Add(get(source), times8(op.i32Mul(get(r), get(width))))),
+            set(w, i32Add(get(weights), times8(op.i32Mul(get(o), get(width))))),
+            set(dv, op.f64x2Splat(get(d))),
+            set(sq, zeroes),
+            set(i, op.i32(0)),
+            whileLoop(
+              op.i32LtS(op.i32Add(get(i), op.i32(1)), get(width)),
+              set(
+                kv,
+                op.f64x2Pmax(
+                  get(low),
+                  op.f64x2Pmin(get(high), op.f64x2Nearest(op.f64x2Mul(get(dv), op.v128Load(get(x))))),
+                ),
+              ),
+              op.v128Store(get(w), op.f64x2Add(op.v128Load(get(w)), get(kv))),
+              set(sq, op.f64x2Add(get(sq), op.f64x2Mul(get(kv), get(kv)))),
+              increment(x, 16),
+              increment(w, 16),
+              increment(i, 2),
+            ),
+            set(tail, op.f64x2Lane(get(sq), 0)),
+            ifThen(
+              op.i32LtS(get(i), get(width)),
+              set(k, op.f64Nearest(op.f64Mul(get(d), op.f64Load(get(x))))),
+              clampScalar(k),
+              op.f64Store(get(w), op.f64Add(op.f64Load(get(w)), get(k))),
+              set(tail, op.f64Add(get(tail), op.f64Mul(get(k), get(k)))),
+            ),
+            op.f64Store(
+              squareAddress,
+              op.f64Add(
+                op.f64Load(squareAddress),
+                op.f64Add(op.f64Mul(get(b), get(b)), op.f64Add(get(tail), op.f64x2Lane(get(sq), 1))),
+              ),
+            ),
+          ),
+          increment(j, 1),
+        ),
+        increment(o, 1),
+      ),
+    ],
+  };
+})();
