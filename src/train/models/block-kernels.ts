@@ -61,6 +61,24 @@ export interface BlockKernels {
   loadParameters(parameters: Float64Array): void;
   forward(layer: DenseLayer, source: Float64Array, target: Float64Array, rows: number, activation: Activation): void;
   /**
+   * back[r][i] = Σ_o delta[r][o]·W[o][i] over o in order, rows in pairs, a pair's output o skipped
+   * when both its δ are zero (the zeroed products would add nothing).
+   */
+  backward(layer: DenseLayer, delta: Float64Array, back: Float64Array, rows: number): void;
+  /**
+   * For `count` one-row persons: normsSquared[person] += max(0 + ‖δ_row‖²·(‖a_row‖² + 1), 0), each
+   * squared norm summed as `dot` does (even and odd entries apart, then joined).
+   */
+  ghostOneRow(
+    layer: DenseLayer,
+    source: Float64Array,
+    delta: Float64Array,
+    count: number,
+    rowList: Int32Array,
+    personList: Int32Array,
+    normsSquared: Float64Array,
+  ): void;
+  /**
    * For `count` one-row persons (their row rowList[j], person personList[j]) and every output o of
    * `layer`: d = delta[row][o]·scales[person]; when d ≠ 0, adds gridInteger(d) to the bias entry and
    * gridInteger(d·source[row][i]) to the weight entries of `accumulator` (the parameter layout), and
@@ -102,6 +120,16 @@ function javascriptKernels(): BlockKernels {
     },
     forward: (layer, source, target, rows, activation) =>
       linearForward(parameters, layer, source, target, rows, activation),
+    backward: (layer, delta, back, rows) => linearBackward(parameters, layer, delta, back, rows),
+    ghostOneRow: (layer, source, delta, count, rowList, personList, normsSquared) => {
+      const { inputs: width, outputs: units } = layer;
+      for (let j = 0; j < count; j++) {
+        const r = rowList[j]!;
+        const p = personList[j]!;
+        const total = 0 + dot(delta, r * units, delta, r * units, units) * (dot(source, r * width, source, r * width, width) + 1);
+        normsSquared[p] = normsSquared[p]! + Math.max(total, 0);
+      }
+    },
     emitOneRow: (layer, source, delta, accumulator, count, rowList, personList, scales, roundedSquared) => {
       const { inputs: width, outputs: units, weightOffset, biasOffset } = layer;
       for (let o = 0; o < units; o++) {
@@ -192,6 +220,56 @@ function linearForward(
   }
 }
 
+/** back[r][i] = Σ_o δ[r][o]·W[o][i] for the block's rows, two rows per weight load. */
+function linearBackward(
+  parameters: Float64Array,
+  layer: DenseLayer,
+  delta: Float64Array,
+  back: Float64Array,
+  rows: number,
+): void {
+  const { inputs: width, outputs: units, weightOffset } = layer;
+  back.fill(0, 0, rows * width);
+  let r = 0;
+  for (; r + 1 < rows; r += 2) {
+    const x0 = r * width;
+    const x1 = x0 + width;
+    for (let o = 0; o < units; o++) {
+      const d0 = delta[r * units + o]!;
+      const d1 = delta[(r + 1) * units + o]!;
+      if (d0 === 0 && d1 === 0) continue;
+      const w = weightOffset + o * width;
+      for (let i = 0; i < width; i++) {
+        const weight = parameters[w + i]!;
+        back[x0 + i] = back[x0 + i]! + d0 * weight;
+        back[x1 + i] = back[x1 + i]! + d1 * weight;
+      }
+    }
+  }
+  if (r < rows) {
+    const x0 = r * width;
+    for (let o = 0; o < units; o++) {
+      const d0 = delta[r * units + o]!;
+      if (d0 === 0) continue;
+      const w = weightOffset + o * width;
+      for (let i = 0; i < width; i++) back[x0 + i] = back[x0 + i]! + d0 * parameters[w + i]!;
+    }
+  }
+}
+
+/** Σ a[aOffset + i]·b[bOffset + i], the even and odd terms in two sums, joined at the end. */
+export function dot(a: Float64Array, aOffset: number, b: Float64Array, bOffset: number, length: number): number {
+  let even = 0;
+  let odd = 0;
+  let i = 0;
+  for (; i + 1 < length; i += 2) {
+    even += a[aOffset + i]! * b[bOffset + i]!;
+    odd += a[aOffset + i + 1]! * b[bOffset + i + 1]!;
+  }
+  if (i < length) even += a[aOffset + i]! * b[bOffset + i]!;
+  return even + odd;
+}
+
 function activated(z: number, activation: Activation): number {
   return activation === RELU ? Math.max(z, 0) : activation === TANH ? Math.tanh(z) : z;
 }
@@ -211,7 +289,7 @@ let compiled: object | null | undefined;
 function kernelModule(): object | null {
   if (compiled === undefined) {
     try {
-      const bytes = wasmModule([FORWARD, EMIT_ONE_ROW], 1);
+      const bytes = wasmModule([FORWARD, EMIT_ONE_ROW, BACKWARD, GHOST_ONE_ROW], 1);
       compiled = wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null;
     } catch {
       compiled = null;
@@ -232,12 +310,14 @@ function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKern
   const last = layers[layers.length - 1]!;
   const parameterCount = last.biasOffset + last.outputs;
   // Every buffer starts on a 16-byte boundary: the +2 per buffer is room for that padding.
-  const bytes = (capacity + parameterCount + 2 * 64) * 8;
+  const bytes = (capacity + 2 * parameterCount + 2 * 64) * 8;
   const memory = new wasmApi.Memory({ initial: Math.ceil(bytes / PAGE_BYTES) + 1 });
   const instance = new wasmApi.Instance(module, { env: { memory } });
   const exports = instance.exports as {
     forward: (...args: number[]) => void;
     emitOneRow: (...args: number[]) => void;
+    backward: (...args: number[]) => void;
+    ghostOneRow: (...args: number[]) => void;
   };
   let next = 16;
   const carve = (bytes: number): number => {
@@ -247,18 +327,43 @@ function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKern
     return at;
   };
   const transposed = new Float64Array(memory.buffer, carve(parameterCount * 8), parameterCount);
+  const parameters = new Float64Array(memory.buffer, carve(parameterCount * 8), parameterCount);
   return {
     simd: true,
     doubles: (length) => new Float64Array(memory.buffer, carve(length * 8), length),
     integers: (length) => new Int32Array(memory.buffer, carve(length * 4), length),
-    loadParameters: (parameters) => {
-      // Biases as they are, each weight matrix [out][in] transposed to [in][out].
-      transposed.set(parameters.subarray(0, parameterCount));
+    loadParameters: (values) => {
+      // For the backward pass as they are; for the forward pass each weight matrix [out][in]
+      // transposed to [in][out], the biases as they are.
+      parameters.set(values.subarray(0, parameterCount));
+      transposed.set(parameters);
       for (const { inputs, outputs, weightOffset } of layers)
         for (let o = 0; o < outputs; o++)
           for (let i = 0; i < inputs; i++)
             transposed[weightOffset + i * outputs + o] = parameters[weightOffset + o * inputs + i]!;
     },
+    backward: (layer, delta, back, rows) => {
+      back.fill(0, 0, rows * layer.inputs);
+      exports.backward(
+        parameters.byteOffset + layer.weightOffset * 8,
+        layer.inputs,
+        layer.outputs,
+        delta.byteOffset,
+        back.byteOffset,
+        rows,
+      );
+    },
+    ghostOneRow: (layer, source, delta, count, rowList, personList, normsSquared) =>
+      exports.ghostOneRow(
+        source.byteOffset,
+        layer.inputs,
+        delta.byteOffset,
+        layer.outputs,
+        count,
+        rowList.byteOffset,
+        personList.byteOffset,
+        normsSquared.byteOffset,
+      ),
     forward: (layer, source, target, rows, activation) => {
       exports.forward(
         transposed.byteOffset + layer.weightOffset * 8,
@@ -452,6 +557,151 @@ const EMIT_ONE_ROW: WasmFunction = (() => {
           increment(j, 1),
         ),
         increment(o, 1),
+      ),
+    ],
+  };
+})();
+
+/**
+ * backward(weights, width, units, delta, back, rows), addresses in bytes, `back` zeroed by the
+ * caller: what the JavaScript kernel does, two coordinates i per f64x2, a last odd one scalar.
+ */
+const BACKWARD: WasmFunction = (() => {
+  const [weights, width, units, delta, back, rows] = [0, 1, 2, 3, 4, 5];
+  const [r, o, i, x0, x1, w] = [6, 7, 8, 9, 10, 11];
+  const [d0, d1] = [12, 13];
+  const [v0, v1, wv] = [14, 15, 16];
+  const deltaAt = (row: Code): Code =>
+    op.f64Load(i32Add(get(delta), times8(i32Add(op.i32Mul(row, get(units)), get(o)))));
+  // back[x0 + i] += d0·W[o][i] (and for x1 with d1 when `pair`), over i, then a last odd i.
+  const addRow = (pair: boolean): Code => [
+    ...set(w, i32Add(get(weights), times8(op.i32Mul(get(o), get(width))))),
+    ...set(v0, op.f64x2Splat(get(d0))),
+    ...(pair ? set(v1, op.f64x2Splat(get(d1))) : []),
+    ...set(i, op.i32(0)),
+    ...whileLoop(
+      op.i32LtS(op.i32Add(get(i), op.i32(1)), get(width)),
+      set(wv, op.v128Load(i32Add(get(w), times8(get(i))))),
+      op.v128Store(
+        i32Add(get(x0), times8(get(i))),
+        op.f64x2Add(op.v128Load(i32Add(get(x0), times8(get(i)))), op.f64x2Mul(get(v0), get(wv))),
+      ),
+      pair
+        ? op.v128Store(
+            i32Add(get(x1), times8(get(i))),
+            op.f64x2Add(op.v128Load(i32Add(get(x1), times8(get(i)))), op.f64x2Mul(get(v1), get(wv))),
+          )
+        : [],
+      increment(i, 2),
+    ),
+    ...ifThen(
+      op.i32LtS(get(i), get(width)),
+      op.f64Store(
+        i32Add(get(x0), times8(get(i))),
+        op.f64Add(op.f64Load(i32Add(get(x0), times8(get(i)))), op.f64Mul(get(d0), op.f64Load(i32Add(get(w), times8(get(i)))))),
+      ),
+      pair
+        ? op.f64Store(
+            i32Add(get(x1), times8(get(i))),
+            op.f64Add(op.f64Load(i32Add(get(x1), times8(get(i)))), op.f64Mul(get(d1), op.f64Load(i32Add(get(w), times8(get(i)))))),
+          )
+        : [],
+    ),
+  ];
+  return {
+    name: 'backward',
+    parameters: 6,
+    locals: [I32, I32, I32, I32, I32, I32, F64, F64, V128, V128, V128],
+    body: [
+      set(r, op.i32(0)),
+      whileLoop(
+        op.i32LtS(op.i32Add(get(r), op.i32(1)), get(rows)),
+        set(x0, i32Add(get(back), times8(op.i32Mul(get(r), get(width))))),
+        set(x1, i32Add(get(x0), times8(get(width)))),
+        set(o, op.i32(0)),
+        whileLoop(
+          op.i32LtS(get(o), get(units)),
+          set(d0, deltaAt(get(r))),
+          set(d1, deltaAt(op.i32Add(get(r), op.i32(1)))),
+          ifThen(op.i32Or(op.f64Ne(get(d0), op.f64(0)), op.f64Ne(get(d1), op.f64(0))), addRow(true)),
+          increment(o, 1),
+        ),
+        increment(r, 2),
+      ),
+      ifThen(
+        op.i32LtS(get(r), get(rows)),
+        set(x0, i32Add(get(back), times8(op.i32Mul(get(r), get(width))))),
+        set(o, op.i32(0)),
+        whileLoop(
+          op.i32LtS(get(o), get(units)),
+          set(d0, deltaAt(get(r))),
+          ifThen(op.f64Ne(get(d0), op.f64(0)), addRow(false)),
+          increment(o, 1),
+        ),
+      ),
+    ],
+  };
+})();
+
+/**
+ * ghostOneRow(source, width, delta, units, count, rowList, personList, normsSquared), addresses in
+ * bytes: what the JavaScript kernel does, `dot`'s even and odd sums in the two lanes.
+ */
+const GHOST_ONE_ROW: WasmFunction = (() => {
+  const [source, width, delta, units, count, rowList, personList, norms] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const [j, p, x, i] = [8, 9, 10, 11];
+  const [deltaSquared, inputSquared, tail] = [12, 13, 14];
+  const [sums, v] = [15, 16];
+  // result ← Σ x[i]² over `length` entries at `start`, as `dot(x, x)` sums it.
+  const squaredNorm = (start: Code, length: number, result: number): Code => [
+    ...set(x, start),
+    ...set(sums, zeroes),
+    ...set(i, op.i32(0)),
+    ...whileLoop(
+      op.i32LtS(op.i32Add(get(i), op.i32(1)), get(length)),
+      set(v, op.v128Load(get(x))),
+      set(sums, op.f64x2Add(get(sums), op.f64x2Mul(get(v), get(v)))),
+      increment(x, 16),
+      increment(i, 2),
+    ),
+    ...set(tail, op.f64x2Lane(get(sums), 0)),
+    ...ifThen(
+      op.i32LtS(get(i), get(length)),
+      set(tail, op.f64Add(get(tail), op.f64Mul(op.f64Load(get(x)), op.f64Load(get(x))))),
+    ),
+    ...set(result, op.f64Add(get(tail), op.f64x2Lane(get(sums), 1))),
+  ];
+  const normAddress = i32Add(get(norms), times8(get(p)));
+  return {
+    name: 'ghostOneRow',
+    parameters: 8,
+    locals: [I32, I32, I32, I32, F64, F64, F64, V128, V128],
+    body: [
+      set(j, op.i32(0)),
+      whileLoop(
+        op.i32LtS(get(j), get(count)),
+        set(p, op.i32Load(i32Add(get(personList), op.i32Shl(get(j), op.i32(2))))),
+        squaredNorm(
+          i32Add(get(delta), times8(op.i32Mul(op.i32Load(i32Add(get(rowList), op.i32Shl(get(j), op.i32(2)))), get(units)))),
+          units,
+          deltaSquared,
+        ),
+        squaredNorm(
+          i32Add(get(source), times8(op.i32Mul(op.i32Load(i32Add(get(rowList), op.i32Shl(get(j), op.i32(2)))), get(width)))),
+          width,
+          inputSquared,
+        ),
+        op.f64Store(
+          normAddress,
+          op.f64Add(
+            op.f64Load(normAddress),
+            op.f64Max(
+              op.f64Add(op.f64(0), op.f64Mul(get(deltaSquared), op.f64Add(get(inputSquared), op.f64(1)))),
+              op.f64(0),
+            ),
+          ),
+        ),
+        increment(j, 1),
       ),
     ],
   };

@@ -19,7 +19,7 @@
  * for the 256-unit layers this reads the 0.5 MB weight matrix once per block instead of once per row.
  * Parameter layout as in dense-network.ts: per layer the weights [out][in] row-major, then the bias.
  */
-import { blockKernels, gridInteger, IDENTITY, RELU, TANH } from './block-kernels.ts';
+import { blockKernels, dot, gridInteger, IDENTITY, RELU, TANH } from './block-kernels.ts';
 import type { PersonBlock } from './model.ts';
 import type { OutputHead } from './output-heads.ts';
 
@@ -50,7 +50,7 @@ export function personBlock(shape: BlockShape): PersonBlock {
   // one-row persons' lists, scales and Σ k² (the i32 lists counted as doubles).
   const kernels = blockKernels(
     layers,
-    rowCapacity * (inputSize + 2 * unitsPerRow + 4) + parameterCount,
+    rowCapacity * (inputSize + 2 * unitsPerRow + 6) + parameterCount,
     shape.simd,
   );
   // inputs: the block's feature rows back to back; outputs[l]: layer l's output per row (after the
@@ -60,14 +60,18 @@ export function personBlock(shape: BlockShape): PersonBlock {
   const deltas = layers.map((layer) => kernels.doubles(rowCapacity * layer.outputs));
   // The block's rounded contributions, added to the step's sum once per block.
   const accumulator = kernels.doubles(parameterCount);
+  // The one-row persons (their row and index), and those of them with a positive scale.
   const oneRowRows = kernels.integers(rowCapacity);
   const oneRowPersons = kernels.integers(rowCapacity);
+  let oneRowCount = 0;
+  const scaledRows = kernels.integers(rowCapacity);
+  const scaledPersons = kernels.integers(rowCapacity);
   const blockScales = kernels.doubles(rowCapacity);
   const blockSquared = kernels.doubles(rowCapacity);
   const labels = new Float64Array(rowCapacity);
   // Person p owns rows personStart[p] … personStart[p + 1] − 1 of the block.
   const personStart = new Int32Array(rowCapacity + 1);
-  const normsSquared = new Float64Array(rowCapacity);
+  const normsSquared = kernels.doubles(rowCapacity);
   let rows = 0;
   let persons = 0;
 
@@ -81,25 +85,35 @@ export function personBlock(shape: BlockShape): PersonBlock {
     }
   };
 
-  const backward = (parameters: Float64Array): void => {
+  const backward = (): void => {
     const last = layers[depth - 1]!.outputs;
     for (let r = 0; r < rows; r++)
       head.lossGradient(outputs[depth - 1]!, r * last, labels[r]!, deltas[depth - 1]!);
     for (let l = depth - 1; l > 0; l--) {
-      linearBackward(parameters, layers[l]!, deltas[l]!, deltas[l - 1]!, rows);
+      kernels.backward(layers[l]!, deltas[l]!, deltas[l - 1]!, rows);
       activationDerivative(outputs[l - 1]!, deltas[l - 1]!, rows * layers[l]!.inputs, isRelu);
     }
   };
 
   const ghostNorms = (): void => {
     normsSquared.fill(0, 0, persons);
+    oneRowCount = 0;
+    for (let p = 0; p < persons; p++) {
+      if (personStart[p + 1]! !== personStart[p]! + 1) continue;
+      oneRowRows[oneRowCount] = personStart[p]!;
+      oneRowPersons[oneRowCount] = p;
+      oneRowCount++;
+    }
     for (let l = 0; l < depth; l++) {
-      const { inputs: width, outputs: units } = layers[l]!;
+      const layer = layers[l]!;
+      const { inputs: width, outputs: units } = layer;
       const source = layerInput(l);
       const delta = deltas[l]!;
+      kernels.ghostOneRow(layer, source, delta, oneRowCount, oneRowRows, oneRowPersons, normsSquared);
       for (let p = 0; p < persons; p++) {
         const start = personStart[p]!;
         const end = personStart[p + 1]!;
+        if (end === start + 1) continue;
         let total = 0;
         for (let r = start; r < end; r++) {
           // The diagonal once, each off-diagonal pair twice.
@@ -127,15 +141,16 @@ export function personBlock(shape: BlockShape): PersonBlock {
    */
   const emitAll = (scales: Float64Array, sum: Float64Array, roundedSquared: Float64Array): void => {
     accumulator.fill(0);
-    let count = 0;
     for (let p = 0; p < persons; p++) {
       blockScales[p] = scales[p]!;
       blockSquared[p] = 0;
-      const start = personStart[p]!;
+    }
+    let count = 0;
+    for (let j = 0; j < oneRowCount; j++) {
       // Scale 0 marks a person whose norm overflowed: they contribute nothing.
-      if (personStart[p + 1]! !== start + 1 || !(scales[p]! > 0)) continue;
-      oneRowRows[count] = start;
-      oneRowPersons[count] = p;
+      if (!(scales[oneRowPersons[j]!]! > 0)) continue;
+      scaledRows[count] = oneRowRows[j]!;
+      scaledPersons[count] = oneRowPersons[j]!;
       count++;
     }
     for (let l = 0; l < depth; l++) {
@@ -147,8 +162,8 @@ export function personBlock(shape: BlockShape): PersonBlock {
         deltas[l]!,
         accumulator,
         count,
-        oneRowRows,
-        oneRowPersons,
+        scaledRows,
+        scaledPersons,
         blockScales,
         blockSquared,
       );
@@ -270,49 +285,12 @@ export function personBlock(shape: BlockShape): PersonBlock {
     },
     prepare: (parameters) => {
       forward(parameters);
-      backward(parameters);
+      backward();
       ghostNorms();
     },
     addRounded: emitAll,
     shrinkRounded: (person, scale, shrink, sum) => emitShrunk(sum, person, scale, shrink),
   };
-}
-
-/** back[r][i] = Σ_o δ[r][o]·W[o][i] for the block's rows, two rows per weight load. */
-function linearBackward(
-  parameters: Float64Array,
-  layer: DenseLayer,
-  delta: Float64Array,
-  back: Float64Array,
-  rows: number,
-): void {
-  const { inputs: width, outputs: units, weightOffset } = layer;
-  back.fill(0, 0, rows * width);
-  let r = 0;
-  for (; r + 1 < rows; r += 2) {
-    const x0 = r * width;
-    const x1 = x0 + width;
-    for (let o = 0; o < units; o++) {
-      const d0 = delta[r * units + o]!;
-      const d1 = delta[(r + 1) * units + o]!;
-      if (d0 === 0 && d1 === 0) continue;
-      const w = weightOffset + o * width;
-      for (let i = 0; i < width; i++) {
-        const weight = parameters[w + i]!;
-        back[x0 + i] = back[x0 + i]! + d0 * weight;
-        back[x1 + i] = back[x1 + i]! + d1 * weight;
-      }
-    }
-  }
-  if (r < rows) {
-    const x0 = r * width;
-    for (let o = 0; o < units; o++) {
-      const d0 = delta[r * units + o]!;
-      if (d0 === 0) continue;
-      const w = weightOffset + o * width;
-      for (let i = 0; i < width; i++) back[x0 + i] = back[x0 + i]! + d0 * parameters[w + i]!;
-    }
-  }
 }
 
 /** δ ← δ·f'(z), from the activation's output a = f(z): ReLU 1[a > 0], tanh 1 − a². */
@@ -327,16 +305,4 @@ function activationDerivative(
   } else {
     for (let j = 0; j < count; j++) delta[j] = delta[j]! * (1 - activated[j]! * activated[j]!);
   }
-}
-
-function dot(a: Float64Array, aOffset: number, b: Float64Array, bOffset: number, length: number): number {
-  let even = 0;
-  let odd = 0;
-  let i = 0;
-  for (; i + 1 < length; i += 2) {
-    even += a[aOffset + i]! * b[bOffset + i]!;
-    odd += a[aOffset + i + 1]! * b[bOffset + i + 1]!;
-  }
-  if (i < length) even += a[aOffset + i]! * b[bOffset + i]!;
-  return even + odd;
 }

@@ -63,6 +63,7 @@ export const op = {
   f64Max: (a: Code, b: Code): Code => [...a, ...b, 0xa5],
   f64Nearest: (a: Code): Code => [...a, 0x9e],
   f64Ne: (a: Code, b: Code): Code => [...a, ...b, 0x62],
+  i32Or: (a: Code, b: Code): Code => [...a, ...b, 0x72],
   f64Lt: (a: Code, b: Code): Code => [...a, ...b, 0x63],
   f64Gt: (a: Code, b: Code): Code => [...a, ...b, 0x64],
   /** condition ? a : b */
