@@ -102,6 +102,7 @@ export function trainDpSgd(
     if (options.signal?.aborted) throw new TrainingCancelledError(`training cancelled at step ${step - 1}`);
     noisySum.reset();
     block.clear();
+    block.loadParameters(parameters);
     for (let person = sampler.failuresBefore(personCount); person < personCount; ) {
       const start = personStart[person]!;
       const rows = personStart[person + 1]! - start;
@@ -109,7 +110,7 @@ export function trainDpSgd(
         // Batched: ghost norms for the whole block, then each person clipped and rounded from the
         // layer factors without writing their gradient out.
         if (block.rows + rows > block.rowCapacity) {
-          block.prepare(parameters);
+          block.prepare();
           noisySum.addBlock(block);
           block.clear();
         }
@@ -124,7 +125,7 @@ export function trainDpSgd(
       person += 1 + sampler.failuresBefore(personCount - person - 1);
     }
     if (block.persons > 0) {
-      block.prepare(parameters);
+      block.prepare();
       noisySum.addBlock(block);
     }
     noisySum.release(noisyGradient);

@@ -9,8 +9,8 @@
  *    fetches W[o][i] and W[o + 1][i].
  *  - `emitOneRow`: for one layer, every one-row person's rounded, scaled gradient coordinates
  *    k = gridInteger(d·a_i) (d = δ_o·scale_p, the bias's k = gridInteger(d)) added into an
- *    accumulator, and Σ k² into the person's entry of `roundedSquared`, the even and odd coordinates
- *    summed apart and joined as b² + (even + odd) in both kernels, so the sums agree even beyond 2^53.
+ *    accumulator, and Σ k² into the person's entry of `roundedSquared`, summed in the same order in both
+ *    kernels (four partial sums over blocks of four coordinates), so the sums agree even beyond 2^53.
  *
  * `gridInteger` is the nearest integer (ties to even), clamped to ±2^22: f64x2.nearest agrees with
  * `nearestInteger` (noisy-gradient-sum.ts) wherever |x| < 2^51, and beyond that both clamp to the same
@@ -26,6 +26,7 @@ import { nearestInteger } from '../noisy-gradient-sum.ts';
 import type { DenseLayer } from './person-block.ts';
 import {
   type Code,
+  doWhile,
   F64,
   I32,
   ifThen,
@@ -142,16 +143,37 @@ function javascriptKernels(): BlockKernels {
           const b = gridInteger(d);
           accumulator[biasOffset + o] = accumulator[biasOffset + o]! + b;
           const x = r * width;
-          let even = 0;
-          let odd = 0;
+          // Four sums of squares over blocks of four coordinates, as the SIMD kernel's two pairs
+          // of lanes, then a pair and a last one: the same order, so the same Σ k² even past 2^53.
+          let even0 = 0;
+          let odd0 = 0;
+          let even1 = 0;
+          let odd1 = 0;
           let i = 0;
-          for (; i + 1 < width; i += 2) {
+          for (; i + 3 < width; i += 4) {
+            const k0 = gridInteger(d * source[x + i]!);
+            const k1 = gridInteger(d * source[x + i + 1]!);
+            const k2 = gridInteger(d * source[x + i + 2]!);
+            const k3 = gridInteger(d * source[x + i + 3]!);
+            accumulator[row + i] = accumulator[row + i]! + k0;
+            accumulator[row + i + 1] = accumulator[row + i + 1]! + k1;
+            accumulator[row + i + 2] = accumulator[row + i + 2]! + k2;
+            accumulator[row + i + 3] = accumulator[row + i + 3]! + k3;
+            even0 += k0 * k0;
+            odd0 += k1 * k1;
+            even1 += k2 * k2;
+            odd1 += k3 * k3;
+          }
+          let even = even0 + even1;
+          let odd = odd0 + odd1;
+          if (i + 1 < width) {
             const k0 = gridInteger(d * source[x + i]!);
             const k1 = gridInteger(d * source[x + i + 1]!);
             accumulator[row + i] = accumulator[row + i]! + k0;
             accumulator[row + i + 1] = accumulator[row + i + 1]! + k1;
             even += k0 * k0;
             odd += k1 * k1;
+            i += 2;
           }
           if (i < width) {
             const k = gridInteger(d * source[x + i]!);
@@ -483,7 +505,17 @@ const EMIT_ONE_ROW: WasmFunction = (() => {
   ];
   const [o, j, r, p, x, w, i] = [11, 12, 13, 14, 15, 16, 17];
   const [d, b, k, tail] = [18, 19, 20, 21];
-  const [dv, kv, sq, high, low] = [22, 23, 24, 25, 26];
+  const [dv, kv, sq, high, low, sq2] = [22, 23, 24, 25, 26, 27];
+  const end = i;
+  // k = clamp(nearest(d·x[0..1])) added into w[0..1], k² into `sums`, at byte `offset`.
+  const roundPair = (sums: number, offset: number): Code => [
+    ...set(
+      kv,
+      op.f64x2Pmax(get(low), op.f64x2Pmin(get(high), op.f64x2Nearest(op.f64x2Mul(get(dv), op.v128Load(get(x), offset))))),
+    ),
+    ...op.v128Store(get(w), op.f64x2Add(op.v128Load(get(w), offset), get(kv)), offset),
+    ...set(sums, op.f64x2Add(get(sums), op.f64x2Mul(get(kv), get(kv)))),
+  ];
   /** k ← clamp(k) as the lanes do: pmin(L, k) = k < L ? k : L, then pmax(−L, ·) = · > −L ? · : −L. */
   const clampScalar = (local: number): Code => [
     ...set(local, op.select(get(local), op.f64(GRID_INTEGER_LIMIT), op.f64Lt(get(local), op.f64(GRID_INTEGER_LIMIT)))),
@@ -494,7 +526,7 @@ const EMIT_ONE_ROW: WasmFunction = (() => {
   return {
     name: 'emitOneRow',
     parameters: 11,
-    locals: [I32, I32, I32, I32, I32, I32, I32, F64, F64, F64, F64, V128, V128, V128, V128, V128],
+    locals: [I32, I32, I32, I32, I32, I32, I32, F64, F64, F64, F64, V128, V128, V128, V128, V128, V128],
     body: [
       set(high, op.f64x2Splat(op.f64(GRID_INTEGER_LIMIT))),
       set(low, op.f64x2Splat(op.f64(-GRID_INTEGER_LIMIT))),
@@ -522,25 +554,15 @@ const EMIT_ONE_ROW: WasmFunction = (() => {
             set(w, i32Add(get(weights), times8(op.i32Mul(get(o), get(width))))),
             set(dv, op.f64x2Splat(get(d))),
             set(sq, zeroes),
-            set(i, op.i32(0)),
-            whileLoop(
-              op.i32LtS(op.i32Add(get(i), op.i32(1)), get(width)),
-              set(
-                kv,
-                op.f64x2Pmax(
-                  get(low),
-                  op.f64x2Pmin(get(high), op.f64x2Nearest(op.f64x2Mul(get(dv), op.v128Load(get(x))))),
-                ),
-              ),
-              op.v128Store(get(w), op.f64x2Add(op.v128Load(get(w)), get(kv))),
-              set(sq, op.f64x2Add(get(sq), op.f64x2Mul(get(kv), get(kv)))),
-              increment(x, 16),
-              increment(w, 16),
-              increment(i, 2),
-            ),
+            set(sq2, zeroes),
+            // Four coordinates a pass (two sums of squares, joined after), then a pair, then one.
+            set(end, i32Add(get(x), times8(op.i32And(get(width), op.i32(-4))))),
+            doWhile(op.i32LtU(get(x), get(end)), roundPair(sq, 0), roundPair(sq2, 16), increment(x, 32), increment(w, 32)),
+            set(sq, op.f64x2Add(get(sq), get(sq2))),
+            ifThen(op.i32And(get(width), op.i32(2)), roundPair(sq, 0), increment(x, 16), increment(w, 16)),
             set(tail, op.f64x2Lane(get(sq), 0)),
             ifThen(
-              op.i32LtS(get(i), get(width)),
+              op.i32And(get(width), op.i32(1)),
               set(k, op.f64Nearest(op.f64Mul(get(d), op.f64Load(get(x))))),
               clampScalar(k),
               op.f64Store(get(w), op.f64Add(op.f64Load(get(w)), get(k))),

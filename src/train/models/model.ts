@@ -31,8 +31,13 @@ export interface PersonBlock {
     rowCount: number,
     featureCount: number,
   ): void;
+  /**
+   * The parameters the following `prepare` calls use, until the next call: once per step, since
+   * the kernels keep their own (partly transposed) copy. Read again if they change.
+   */
+  loadParameters(parameters: Float64Array): void;
   /** Forward and backward over every row, and each person's ghost norm. */
-  prepare(parameters: Float64Array): void;
+  prepare(): void;
   /**
    * Adds r_j = round(scales[p]·g_j) to sum[j] for every coordinate j of every person p's gradient
    * (the person's rows summed before rounding); writes Σ_j r_j² (exact: integers) to roundedSquared[p].

@@ -77,8 +77,7 @@ export function personBlock(shape: BlockShape): PersonBlock {
 
   const layerInput = (l: number): Float64Array => (l === 0 ? inputs : outputs[l - 1]!);
 
-  const forward = (parameters: Float64Array): void => {
-    kernels.loadParameters(parameters);
+  const forward = (): void => {
     for (let l = 0; l < depth; l++) {
       const activation = l === depth - 1 ? IDENTITY : isRelu ? RELU : TANH;
       kernels.forward(layers[l]!, layerInput(l), outputs[l]!, rows, activation);
@@ -283,8 +282,9 @@ export function personBlock(shape: BlockShape): PersonBlock {
       persons++;
       personStart[persons] = rows;
     },
-    prepare: (parameters) => {
-      forward(parameters);
+    loadParameters: (parameters) => kernels.loadParameters(parameters),
+    prepare: () => {
+      forward();
       backward();
       ghostNorms();
     },

@@ -64,6 +64,8 @@ export const op = {
   f64Nearest: (a: Code): Code => [...a, 0x9e],
   f64Ne: (a: Code, b: Code): Code => [...a, ...b, 0x62],
   i32Or: (a: Code, b: Code): Code => [...a, ...b, 0x72],
+  i32And: (a: Code, b: Code): Code => [...a, ...b, 0x71],
+  i32LtU: (a: Code, b: Code): Code => [...a, ...b, 0x49],
   f64Lt: (a: Code, b: Code): Code => [...a, ...b, 0x63],
   f64Gt: (a: Code, b: Code): Code => [...a, ...b, 0x64],
   /** condition ? a : b */
@@ -90,6 +92,11 @@ export const op = {
 /** while (condition) { body } — condition and body as code; no `br` out of the body. */
 export function whileLoop(condition: Code, ...body: Code[]): Code {
   return [0x02, 0x40, 0x03, 0x40, ...condition, 0x45, 0x0d, 0x01, ...body.flat(), 0x0c, 0x00, 0x0b, 0x0b];
+}
+
+/** if (condition) do { body } while (condition): one branch per pass. */
+export function doWhile(condition: Code, ...body: Code[]): Code {
+  return ifThen(condition, [0x03, 0x40, ...body.flat(), ...condition, 0x0d, 0x00, 0x0b]);
 }
 
 export function ifThen(condition: Code, ...body: Code[]): Code {
