@@ -66,6 +66,8 @@ export interface BlockKernels {
    * when both its δ are zero (the zeroed products would add nothing).
    */
   backward(layer: DenseLayer, delta: Float64Array, back: Float64Array, rows: number): void;
+  /** δ ← δ·f'(z) from the activation's output a = f(z): ReLU 1[a > 0] (δ ← 0 else), tanh 1 − a·a. */
+  activationDerivative(activated: Float64Array, delta: Float64Array, count: number, isRelu: boolean): void;
   /**
    * For `count` one-row persons: normsSquared[person] += max(0 + ‖δ_row‖²·(‖a_row‖² + 1), 0), each
    * squared norm summed as `dot` does (even and odd entries apart, then joined).
@@ -122,6 +124,13 @@ function javascriptKernels(): BlockKernels {
     forward: (layer, source, target, rows, activation) =>
       linearForward(parameters, layer, source, target, rows, activation),
     backward: (layer, delta, back, rows) => linearBackward(parameters, layer, delta, back, rows),
+    activationDerivative: (activated, delta, count, isRelu) => {
+      if (isRelu) {
+        for (let j = 0; j < count; j++) if (!(activated[j]! > 0)) delta[j] = 0;
+      } else {
+        for (let j = 0; j < count; j++) delta[j] = delta[j]! * (1 - activated[j]! * activated[j]!);
+      }
+    },
     ghostOneRow: (layer, source, delta, count, rowList, personList, normsSquared) => {
       const { inputs: width, outputs: units } = layer;
       for (let j = 0; j < count; j++) {
@@ -311,7 +320,7 @@ let compiled: object | null | undefined;
 function kernelModule(): object | null {
   if (compiled === undefined) {
     try {
-      const bytes = wasmModule([FORWARD, EMIT_ONE_ROW, BACKWARD, GHOST_ONE_ROW], 1);
+      const bytes = wasmModule([FORWARD, EMIT_ONE_ROW, BACKWARD, GHOST_ONE_ROW, ACTIVATION_DERIVATIVE], 1);
       compiled = wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null;
     } catch {
       compiled = null;
@@ -340,6 +349,7 @@ function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKern
     emitOneRow: (...args: number[]) => void;
     backward: (...args: number[]) => void;
     ghostOneRow: (...args: number[]) => void;
+    activationDerivative: (...args: number[]) => void;
   };
   let next = 16;
   const carve = (bytes: number): number => {
@@ -375,6 +385,8 @@ function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKern
         rows,
       );
     },
+    activationDerivative: (activated, delta, count, isRelu) =>
+      exports.activationDerivative(activated.byteOffset, delta.byteOffset, count, isRelu ? 1 : 0),
     ghostOneRow: (layer, source, delta, count, rowList, personList, normsSquared) =>
       exports.ghostOneRow(
         source.byteOffset,
@@ -725,6 +737,45 @@ const GHOST_ONE_ROW: WasmFunction = (() => {
         ),
         increment(j, 1),
       ),
+    ],
+  };
+})();
+
+/**
+ * activationDerivative(activated, delta, count, relu), addresses in bytes: for ReLU δ AND the lanes'
+ * a > 0 mask (+0 where a ≤ 0 or NaN, as `δ = 0`), without a branch per entry; for tanh
+ * δ·(1 − a·a). Two entries per f64x2, a last odd one scalar.
+ */
+const ACTIVATION_DERIVATIVE: WasmFunction = (() => {
+  const [activated, delta, count, relu] = [0, 1, 2, 3];
+  const [end, a] = [4, 5];
+  const [v] = [6];
+  const pairs = (...body: Code[]): Code => [
+    ...set(end, i32Add(get(delta), times8(op.i32And(get(count), op.i32(-2))))),
+    ...doWhile(op.i32LtU(get(delta), get(end)), ...body, increment(activated, 16), increment(delta, 16)),
+  ];
+  const last = (value: Code): Code => ifThen(op.i32And(get(count), op.i32(1)), op.f64Store(get(delta), value));
+  const scalarA = op.f64Load(get(activated));
+  return {
+    name: 'activationDerivative',
+    parameters: 4,
+    locals: [I32, F64, V128],
+    body: [
+      ifThen(
+        get(relu),
+        pairs(op.v128Store(get(delta), op.v128And(op.v128Load(get(delta)), op.f64x2Gt(op.v128Load(get(activated)), zeroes)))),
+        last(op.select(op.f64Load(get(delta)), op.f64(0), op.f64Gt(scalarA, op.f64(0)))),
+        [0x0f],
+      ),
+      pairs(
+        set(v, op.v128Load(get(activated))),
+        op.v128Store(
+          get(delta),
+          op.f64x2Mul(op.v128Load(get(delta)), op.f64x2Sub(op.f64x2Splat(op.f64(1)), op.f64x2Mul(get(v), get(v)))),
+        ),
+      ),
+      set(a, scalarA),
+      last(op.f64Mul(op.f64Load(get(delta)), op.f64Sub(op.f64(1), op.f64Mul(get(a), get(a))))),
     ],
   };
 })();

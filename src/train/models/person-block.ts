@@ -90,7 +90,7 @@ export function personBlock(shape: BlockShape): PersonBlock {
       head.lossGradient(outputs[depth - 1]!, r * last, labels[r]!, deltas[depth - 1]!);
     for (let l = depth - 1; l > 0; l--) {
       kernels.backward(layers[l]!, deltas[l]!, deltas[l - 1]!, rows);
-      activationDerivative(outputs[l - 1]!, deltas[l - 1]!, rows * layers[l]!.inputs, isRelu);
+      kernels.activationDerivative(outputs[l - 1]!, deltas[l - 1]!, rows * layers[l]!.inputs, isRelu);
     }
   };
 
@@ -276,7 +276,8 @@ export function personBlock(shape: BlockShape): PersonBlock {
       // A copy loop, not subarray views: a view per person is garbage in the hot loop.
       const from = firstRow * featureCount;
       const to = rows * inputSize;
-      for (let j = 0; j < rowCount * featureCount; j++) inputs[to + j] = features[from + j]!;
+      const count = rowCount * featureCount;
+      for (let j = 0; j < count; j++) inputs[to + j] = features[from + j]!;
       for (let r = 0; r < rowCount; r++) labels[rows + r] = featureLabels[firstRow + r]!;
       rows += rowCount;
       persons++;
@@ -291,18 +292,4 @@ export function personBlock(shape: BlockShape): PersonBlock {
     addRounded: emitAll,
     shrinkRounded: (person, scale, shrink, sum) => emitShrunk(sum, person, scale, shrink),
   };
-}
-
-/** δ ← δ·f'(z), from the activation's output a = f(z): ReLU 1[a > 0], tanh 1 − a². */
-function activationDerivative(
-  activated: Float64Array,
-  delta: Float64Array,
-  count: number,
-  isRelu: boolean,
-): void {
-  if (isRelu) {
-    for (let j = 0; j < count; j++) if (!(activated[j]! > 0)) delta[j] = 0;
-  } else {
-    for (let j = 0; j < count; j++) delta[j] = delta[j]! * (1 - activated[j]! * activated[j]!);
-  }
 }

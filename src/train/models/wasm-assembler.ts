@@ -87,6 +87,11 @@ export const op = {
   /** pmax(a, b) = a < b ? b : a */
   f64x2Pmax: (a: Code, b: Code): Code => [...a, ...b, ...simd(0xf7)],
   f64x2Nearest: (a: Code): Code => [...a, ...simd(0x94)],
+  f64x2Sub: (a: Code, b: Code): Code => [...a, ...b, ...simd(0xf1)],
+  /** All-ones lanes where a > b (false for NaN), zero lanes elsewhere. */
+  f64x2Gt: (a: Code, b: Code): Code => [...a, ...b, ...simd(0x4a)],
+  v128And: (a: Code, b: Code): Code => [...a, ...b, ...simd(0x4e)],
+  f64Sub: (a: Code, b: Code): Code => [...a, ...b, 0xa1],
 };
 
 /** while (condition) { body } — condition and body as code; no `br` out of the body. */
