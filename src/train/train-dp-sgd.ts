@@ -85,6 +85,8 @@ export function trainDpSgd(
   const { features, labels, personStart, personCount, featureCount } = dataset;
   const personGradient = new Float64Array(dimension);
   const block = model.personBlock(BLOCK_ROWS);
+  // The persons one step samples (regrown when a step samples more).
+  let sampled = new Int32Array(Math.ceil(2 * q * personCount) + 64);
   const noisyGradient = new Float64Array(dimension);
   const expectedBatchSize = q * spec.sampling.populationSize;
   const reporter: ProgressReporter = progressReporter({
@@ -103,7 +105,23 @@ export function trainDpSgd(
     noisySum.reset();
     block.clear();
     block.loadParameters(parameters);
-    for (let person = sampler.failuresBefore(personCount); person < personCount; ) {
+    // The step's sample first, then its persons: the rows are then fetched by a loop with nothing
+    // else in it, whose memory loads overlap (the sampler draws the same words either way).
+    let sampledCount = 0;
+    for (
+      let person = sampler.failuresBefore(personCount);
+      person < personCount;
+      person += 1 + sampler.failuresBefore(personCount - person - 1)
+    ) {
+      if (sampledCount === sampled.length) {
+        const grown = new Int32Array(2 * sampled.length);
+        grown.set(sampled);
+        sampled = grown;
+      }
+      sampled[sampledCount++] = person;
+    }
+    for (let k = 0; k < sampledCount; k++) {
+      const person = sampled[k]!;
       const start = personStart[person]!;
       const rows = personStart[person + 1]! - start;
       if (rows <= BLOCK_PERSON_ROWS) {
@@ -122,7 +140,6 @@ export function trainDpSgd(
         }
         noisySum.addPerson(personGradient);
       }
-      person += 1 + sampler.failuresBefore(personCount - person - 1);
     }
     if (block.persons > 0) {
       block.prepare();
