@@ -29,6 +29,7 @@ import {
   doWhile,
   F64,
   I32,
+  ifElse,
   ifThen,
   op,
   V128,
@@ -41,6 +42,15 @@ import {
 export const GRID_INTEGER_LIMIT = 2 ** 22;
 
 /** The nearest integer to x, clamped to ±GRID_INTEGER_LIMIT, NaN to +GRID_INTEGER_LIMIT. */
+/**
+ * When fl(fl(d·d)·s) ≤ 2^42 for s the computed ‖a‖² of a row, every |fl(d·a_i)| < 2^21·(1 + 2^-30),
+ * so its nearest integer is inside ±2^22 and the clamp changes nothing: |a_i|² ≤ ‖a‖², the computed
+ * sum of squares is below the true one by a relative n·2^-53 at most plus n·2^-1075 absolute
+ * (underflow), and a finite d² is < 2^1024, so d²‖a‖² ≤ 2^42·(1 + 2^-30) + n·2^-51. An infinite or
+ * NaN product fails the test and takes the clamped passes.
+ */
+const NO_CLAMP_BOUND = 2 ** 42;
+
 export function gridInteger(x: number): number {
   const k = nearestInteger(x);
   const below = k < GRID_INTEGER_LIMIT ? k : GRID_INTEGER_LIMIT;
@@ -70,7 +80,8 @@ export interface BlockKernels {
   activationDerivative(activated: Float64Array, delta: Float64Array, count: number, isRelu: boolean): void;
   /**
    * For `count` one-row persons: normsSquared[person] += max(0 + ‖δ_row‖²·(‖a_row‖² + 1), 0), each
-   * squared norm summed as `dot` does (even and odd entries apart, then joined).
+   * squared norm summed as `dot` does (even and odd entries apart, then joined), and ‖a_row‖² into
+   * inputSquares[row] for `emitOneRow`.
    */
   ghostOneRow(
     layer: DenseLayer,
@@ -80,12 +91,14 @@ export interface BlockKernels {
     rowList: Int32Array,
     personList: Int32Array,
     normsSquared: Float64Array,
+    inputSquares: Float64Array,
   ): void;
   /**
    * For `count` one-row persons (their row rowList[j], person personList[j]) and every output o of
    * `layer`: d = delta[row][o]·scales[person]; when d ≠ 0, adds gridInteger(d) to the bias entry and
    * gridInteger(d·source[row][i]) to the weight entries of `accumulator` (the parameter layout), and
-   * their Σ k² to roundedSquared[person].
+   * their Σ k² to roundedSquared[person]. `inputSquares` holds what `ghostOneRow` wrote for the
+   * same layer and rows.
    */
   emitOneRow(
     layer: DenseLayer,
@@ -97,6 +110,7 @@ export interface BlockKernels {
     personList: Int32Array,
     scales: Float64Array,
     roundedSquared: Float64Array,
+    inputSquares: Float64Array,
   ): void;
 }
 
@@ -131,16 +145,18 @@ function javascriptKernels(): BlockKernels {
         for (let j = 0; j < count; j++) delta[j] = delta[j]! * (1 - activated[j]! * activated[j]!);
       }
     },
-    ghostOneRow: (layer, source, delta, count, rowList, personList, normsSquared) => {
+    ghostOneRow: (layer, source, delta, count, rowList, personList, normsSquared, inputSquares) => {
       const { inputs: width, outputs: units } = layer;
       for (let j = 0; j < count; j++) {
         const r = rowList[j]!;
         const p = personList[j]!;
-        const total = 0 + dot(delta, r * units, delta, r * units, units) * (dot(source, r * width, source, r * width, width) + 1);
+        inputSquares[r] = dot(source, r * width, source, r * width, width);
+        const total = 0 + dot(delta, r * units, delta, r * units, units) * (inputSquares[r]! + 1);
         normsSquared[p] = normsSquared[p]! + Math.max(total, 0);
       }
     },
     emitOneRow: (layer, source, delta, accumulator, count, rowList, personList, scales, roundedSquared) => {
+      // Always clamped: the SIMD kernel's clamp-free passes give the same k (see NO_CLAMP_BOUND).
       const { inputs: width, outputs: units, weightOffset, biasOffset } = layer;
       for (let o = 0; o < units; o++) {
         const row = weightOffset + o * width;
@@ -387,7 +403,7 @@ function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKern
     },
     activationDerivative: (activated, delta, count, isRelu) =>
       exports.activationDerivative(activated.byteOffset, delta.byteOffset, count, isRelu ? 1 : 0),
-    ghostOneRow: (layer, source, delta, count, rowList, personList, normsSquared) =>
+    ghostOneRow: (layer, source, delta, count, rowList, personList, normsSquared, inputSquares) =>
       exports.ghostOneRow(
         source.byteOffset,
         layer.inputs,
@@ -397,6 +413,7 @@ function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKern
         rowList.byteOffset,
         personList.byteOffset,
         normsSquared.byteOffset,
+        inputSquares.byteOffset,
       ),
     forward: (layer, source, target, rows, activation) => {
       exports.forward(
@@ -412,7 +429,7 @@ function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKern
       if (activation === TANH)
         for (let j = 0; j < rows * layer.outputs; j++) target[j] = Math.tanh(target[j]!);
     },
-    emitOneRow: (layer, source, delta, accumulator, count, rowList, personList, scales, roundedSquared) =>
+    emitOneRow: (layer, source, delta, accumulator, count, rowList, personList, scales, roundedSquared, inputSquares) =>
       exports.emitOneRow(
         source.byteOffset,
         layer.inputs,
@@ -425,6 +442,7 @@ function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKern
         personList.byteOffset,
         scales.byteOffset,
         roundedSquared.byteOffset,
+        inputSquares.byteOffset,
       ),
   };
 }
@@ -512,19 +530,15 @@ const FORWARD: WasmFunction = (() => {
  * coordinates per f64x2 (lane 0 the even ones, lane 1 the odd ones), a last odd coordinate scalar.
  */
 const EMIT_ONE_ROW: WasmFunction = (() => {
-  const [source, width, delta, units, weights, bias, count, rowList, personList, scales, squares] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-  ];
-  const [o, j, r, p, x, w, i] = [11, 12, 13, 14, 15, 16, 17];
-  const [d, b, k, tail] = [18, 19, 20, 21];
-  const [dv, kv, sq, high, low, sq2] = [22, 23, 24, 25, 26, 27];
-  const end = i;
-  // k = clamp(nearest(d·x[0..1])) added into w[0..1], k² into `sums`, at byte `offset`.
-  const roundPair = (sums: number, offset: number): Code => [
-    ...set(
-      kv,
-      op.f64x2Pmax(get(low), op.f64x2Pmin(get(high), op.f64x2Nearest(op.f64x2Mul(get(dv), op.v128Load(get(x), offset))))),
-    ),
+  const [source, width, delta, units, weights, bias, count, rowList, personList, scales, squares, inputSquares] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [o, j, r, p, x, w, end] = [12, 13, 14, 15, 16, 17, 18];
+  const [d, b, k, tail] = [19, 20, 21, 22];
+  const [dv, kv, sq, high, low, sq2] = [23, 24, 25, 26, 27, 28];
+  // k = nearest(d·x[0..1]) (clamped when `clamp`) added into w[0..1], k² into `sums`, at `offset`.
+  const roundPair = (sums: number, offset: number, clamp: boolean): Code => [
+    ...set(kv, op.f64x2Nearest(op.f64x2Mul(get(dv), op.v128Load(get(x), offset)))),
+    ...(clamp ? set(kv, op.f64x2Pmax(get(low), op.f64x2Pmin(get(high), get(kv)))) : []),
     ...op.v128Store(get(w), op.f64x2Add(op.v128Load(get(w), offset), get(kv)), offset),
     ...set(sums, op.f64x2Add(get(sums), op.f64x2Mul(get(kv), get(kv)))),
   ];
@@ -533,11 +547,19 @@ const EMIT_ONE_ROW: WasmFunction = (() => {
     ...set(local, op.select(get(local), op.f64(GRID_INTEGER_LIMIT), op.f64Lt(get(local), op.f64(GRID_INTEGER_LIMIT)))),
     ...set(local, op.select(get(local), op.f64(-GRID_INTEGER_LIMIT), op.f64Gt(get(local), op.f64(-GRID_INTEGER_LIMIT)))),
   ];
+  const pairs = (clamp: boolean): Code =>
+    doWhile(
+      op.i32LtU(get(x), get(end)),
+      roundPair(sq, 0, clamp),
+      roundPair(sq2, 16, clamp),
+      increment(x, 32),
+      increment(w, 32),
+    );
   const biasAddress = i32Add(get(bias), times8(get(o)));
   const squareAddress = i32Add(get(squares), times8(get(p)));
   return {
     name: 'emitOneRow',
-    parameters: 11,
+    parameters: 12,
     locals: [I32, I32, I32, I32, I32, I32, I32, F64, F64, F64, F64, V128, V128, V128, V128, V128, V128],
     body: [
       set(high, op.f64x2Splat(op.f64(GRID_INTEGER_LIMIT))),
@@ -567,11 +589,19 @@ const EMIT_ONE_ROW: WasmFunction = (() => {
             set(dv, op.f64x2Splat(get(d))),
             set(sq, zeroes),
             set(sq2, zeroes),
-            // Four coordinates a pass (two sums of squares, joined after), then a pair, then one.
+            // Four coordinates a pass (two sums of squares, joined after), then a pair, then one;
+            // without the clamp when d²·‖a‖² ≤ 2^42 proves it idle (see `NO_CLAMP_BOUND`).
             set(end, i32Add(get(x), times8(op.i32And(get(width), op.i32(-4))))),
-            doWhile(op.i32LtU(get(x), get(end)), roundPair(sq, 0), roundPair(sq2, 16), increment(x, 32), increment(w, 32)),
+            ifElse(
+              op.f64Le(
+                op.f64Mul(op.f64Mul(get(d), get(d)), op.f64Load(i32Add(get(inputSquares), times8(get(r))))),
+                op.f64(NO_CLAMP_BOUND),
+              ),
+              pairs(false),
+              pairs(true),
+            ),
             set(sq, op.f64x2Add(get(sq), get(sq2))),
-            ifThen(op.i32And(get(width), op.i32(2)), roundPair(sq, 0), increment(x, 16), increment(w, 16)),
+            ifThen(op.i32And(get(width), op.i32(2)), roundPair(sq, 0, true), increment(x, 16), increment(w, 16)),
             set(tail, op.f64x2Lane(get(sq), 0)),
             ifThen(
               op.i32And(get(width), op.i32(1)),
@@ -682,10 +712,10 @@ const BACKWARD: WasmFunction = (() => {
  * bytes: what the JavaScript kernel does, `dot`'s even and odd sums in the two lanes.
  */
 const GHOST_ONE_ROW: WasmFunction = (() => {
-  const [source, width, delta, units, count, rowList, personList, norms] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [j, p, x, i] = [8, 9, 10, 11];
-  const [deltaSquared, inputSquared, tail] = [12, 13, 14];
-  const [sums, v] = [15, 16];
+  const [source, width, delta, units, count, rowList, personList, norms, inputSquares] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [j, p, x, i] = [9, 10, 11, 12];
+  const [deltaSquared, inputSquared, tail] = [13, 14, 15];
+  const [sums, v] = [16, 17];
   // result ← Σ x[i]² over `length` entries at `start`, as `dot(x, x)` sums it.
   const squaredNorm = (start: Code, length: number, result: number): Code => [
     ...set(x, start),
@@ -708,7 +738,7 @@ const GHOST_ONE_ROW: WasmFunction = (() => {
   const normAddress = i32Add(get(norms), times8(get(p)));
   return {
     name: 'ghostOneRow',
-    parameters: 8,
+    parameters: 9,
     locals: [I32, I32, I32, I32, F64, F64, F64, V128, V128],
     body: [
       set(j, op.i32(0)),
@@ -724,6 +754,10 @@ const GHOST_ONE_ROW: WasmFunction = (() => {
           i32Add(get(source), times8(op.i32Mul(op.i32Load(i32Add(get(rowList), op.i32Shl(get(j), op.i32(2)))), get(width)))),
           width,
           inputSquared,
+        ),
+        op.f64Store(
+          i32Add(get(inputSquares), times8(op.i32Load(i32Add(get(rowList), op.i32Shl(get(j), op.i32(2)))))),
+          get(inputSquared),
         ),
         op.f64Store(
           normAddress,

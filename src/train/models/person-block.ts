@@ -50,7 +50,7 @@ export function personBlock(shape: BlockShape): PersonBlock {
   // one-row persons' lists, scales and Σ k² (the i32 lists counted as doubles).
   const kernels = blockKernels(
     layers,
-    rowCapacity * (inputSize + 2 * unitsPerRow + 6) + parameterCount,
+    rowCapacity * (inputSize + 2 * unitsPerRow + depth + 6) + parameterCount,
     shape.simd,
   );
   // inputs: the block's feature rows back to back; outputs[l]: layer l's output per row (after the
@@ -72,6 +72,8 @@ export function personBlock(shape: BlockShape): PersonBlock {
   // Person p owns rows personStart[p] … personStart[p + 1] − 1 of the block.
   const personStart = new Int32Array(rowCapacity + 1);
   const normsSquared = kernels.doubles(rowCapacity);
+  // ‖a_row‖² per layer for the one-row persons (from the ghost norms, read by the rounding).
+  const inputSquares = layers.map(() => kernels.doubles(rowCapacity));
   let rows = 0;
   let persons = 0;
 
@@ -108,7 +110,16 @@ export function personBlock(shape: BlockShape): PersonBlock {
       const { inputs: width, outputs: units } = layer;
       const source = layerInput(l);
       const delta = deltas[l]!;
-      kernels.ghostOneRow(layer, source, delta, oneRowCount, oneRowRows, oneRowPersons, normsSquared);
+      kernels.ghostOneRow(
+        layer,
+        source,
+        delta,
+        oneRowCount,
+        oneRowRows,
+        oneRowPersons,
+        normsSquared,
+        inputSquares[l]!,
+      );
       for (let p = 0; p < persons; p++) {
         const start = personStart[p]!;
         const end = personStart[p + 1]!;
@@ -165,6 +176,7 @@ export function personBlock(shape: BlockShape): PersonBlock {
         scaledPersons,
         blockScales,
         blockSquared,
+        inputSquares[l]!,
       );
       const { inputs: width, outputs: units, weightOffset, biasOffset } = layer;
       for (let p = 0; p < persons; p++) {

@@ -67,6 +67,7 @@ export const op = {
   i32And: (a: Code, b: Code): Code => [...a, ...b, 0x71],
   i32LtU: (a: Code, b: Code): Code => [...a, ...b, 0x49],
   f64Lt: (a: Code, b: Code): Code => [...a, ...b, 0x63],
+  f64Le: (a: Code, b: Code): Code => [...a, ...b, 0x65],
   f64Gt: (a: Code, b: Code): Code => [...a, ...b, 0x64],
   /** condition ? a : b */
   select: (a: Code, b: Code, condition: Code): Code => [...a, ...b, ...condition, 0x1b],
@@ -106,6 +107,10 @@ export function doWhile(condition: Code, ...body: Code[]): Code {
 
 export function ifThen(condition: Code, ...body: Code[]): Code {
   return [...condition, 0x04, 0x40, ...body.flat(), 0x0b];
+}
+
+export function ifElse(condition: Code, then: Code, otherwise: Code): Code {
+  return [...condition, 0x04, 0x40, ...then, 0x05, ...otherwise, 0x0b];
 }
 
 export interface WasmFunction {
