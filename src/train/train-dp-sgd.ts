@@ -87,6 +87,7 @@ export function trainDpSgd(
   const block = model.personBlock(BLOCK_ROWS);
   // The persons one step samples (regrown when a step samples more).
   let sampled = new Int32Array(Math.ceil(2 * q * personCount) + 64);
+  const prefetched = new Float64Array(1);
   const noisyGradient = new Float64Array(dimension);
   const expectedBatchSize = q * spec.sampling.populationSize;
   const reporter: ProgressReporter = progressReporter({
@@ -120,6 +121,7 @@ export function trainDpSgd(
       }
       sampled[sampledCount++] = person;
     }
+    prefetched[0] = touchRows(sampled, sampledCount, personStart, features, labels, featureCount);
     for (let k = 0; k < sampledCount; k++) {
       const person = sampled[k]!;
       const start = personStart[person]!;
@@ -189,6 +191,31 @@ const BLOCK_ROWS = 64;
  * rows, quadratic in the row count); larger persons have their gradient written out and clipped.
  */
 const BLOCK_PERSON_ROWS = 8;
+
+/**
+ * Reads one value per 64-byte line of every sampled person's rows (and their first label), so the
+ * block's copies find them in cache: loads with nothing between them overlap their cache misses,
+ * where the copies, between the block's kernels, wait for one person's at a time. The rows are
+ * those the step reads anyway. Returns the values' sum for the caller to store, so the loads stay.
+ */
+function touchRows(
+  sampled: Int32Array,
+  count: number,
+  personStart: Int32Array,
+  features: Float64Array,
+  labels: Float64Array,
+  featureCount: number,
+): number {
+  let sum = 0;
+  for (let k = 0; k < count; k++) {
+    const person = sampled[k]!;
+    const start = personStart[person]!;
+    const end = personStart[person + 1]! * featureCount;
+    for (let j = start * featureCount; j < end; j += 8) sum += features[j]!;
+    sum += features[end - 1]! + labels[start]!;
+  }
+  return sum;
+}
 
 const NO_SCHEDULE: ProgressSchedule = { offset: 0, checkpoints: [], epsilons: [] };
 
