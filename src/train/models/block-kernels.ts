@@ -33,6 +33,7 @@ import {
   ifThen,
   op,
   V128,
+  type ValueType,
   type WasmFunction,
   wasmModule,
   whileLoop,
@@ -70,7 +71,13 @@ export interface BlockKernels {
   integers(length: number): Int32Array;
   /** The parameters the next `forward` calls use. */
   loadParameters(parameters: Float64Array): void;
-  forward(layer: DenseLayer, source: Float64Array, target: Float64Array, rows: number, activation: Activation): void;
+  forward(
+    layer: DenseLayer,
+    source: Float64Array,
+    target: Float64Array,
+    rows: number,
+    activation: Activation,
+  ): void;
   /**
    * back[r][i] = Σ_o delta[r][o]·W[o][i] over o in order, rows in pairs, a pair's output o skipped
    * when both its δ are zero (the zeroed products would add nothing).
@@ -305,7 +312,13 @@ function linearBackward(
 }
 
 /** Σ a[aOffset + i]·b[bOffset + i], the even and odd terms in two sums, joined at the end. */
-export function dot(a: Float64Array, aOffset: number, b: Float64Array, bOffset: number, length: number): number {
+export function dot(
+  a: Float64Array,
+  aOffset: number,
+  b: Float64Array,
+  bOffset: number,
+  length: number,
+): number {
   let even = 0;
   let odd = 0;
   let i = 0;
@@ -429,7 +442,18 @@ function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKern
       if (activation === TANH)
         for (let j = 0; j < rows * layer.outputs; j++) target[j] = Math.tanh(target[j]!);
     },
-    emitOneRow: (layer, source, delta, accumulator, count, rowList, personList, scales, roundedSquared, inputSquares) =>
+    emitOneRow: (
+      layer,
+      source,
+      delta,
+      accumulator,
+      count,
+      rowList,
+      personList,
+      scales,
+      roundedSquared,
+      inputSquares,
+    ) =>
       exports.emitOneRow(
         source.byteOffset,
         layer.inputs,
@@ -448,78 +472,113 @@ function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKern
 }
 
 const { get, set } = op;
-const i32Add = (...terms: Code[]): Code => terms.slice(1).reduce((sum, term) => op.i32Add(sum, term), terms[0]!);
+const i32Add = (...terms: Code[]): Code =>
+  terms.slice(1).reduce((sum, term) => op.i32Add(sum, term), terms[0]!);
 const times8 = (index: Code): Code => op.i32Shl(index, op.i32(3));
 const increment = (local: number, by: number): Code => set(local, op.i32Add(get(local), op.i32(by)));
 const zeroes = op.f64x2Splat(op.f64(0));
 
 /**
  * forward(weights, bias, width, units, source, target, rows, relu), all addresses in bytes: weights
- * [in][out] (transposed), two output units per f64x2 lane pair, eight units (four vectors) per
- * pass over a row's inputs, then pairs, then a last odd unit in scalar code.
+ * [in][out] (transposed), two output units per f64x2 lane pair, two rows per pass sharing each
+ * weight load, eight units (four vectors a row) per pass over the rows' inputs, then pairs, then a
+ * last odd unit in scalar code; a last odd row alone.
  */
 const FORWARD: WasmFunction = (() => {
   const [weights, bias, width, units, source, target, rows, relu] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const [r, x, y, o, p, i, xi, stride] = [8, 9, 10, 11, 12, 13, 14, 15];
-  const sums = [16, 17, 18, 19];
-  const [a, s] = [20, 21];
-  // Over the row's inputs: each vector sum += W^T[i][o + 2v … o + 2v + 1]·a[i].
-  const pass = (vectors: number): Code => [
+  const [r, o, p, i, stride] = [8, 9, 10, 11, 12];
+  const rowInput = [13, 14];
+  const rowOutput = [15, 16];
+  const inputAt = [17, 18];
+  const sums = [
+    [19, 20, 21, 22],
+    [23, 24, 25, 26],
+  ];
+  const inputs = [27, 28];
+  const weight = 29;
+  const scalarSums = [30, 31];
+  const rowsOf = (count: number): number[] => Array.from({ length: count }, (_, k) => k);
+  // Over the rows' inputs: each vector sum += W^T[i][o + 2v … o + 2v + 1]·a[i].
+  const pass = (vectors: number, count: number): Code => [
     ...set(p, i32Add(get(weights), times8(get(o)))),
-    ...set(xi, get(x)),
+    ...rowsOf(count).flatMap((k) => set(inputAt[k]!, get(rowInput[k]!))),
     ...set(i, op.i32(0)),
     ...whileLoop(
       op.i32LtS(get(i), get(width)),
-      set(a, op.load64Splat(get(xi))),
-      ...sums
+      ...rowsOf(count).map((k) => set(inputs[k]!, op.load64Splat(get(inputAt[k]!)))),
+      sums[0]!
         .slice(0, vectors)
-        .map((sum, v) => set(sum, op.f64x2Add(get(sum), op.f64x2Mul(op.v128Load(get(p), 16 * v), get(a))))),
+        .flatMap((_, v) => [
+          ...set(weight, op.v128Load(get(p), 16 * v)),
+          ...rowsOf(count).flatMap((k) =>
+            set(sums[k]![v]!, op.f64x2Add(get(sums[k]![v]!), op.f64x2Mul(get(weight), get(inputs[k]!)))),
+          ),
+        ]),
       set(p, op.i32Add(get(p), get(stride))),
-      increment(xi, 8),
+      ...rowsOf(count).map((k) => increment(inputAt[k]!, 8)),
       increment(i, 1),
     ),
   ];
-  const vectorUnits = (vectors: number): Code =>
+  const vectorUnits = (vectors: number, count: number): Code =>
     whileLoop(
       op.i32LtS(op.i32Add(get(o), op.i32(2 * vectors - 1)), get(units)),
-      ...sums.slice(0, vectors).map((sum, v) => set(sum, op.v128Load(i32Add(get(bias), times8(get(o))), 16 * v))),
-      pass(vectors),
-      ifThen(get(relu), ...sums.slice(0, vectors).map((sum) => set(sum, op.f64x2Max(get(sum), zeroes)))),
-      ...sums.slice(0, vectors).map((sum, v) => op.v128Store(i32Add(get(y), times8(get(o))), get(sum), 16 * v)),
+      rowsOf(count).flatMap((k) =>
+        sums[k]!.slice(0, vectors).flatMap((sum, v) =>
+          set(sum, op.v128Load(i32Add(get(bias), times8(get(o))), 16 * v)),
+        ),
+      ),
+      pass(vectors, count),
+      rowsOf(count).flatMap((k) =>
+        sums[k]!.slice(0, vectors).flatMap((sum, v) => [
+          ...ifThen(get(relu), set(sum, op.f64x2Max(get(sum), zeroes))),
+          ...op.v128Store(i32Add(get(rowOutput[k]!), times8(get(o))), get(sum), 16 * v),
+        ]),
+      ),
       increment(o, 2 * vectors),
     );
+  const scalarUnit = (count: number): Code =>
+    ifThen(
+      op.i32LtS(get(o), get(units)),
+      ...rowsOf(count).map((k) => set(scalarSums[k]!, op.f64Load(i32Add(get(bias), times8(get(o)))))),
+      set(p, i32Add(get(weights), times8(get(o)))),
+      ...rowsOf(count).map((k) => set(inputAt[k]!, get(rowInput[k]!))),
+      set(i, op.i32(0)),
+      whileLoop(
+        op.i32LtS(get(i), get(width)),
+        ...rowsOf(count).map((k) =>
+          set(
+            scalarSums[k]!,
+            op.f64Add(get(scalarSums[k]!), op.f64Mul(op.f64Load(get(p)), op.f64Load(get(inputAt[k]!)))),
+          ),
+        ),
+        set(p, op.i32Add(get(p), get(stride))),
+        ...rowsOf(count).map((k) => increment(inputAt[k]!, 8)),
+        increment(i, 1),
+      ),
+      ...rowsOf(count).map((k) => [
+        ...ifThen(get(relu), set(scalarSums[k]!, op.f64Max(get(scalarSums[k]!), op.f64(0)))),
+        ...op.f64Store(i32Add(get(rowOutput[k]!), times8(get(o))), get(scalarSums[k]!)),
+      ]),
+    );
+  const rowPass = (count: number): Code[] => [
+    set(rowInput[0]!, i32Add(get(source), times8(op.i32Mul(get(r), get(width))))),
+    set(rowOutput[0]!, i32Add(get(target), times8(op.i32Mul(get(r), get(units))))),
+    count === 2 ? set(rowInput[1]!, i32Add(get(rowInput[0]!), times8(get(width)))) : [],
+    count === 2 ? set(rowOutput[1]!, i32Add(get(rowOutput[0]!), times8(get(units)))) : [],
+    set(o, op.i32(0)),
+    vectorUnits(4, count),
+    vectorUnits(1, count),
+    scalarUnit(count),
+  ];
   return {
     name: 'forward',
     parameters: 8,
-    locals: [I32, I32, I32, I32, I32, I32, I32, I32, V128, V128, V128, V128, V128, F64],
+    locals: [...Array.from({ length: 11 }, () => I32), ...Array.from({ length: 11 }, () => V128), F64, F64],
     body: [
       set(stride, times8(get(units))),
       set(r, op.i32(0)),
-      whileLoop(
-        op.i32LtS(get(r), get(rows)),
-        set(x, i32Add(get(source), times8(op.i32Mul(get(r), get(width))))),
-        set(y, i32Add(get(target), times8(op.i32Mul(get(r), get(units))))),
-        set(o, op.i32(0)),
-        vectorUnits(4),
-        vectorUnits(1),
-        ifThen(
-          op.i32LtS(get(o), get(units)),
-          set(s, op.f64Load(i32Add(get(bias), times8(get(o))))),
-          set(p, i32Add(get(weights), times8(get(o)))),
-          set(xi, get(x)),
-          set(i, op.i32(0)),
-          whileLoop(
-            op.i32LtS(get(i), get(width)),
-            set(s, op.f64Add(get(s), op.f64Mul(op.f64Load(get(p)), op.f64Load(get(xi))))),
-            set(p, op.i32Add(get(p), get(stride))),
-            increment(xi, 8),
-            increment(i, 1),
-          ),
-          ifThen(get(relu), set(s, op.f64Max(get(s), op.f64(0)))),
-          op.f64Store(i32Add(get(y), times8(get(o))), get(s)),
-        ),
-        increment(r, 1),
-      ),
+      whileLoop(op.i32LtS(op.i32Add(get(r), op.i32(1)), get(rows)), ...rowPass(2), increment(r, 2)),
+      ifThen(op.i32LtS(get(r), get(rows)), ...rowPass(1)),
     ],
   };
 })();
@@ -530,8 +589,20 @@ const FORWARD: WasmFunction = (() => {
  * coordinates per f64x2 (lane 0 the even ones, lane 1 the odd ones), a last odd coordinate scalar.
  */
 const EMIT_ONE_ROW: WasmFunction = (() => {
-  const [source, width, delta, units, weights, bias, count, rowList, personList, scales, squares, inputSquares] =
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [
+    source,
+    width,
+    delta,
+    units,
+    weights,
+    bias,
+    count,
+    rowList,
+    personList,
+    scales,
+    squares,
+    inputSquares,
+  ] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const [o, j, r, p, x, w, end] = [12, 13, 14, 15, 16, 17, 18];
   const [d, b, k, tail] = [19, 20, 21, 22];
   const [dv, kv, sq, high, low, sq2] = [23, 24, 25, 26, 27, 28];
@@ -544,8 +615,14 @@ const EMIT_ONE_ROW: WasmFunction = (() => {
   ];
   /** k ← clamp(k) as the lanes do: pmin(L, k) = k < L ? k : L, then pmax(−L, ·) = · > −L ? · : −L. */
   const clampScalar = (local: number): Code => [
-    ...set(local, op.select(get(local), op.f64(GRID_INTEGER_LIMIT), op.f64Lt(get(local), op.f64(GRID_INTEGER_LIMIT)))),
-    ...set(local, op.select(get(local), op.f64(-GRID_INTEGER_LIMIT), op.f64Gt(get(local), op.f64(-GRID_INTEGER_LIMIT)))),
+    ...set(
+      local,
+      op.select(get(local), op.f64(GRID_INTEGER_LIMIT), op.f64Lt(get(local), op.f64(GRID_INTEGER_LIMIT))),
+    ),
+    ...set(
+      local,
+      op.select(get(local), op.f64(-GRID_INTEGER_LIMIT), op.f64Gt(get(local), op.f64(-GRID_INTEGER_LIMIT))),
+    ),
   ];
   const pairs = (clamp: boolean): Code =>
     doWhile(
@@ -601,7 +678,12 @@ const EMIT_ONE_ROW: WasmFunction = (() => {
               pairs(true),
             ),
             set(sq, op.f64x2Add(get(sq), get(sq2))),
-            ifThen(op.i32And(get(width), op.i32(2)), roundPair(sq, 0, true), increment(x, 16), increment(w, 16)),
+            ifThen(
+              op.i32And(get(width), op.i32(2)),
+              roundPair(sq, 0, true),
+              increment(x, 16),
+              increment(w, 16),
+            ),
             set(tail, op.f64x2Lane(get(sq), 0)),
             ifThen(
               op.i32And(get(width), op.i32(1)),
@@ -662,12 +744,18 @@ const BACKWARD: WasmFunction = (() => {
       op.i32LtS(get(i), get(width)),
       op.f64Store(
         i32Add(get(x0), times8(get(i))),
-        op.f64Add(op.f64Load(i32Add(get(x0), times8(get(i)))), op.f64Mul(get(d0), op.f64Load(i32Add(get(w), times8(get(i)))))),
+        op.f64Add(
+          op.f64Load(i32Add(get(x0), times8(get(i)))),
+          op.f64Mul(get(d0), op.f64Load(i32Add(get(w), times8(get(i))))),
+        ),
       ),
       pair
         ? op.f64Store(
             i32Add(get(x1), times8(get(i))),
-            op.f64Add(op.f64Load(i32Add(get(x1), times8(get(i)))), op.f64Mul(get(d1), op.f64Load(i32Add(get(w), times8(get(i)))))),
+            op.f64Add(
+              op.f64Load(i32Add(get(x1), times8(get(i)))),
+              op.f64Mul(get(d1), op.f64Load(i32Add(get(w), times8(get(i))))),
+            ),
           )
         : [],
     ),
@@ -712,7 +800,9 @@ const BACKWARD: WasmFunction = (() => {
  * bytes: what the JavaScript kernel does, `dot`'s even and odd sums in the two lanes.
  */
 const GHOST_ONE_ROW: WasmFunction = (() => {
-  const [source, width, delta, units, count, rowList, personList, norms, inputSquares] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [source, width, delta, units, count, rowList, personList, norms, inputSquares] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8,
+  ];
   const [j, p, x, i] = [9, 10, 11, 12];
   const [deltaSquared, inputSquared, tail] = [13, 14, 15];
   const [sums, v] = [16, 17];
@@ -746,12 +836,18 @@ const GHOST_ONE_ROW: WasmFunction = (() => {
         op.i32LtS(get(j), get(count)),
         set(p, op.i32Load(i32Add(get(personList), op.i32Shl(get(j), op.i32(2))))),
         squaredNorm(
-          i32Add(get(delta), times8(op.i32Mul(op.i32Load(i32Add(get(rowList), op.i32Shl(get(j), op.i32(2)))), get(units)))),
+          i32Add(
+            get(delta),
+            times8(op.i32Mul(op.i32Load(i32Add(get(rowList), op.i32Shl(get(j), op.i32(2)))), get(units))),
+          ),
           units,
           deltaSquared,
         ),
         squaredNorm(
-          i32Add(get(source), times8(op.i32Mul(op.i32Load(i32Add(get(rowList), op.i32Shl(get(j), op.i32(2)))), get(width)))),
+          i32Add(
+            get(source),
+            times8(op.i32Mul(op.i32Load(i32Add(get(rowList), op.i32Shl(get(j), op.i32(2)))), get(width))),
+          ),
           width,
           inputSquared,
         ),
@@ -788,7 +884,8 @@ const ACTIVATION_DERIVATIVE: WasmFunction = (() => {
     ...set(end, i32Add(get(delta), times8(op.i32And(get(count), op.i32(-2))))),
     ...doWhile(op.i32LtU(get(delta), get(end)), ...body, increment(activated, 16), increment(delta, 16)),
   ];
-  const last = (value: Code): Code => ifThen(op.i32And(get(count), op.i32(1)), op.f64Store(get(delta), value));
+  const last = (value: Code): Code =>
+    ifThen(op.i32And(get(count), op.i32(1)), op.f64Store(get(delta), value));
   const scalarA = op.f64Load(get(activated));
   return {
     name: 'activationDerivative',
@@ -797,7 +894,12 @@ const ACTIVATION_DERIVATIVE: WasmFunction = (() => {
     body: [
       ifThen(
         get(relu),
-        pairs(op.v128Store(get(delta), op.v128And(op.v128Load(get(delta)), op.f64x2Gt(op.v128Load(get(activated)), zeroes)))),
+        pairs(
+          op.v128Store(
+            get(delta),
+            op.v128And(op.v128Load(get(delta)), op.f64x2Gt(op.v128Load(get(activated)), zeroes)),
+          ),
+        ),
         last(op.select(op.f64Load(get(delta)), op.f64(0), op.f64Gt(scalarA, op.f64(0)))),
         [0x0f],
       ),
@@ -805,7 +907,10 @@ const ACTIVATION_DERIVATIVE: WasmFunction = (() => {
         set(v, op.v128Load(get(activated))),
         op.v128Store(
           get(delta),
-          op.f64x2Mul(op.v128Load(get(delta)), op.f64x2Sub(op.f64x2Splat(op.f64(1)), op.f64x2Mul(get(v), get(v)))),
+          op.f64x2Mul(
+            op.v128Load(get(delta)),
+            op.f64x2Sub(op.f64x2Splat(op.f64(1)), op.f64x2Mul(get(v), get(v))),
+          ),
         ),
       ),
       set(a, scalarA),

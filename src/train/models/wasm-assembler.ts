@@ -36,10 +36,10 @@ function float64(value: number): number[] {
   return [...new Uint8Array(Float64Array.of(value).buffer)];
 }
 
-export const I32 = 0x7f;
-export const F64 = 0x7c;
-export const V128 = 0x7b;
-type ValueType = typeof I32 | typeof F64 | typeof V128;
+export const I32 = 0x7f as const;
+export const F64 = 0x7c as const;
+export const V128 = 0x7b as const;
+export type ValueType = typeof I32 | typeof F64 | typeof V128;
 
 const simd = (opcode: number, ...immediates: number[]): Code => [0xfd, ...unsigned(opcode), ...immediates];
 /** memarg: alignment exponent, then byte offset. */
@@ -57,7 +57,12 @@ export const op = {
   i32Shl: (a: Code, b: Code): Code => [...a, ...b, 0x74],
   i32Load: (address: Code, offset = 0): Code => [...address, 0x28, ...memory(2, offset)],
   f64Load: (address: Code, offset = 0): Code => [...address, 0x2b, ...memory(3, offset)],
-  f64Store: (address: Code, value: Code, offset = 0): Code => [...address, ...value, 0x39, ...memory(3, offset)],
+  f64Store: (address: Code, value: Code, offset = 0): Code => [
+    ...address,
+    ...value,
+    0x39,
+    ...memory(3, offset),
+  ],
   f64Add: (a: Code, b: Code): Code => [...a, ...b, 0xa0],
   f64Mul: (a: Code, b: Code): Code => [...a, ...b, 0xa2],
   f64Max: (a: Code, b: Code): Code => [...a, ...b, 0xa5],
@@ -136,7 +141,11 @@ function name(text: string): number[] {
 
 /** A module importing memory `env.memory` (at least `pages` pages) and exporting `functions`. */
 export function wasmModule(functions: readonly WasmFunction[], pages: number): Uint8Array {
-  const types = functions.map((f) => [0x60, ...vector(Array.from({ length: f.parameters }, () => [I32])), 0x00]);
+  const types = functions.map((f) => [
+    0x60,
+    ...vector(Array.from({ length: f.parameters }, () => [I32])),
+    0x00,
+  ]);
   const imports = [[...name('env'), ...name('memory'), 0x02, 0x00, ...unsigned(pages)]];
   const exports = functions.map((f, index) => [...name(f.name), 0x00, ...unsigned(index)]);
   const bodies = functions.map((f) => {
