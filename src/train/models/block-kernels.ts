@@ -585,8 +585,10 @@ const FORWARD: WasmFunction = (() => {
 
 /**
  * emitOneRow(source, width, delta, units, accumulatorWeights, accumulatorBias, count, rowList,
- * personList, scales, roundedSquared), addresses in bytes: what the JavaScript kernel does, two
- * coordinates per f64x2 (lane 0 the even ones, lane 1 the odd ones), a last odd coordinate scalar.
+ * personList, scales, roundedSquared, inputSquares), addresses in bytes: what the JavaScript kernel
+ * does, a person at a time (their row, scale and running Σ k² held across the layer's units, which
+ * come in the same order as in the JavaScript loop, so every Σ k² is formed the same way), two
+ * coordinates per f64x2, four a pass, then a pair, then a last odd one scalar.
  */
 const EMIT_ONE_ROW: WasmFunction = (() => {
   const [
@@ -603,9 +605,11 @@ const EMIT_ONE_ROW: WasmFunction = (() => {
     squares,
     inputSquares,
   ] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-  const [o, j, r, p, x, w, end] = [12, 13, 14, 15, 16, 17, 18];
-  const [d, b, k, tail] = [19, 20, 21, 22];
-  const [dv, kv, sq, high, low, sq2] = [23, 24, 25, 26, 27, 28];
+  const [o, j, r, p, x, w, end, rowStart, unitRow, deltaAt, biasAt, rowBytes] = [
+    12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+  ];
+  const [d, b, k, tail, scale, total, inputSquared] = [24, 25, 26, 27, 28, 29, 30];
+  const [dv, kv, sq, high, low, sq2] = [31, 32, 33, 34, 35, 36];
   // k = nearest(d·x[0..1]) (clamped when `clamp`) added into w[0..1], k² into `sums`, at `offset`.
   const roundPair = (sums: number, offset: number, clamp: boolean): Code => [
     ...set(kv, op.f64x2Nearest(op.f64x2Mul(get(dv), op.v128Load(get(x), offset)))),
@@ -632,37 +636,43 @@ const EMIT_ONE_ROW: WasmFunction = (() => {
       increment(x, 32),
       increment(w, 32),
     );
-  const biasAddress = i32Add(get(bias), times8(get(o)));
+  const listed = (list: number): Code => op.i32Load(i32Add(get(list), op.i32Shl(get(j), op.i32(2))));
   const squareAddress = i32Add(get(squares), times8(get(p)));
   return {
     name: 'emitOneRow',
     parameters: 12,
-    locals: [I32, I32, I32, I32, I32, I32, I32, F64, F64, F64, F64, V128, V128, V128, V128, V128, V128],
+    locals: [
+      ...Array.from({ length: 12 }, (): ValueType => I32),
+      ...Array.from({ length: 7 }, (): ValueType => F64),
+      ...Array.from({ length: 6 }, (): ValueType => V128),
+    ],
     body: [
       set(high, op.f64x2Splat(op.f64(GRID_INTEGER_LIMIT))),
       set(low, op.f64x2Splat(op.f64(-GRID_INTEGER_LIMIT))),
-      set(o, op.i32(0)),
+      set(rowBytes, times8(get(width))),
+      set(j, op.i32(0)),
       whileLoop(
-        op.i32LtS(get(o), get(units)),
-        set(j, op.i32(0)),
+        op.i32LtS(get(j), get(count)),
+        set(r, listed(rowList)),
+        set(p, listed(personList)),
+        set(scale, op.f64Load(i32Add(get(scales), times8(get(p))))),
+        set(inputSquared, op.f64Load(i32Add(get(inputSquares), times8(get(r))))),
+        set(total, op.f64Load(squareAddress)),
+        set(rowStart, i32Add(get(source), op.i32Mul(get(r), get(rowBytes)))),
+        set(deltaAt, i32Add(get(delta), times8(op.i32Mul(get(r), get(units))))),
+        set(biasAt, get(bias)),
+        set(unitRow, get(weights)),
+        set(o, op.i32(0)),
         whileLoop(
-          op.i32LtS(get(j), get(count)),
-          set(r, op.i32Load(i32Add(get(rowList), op.i32Shl(get(j), op.i32(2))))),
-          set(p, op.i32Load(i32Add(get(personList), op.i32Shl(get(j), op.i32(2))))),
-          set(
-            d,
-            op.f64Mul(
-              op.f64Load(i32Add(get(delta), times8(i32Add(op.i32Mul(get(r), get(units)), get(o))))),
-              op.f64Load(i32Add(get(scales), times8(get(p)))),
-            ),
-          ),
+          op.i32LtS(get(o), get(units)),
+          set(d, op.f64Mul(op.f64Load(get(deltaAt)), get(scale))),
           ifThen(
             op.f64Ne(get(d), op.f64(0)),
             set(b, op.f64Nearest(get(d))),
             clampScalar(b),
-            op.f64Store(biasAddress, op.f64Add(op.f64Load(biasAddress), get(b))),
-            set(x, i32Add(get(source), times8(op.i32Mul(get(r), get(width))))),
-            set(w, i32Add(get(weights), times8(op.i32Mul(get(o), get(width))))),
+            op.f64Store(get(biasAt), op.f64Add(op.f64Load(get(biasAt)), get(b))),
+            set(x, get(rowStart)),
+            set(w, get(unitRow)),
             set(dv, op.f64x2Splat(get(d))),
             set(sq, zeroes),
             set(sq2, zeroes),
@@ -670,10 +680,7 @@ const EMIT_ONE_ROW: WasmFunction = (() => {
             // without the clamp when d²·‖a‖² ≤ 2^42 proves it idle (see `NO_CLAMP_BOUND`).
             set(end, i32Add(get(x), times8(op.i32And(get(width), op.i32(-4))))),
             ifElse(
-              op.f64Le(
-                op.f64Mul(op.f64Mul(get(d), get(d)), op.f64Load(i32Add(get(inputSquares), times8(get(r))))),
-                op.f64(NO_CLAMP_BOUND),
-              ),
+              op.f64Le(op.f64Mul(op.f64Mul(get(d), get(d)), get(inputSquared)), op.f64(NO_CLAMP_BOUND)),
               pairs(false),
               pairs(true),
             ),
@@ -692,17 +699,21 @@ const EMIT_ONE_ROW: WasmFunction = (() => {
               op.f64Store(get(w), op.f64Add(op.f64Load(get(w)), get(k))),
               set(tail, op.f64Add(get(tail), op.f64Mul(get(k), get(k)))),
             ),
-            op.f64Store(
-              squareAddress,
+            set(
+              total,
               op.f64Add(
-                op.f64Load(squareAddress),
+                get(total),
                 op.f64Add(op.f64Mul(get(b), get(b)), op.f64Add(get(tail), op.f64x2Lane(get(sq), 1))),
               ),
             ),
           ),
-          increment(j, 1),
+          increment(deltaAt, 8),
+          increment(biasAt, 8),
+          set(unitRow, op.i32Add(get(unitRow), get(rowBytes))),
+          increment(o, 1),
         ),
-        increment(o, 1),
+        op.f64Store(squareAddress, get(total)),
+        increment(j, 1),
       ),
     ],
   };
