@@ -10,7 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { gridInteger, simdAvailable } from '../../src/train/models/block-kernels.ts';
 import { createModel } from '../../src/train/models/create-model.ts';
 import type { Model, ModelSpec, PersonBlock } from '../../src/train/models/model.ts';
-import { addBlockToGrid, addClippedToGrid, nearestInteger, personGrid } from '../../src/train/noisy-gradient-sum.ts';
+import {
+  addBlockToGrid,
+  addClippedToGrid,
+  nearestInteger,
+  personGrid,
+} from '../../src/train/noisy-gradient-sum.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 
 const CAPACITY = 24;
@@ -78,9 +83,21 @@ describe.runIf(simdAvailable())('the SIMD person-block kernels', () => {
             let row = 0;
             for (const rows of rowsPerPerson) {
               const gradient = new Float64Array(d);
-              model.exampleGradient(input.parameters, input.features, row * inputs, input.labels[row]!, gradient);
+              model.exampleGradient(
+                input.parameters,
+                input.features,
+                row * inputs,
+                input.labels[row]!,
+                gradient,
+              );
               for (let r = row + 1; r < row + rows; r++)
-                model.addExampleGradient(input.parameters, input.features, r * inputs, input.labels[r]!, gradient);
+                model.addExampleGradient(
+                  input.parameters,
+                  input.features,
+                  r * inputs,
+                  input.labels[r]!,
+                  gradient,
+                );
               const materialised = new Float64Array(d);
               addClippedToGrid(gradient, grid, materialised);
               const alone = blockSum(model, simd, { ...input, ...slice(input, row, rows, inputs) }, clipNorm);

@@ -79,7 +79,7 @@ describe('clipping from the layer factors, a block of persons at once', () => {
               block.addPerson(features, labels, row, rows, inputs);
               row += rows;
               block.loadParameters(parameters);
-            block.prepare();
+              block.prepare();
               if (lie) block.normsSquared[0] = block.normsSquared[0]! * 1e-6;
               const alone = new Float64Array(d);
               addBlockToGrid(block, grid, alone, scratch);
@@ -110,7 +110,7 @@ describe('clipping from the layer factors, a block of persons at once', () => {
     const block = model.personBlock(8);
     block.addPerson(features, labels, 0, 4, 5);
     block.loadParameters(parameters);
-            block.prepare();
+    block.prepare();
     const squared = gradient.reduce((total, g) => total + g * g, 0);
     expect(block.normsSquared[0]).toBeCloseTo(squared, 10);
   });

@@ -1,16 +1,19 @@
 /**
- * The two hot loops of the person-block path (person-block.ts), in WebAssembly SIMD when the runtime
- * has it and in plain JavaScript otherwise, with the same result bit for bit:
+ * The hot loops of the person-block path (person-block.ts), in WebAssembly SIMD when the runtime has
+ * it and in plain JavaScript otherwise, with the same result bit for bit (all in float64):
  *  - `forward`: one dense layer over the block's rows, z = b + Σ_i W[o][i]·a[i] summed over i in
  *    order, then ReLU as Math.max(z, 0) (tanh is applied by JavaScript after either kernel). The SIMD
  *    kernel puts two output units in the two f64x2 lanes, each lane summing in the same order with the
  *    same separate multiply and add, so every z is the double JavaScript computes. It reads the
- *    weights transposed ([in][out], made once per block by `loadParameters`), so that one load
- *    fetches W[o][i] and W[o + 1][i].
+ *    weights transposed ([in][out], made once per step by `loadParameters`), so that one load
+ *    fetches W[o][i] and W[o + 1][i], and runs two rows at a time over each weight load.
+ *  - `backward` (δ through the weights), `activationDerivative` and `ghostOneRow` (the one-row
+ *    persons' ‖δ‖²(‖a‖² + 1)): each lane one of the sums the JavaScript loop forms, in its order.
  *  - `emitOneRow`: for one layer, every one-row person's rounded, scaled gradient coordinates
  *    k = gridInteger(d·a_i) (d = δ_o·scale_p, the bias's k = gridInteger(d)) added into an
- *    accumulator, and Σ k² into the person's entry of `roundedSquared`, summed in the same order in both
- *    kernels (four partial sums over blocks of four coordinates), so the sums agree even beyond 2^53.
+ *    accumulator, and Σ k² into the person's entry of `roundedSquared`, summed in the same order in
+ *    both kernels (four partial sums over blocks of four coordinates), so the sums agree even beyond
+ *    2^53.
  *
  * `gridInteger` is the nearest integer (ties to even), clamped to ±2^22: f64x2.nearest agrees with
  * `nearestInteger` (noisy-gradient-sum.ts) wherever |x| < 2^51, and beyond that both clamp to the same
@@ -20,7 +23,8 @@
  * kept, and it keeps NaN and infinities, which could not be taken back out, out of the sum.
  *
  * The module is assembled here (wasm-assembler.ts) and compiled once, synchronously; a runtime
- * without WebAssembly SIMD gets the JavaScript kernels.
+ * without WebAssembly SIMD, or one that refuses to compile code at run time (a Cloudflare Worker),
+ * gets the JavaScript kernels.
  */
 import { nearestInteger } from '../noisy-gradient-sum.ts';
 import type { DenseLayer } from './person-block.ts';
@@ -40,7 +44,7 @@ import {
 } from './wasm-assembler.ts';
 
 /** |k| ≤ 2^22 for every rounded coordinate (see above). */
-export const GRID_INTEGER_LIMIT = 2 ** 22;
+const GRID_INTEGER_LIMIT = 2 ** 22;
 
 /** The nearest integer to x, clamped to ±GRID_INTEGER_LIMIT, NaN to +GRID_INTEGER_LIMIT. */
 /**
@@ -54,7 +58,9 @@ const NO_CLAMP_BOUND = 2 ** 42;
 
 export function gridInteger(x: number): number {
   const k = nearestInteger(x);
+  // biome-ignore lint/complexity/useMathMinMax: Math.min would keep NaN; this maps it to the limit, as f64x2.pmin does.
   const below = k < GRID_INTEGER_LIMIT ? k : GRID_INTEGER_LIMIT;
+  // biome-ignore lint/complexity/useMathMinMax: written as f64x2.pmax computes it, the lanes' twin.
   return below > -GRID_INTEGER_LIMIT ? below : -GRID_INTEGER_LIMIT;
 }
 
@@ -65,7 +71,6 @@ export const TANH = 2;
 export type Activation = typeof IDENTITY | typeof RELU | typeof TANH;
 
 export interface BlockKernels {
-  readonly simd: boolean;
   /** A zeroed buffer the kernels can address (carved from the module's memory when SIMD). */
   doubles(length: number): Float64Array;
   integers(length: number): Int32Array;
@@ -136,7 +141,6 @@ export function blockKernels(
 function javascriptKernels(): BlockKernels {
   let parameters: Float64Array = new Float64Array(0);
   return {
-    simd: false,
     doubles: (length) => new Float64Array(length),
     integers: (length) => new Int32Array(length),
     loadParameters: (values) => {
@@ -369,7 +373,7 @@ function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKern
   if (!(module && wasmApi)) throw new Error('WebAssembly SIMD is not available');
   const last = layers[layers.length - 1]!;
   const parameterCount = last.biasOffset + last.outputs;
-  // Every buffer starts on a 16-byte boundary: the +2 per buffer is room for that padding.
+  // Every buffer starts on a 16-byte boundary: room for that padding of up to 64 buffers.
   const bytes = (capacity + 2 * parameterCount + 2 * 64) * 8;
   const memory = new wasmApi.Memory({ initial: Math.ceil(bytes / PAGE_BYTES) + 1 });
   const instance = new wasmApi.Instance(module, { env: { memory } });
@@ -390,7 +394,6 @@ function wasmKernels(layers: readonly DenseLayer[], capacity: number): BlockKern
   const transposed = new Float64Array(memory.buffer, carve(parameterCount * 8), parameterCount);
   const parameters = new Float64Array(memory.buffer, carve(parameterCount * 8), parameterCount);
   return {
-    simd: true,
     doubles: (length) => new Float64Array(memory.buffer, carve(length * 8), length),
     integers: (length) => new Int32Array(memory.buffer, carve(length * 4), length),
     loadParameters: (values) => {

@@ -14,10 +14,13 @@
  * the clipping scale; the bound the noise relies on is the exact integer check in
  * noisy-gradient-sum.ts, which holds whatever float error (or cancellation) the norm carries.
  *
- * Loops. Every kernel runs weight row by weight row over the whole block, so one weight row (and the
- * sum's row) stays in cache while every row of the block uses it, and pairs of rows share each load:
- * for the 256-unit layers this reads the 0.5 MB weight matrix once per block instead of once per row.
- * Parameter layout as in dense-network.ts: per layer the weights [out][in] row-major, then the bias.
+ * Kernels. The forward pass, the backward pass through the weights, the activation derivative and
+ * the one-row persons' ghost norms and rounding run in block-kernels.ts (WebAssembly SIMD, or the
+ * same arithmetic in JavaScript), over the whole block at once: the forward pass runs two rows at a
+ * time over each weight, so the 256-unit layers' 0.5 MB weight matrix is read once per block, not
+ * once per row. Persons with several rows (their Gram sums) and the rare shrink stay here, in
+ * JavaScript, on the same buffers. Parameter layout as in dense-network.ts: per layer the weights
+ * [out][in] row-major, then the bias.
  */
 import { blockKernels, dot, gridInteger, IDENTITY, RELU, TANH } from './block-kernels.ts';
 import type { PersonBlock } from './model.ts';

@@ -8,7 +8,7 @@
 export type Code = readonly number[];
 
 /** Unsigned LEB128 (spec §5.2.2). */
-export function unsigned(value: number): number[] {
+function unsigned(value: number): number[] {
   const bytes: number[] = [];
   let rest = value >>> 0;
   do {
