@@ -85,6 +85,9 @@ export function trainDpSgd(
   const { features, labels, personStart, personCount, featureCount } = dataset;
   const personGradient = new Float64Array(dimension);
   const block = model.personBlock(BLOCK_ROWS);
+  // The persons one step samples (regrown when a step samples more).
+  let sampled = new Int32Array(Math.ceil(2 * q * personCount) + 64);
+  const prefetched = new Float64Array(1);
   const noisyGradient = new Float64Array(dimension);
   const expectedBatchSize = q * spec.sampling.populationSize;
   const reporter: ProgressReporter = progressReporter({
@@ -102,14 +105,32 @@ export function trainDpSgd(
     if (options.signal?.aborted) throw new TrainingCancelledError(`training cancelled at step ${step - 1}`);
     noisySum.reset();
     block.clear();
-    for (let person = sampler.failuresBefore(personCount); person < personCount; ) {
+    block.loadParameters(parameters);
+    // The step's sample first, then its persons: the rows are then fetched by a loop with nothing
+    // else in it, whose memory loads overlap (the sampler draws the same words either way).
+    let sampledCount = 0;
+    for (
+      let person = sampler.failuresBefore(personCount);
+      person < personCount;
+      person += 1 + sampler.failuresBefore(personCount - person - 1)
+    ) {
+      if (sampledCount === sampled.length) {
+        const grown = new Int32Array(2 * sampled.length);
+        grown.set(sampled);
+        sampled = grown;
+      }
+      sampled[sampledCount++] = person;
+    }
+    prefetched[0] = touchRows(sampled, sampledCount, personStart, features, labels, featureCount);
+    for (let k = 0; k < sampledCount; k++) {
+      const person = sampled[k]!;
       const start = personStart[person]!;
       const rows = personStart[person + 1]! - start;
       if (rows <= BLOCK_PERSON_ROWS) {
         // Batched: ghost norms for the whole block, then each person clipped and rounded from the
         // layer factors without writing their gradient out.
         if (block.rows + rows > block.rowCapacity) {
-          block.prepare(parameters);
+          block.prepare();
           noisySum.addBlock(block);
           block.clear();
         }
@@ -121,10 +142,9 @@ export function trainDpSgd(
         }
         noisySum.addPerson(personGradient);
       }
-      person += 1 + sampler.failuresBefore(personCount - person - 1);
     }
     if (block.persons > 0) {
-      block.prepare(parameters);
+      block.prepare();
       noisySum.addBlock(block);
     }
     noisySum.release(noisyGradient);
@@ -171,6 +191,31 @@ const BLOCK_ROWS = 64;
  * rows, quadratic in the row count); larger persons have their gradient written out and clipped.
  */
 const BLOCK_PERSON_ROWS = 8;
+
+/**
+ * Reads one value per 64-byte line of every sampled person's rows (and their first label), so the
+ * block's copies find them in cache: loads with nothing between them overlap their cache misses,
+ * where the copies, between the block's kernels, wait for one person's at a time. The rows are
+ * those the step reads anyway. Returns the values' sum for the caller to store, so the loads stay.
+ */
+function touchRows(
+  sampled: Int32Array,
+  count: number,
+  personStart: Int32Array,
+  features: Float64Array,
+  labels: Float64Array,
+  featureCount: number,
+): number {
+  let sum = 0;
+  for (let k = 0; k < count; k++) {
+    const person = sampled[k]!;
+    const start = personStart[person]!;
+    const end = personStart[person + 1]! * featureCount;
+    for (let j = start * featureCount; j < end; j += 8) sum += features[j]!;
+    sum += features[end - 1]! + labels[start]!;
+  }
+  return sum;
+}
 
 const NO_SCHEDULE: ProgressSchedule = { offset: 0, checkpoints: [], epsilons: [] };
 

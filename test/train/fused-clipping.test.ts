@@ -59,7 +59,8 @@ describe('clipping from the layer factors, a block of persons at once', () => {
               block.addPerson(features, labels, row, rows, inputs);
               row += rows;
             }
-            block.prepare(parameters);
+            block.loadParameters(parameters);
+            block.prepare();
             const scratch = { scales: new Float64Array(24), roundedSquared: new Float64Array(24) };
             // A wrong norm (far too small: no clipping) must not break the bound.
             if (lie)
@@ -77,7 +78,8 @@ describe('clipping from the layer factors, a block of persons at once', () => {
               block.clear();
               block.addPerson(features, labels, row, rows, inputs);
               row += rows;
-              block.prepare(parameters);
+              block.loadParameters(parameters);
+              block.prepare();
               if (lie) block.normsSquared[0] = block.normsSquared[0]! * 1e-6;
               const alone = new Float64Array(d);
               addBlockToGrid(block, grid, alone, scratch);
@@ -107,7 +109,8 @@ describe('clipping from the layer factors, a block of persons at once', () => {
     for (let r = 1; r < 4; r++) model.addExampleGradient(parameters, features, r * 5, labels[r]!, gradient);
     const block = model.personBlock(8);
     block.addPerson(features, labels, 0, 4, 5);
-    block.prepare(parameters);
+    block.loadParameters(parameters);
+    block.prepare();
     const squared = gradient.reduce((total, g) => total + g * g, 0);
     expect(block.normsSquared[0]).toBeCloseTo(squared, 10);
   });

@@ -166,7 +166,7 @@ export function denseNetwork(shape: DenseNetworkShape): Model {
       backpropagate(parameters, features, offset, label);
       writeGradient(gradient, true);
     },
-    personBlock: (rowCapacity) => personBlock({ layers, head, isRelu, rowCapacity }),
+    personBlock: (rowCapacity, simd) => personBlock({ layers, head, isRelu, rowCapacity, simd }),
     predict: (parameters, features, offset, output) => {
       forward(parameters, features, offset);
       head.predict(logits, output);

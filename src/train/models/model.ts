@@ -31,8 +31,13 @@ export interface PersonBlock {
     rowCount: number,
     featureCount: number,
   ): void;
+  /**
+   * The parameters the following `prepare` calls use, until the next call: once per step, since
+   * the kernels keep their own (partly transposed) copy. Read again if they change.
+   */
+  loadParameters(parameters: Float64Array): void;
   /** Forward and backward over every row, and each person's ghost norm. */
-  prepare(parameters: Float64Array): void;
+  prepare(): void;
   /**
    * Adds r_j = round(scales[p]·g_j) to sum[j] for every coordinate j of every person p's gradient
    * (the person's rows summed before rounding); writes Σ_j r_j² (exact: integers) to roundedSquared[p].
@@ -89,8 +94,11 @@ export interface Model {
     label: number,
     gradient: Float64Array,
   ): void;
-  /** A block of up to `rowCapacity` rows for the batched per-person path (scratch allocated once). */
-  personBlock(rowCapacity: number): PersonBlock;
+  /**
+   * A block of up to `rowCapacity` rows for the batched per-person path (scratch allocated once),
+   * with WebAssembly SIMD kernels where available unless `simd` is false (same results either way).
+   */
+  personBlock(rowCapacity: number, simd?: boolean): PersonBlock;
   /** Probabilities (binary: of label 1; multiclass: of each class) or the scaled regression value. */
   predict(parameters: Float64Array, features: Float64Array, offset: number, output: Float64Array): void;
 }

@@ -14,12 +14,15 @@
  * the clipping scale; the bound the noise relies on is the exact integer check in
  * noisy-gradient-sum.ts, which holds whatever float error (or cancellation) the norm carries.
  *
- * Loops. Every kernel runs weight row by weight row over the whole block, so one weight row (and the
- * sum's row) stays in cache while every row of the block uses it, and pairs of rows share each load:
- * for the 256-unit layers this reads the 0.5 MB weight matrix once per block instead of once per row.
- * Parameter layout as in dense-network.ts: per layer the weights [out][in] row-major, then the bias.
+ * Kernels. The forward pass, the backward pass through the weights, the activation derivative and
+ * the one-row persons' ghost norms and rounding run in block-kernels.ts (WebAssembly SIMD, or the
+ * same arithmetic in JavaScript), over the whole block at once: the forward pass runs two rows at a
+ * time over each weight, so the 256-unit layers' 0.5 MB weight matrix is read once per block, not
+ * once per row. Persons with several rows (their Gram sums) and the rare shrink stay here, in
+ * JavaScript, on the same buffers. Parameter layout as in dense-network.ts: per layer the weights
+ * [out][in] row-major, then the bias.
  */
-import { nearestInteger } from '../noisy-gradient-sum.ts';
+import { blockKernels, dot, gridInteger, IDENTITY, RELU, TANH } from './block-kernels.ts';
 import type { PersonBlock } from './model.ts';
 import type { OutputHead } from './output-heads.ts';
 
@@ -35,52 +38,95 @@ export interface BlockShape {
   readonly head: OutputHead;
   readonly isRelu: boolean;
   readonly rowCapacity: number;
+  /** WebAssembly SIMD kernels (the default where available) or the JavaScript ones: same results. */
+  readonly simd?: boolean;
 }
 
 export function personBlock(shape: BlockShape): PersonBlock {
   const { layers, head, isRelu, rowCapacity } = shape;
   const depth = layers.length;
   const inputSize = layers[0]!.inputs;
+  const last = layers[depth - 1]!;
+  const parameterCount = last.biasOffset + last.outputs;
+  const unitsPerRow = layers.reduce((total, layer) => total + layer.outputs, 0);
+  // The buffers the kernels read and write: inputs, outputs and deltas, the accumulator, and the
+  // one-row persons' lists, scales and Σ k² (the i32 lists counted as doubles).
+  const kernels = blockKernels(
+    layers,
+    rowCapacity * (inputSize + 2 * unitsPerRow + depth + 6) + parameterCount,
+    shape.simd,
+  );
   // inputs: the block's feature rows back to back; outputs[l]: layer l's output per row (after the
   // activation for hidden layers, the logits last); deltas[l]: ∂loss/∂(layer l's pre-activation).
-  const inputs = new Float64Array(rowCapacity * inputSize);
-  const outputs = layers.map((layer) => new Float64Array(rowCapacity * layer.outputs));
-  const deltas = layers.map((layer) => new Float64Array(rowCapacity * layer.outputs));
+  const inputs = kernels.doubles(rowCapacity * inputSize);
+  const outputs = layers.map((layer) => kernels.doubles(rowCapacity * layer.outputs));
+  const deltas = layers.map((layer) => kernels.doubles(rowCapacity * layer.outputs));
+  // The block's rounded contributions, added to the step's sum once per block.
+  const accumulator = kernels.doubles(parameterCount);
+  // The one-row persons (their row and index), and those of them with a positive scale.
+  const oneRowRows = kernels.integers(rowCapacity);
+  const oneRowPersons = kernels.integers(rowCapacity);
+  let oneRowCount = 0;
+  const scaledRows = kernels.integers(rowCapacity);
+  const scaledPersons = kernels.integers(rowCapacity);
+  const blockScales = kernels.doubles(rowCapacity);
+  const blockSquared = kernels.doubles(rowCapacity);
   const labels = new Float64Array(rowCapacity);
   // Person p owns rows personStart[p] … personStart[p + 1] − 1 of the block.
   const personStart = new Int32Array(rowCapacity + 1);
-  const normsSquared = new Float64Array(rowCapacity);
+  const normsSquared = kernels.doubles(rowCapacity);
+  // ‖a_row‖² per layer for the one-row persons (from the ghost norms, read by the rounding).
+  const inputSquares = layers.map(() => kernels.doubles(rowCapacity));
   let rows = 0;
   let persons = 0;
 
   const layerInput = (l: number): Float64Array => (l === 0 ? inputs : outputs[l - 1]!);
 
-  const forward = (parameters: Float64Array): void => {
+  const forward = (): void => {
     for (let l = 0; l < depth; l++) {
       const activation = l === depth - 1 ? IDENTITY : isRelu ? RELU : TANH;
-      linearForward(parameters, layers[l]!, layerInput(l), outputs[l]!, rows, activation);
+      kernels.forward(layers[l]!, layerInput(l), outputs[l]!, rows, activation);
     }
   };
 
-  const backward = (parameters: Float64Array): void => {
+  const backward = (): void => {
     const last = layers[depth - 1]!.outputs;
     for (let r = 0; r < rows; r++)
       head.lossGradient(outputs[depth - 1]!, r * last, labels[r]!, deltas[depth - 1]!);
     for (let l = depth - 1; l > 0; l--) {
-      linearBackward(parameters, layers[l]!, deltas[l]!, deltas[l - 1]!, rows);
-      activationDerivative(outputs[l - 1]!, deltas[l - 1]!, rows * layers[l]!.inputs, isRelu);
+      kernels.backward(layers[l]!, deltas[l]!, deltas[l - 1]!, rows);
+      kernels.activationDerivative(outputs[l - 1]!, deltas[l - 1]!, rows * layers[l]!.inputs, isRelu);
     }
   };
 
   const ghostNorms = (): void => {
     normsSquared.fill(0, 0, persons);
+    oneRowCount = 0;
+    for (let p = 0; p < persons; p++) {
+      if (personStart[p + 1]! !== personStart[p]! + 1) continue;
+      oneRowRows[oneRowCount] = personStart[p]!;
+      oneRowPersons[oneRowCount] = p;
+      oneRowCount++;
+    }
     for (let l = 0; l < depth; l++) {
-      const { inputs: width, outputs: units } = layers[l]!;
+      const layer = layers[l]!;
+      const { inputs: width, outputs: units } = layer;
       const source = layerInput(l);
       const delta = deltas[l]!;
+      kernels.ghostOneRow(
+        layer,
+        source,
+        delta,
+        oneRowCount,
+        oneRowRows,
+        oneRowPersons,
+        normsSquared,
+        inputSquares[l]!,
+      );
       for (let p = 0; p < persons; p++) {
         const start = personStart[p]!;
         const end = personStart[p + 1]!;
+        if (end === start + 1) continue;
         let total = 0;
         for (let r = start; r < end; r++) {
           // The diagonal once, each off-diagonal pair twice.
@@ -99,90 +145,72 @@ export function personBlock(shape: BlockShape): PersonBlock {
     }
   };
 
-  // For one output unit: the one-row persons whose scaled δ is not zero (ReLU zeroes about half).
-  const activeScaled = new Float64Array(rowCapacity);
-  const activeSource = new Int32Array(rowCapacity);
-  const activePerson = new Int32Array(rowCapacity);
-
   /**
-   * r = round(scale_p·g_j) for every coordinate j of every person p's gradient g, added to `sum`, and
-   * Σ r² per person into `roundedSquared`. For each output unit, the one-row persons (nearly all of
-   * them) whose scaled δ is not zero go two at a time, sharing one load and store of the sum per
-   * coordinate (a zero δ contributes r = 0 everywhere, so skipping it adds nothing); a person with
-   * several rows goes through `emitPerson`.
+   * r = gridInteger(scale_p·g_j) for every coordinate j of every person p's gradient g, added to
+   * `sum`, and Σ r² per person into `roundedSquared`. The one-row persons (nearly all of them) go
+   * through the kernel, a layer at a time, skipping the output units whose scaled δ is zero (a zero
+   * δ contributes r = 0 everywhere); a person with several rows goes through `emitPerson`. The
+   * block's r are summed in `accumulator` first (integers: exact in any order), then added to `sum`.
    */
-  const emitAll = (sum: Float64Array, scales: Float64Array, roundedSquared: Float64Array): void => {
+  const emitAll = (scales: Float64Array, sum: Float64Array, roundedSquared: Float64Array): void => {
+    accumulator.fill(0);
+    for (let p = 0; p < persons; p++) {
+      blockScales[p] = scales[p]!;
+      blockSquared[p] = 0;
+    }
+    let count = 0;
+    for (let j = 0; j < oneRowCount; j++) {
+      // Scale 0 marks a person whose norm overflowed: they contribute nothing.
+      if (!(scales[oneRowPersons[j]!]! > 0)) continue;
+      scaledRows[count] = oneRowRows[j]!;
+      scaledPersons[count] = oneRowPersons[j]!;
+      count++;
+    }
     for (let l = 0; l < depth; l++) {
-      const { inputs: width, outputs: units, weightOffset, biasOffset } = layers[l]!;
+      const layer = layers[l]!;
       const source = layerInput(l);
-      const delta = deltas[l]!;
-      for (let o = 0; o < units; o++) {
-        const row = weightOffset + o * width;
-        const bias = biasOffset + o;
-        let active = 0;
-        for (let p = 0; p < persons; p++) {
-          const start = personStart[p]!;
-          if (personStart[p + 1]! !== start + 1) {
-            roundedSquared[p] =
-              roundedSquared[p]! +
-              emitPerson(sum, row, bias, source, width, delta, units, o, p, scales[p]!, 0);
-            continue;
-          }
-          const scale = scales[p]!;
-          const d = delta[start * units + o]! * scale;
-          // Scale 0 marks a person whose norm overflowed: they contribute nothing.
-          if (d === 0 || !(scale > 0)) continue;
-          activeScaled[active] = d;
-          activeSource[active] = start * width;
-          activePerson[active] = p;
-          active++;
-        }
-        let a = 0;
-        for (; a + 1 < active; a += 2) {
-          const d0 = activeScaled[a]!;
-          const d1 = activeScaled[a + 1]!;
-          const x0 = activeSource[a]!;
-          const x1 = activeSource[a + 1]!;
-          const b0 = nearestInteger(d0);
-          const b1 = nearestInteger(d1);
-          sum[bias] = sum[bias]! + (b0 + b1);
-          let s0 = b0 * b0;
-          let s1 = b1 * b1;
-          for (let i = 0; i < width; i++) {
-            const k0 = nearestInteger(d0 * source[x0 + i]!);
-            const k1 = nearestInteger(d1 * source[x1 + i]!);
-            sum[row + i] = sum[row + i]! + (k0 + k1);
-            s0 += k0 * k0;
-            s1 += k1 * k1;
-          }
-          const p0 = activePerson[a]!;
-          const p1 = activePerson[a + 1]!;
-          roundedSquared[p0] = roundedSquared[p0]! + s0;
-          roundedSquared[p1] = roundedSquared[p1]! + s1;
-        }
-        if (a < active) {
-          const d0 = activeScaled[a]!;
-          const x0 = activeSource[a]!;
-          const b0 = nearestInteger(d0);
-          sum[bias] = sum[bias]! + b0;
-          let s0 = b0 * b0;
-          for (let i = 0; i < width; i++) {
-            const k0 = nearestInteger(d0 * source[x0 + i]!);
-            sum[row + i] = sum[row + i]! + k0;
-            s0 += k0 * k0;
-          }
-          const p0 = activePerson[a]!;
-          roundedSquared[p0] = roundedSquared[p0]! + s0;
-        }
+      kernels.emitOneRow(
+        layer,
+        source,
+        deltas[l]!,
+        accumulator,
+        count,
+        scaledRows,
+        scaledPersons,
+        blockScales,
+        blockSquared,
+        inputSquares[l]!,
+      );
+      const { inputs: width, outputs: units, weightOffset, biasOffset } = layer;
+      for (let p = 0; p < persons; p++) {
+        if (personStart[p + 1]! === personStart[p]! + 1) continue;
+        for (let o = 0; o < units; o++)
+          blockSquared[p] =
+            blockSquared[p]! +
+            emitPerson(
+              accumulator,
+              weightOffset + o * width,
+              biasOffset + o,
+              source,
+              width,
+              deltas[l]!,
+              units,
+              o,
+              p,
+              scales[p]!,
+              0,
+            );
       }
     }
+    for (let j = 0; j < parameterCount; j++) sum[j] = sum[j]! + accumulator[j]!;
+    for (let p = 0; p < persons; p++) roundedSquared[p] = blockSquared[p]!;
   };
 
   /**
    * Person p's rounded coordinates for output o of one layer (its weight row and bias): r =
-   * round(Σ_rows scale·δ·a), the rows summed before rounding. With shrink = 0 adds r to `sum` and
-   * returns Σ r²; otherwise replaces r by trunc(r·shrink). The operations are those of `emitAll` for
-   * a one-row person (0 + x = x), so the same r come out bit for bit.
+   * gridInteger(Σ_rows scale·δ·a), the rows summed before rounding. With shrink = 0 adds r to `sum`
+   * and returns Σ r²; otherwise replaces r by trunc(r·shrink). The operations are those of the
+   * kernels for a one-row person (0 + x = x), so the same r come out bit for bit.
    */
   const emitPerson = (
     sum: Float64Array,
@@ -209,13 +237,13 @@ export function personBlock(shape: BlockShape): PersonBlock {
       b += d;
     }
     if (!nonZero) return 0;
-    const rb = nearestInteger(b);
+    const rb = gridInteger(b);
     let squared = rb * rb;
     sum[bias] = shrink === 0 ? sum[bias]! + rb : sum[bias]! - rb + Math.trunc(rb * shrink);
     for (let i = 0; i < width; i++) {
       let x = 0;
       for (let r = start; r < end; r++) x += delta[r * units + o]! * scale * source[r * width + i]!;
-      const k = nearestInteger(x);
+      const k = gridInteger(x);
       squared += k * k;
       sum[row + i] = shrink === 0 ? sum[row + i]! + k : sum[row + i]! - k + Math.trunc(k * shrink);
     }
@@ -263,151 +291,20 @@ export function personBlock(shape: BlockShape): PersonBlock {
       // A copy loop, not subarray views: a view per person is garbage in the hot loop.
       const from = firstRow * featureCount;
       const to = rows * inputSize;
-      for (let j = 0; j < rowCount * featureCount; j++) inputs[to + j] = features[from + j]!;
+      const count = rowCount * featureCount;
+      for (let j = 0; j < count; j++) inputs[to + j] = features[from + j]!;
       for (let r = 0; r < rowCount; r++) labels[rows + r] = featureLabels[firstRow + r]!;
       rows += rowCount;
       persons++;
       personStart[persons] = rows;
     },
-    prepare: (parameters) => {
-      forward(parameters);
-      backward(parameters);
+    loadParameters: (parameters) => kernels.loadParameters(parameters),
+    prepare: () => {
+      forward();
+      backward();
       ghostNorms();
     },
-    addRounded: (scales, sum, roundedSquared) => {
-      roundedSquared.fill(0, 0, persons);
-      emitAll(sum, scales, roundedSquared);
-    },
+    addRounded: emitAll,
     shrinkRounded: (person, scale, shrink, sum) => emitShrunk(sum, person, scale, shrink),
   };
-}
-
-/**
- * target[r][o] = f(bias[o] + Σ_i W[o][i]·source[r][i]) for the block's rows (f the activation for a
- * hidden layer, the identity for the logits). Four weight rows at a time stay in cache while every
- * block row streams past them, and each input load feeds four products; each sum runs over i in
- * order, as the one-row forward pass does.
- */
-function linearForward(
-  parameters: Float64Array,
-  layer: DenseLayer,
-  source: Float64Array,
-  target: Float64Array,
-  rows: number,
-  activation: Activation,
-): void {
-  const { inputs: width, outputs: units, weightOffset, biasOffset } = layer;
-  let o = 0;
-  for (; o + 3 < units; o += 4) {
-    const w0 = weightOffset + o * width;
-    const w1 = w0 + width;
-    const w2 = w1 + width;
-    const w3 = w2 + width;
-    const b0 = parameters[biasOffset + o]!;
-    const b1 = parameters[biasOffset + o + 1]!;
-    const b2 = parameters[biasOffset + o + 2]!;
-    const b3 = parameters[biasOffset + o + 3]!;
-    for (let r = 0; r < rows; r++) {
-      const x = r * width;
-      let s0 = b0;
-      let s1 = b1;
-      let s2 = b2;
-      let s3 = b3;
-      for (let i = 0; i < width; i++) {
-        const a = source[x + i]!;
-        s0 += parameters[w0 + i]! * a;
-        s1 += parameters[w1 + i]! * a;
-        s2 += parameters[w2 + i]! * a;
-        s3 += parameters[w3 + i]! * a;
-      }
-      const t = r * units + o;
-      target[t] = activated(s0, activation);
-      target[t + 1] = activated(s1, activation);
-      target[t + 2] = activated(s2, activation);
-      target[t + 3] = activated(s3, activation);
-    }
-  }
-  for (; o < units; o++) {
-    const w = weightOffset + o * width;
-    const b = parameters[biasOffset + o]!;
-    for (let r = 0; r < rows; r++) {
-      const x = r * width;
-      let sum = b;
-      for (let i = 0; i < width; i++) sum += parameters[w + i]! * source[x + i]!;
-      target[r * units + o] = activated(sum, activation);
-    }
-  }
-}
-
-/** What a layer applies to its sums: the logits are left as they are. */
-type Activation = typeof IDENTITY | typeof RELU | typeof TANH;
-const IDENTITY = 0;
-const RELU = 1;
-const TANH = 2;
-
-function activated(z: number, activation: Activation): number {
-  return activation === RELU ? Math.max(z, 0) : activation === TANH ? Math.tanh(z) : z;
-}
-
-/** back[r][i] = Σ_o δ[r][o]·W[o][i] for the block's rows, two rows per weight load. */
-function linearBackward(
-  parameters: Float64Array,
-  layer: DenseLayer,
-  delta: Float64Array,
-  back: Float64Array,
-  rows: number,
-): void {
-  const { inputs: width, outputs: units, weightOffset } = layer;
-  back.fill(0, 0, rows * width);
-  let r = 0;
-  for (; r + 1 < rows; r += 2) {
-    const x0 = r * width;
-    const x1 = x0 + width;
-    for (let o = 0; o < units; o++) {
-      const d0 = delta[r * units + o]!;
-      const d1 = delta[(r + 1) * units + o]!;
-      if (d0 === 0 && d1 === 0) continue;
-      const w = weightOffset + o * width;
-      for (let i = 0; i < width; i++) {
-        const weight = parameters[w + i]!;
-        back[x0 + i] = back[x0 + i]! + d0 * weight;
-        back[x1 + i] = back[x1 + i]! + d1 * weight;
-      }
-    }
-  }
-  if (r < rows) {
-    const x0 = r * width;
-    for (let o = 0; o < units; o++) {
-      const d0 = delta[r * units + o]!;
-      if (d0 === 0) continue;
-      const w = weightOffset + o * width;
-      for (let i = 0; i < width; i++) back[x0 + i] = back[x0 + i]! + d0 * parameters[w + i]!;
-    }
-  }
-}
-
-/** δ ← δ·f'(z), from the activation's output a = f(z): ReLU 1[a > 0], tanh 1 − a². */
-function activationDerivative(
-  activated: Float64Array,
-  delta: Float64Array,
-  count: number,
-  isRelu: boolean,
-): void {
-  if (isRelu) {
-    for (let j = 0; j < count; j++) if (!(activated[j]! > 0)) delta[j] = 0;
-  } else {
-    for (let j = 0; j < count; j++) delta[j] = delta[j]! * (1 - activated[j]! * activated[j]!);
-  }
-}
-
-function dot(a: Float64Array, aOffset: number, b: Float64Array, bOffset: number, length: number): number {
-  let even = 0;
-  let odd = 0;
-  let i = 0;
-  for (; i + 1 < length; i += 2) {
-    even += a[aOffset + i]! * b[bOffset + i]!;
-    odd += a[aOffset + i + 1]! * b[bOffset + i + 1]!;
-  }
-  if (i < length) even += a[aOffset + i]! * b[bOffset + i]!;
-  return even + odd;
 }
