@@ -24,7 +24,7 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
  * same law. For a numerator up to 2^32 we take h a power of two in (numerator/4, numerator/2]
  * (h = 1 below 4): then U and the sign come from ONE word (its low bits and its top bit, independent
  * uniforms, and the sign of the accepted U is independent of the magnitude because acceptance looks
- * only at U), no rejection is needed for U, and U's acceptance rate rises from 0.63 to ≥ 0.79, at the
+ * only at U), no rejection is needed for U, and U's acceptance rate rises from 0.63 to ≥ 0.78, at the
  * price of more (cheaper) Q coins: about 7 random words per draw instead of 9.6 at numerator ≈ 2^31.
  * A larger numerator keeps CKS20's h = numerator (Q coins then exp(−1)) and a separate sign word.
  *
