@@ -12,36 +12,79 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 /**
  * One draw from the discrete Laplace distribution P(y) ∝ exp(−|y|/scale) on the integers,
- * scale = numerator/denominator: CKS20 Algorithm 2.
+ * scale = numerator/denominator: CKS20 Algorithm 2, with its split of X generalised.
  *
- * X = U + numerator·V is geometric with P(X = x) ∝ exp(−x/numerator) (U uniform below the numerator
- * accepted with probability exp(−U/numerator), V the number of exp(−1) successes); then
- * floor(X/denominator) is geometric with ratio exp(−denominator/numerator), and a random sign with
- * "−0" rejected makes it two-sided. Expected iterations are O(1) at every scale.
+ * X is geometric with P(X = x) ∝ exp(−x/numerator); then floor(X/denominator) is geometric with
+ * ratio exp(−denominator/numerator), and a random sign with "−0" rejected makes it two-sided.
+ * CKS20 draw X = U + numerator·V (U uniform below the numerator accepted with probability
+ * exp(−U/numerator), V the number of exp(−1) successes). Any block size h ≥ 1 works the same way:
+ * with X = U + h·Q, U uniform below h accepted with probability exp(−U/numerator) and Q the number
+ * of exp(−h/numerator) successes, P(U = u, Q = q) ∝ exp(−u/numerator)·exp(−hq/numerator) =
+ * exp(−x/numerator), and (u, q) ↦ u + hq is a bijection onto the non-negative integers, so X has the
+ * same law. For a numerator up to 2^32 we take h a power of two in (numerator/4, numerator/2]
+ * (h = 1 below 4): then U and the sign come from ONE word (its low bits and its top bit, independent
+ * uniforms, and the sign of the accepted U is independent of the magnitude because acceptance looks
+ * only at U), no rejection is needed for U, and U's acceptance rate rises from 0.63 to ≥ 0.78, at the
+ * price of more (cheaper) Q coins: about 7 random words per draw instead of 9.6 at numerator ≈ 2^31.
+ * A larger numerator keeps CKS20's h = numerator (Q coins then exp(−1)) and a separate sign word.
  *
- * Safety of Number arithmetic: U < numerator ≤ 2^48. X = U + numerator·V is formed in doubles and
- * used only if it is ≤ 2^53 − 1: rounding is monotone, so a true X ≥ 2^53 rounds to ≥ 2^53 and fails
+ * Safety of Number arithmetic: U < h ≤ numerator ≤ 2^48. X = U + h·Q is formed in doubles and used
+ * only if it is ≤ 2^53 − 1: rounding is monotone, so a true X ≥ 2^53 rounds to ≥ 2^53 and fails
  * the check, and a true X below it is computed exactly. Otherwise X is recomputed in BigInt, so the
  * draw is exact on its whole support. A draw beyond ±(2^53 − 1) cannot be returned as a number, so
- * the sampler throws instead: that needs V ≥ 2^53/scale, for the scales mechanisms accept (≤ 2^40)
- * probability < e^-8192; the throw depends only on the noise, never on data.
+ * the sampler throws instead: that needs X ≥ 2^53·denominator, of probability exp(−2^53/scale)
+ * whatever h is (X's law does not depend on it), < e^-8192 for the scales mechanisms accept
+ * (≤ 2^40); the throw depends only on the noise, never on data.
  */
 export function sampleDiscreteLaplace(random: RandomSource, scale: Rational): number {
   const { numerator, denominator } = scale;
+  if (numerator > ONE_WORD_NUMERATOR) return laplaceWithSignWord(random, numerator, denominator);
+  const block = laplaceBlock(numerator);
+  const mask = block - 1;
+  for (;;) {
+    const word = random.nextUint32();
+    // block ≤ 2^31, so the mask leaves the top bit out: u and the sign are independent.
+    const u = word & mask;
+    if (!bernoulliExpMinusUnit(random, u, numerator)) continue;
+    let q = 0;
+    while (bernoulliExpMinusUnit(random, block, numerator)) q++;
+    const magnitude = blockMagnitude(u, block, q, denominator);
+    const negative = word >>> 31 === 1;
+    if (negative && magnitude === 0) continue;
+    return negative ? -magnitude : magnitude;
+  }
+}
+
+/** Largest numerator whose block (≤ numerator/2, a power of two) leaves a word's top bit free. */
+const ONE_WORD_NUMERATOR = 2 ** 32;
+
+/** The power of two h with numerator/4 < h ≤ numerator/2, or 1 for a numerator below 4. */
+function laplaceBlock(numerator: number): number {
+  let block = 1;
+  while (block * 4 <= numerator) block *= 2;
+  return block;
+}
+
+/** CKS20 Algorithm 2 as written (h = numerator, one word for the sign): numerators above 2^32. */
+function laplaceWithSignWord(random: RandomSource, numerator: number, denominator: number): number {
   for (;;) {
     const u = uniformInt(random, numerator);
     if (!bernoulliExpMinusUnit(random, u, numerator)) continue;
     let v = 0;
     while (bernoulliExpMinusUnit(random, 1, 1)) v++;
-    const x = u + numerator * v;
-    const magnitude =
-      x <= MAX_SAFE
-        ? floorDivide(x, denominator)
-        : bigFloorDivide(BigInt(u) + BigInt(numerator) * BigInt(v), BigInt(denominator));
+    const magnitude = blockMagnitude(u, numerator, v, denominator);
     const negative = randomBit(random);
     if (negative && magnitude === 0) continue;
     return negative ? -magnitude : magnitude;
   }
+}
+
+/** ⌊(u + block·count)/denominator⌋, in Numbers when the sum is provably exact, else in BigInt. */
+function blockMagnitude(u: number, block: number, count: number, denominator: number): number {
+  const x = u + block * count;
+  return x <= MAX_SAFE
+    ? floorDivide(x, denominator)
+    : bigFloorDivide(BigInt(u) + BigInt(block) * BigInt(count), BigInt(denominator));
 }
 
 function bigFloorDivide(x: bigint, d: bigint): number {

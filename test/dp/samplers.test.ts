@@ -48,6 +48,11 @@ describe('discrete Laplace sampler (CKS20 Algorithm 2)', () => {
     ['100', rational(100), SAMPLES],
     ['10^4', rational(10_000), SAMPLES],
     ['7/3', rational(7, 3), SAMPLES],
+    // Either side of the one-word path's limit (numerator ≤ 2^32: U and the sign from one word). The
+    // MLP grid noise's proposal (numerator just above 2^31) is tested through the Gaussian below.
+    ['(2^32 − 1)/2^22 (one-word path, block 2^30)', rational(2 ** 32 - 1, 2 ** 22), SAMPLES],
+    ['(2^32 + 1)/2^22 (above it: CKS20 block, sign word)', rational(2 ** 32 + 1, 2 ** 22), SAMPLES],
+    ['3/5 (block 1: U always 0)', rational(3, 5), SAMPLES],
   ];
   it.each(cases)(
     'matches the exact pmf at scale %s (χ², p = 1e-4), with the right mean and variance',
@@ -90,6 +95,8 @@ describe('discrete Gaussian sampler (CKS20 Algorithm 3)', () => {
     // DP-SGD's grid noise: σ·(2^20 + √d/2) for σ = 1, d = 1,409 (offset cut to 8 bits, t ≈ σ).
     ['σ = 1,048,595 (the MLP grid noise)', squareAtLeast(1_048_595)],
     ['σ = 1,048,575 (just below 2^20: t furthest from the 2^20 offset)', squareAtLeast(1_048_575)],
+    // σ² = 2^40 + 1: the proposal's numerator is σ² itself, above 2^32 (CKS20 block, sign word).
+    ['σ² = 2^40 + 1 (proposal numerator above 2^32)', rational(2 ** 40 + 1)],
   ];
   it.each(cases)(
     'matches the exact pmf at %s (χ², p = 1e-4), with the right mean and variance',
