@@ -5,7 +5,6 @@
  * planned on rows that changed since writes nothing and is planned again; two connections charging
  * one budget never overspend it.
  */
-import { randomUUID } from 'node:crypto';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
@@ -21,10 +20,10 @@ import {
   readBudgets,
   recordCharges,
 } from '../../src/ledger/charge.ts';
-import { type AnswerCharge, chargeAnswer } from '../../src/ledger/group-commit.ts';
+import { chargeAnswer } from '../../src/ledger/group-commit.ts';
 import { releaseCost } from '../../src/ledger/release-cost.ts';
 import { type DatabaseKind, describeEachDatabase, type TestDatabase } from '../support/databases.ts';
-import { pureCharge, setBudget, testPrincipal } from '../support/ledger.ts';
+import { answerCharge, pureCharge, setBudget, testPrincipal } from '../support/ledger.ts';
 
 const analyst = testPrincipal();
 
@@ -32,26 +31,6 @@ const gaussian = (communities: string[], rho: number): ChargeRequest => ({
   ...pureCharge(communities, 0, { principal: analyst }),
   cost: releaseCost({ losses: [{ kind: 'zcdp', rho }], mechanism: 'discrete_gaussian', zcdpDelta: 1e-7 }),
 });
-
-function answerCharge(request: ChargeRequest): AnswerCharge {
-  return {
-    request,
-    answer: {
-      id: request.subjectId,
-      principalId: request.principal.id,
-      idempotencyKey: null,
-      requestHash: 'h',
-      queryFingerprint: randomUUID(),
-      policyVersion: request.policyVersion,
-    },
-    audit: (communities) => ({
-      actor: request.principal.id,
-      action: 'query.charged',
-      requestId: request.requestId,
-      details: { answer_id: request.subjectId, communities: communities.map((c) => c.communityId) },
-    }),
-  };
-}
 
 /** The next double above a positive x. */
 function nextUp(x: number): number {

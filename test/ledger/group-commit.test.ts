@@ -1,39 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/ledger/audit-log.ts';
 import {
   BudgetExhaustedError,
-  type ChargeRequest,
   IdempotencyKeyTakenError,
   PolicySupersededError,
 } from '../../src/ledger/charge.ts';
-import { type AnswerCharge, chargeAnswer } from '../../src/ledger/group-commit.ts';
+import { chargeAnswer } from '../../src/ledger/group-commit.ts';
 import { releaseCost } from '../../src/ledger/release-cost.ts';
 import { describeEachDatabase } from '../support/databases.ts';
-import { pureCharge, setBudget, testPrincipal } from '../support/ledger.ts';
+import { answerCharge, pureCharge, setBudget, testPrincipal } from '../support/ledger.ts';
 
 const analyst = testPrincipal();
-
-function answerCharge(request: ChargeRequest, idempotencyKey: string | null = null): AnswerCharge {
-  return {
-    request,
-    answer: {
-      id: request.subjectId,
-      principalId: request.principal.id,
-      idempotencyKey,
-      requestHash: 'h',
-      queryFingerprint: randomUUID(),
-      policyVersion: request.policyVersion,
-    },
-    audit: (communities) => ({
-      actor: request.principal.id,
-      action: 'query.charged',
-      requestId: request.requestId,
-      details: { answer_id: request.subjectId, communities: communities.map((c) => c.communityId) },
-    }),
-  };
-}
 
 describeEachDatabase(
   'group commit of answer charges',

@@ -5,6 +5,7 @@ import type { Database } from '../../src/db/database.ts';
 import { zcdpBudget } from '../../src/dp/accounting/index.ts';
 import { rdpBudget } from '../../src/dp/accounting/rdp-ledger.ts';
 import { type ChargeRequest, type CommunityCharge, commitCharge } from '../../src/ledger/charge.ts';
+import type { AnswerCharge } from '../../src/ledger/group-commit.ts';
 import { releaseCost } from '../../src/ledger/release-cost.ts';
 import type { Principal } from '../../src/principals/principal.ts';
 
@@ -59,4 +60,25 @@ export function pureCharge(
 /** Commits one charge in a transaction of its own. */
 export function charge(db: Kysely<Database>, request: ChargeRequest): Promise<CommunityCharge[]> {
   return db.transaction().execute((trx) => commitCharge(trx, request));
+}
+
+/** An answer's charge as the query path hands it to group commit: the pending answer and its audit entry. */
+export function answerCharge(request: ChargeRequest, idempotencyKey: string | null = null): AnswerCharge {
+  return {
+    request,
+    answer: {
+      id: request.subjectId,
+      principalId: request.principal.id,
+      idempotencyKey,
+      requestHash: 'h',
+      queryFingerprint: randomUUID(),
+      policyVersion: request.policyVersion,
+    },
+    audit: (communities) => ({
+      actor: request.principal.id,
+      action: 'query.charged',
+      requestId: request.requestId,
+      details: { answer_id: request.subjectId, communities: communities.map((c) => c.communityId) },
+    }),
+  };
 }
