@@ -11,9 +11,10 @@ import { benchQueries } from '../../bench/bounding.bench.ts';
 import { commonsSql } from '../../bench/generate-commons.ts';
 import { readCommonsCatalog } from '../../src/db/commons-catalog.ts';
 import type { Policy } from '../../src/policy/schema.ts';
-import { type CatalogFacts, type PrivateQueryPlan, planQuery } from '../../src/sql/index.ts';
+import type { CatalogFacts, PrivateQueryPlan } from '../../src/sql/index.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 type Row = Record<string, unknown>;
 interface PlanNode {
@@ -46,9 +47,7 @@ describeEachDatabase(
     }, 120_000);
 
     function plan(text: string): PrivateQueryPlan {
-      const result = planQuery({ sql: text, policy, role: 'analyst', catalog });
-      if (!result.ok || result.plan.kind !== 'private') throw new Error(`expected a private plan: ${text}`);
-      return result.plan;
+      return privatePlanOf({ sql: text, policy, role: 'analyst', catalog });
     }
     async function explain(p: PrivateQueryPlan): Promise<PlanNode[]> {
       const [row] = await query(`EXPLAIN (FORMAT JSON) ${p.sql.text}`, p.sql.parameters);

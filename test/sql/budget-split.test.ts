@@ -7,11 +7,12 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { zcdpBudget } from '../../src/dp/accounting/index.ts';
 import type { Policy } from '../../src/policy/schema.ts';
-import { type PrivateQueryPlan, planQuery, type QueryRequest, release } from '../../src/sql/index.ts';
+import { type PrivateQueryPlan, type QueryRequest, release } from '../../src/sql/index.ts';
 import { noiseScale } from '../../src/sql/noise.ts';
 import { optimalShares } from '../../src/sql/split.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 const SHAVE = 1 - 2 ** -20;
 let policy: Policy;
@@ -20,9 +21,7 @@ beforeAll(async () => {
 });
 
 function plan(sql: string, request: QueryRequest): PrivateQueryPlan {
-  const result = planQuery({ sql, policy, role: 'analyst', request });
-  if (!result.ok || result.plan.kind !== 'private') throw new Error(`not a private plan: ${sql}`);
-  return result.plan;
+  return privatePlanOf({ sql, policy, role: 'analyst', request });
 }
 
 /** Σ αᵢ cᵢ / wᵢᵖ: the objective the shares minimise. */

@@ -21,6 +21,7 @@ import type { PublicDomain } from '../../src/sql/plan.ts';
 import { describeEachDatabase, type TestDatabase } from '../support/databases.ts';
 import { keepResponsesPerPerson, plain, type Row } from '../support/run-sql.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 const RANGE = { from: '2019-01-01', to: '2024-12-31' };
 
@@ -35,10 +36,7 @@ beforeAll(async () => {
 });
 
 function plan(sql: string): PrivateQueryPlan {
-  const result = planQuery({ sql, policy, role: 'analyst', request: { epsilon: 1, delta: 1e-7 } });
-  if (!result.ok) throw new Error(`${sql}: ${JSON.stringify(result.refusal)}`);
-  if (result.plan.kind !== 'private') throw new Error('expected a private plan');
-  return result.plan;
+  return privatePlanOf({ sql, policy, role: 'analyst', request: { epsilon: 1, delta: 1e-7 } });
 }
 
 const days = (from: string, to: string, step: string, type = 'timestamp'): PublicDomain =>

@@ -22,6 +22,7 @@ import { seededRandom } from '../support/seeded-random.ts';
 import { ACCEPTED } from './corpus.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
 import { generatedQuery } from './generated-queries.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 let policy: Policy;
 beforeAll(async () => {
@@ -33,10 +34,7 @@ function privatePlan(
   request: QueryRequest = { epsilon: 1, delta: 1e-7 },
   catalog?: CatalogFacts,
 ): PrivateQueryPlan {
-  const result = planQuery({ sql, policy, role: 'analyst', request, catalog });
-  if (!result.ok) throw new Error(`refused: ${JSON.stringify(result.refusal)}`);
-  if (result.plan.kind !== 'private') throw new Error('expected a private plan');
-  return result.plan;
+  return privatePlanOf({ sql, policy, role: 'analyst', request, catalog });
 }
 
 /** Column `column` of the row whose key k0 equals `key`, as a number. */

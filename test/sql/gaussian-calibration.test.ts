@@ -7,9 +7,10 @@ import { discreteGaussianDelta } from '../../src/dp/calibration.ts';
 import { rationalValue } from '../../src/dp/rational.ts';
 import { releaseCost } from '../../src/ledger/release-cost.ts';
 import type { Policy } from '../../src/policy/schema.ts';
-import { type PrivateQueryPlan, planQuery } from '../../src/sql/index.ts';
+import type { PrivateQueryPlan } from '../../src/sql/index.ts';
 import { noiseScale } from '../../src/sql/noise.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 let zcdpLedger: Policy;
 let basicLedger: Policy;
@@ -22,9 +23,7 @@ beforeAll(async () => {
 
 function plan(policy: Policy, sql: string): PrivateQueryPlan {
   const request = { epsilon: 1, delta: 1e-5, mechanism: 'gaussian' as const };
-  const result = planQuery({ sql, policy, role: 'analyst', request });
-  if (!result.ok || result.plan.kind !== 'private') throw new Error(`not a private plan: ${sql}`);
-  return result.plan;
+  return privatePlanOf({ sql, policy, role: 'analyst', request });
 }
 
 describe('exact Gaussian calibration for a single release on a basic ledger', () => {

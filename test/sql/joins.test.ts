@@ -17,6 +17,7 @@ import { unitPathPolicy, unitPathPolicyFiles, unitPathStatements } from '../fixt
 import { describeEachDatabase, type TestDatabase } from '../support/databases.ts';
 import { editFile } from '../support/demo-policy.ts';
 import { JOIN_ACCEPTED, JOIN_REFUSED } from './join-corpus.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 /** What the catalog of the fixture proves unique (its primary keys). */
 const FIXTURE_CATALOG: CatalogFacts = {
@@ -30,10 +31,7 @@ beforeAll(async () => {
 });
 
 function plan(sql: string, catalog: CatalogFacts | undefined = FIXTURE_CATALOG): PrivateQueryPlan {
-  const result = planQuery({ sql, policy, role: 'analyst', request: REQUEST, catalog });
-  if (!result.ok) throw new Error(`${sql}: ${JSON.stringify(result.refusal)}`);
-  if (result.plan.kind !== 'private') throw new Error('expected a private plan');
-  return result.plan;
+  return privatePlanOf({ sql, policy, role: 'analyst', request: REQUEST, catalog });
 }
 
 describe('planning unit paths and outer joins', () => {

@@ -13,6 +13,7 @@ import type { PublicDomain } from '../../src/sql/plan.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { keepResponsesPerPerson, run } from '../support/run-sql.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 let policy: Policy;
 beforeAll(async () => {
@@ -23,10 +24,7 @@ beforeAll(async () => {
 });
 
 function plan(sql: string): PrivateQueryPlan {
-  const result = planQuery({ sql, policy, role: 'analyst', request: { epsilon: 1, delta: 1e-7 } });
-  if (!result.ok) throw new Error(`${sql}: ${JSON.stringify(result.refusal)}`);
-  if (result.plan.kind !== 'private') throw new Error('expected a private plan');
-  return result.plan;
+  return privatePlanOf({ sql, policy, role: 'analyst', request: { epsilon: 1, delta: 1e-7 } });
 }
 
 function domains(p: PrivateQueryPlan): PublicDomain[] {

@@ -11,11 +11,12 @@ import { discreteGaussian } from '../../src/dp/discrete-gaussian.ts';
 import { discreteLaplace } from '../../src/dp/discrete-laplace.ts';
 import { optimalPartitionSelector } from '../../src/dp/optimal-partition-selection.ts';
 import type { Policy } from '../../src/policy/schema.ts';
-import { type PrivateQueryPlan, planQuery, type QueryRequest, release } from '../../src/sql/index.ts';
+import { type PrivateQueryPlan, type QueryRequest, release } from '../../src/sql/index.ts';
 import { noiseScale } from '../../src/sql/noise.ts';
 import type { Selection } from '../../src/sql/plan.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 const SHAVE = 1 - 2 ** -20;
 let policy: Policy;
@@ -24,9 +25,7 @@ beforeAll(async () => {
 });
 
 function plan(sql: string, request: QueryRequest): PrivateQueryPlan {
-  const result = planQuery({ sql, policy, role: 'analyst', request });
-  if (!result.ok || result.plan.kind !== 'private') throw new Error(`not a private plan: ${sql}`);
-  return result.plan;
+  return privatePlanOf({ sql, policy, role: 'analyst', request });
 }
 
 function selectionOf(query: PrivateQueryPlan): Selection {

@@ -8,8 +8,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../src/policy/schema.ts';
-import { type PrivateQueryPlan, planQuery, type RewrittenSql } from '../../src/sql/index.ts';
+import type { PrivateQueryPlan, RewrittenSql } from '../../src/sql/index.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 const url = process.env.DATABASE_URL;
 const suffix = `${process.pid}_${Date.now()}`;
@@ -92,9 +93,7 @@ describe.skipIf(!url)('a bounded query over a commons split across two databases
   });
 
   function plan(sql: string): PrivateQueryPlan {
-    const result = planQuery({ sql, policy, role: 'analyst', request: { epsilon: 1, delta: 1e-7 } });
-    if (!result.ok || result.plan.kind !== 'private') throw new Error('expected a private plan');
-    return result.plan;
+    return privatePlanOf({ sql, policy, role: 'analyst', request: { epsilon: 1, delta: 1e-7 } });
   }
 
   async function run(name: string, sql: RewrittenSql, key = '12345'): Promise<Record<string, unknown>[]> {

@@ -6,9 +6,10 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../src/policy/schema.ts';
 import { nonNegative, nonNegativeWithTotal } from '../../src/sql/consistency.ts';
-import { type PrivateQueryPlan, planQuery, release } from '../../src/sql/index.ts';
+import { type PrivateQueryPlan, release } from '../../src/sql/index.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 let policy: Policy;
 beforeAll(async () => {
@@ -16,9 +17,7 @@ beforeAll(async () => {
 });
 
 function plan(sql: string): PrivateQueryPlan {
-  const result = planQuery({ sql, policy, role: 'analyst', request: { epsilon: 0.05 } });
-  if (!result.ok || result.plan.kind !== 'private') throw new Error(`not a private plan: ${sql}`);
-  return result.plan;
+  return privatePlanOf({ sql, policy, role: 'analyst', request: { epsilon: 0.05 } });
 }
 
 describe('the projections', () => {

@@ -6,6 +6,7 @@ import { evaluate, type OutputExpr, postProcess } from '../../src/sql/post-proce
 import { selectQuantileEdge } from '../../src/sql/quantile.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 let policy: Policy;
 beforeAll(async () => {
@@ -13,9 +14,7 @@ beforeAll(async () => {
 });
 
 function plan(sql: string, epsilon = 1): PrivateQueryPlan {
-  const result = planQuery({ sql, policy, role: 'analyst', request: { epsilon, delta: 1e-7 } });
-  if (!result.ok || result.plan.kind !== 'private') throw new Error(`expected a private plan for ${sql}`);
-  return result.plan;
+  return privatePlanOf({ sql, policy, role: 'analyst', request: { epsilon, delta: 1e-7 } });
 }
 
 describe('release', () => {

@@ -7,10 +7,11 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Policy } from '../../src/policy/schema.ts';
-import { type PrivateQueryPlan, planQuery } from '../../src/sql/index.ts';
+import type { PrivateQueryPlan } from '../../src/sql/index.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { keepResponsesPerPerson, plain, run } from '../support/run-sql.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 let demo: Policy;
 let capped: Policy;
@@ -25,10 +26,7 @@ beforeAll(async () => {
 });
 
 function plan(sql: string, policy: Policy, mechanism: 'laplace' | 'gaussian' = 'laplace'): PrivateQueryPlan {
-  const result = planQuery({ sql, policy, role: 'analyst', request: { epsilon: 1, delta: 1e-7, mechanism } });
-  if (!result.ok) throw new Error(`${sql}: ${JSON.stringify(result.refusal)}`);
-  if (result.plan.kind !== 'private') throw new Error('expected a private plan');
-  return result.plan;
+  return privatePlanOf({ sql, policy, role: 'analyst', request: { epsilon: 1, delta: 1e-7, mechanism } });
 }
 
 const GROUPED = 'SELECT educ, COUNT(*), SUM(age) FROM survey_responses GROUP BY educ';

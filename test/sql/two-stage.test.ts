@@ -12,6 +12,7 @@ import { type PrivateQueryPlan, planQuery, type SqlRefusalCode } from '../../src
 import { describeEachDatabase } from '../support/databases.ts';
 import { keepResponsesPerPerson, plain, run } from '../support/run-sql.ts';
 import { loadDemoPolicy } from './demo-policy.ts';
+import { privatePlanOf } from './private-plan.ts';
 
 const COUNTS = 'SELECT person_id, COUNT(*) AS n FROM survey_responses GROUP BY person_id';
 const TOTALS = 'SELECT person_id, SUM(income) AS total FROM survey_responses GROUP BY person_id';
@@ -166,10 +167,7 @@ beforeAll(async () => {
 });
 
 function plan(sql: string, p: Policy = policy): PrivateQueryPlan {
-  const result = planQuery({ sql, policy: p, role: 'analyst', request: { epsilon: 1, delta: 1e-7 } });
-  if (!result.ok) throw new Error(`${sql}: ${JSON.stringify(result.refusal)}`);
-  if (result.plan.kind !== 'private') throw new Error('expected a private plan');
-  return result.plan;
+  return privatePlanOf({ sql, policy: p, role: 'analyst', request: { epsilon: 1, delta: 1e-7 } });
 }
 
 describe('two-stage aggregation: planning', () => {
