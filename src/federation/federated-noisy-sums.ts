@@ -1,9 +1,7 @@
 /**
  * Integer sums over the nodes with distributed discrete Gaussian noise, for the rounds of a
  * federated training job besides its steps: the DP standardisation sums (planned with the pooled
- * estimate's vector and sensitivity, feature-standardisation.ts) and the held-out counts (below).
- *
- * Held-out counts of a federated training job, summed over the nodes with distributed noise.
+ * estimate's vector and sensitivity, feature-standardisation.ts) and the held-out counts.
  *
  * Each node holds out its own persons by one Bernoulli(f) trial per person on its CSPRNG, as pooled
  * training does (train/split-by-person.ts): every person is held out independently, so the union
@@ -43,9 +41,6 @@ export interface NoisySumPlan {
   readonly wrapProbability: number;
 }
 
-/** The held-out counts' plan: 2 coordinates (correct, rows) for one model, k for a search. */
-export type HeldOutReleasePlan = NoisySumPlan;
-
 /**
  * σ_loc² for a vector of `length` integer sums of L2 sensitivity `l2Sensitivity` at ρ with the
  * t − f guaranteed nodes' shares alone (KLS21 Prop. 14), and the least modulus that holds data of
@@ -80,7 +75,7 @@ export function planHeldOutRelease(options: {
   readonly maxRowsPerPerson: number;
   readonly populationSize: number;
   readonly shape: FederationShape;
-}): HeldOutReleasePlan {
+}): NoisySumPlan {
   const { maxRowsPerPerson, length } = options;
   // Every count is at most the federation's rows, N·m (N public).
   return planNoisySum({
@@ -159,7 +154,7 @@ export async function releaseHeldOut(options: {
   readonly nodes: readonly string[];
   readonly shape: FederationShape;
   readonly aggregation: AggregationOptions;
-  readonly plan: HeldOutReleasePlan;
+  readonly plan: NoisySumPlan;
   readonly parameters: readonly Float64Array[];
   readonly standardisation?: Standardisation | undefined;
 }): Promise<{ readonly noisyCounts: number[]; readonly dropouts: readonly Dropout[] }> {

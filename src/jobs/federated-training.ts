@@ -16,7 +16,6 @@ import {
 } from '../federation/federated-dp-sgd.ts';
 import {
   aggregateNoisySum,
-  type HeldOutReleasePlan,
   type NoisySumPlan,
   planHeldOutRelease,
   planNoisySum,
@@ -56,7 +55,7 @@ export interface FederatedJob {
   /** One run, or a search's candidates in order: run c takes the job's steps c·T + 1 … (c + 1)·T. */
   readonly runs: readonly FederatedRun[];
   /** With a holdout: how the nodes' held-out counts are noised and summed. */
-  readonly heldOut?: HeldOutReleasePlan;
+  readonly heldOut?: NoisySumPlan;
   /** With `standardise`: how the nodes' standardisation sums are noised and summed, before training. */
   readonly standardise?: NoisySumPlan;
   /** The communities whose nodes hold the table: each pays the job's full cost. */
@@ -158,7 +157,7 @@ function heldOutRelease(
   request: TrainingRequest,
   resolved: ResolvedTraining,
   shape: FederationShape,
-): HeldOutReleasePlan {
+): NoisySumPlan {
   const { holdout } = resolved;
   if (resolved.spec.model.kind === 'linear' || resolved.schema.label.kind === 'bounded') {
     throw new TrainingRefusal(
@@ -334,7 +333,7 @@ async function evaluateOnNodes(
     readonly jobId: string;
     readonly job: Record<string, unknown>;
     readonly aggregation: AggregationOptions;
-    readonly plan: HeldOutReleasePlan;
+    readonly plan: NoisySumPlan;
     readonly standardisation: Standardisation | undefined;
   },
 ): Promise<{ released: number; evaluation: Record<string, unknown>; dropouts: readonly Dropout[] }> {
