@@ -5,10 +5,10 @@
  * planned on rows that changed since writes nothing and is planned again; two connections charging
  * one budget never overspend it.
  */
-import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import { sql } from 'kysely';
 import { afterAll, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.ts';
+import type { DatabaseHandle } from '../../src/db/connect.ts';
+import { openPostgres } from '../../src/db/connect-postgres.ts';
 import { LEDGER_RDP_ORDERS } from '../../src/dp/accounting/rdp-ledger.ts';
 import { verifyAuditChain } from '../../src/ledger/audit-log.ts';
 import {
@@ -55,13 +55,15 @@ function edgeOf(row: BudgetRecord, request: (rho: number) => ChargeRequest) {
   return { admitted, refused };
 }
 
-/** Another gateway's view of the database: its own connections on PostgreSQL, its own charge groups and snapshot. */
-function secondGateway(database: TestDatabase, kind: DatabaseKind): Kysely<Database> {
+/**
+ * Another gateway's view of the database: its own connections on PostgreSQL (opened as a gateway
+ * opens them, so a connection the server drops at teardown is handled as in production), its own
+ * charge groups and snapshot.
+ */
+function secondGateway(database: TestDatabase, kind: DatabaseKind): DatabaseHandle {
   // PGlite is one connection: another Kysely instance over the same driver, so statements take turns.
-  if (kind === 'pglite') return database.db.withoutPlugins();
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 4 }) }),
-  });
+  if (kind === 'pglite') return { ...database, db: database.db.withoutPlugins(), close: async () => {} };
+  return openPostgres(database.url!, 4);
 }
 
 describeEachDatabase(
@@ -85,9 +87,9 @@ describeEachDatabase(
         ).n,
       );
     const snapshotOf = async (id: string) => new Map((await readBudgets(db(), [id])).map((r) => [id, r]));
-    const opened: Kysely<Database>[] = [];
+    const opened: DatabaseHandle[] = [];
     afterAll(async () => {
-      if (kind === 'postgres') await Promise.all(opened.map((other) => other.destroy()));
+      await Promise.all(opened.map((other) => other.close()));
     });
 
     it('basic: a spend exactly equal to the budget is charged, one decimal unit above is refused', async () => {
@@ -205,7 +207,7 @@ describeEachDatabase(
       const other = secondGateway(database(), kind);
       opened.push(other);
       await chargeAnswer(db(), answerCharge(gaussian(['outdated'], 0.01)));
-      await chargeAnswer(other, answerCharge(gaussian(['outdated'], 0.01)));
+      await chargeAnswer(other.db, answerCharge(gaussian(['outdated'], 0.01)));
       await chargeAnswer(db(), answerCharge(gaussian(['outdated'], 0.01)));
       const after = await row('outdated');
       const order = Number(after.rdp_order);
@@ -231,7 +233,7 @@ describeEachDatabase(
         opened.push(other);
         const outcomes = await Promise.allSettled(
           Array.from({ length: fit + 10 }, (_, i) =>
-            chargeAnswer(i % 2 ? other : db(), answerCharge(gaussian([id], rho))),
+            chargeAnswer(i % 2 ? other.db : db(), answerCharge(gaussian([id], rho))),
           ),
         );
         const admitted = outcomes.filter((o) => o.status === 'fulfilled').length;
