@@ -14,7 +14,7 @@ export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
     requestLogger.info(
       {
         method: c.req.method,
-        path: new URL(c.req.url).pathname,
+        path: c.req.path,
         status: c.res.status,
         duration_ms: Math.round((performance.now() - started) * 10) / 10,
         principal_id: c.get('principal')?.id,
