@@ -13,10 +13,19 @@ import { epsilonFromRdpAtOrder } from './rdp-to-approx.ts';
 
 /** Search range for log(α − 1); covers ρ from 1e-12 to 1e4 at any δ > 1e-300. */
 const LOG_ORDER_MINUS_ONE_RANGE = [-12, 30] as const;
-const COARSE_POINTS = 600;
+/** One point per unit of log(α − 1): enough to bracket the minimum of a unimodal objective. */
+const COARSE_POINTS = 42;
 const GOLDEN_ITERATIONS = 80;
+const GOLDEN_RATIO = (Math.sqrt(5) - 1) / 2;
 
-/** Minimises f over α > 1: a coarse grid in log(α − 1), then golden-section search around the best point. */
+/**
+ * Minimises f over α > 1: a coarse grid in u = log(α − 1), then golden-section search over the two
+ * grid steps around the best point. Both objectives here are unimodal in u over the range
+ * (test/dp/accounting-zcdp.test.ts checks it against a 40,000-point grid), so the minimum lies
+ * within one step of the best grid point and the search converges to it; were one not, the result
+ * would be a local minimum: a valid, looser ε, never an unsound one. The budget check of every zcdp
+ * charge runs this several times, so it is kept to about 120 evaluations.
+ */
 function minimiseOverOrder(objective: (order: number) => number): number {
   const [low, high] = LOG_ORDER_MINUS_ONE_RANGE;
   const width = (high - low) / COARSE_POINTS;
@@ -28,16 +37,27 @@ function minimiseOverOrder(objective: (order: number) => number): number {
     const value = at(u);
     if (value < bestValue) [bestU, bestValue] = [u, value];
   }
-  const ratio = (Math.sqrt(5) - 1) / 2;
+  // Golden-section search keeping one interior point per step, so each step costs one evaluation.
   let a = bestU - width;
   let b = bestU + width;
+  let left = b - GOLDEN_RATIO * (b - a);
+  let right = a + GOLDEN_RATIO * (b - a);
+  let atLeft = at(left);
+  let atRight = at(right);
   for (let i = 0; i < GOLDEN_ITERATIONS; i++) {
-    const left = b - ratio * (b - a);
-    const right = a + ratio * (b - a);
-    if (at(left) < at(right)) b = right;
-    else a = left;
+    if (atLeft < atRight) {
+      b = right;
+      [right, atRight] = [left, atLeft];
+      left = b - GOLDEN_RATIO * (b - a);
+      atLeft = at(left);
+    } else {
+      a = left;
+      [left, atLeft] = [right, atRight];
+      right = a + GOLDEN_RATIO * (b - a);
+      atRight = at(right);
+    }
   }
-  return Math.min(bestValue, at((a + b) / 2));
+  return Math.min(bestValue, atLeft, atRight, at((a + b) / 2));
 }
 
 /** The ε of ρ-zCDP at δ by CKS20 Cor. 13 (the best single-order bound; not the exact curve of any one mechanism). */
