@@ -11,7 +11,7 @@
  *
  * Needs PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test); makes its own
  * database and drops it. Run: `npx tsx bench/throughput.bench.ts`. Knobs: BENCH_SECONDS (10 per
- * phase), BENCH_ROUNDS (2), BENCH_GATEWAYS (1,2,3), BENCH_CPU_PROF (a directory: the gateways run
+ * phase), BENCH_ROUNDS (2), BENCH_GATEWAYS (1,2,3), BENCH_ACCOUNTING (basic, or zcdp or rdp), BENCH_CPU_PROF (a directory: the gateways run
  * with `node --cpu-prof` and write their profiles there).
  *
  * Besides answers/s it reports the CPU time each answer cost, read from /proc: the gateway
@@ -40,6 +40,8 @@ const WARM_UP_SECONDS = 3;
 const HERE = fileURLToPath(new URL('..', import.meta.url));
 const CHECKOUTS = (process.env.BENCH_CHECKOUTS ?? HERE).split(',').map((path) => resolve(path));
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+/** The communities' accounting: basic (ε and δ add) by default; zcdp is the demo policy's own. */
+const ACCOUNTING = process.env.BENCH_ACCOUNTING ?? 'basic';
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -56,7 +58,7 @@ writeFileSync(
 const commonsFile = join(policyDir, 'commons.yaml');
 writeFileSync(
   commonsFile,
-  readFileSync(commonsFile, 'utf8').replace('accounting: zcdp', 'accounting: basic'),
+  readFileSync(commonsFile, 'utf8').replace('accounting: zcdp', `accounting: ${ACCOUNTING}`),
 );
 const env = {
   DPGATE_POLICY_DIR: policyDir,
@@ -166,7 +168,7 @@ type Row = {
 const rows: Row[] = [];
 try {
   console.log(
-    `throughput: ${ANALYSTS} analysts, ${SECONDS} s per phase, ${ROUNDS} rounds; node ${process.version}; load average at start ${loadavg()
+    `throughput: ${ANALYSTS} analysts, ${ACCOUNTING} accounting, ${SECONDS} s per phase, ${ROUNDS} rounds; node ${process.version}; load average at start ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
