@@ -120,8 +120,10 @@ async function main(): Promise<void> {
   }
   const machine = await raw.query<{ version: string }>('SELECT version()');
   console.log(`${machine.rows[0]!.version}; node ${process.version}; ${rows} rows; ${rounds} rounds`);
+  const tables = process.env.BENCH_TABLES?.split(',');
+  const queries = benchQueries().filter((q) => !tables || tables.includes(q.table));
   if (explain) {
-    for (const query of benchQueries().filter((q) => q.name !== 'AVG')) {
+    for (const query of queries.filter((q) => q.name !== 'AVG')) {
       const sql = await rewritten(query.dpgate, gate);
       const result = await gate.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql.text}`, sql.parameters);
       console.log(
@@ -134,8 +136,7 @@ async function main(): Promise<void> {
       `| table | query | raw p50 | raw p99 | dpgate p50 | dpgate p99 | dpgate / raw (medians) | dpgate / hand-capped SQL |${compared}`,
     );
     console.log(`|---|---|---:|---:|---:|---:|---:|---:|${baselineFile ? '---:|---:|' : ''}`);
-    const tables = process.env.BENCH_TABLES?.split(',');
-    for (const query of benchQueries().filter((q) => !tables || tables.includes(q.table))) {
+    for (const query of queries) {
       const ours = await planned(query.dpgate, gate);
       const baseline = baselines[`${query.table} ${query.name}`];
       const timed = async (client: pg.Client, sql: PlannedSql, into: number[]) => {

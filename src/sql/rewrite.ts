@@ -5,7 +5,8 @@
  *   source      one row per joined row: the person (unit), group keys k*, the analyst's aggregate
  *               inputs e* (every column read clamped to its bounds), under the analyst's conditions
  *   valued      the inputs as aggregated, v* (clamped again to their computed range, in whole grid
- *               steps as int8, or bucket numbers)
+ *               steps as int8, or bucket numbers); when groups are selected, group_hash, the keyed
+ *               hash of (unit, keys) that orders a person's groups
  *   per_person  (when a person may have several rows) one row per (unit, keys), each measurement
  *               capped to what r = L∞ rows would contribute: row counts LEAST(n, r); sums and bucket
  *               counts of a person with n > r rows scaled by r/n and truncated towards zero, so the
@@ -283,8 +284,8 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
  * hashtextextended, each value's text hashed with the previous hash as its seed, starting from the
  * unit under the per-run key s. It reads only the person's own unit and keys, so which groups a
  * person keeps never depends on another person. Each value is cast to text on its own (a NULL key
- * hashed as ''; ties are broken by the keys): ROW(unit, keys)::text, the former form, goes through
- * the record output function and cost three times as much per row.
+ * hashed as ''; ties are broken by the keys): ROW(unit, keys)::text would go through the record
+ * output function, three times the cost per row (docs/benchmarks.md).
  */
 function groupHashSql(keys: readonly string[], keyParameter: number): string {
   return keys.reduce(
