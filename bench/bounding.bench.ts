@@ -4,6 +4,10 @@
 //   npx tsx bench/generate-commons.ts 10000000          (once; database dpgate_bench_10000000)
 //   npx tsx bench/bounding.bench.ts [rows] [rounds]     (default 1000000 rows, 7 rounds)
 //   npx tsx bench/bounding.bench.ts 10000000 1 --explain   (EXPLAIN (ANALYZE, BUFFERS) of the rewrites)
+// Comparing two rewrites (another commit's against this tree's), interleaved in the same run:
+//   npx tsx bench/bounding.bench.ts 1000000 --dump > rewrites.json     (run in the other commit's tree)
+//   npx tsx bench/bounding.bench.ts 1000000 5 --baseline=rewrites.json (adds "baseline" columns)
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { planQuery } from '../src/sql/index.ts';
 import { demoPolicySnapshot } from '../test/support/demo-policy.ts';
@@ -63,17 +67,32 @@ export function benchQueries(): BenchQuery[] {
   });
 }
 
-/** The rewritten SQL for one query, as the gateway would run it (a fresh selection key). */
-export async function rewritten(sql: string, client: pg.Client) {
+interface PlannedSql {
+  readonly text: string;
+  readonly parameters: readonly unknown[];
+  readonly selectionKeyParameter?: number;
+}
+
+/** The rewritten SQL for one query as the planner makes it (the selection key still a placeholder). */
+async function planned(sql: string, client: pg.Client): Promise<PlannedSql> {
   const snapshot = await demoPolicySnapshot();
   const catalog = await readPlanningFacts(client);
-  const planned = planQuery({ sql, policy: snapshot.policy, role: 'analyst', catalog } as never);
-  if (!planned.ok) throw new Error(`${sql}: ${planned.refusal.message}`);
-  const plan = planned.plan;
-  const parameters = [...plan.sql.parameters];
-  const seed = (plan.sql as { selectionKeyParameter?: number }).selectionKeyParameter;
+  const result = planQuery({ sql, policy: snapshot.policy, role: 'analyst', catalog } as never);
+  if (!result.ok) throw new Error(`${sql}: ${result.refusal.message}`);
+  return result.plan.sql as PlannedSql;
+}
+
+/** The SQL as the gateway would run it: a fresh selection key in its placeholder. */
+function withFreshKey(sql: PlannedSql) {
+  const parameters = [...sql.parameters];
+  const seed = sql.selectionKeyParameter;
   if (seed !== undefined) parameters[seed - 1] = String(crypto.getRandomValues(new BigInt64Array(1))[0]);
-  return { text: plan.sql.text, parameters };
+  return { text: sql.text, parameters };
+}
+
+/** The rewritten SQL for one query, as the gateway would run it (a fresh selection key). */
+export async function rewritten(sql: string, client: pg.Client) {
+  return withFreshKey(await planned(sql, client));
 }
 
 const quantile = (sorted: readonly number[], q: number): number =>
@@ -84,13 +103,27 @@ async function main(): Promise<void> {
   const rows = Number(args[0] ?? 1_000_000);
   const rounds = Number(args[1] ?? 7);
   const explain = process.argv.includes('--explain');
+  const baselineFile = process.argv.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length);
+  const baselines: Record<string, PlannedSql> = baselineFile
+    ? JSON.parse(await readFile(baselineFile, 'utf8'))
+    : {};
   const url = benchDatabaseUrl(process.env.BENCH_DATABASE ?? `dpgate_bench_${rows}`);
   const [raw, gate] = [new pg.Client({ connectionString: url }), new pg.Client({ connectionString: url })];
   await Promise.all([raw.connect(), gate.connect()]);
+  if (process.argv.includes('--dump')) {
+    const dump: Record<string, PlannedSql> = {};
+    for (const query of benchQueries())
+      dump[`${query.table} ${query.name}`] = await planned(query.dpgate, gate);
+    console.log(JSON.stringify(dump, null, 1));
+    await Promise.all([raw.end(), gate.end()]);
+    return;
+  }
   const machine = await raw.query<{ version: string }>('SELECT version()');
   console.log(`${machine.rows[0]!.version}; node ${process.version}; ${rows} rows; ${rounds} rounds`);
+  const tables = process.env.BENCH_TABLES?.split(',');
+  const queries = benchQueries().filter((q) => !tables || tables.includes(q.table));
   if (explain) {
-    for (const query of benchQueries().filter((q) => q.name !== 'AVG')) {
+    for (const query of queries.filter((q) => q.name !== 'AVG')) {
       const sql = await rewritten(query.dpgate, gate);
       const result = await gate.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql.text}`, sql.parameters);
       console.log(
@@ -98,36 +131,38 @@ async function main(): Promise<void> {
       );
     }
   } else {
+    const compared = baselineFile ? ' baseline p50 | dpgate / baseline (medians) |' : '';
     console.log(
-      '| table | query | raw p50 | raw p99 | dpgate p50 | dpgate p99 | dpgate / raw (medians) | dpgate / hand-capped SQL |',
+      `| table | query | raw p50 | raw p99 | dpgate p50 | dpgate p99 | dpgate / raw (medians) | dpgate / hand-capped SQL |${compared}`,
     );
-    console.log('|---|---|---:|---:|---:|---:|---:|---:|');
-    const tables = process.env.BENCH_TABLES?.split(',');
-    for (const query of benchQueries().filter((q) => !tables || tables.includes(q.table))) {
-      const sql = await rewritten(query.dpgate, gate);
-      await raw.query(query.raw);
-      await gate.query(sql.text, sql.parameters);
-      const [a, b, c]: [number[], number[], number[]] = [[], [], []];
+    console.log(`|---|---|---:|---:|---:|---:|---:|---:|${baselineFile ? '---:|---:|' : ''}`);
+    for (const query of queries) {
+      const ours = await planned(query.dpgate, gate);
+      const baseline = baselines[`${query.table} ${query.name}`];
+      const timed = async (client: pg.Client, sql: PlannedSql, into: number[]) => {
+        const fresh = withFreshKey(sql);
+        const start = performance.now();
+        await client.query(fresh.text, [...fresh.parameters]);
+        into.push(performance.now() - start);
+      };
+      const warm: number[] = [];
+      await timed(raw, { text: query.raw, parameters: [] }, warm);
+      await timed(gate, ours, warm);
+      // A A' B C …: raw, this tree's rewrite, the baseline rewrite, hand-capped SQL, per round.
+      const [a, b, c, d]: [number[], number[], number[], number[]] = [[], [], [], []];
       for (let round = 0; round < rounds; round++) {
-        let start = performance.now();
-        await raw.query(query.raw);
-        a.push(performance.now() - start);
-        const fresh = await rewritten(query.dpgate, gate);
-        start = performance.now();
-        await gate.query(fresh.text, fresh.parameters);
-        b.push(performance.now() - start);
-        if (query.handCapped) {
-          start = performance.now();
-          await raw.query(query.handCapped);
-          c.push(performance.now() - start);
-        }
+        await timed(raw, { text: query.raw, parameters: [] }, a);
+        await timed(gate, ours, b);
+        if (baseline) await timed(gate, baseline, d);
+        if (query.handCapped) await timed(raw, { text: query.handCapped, parameters: [] }, c);
       }
-      c.sort((x, y) => x - y);
-      a.sort((x, y) => x - y);
-      b.sort((x, y) => x - y);
+      for (const times of [a, b, c, d]) times.sort((x, y) => x - y);
       const ms = (x: number) => `${x.toFixed(x < 100 ? 1 : 0)} ms`;
+      const ratio = (x: number[], y: number[]) =>
+        y.length ? `${(quantile(x, 0.5) / quantile(y, 0.5)).toFixed(2)}×` : '';
+      const baselineCells = baselineFile ? ` ${d.length ? ms(quantile(d, 0.5)) : ''} | ${ratio(b, d)} |` : '';
       console.log(
-        `| ${query.table} | ${query.name} | ${ms(quantile(a, 0.5))} | ${ms(quantile(a, 0.99))} | ${ms(quantile(b, 0.5))} | ${ms(quantile(b, 0.99))} | ${(quantile(b, 0.5) / quantile(a, 0.5)).toFixed(2)}× | ${c.length ? `${(quantile(b, 0.5) / quantile(c, 0.5)).toFixed(2)}×` : ''} |`,
+        `| ${query.table} | ${query.name} | ${ms(quantile(a, 0.5))} | ${ms(quantile(a, 0.99))} | ${ms(quantile(b, 0.5))} | ${ms(quantile(b, 0.99))} | ${ratio(b, a)} | ${ratio(b, c)} |${baselineCells}`,
       );
     }
   }

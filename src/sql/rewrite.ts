@@ -5,7 +5,8 @@
  *   source      one row per joined row: the person (unit), group keys k*, the analyst's aggregate
  *               inputs e* (every column read clamped to its bounds), under the analyst's conditions
  *   valued      the inputs as aggregated, v* (clamped again to their computed range, in whole grid
- *               steps as int8, or bucket numbers)
+ *               steps as int8, or bucket numbers); when groups are selected, group_hash, the keyed
+ *               hash of (unit, keys) that orders a person's groups
  *   per_person  (when a person may have several rows) one row per (unit, keys), each measurement
  *               capped to what r = L∞ rows would contribute: row counts LEAST(n, r); sums and bucket
  *               counts of a person with n > r rows scaled by r/n and truncated towards zero, so the
@@ -115,7 +116,15 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
   // repeat only a column name, so nested clamps never copy an expression.
   const expressions = distinctExpressions(input.values);
   const source = `SELECT NULL AS unit${withKeys('NULL AS ')}${expressions.map((_, i) => `, NULL AS e${i}`).join('')} FROM ${fromSql(input.tables, leftJoins)} WHERE true`;
-  const valued = `SELECT unit${withKeys('')}${input.values.map((v) => `, NULL AS ${v.column}`).join('')} FROM source`;
+  // The L0 selection's order, computed per row so that one grouping key serves both per_person and
+  // the ranking window (a sort on (unit, group_hash, keys) needs no second sort for the window).
+  const selectGroups = grouped && input.selectGroups && !input.onePerUnit;
+  if (selectGroups && selectionKeyParameter === undefined) {
+    params.bind('0', 'int8');
+    selectionKeyParameter = params.values.length;
+  }
+  const hashColumn = selectGroups ? `, ${groupHashSql(keys, selectionKeyParameter!)} AS group_hash` : '';
+  const valued = `SELECT unit${withKeys('')}${input.values.map((v) => `, NULL AS ${v.column}`).join('')}${hashColumn} FROM source`;
   const bucketCount = (q: QuantileDraft, bucket: number) =>
     `pg_catalog.count(*) FILTER (WHERE ${q.value.column} = ${integer(bucket)})`;
 
@@ -146,18 +155,15 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
       ),
       ...(totalCap === undefined ? [] : [`LEAST(pg_catalog.count(*), ${r}) AS person_rows`]),
     ];
+    // group_hash is a function of (unit, keys), so grouping by it as well splits no group.
+    const personGroup = selectGroups ? ['unit', 'group_hash', ...keys] : ['unit', ...keys];
     ctes.push(
-      `per_person AS (SELECT unit${withKeys('')}${partials.map((p) => `, ${p}`).join('')} FROM valued${groupBy(['unit', ...keys])})`,
+      `per_person AS (SELECT ${personGroup.join(', ')}${partials.map((p) => `, ${p}`).join('')} FROM valued${groupBy(personGroup)})`,
     );
     let perGroupInput = 'per_person';
-    if (grouped && input.selectGroups) {
-      if (selectionKeyParameter === undefined) {
-        params.bind('0', 'int8');
-        selectionKeyParameter = params.values.length;
-      }
-      const order = `pg_catalog.hashtextextended(CAST(ROW(unit${withKeys('')}) AS pg_catalog.text), $${selectionKeyParameter}::pg_catalog.int8)${withKeys('')}`;
+    if (selectGroups) {
       ctes.push(
-        `bounded AS (SELECT * FROM (SELECT per_person.*, pg_catalog.row_number() OVER (PARTITION BY unit ORDER BY ${order}) AS group_rank FROM per_person) AS ranked WHERE group_rank <= ${integer(input.maxGroupsPerUnit)})`,
+        `bounded AS (SELECT * FROM (SELECT per_person.*, pg_catalog.row_number() OVER (PARTITION BY unit ORDER BY group_hash${withKeys('')}) AS group_rank FROM per_person) AS ranked WHERE group_rank <= ${integer(input.maxGroupsPerUnit)})`,
       );
       perGroupInput = 'bounded';
     }
@@ -271,6 +277,21 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
     parameters: params.values,
     ...(selectionKeyParameter === undefined ? {} : { selectionKeyParameter }),
   };
+}
+
+/**
+ * The keyed hash H_s(unit, keys) that orders a person's groups for the L0 selection: a chain of
+ * hashtextextended, each value's text hashed with the previous hash as its seed, starting from the
+ * unit under the per-run key s. It reads only the person's own unit and keys, so which groups a
+ * person keeps never depends on another person. Each value is cast to text on its own (a NULL key
+ * hashed as ''; ties are broken by the keys): ROW(unit, keys)::text would go through the record
+ * output function, three times the cost per row (docs/benchmarks.md).
+ */
+function groupHashSql(keys: readonly string[], keyParameter: number): string {
+  return keys.reduce(
+    (seed, k) => `pg_catalog.hashtextextended(COALESCE(CAST(${k} AS pg_catalog.text), ''), ${seed})`,
+    `pg_catalog.hashtextextended(CAST(unit AS pg_catalog.text), $${keyParameter}::pg_catalog.int8)`,
+  );
 }
 
 function conjunction(conditions: readonly Node[]): Node {

@@ -443,6 +443,50 @@ describeEachDatabase('contribution bounding on the database', (database) => {
     expect(byEducation.measurements[0]!.sensitivity.l1).toBe(4);
   });
 
+  it('a person with 40 rows in 32 groups moves exactly the k groups of smallest keyed hash, each by at most r', async () => {
+    const plan = privatePlan('SELECT educ, sex, COUNT(*) FROM survey_responses GROUP BY educ, sex');
+    const { maxGroupsPerUnit: k, maxRowsPerGroup: r } = plan.contribution;
+    const keyParameter = plan.sql.selectionKeyParameter!;
+    expect(plan.sql.text).toContain('group_hash');
+    const withKey = (key: string) => ({
+      ...plan.sql,
+      parameters: plan.sql.parameters.map((p, i) => (i === keyParameter - 1 ? key : p)),
+    });
+    const count = (rows: readonly Row[], educ: unknown, sex: unknown) =>
+      Number(rows.find((row) => row.k0 === educ && row.k1 === sex)!.m0);
+    await plain(database(), 'DELETE FROM commons.survey_responses WHERE person_id = 9');
+    const key = ['8071', '-5562378093311'];
+    const before = await Promise.all(key.map((s) => run(database(), withKey(s))));
+    // 40 rows over 32 (educ, sex) groups: 8 groups with 2 rows, 24 with 1.
+    await plain(
+      database(),
+      `INSERT INTO commons.survey_responses (response_id, person_id, age, sex, educ, race, income, married)
+       SELECT 2000000 + i, 9, 30, (i / 16) % 2, 1 + i % 16, 1, 1000, 0 FROM generate_series(0, 39) AS i`,
+    );
+    for (const [i, s] of key.entries()) {
+      const after = await run(database(), withKey(s));
+      const moved = after
+        .map((row) => ({ educ: row.k0, sex: row.k1, by: Number(row.m0) - count(before[i]!, row.k0, row.k1) }))
+        .filter((group) => group.by !== 0);
+      // H_s(unit, keys) as docs/sql.md states it, over this person's own groups alone.
+      const expected = await plain(
+        database(),
+        `SELECT educ, sex, LEAST(count(*), ${r}) AS n FROM commons.survey_responses WHERE person_id = 9
+         GROUP BY educ, sex
+         ORDER BY hashtextextended(sex::text, hashtextextended(educ::text, hashtextextended('9', ${s}))), educ, sex
+         LIMIT ${k}`,
+      );
+      expect(moved.length).toBe(k);
+      expect(moved.map((g) => [g.educ, g.sex, g.by])).toEqual(
+        expect.arrayContaining(expected.map((g) => [g.educ, g.sex, Number(g.n)])),
+      );
+      for (const group of moved)
+        expect(group.by).toBeLessThanOrEqual(plan.measurements[0]!.sensitivity.perGroup);
+      const total = moved.reduce((sum, group) => sum + group.by, 0);
+      expect(total).toBeLessThanOrEqual(plan.measurements[0]!.sensitivity.l1);
+    }
+  });
+
   it('without a unique unit column, the rewrite caps in SQL; with one, it adds no bounding step', async () => {
     const catalog = await readCommonsCatalog(database().db, policy);
     const facts = { uniqueColumns: catalog.uniqueColumns ?? [] };
