@@ -93,6 +93,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const app = createApp({
     db: gateway.database.db,
     readDb: gateway.database.readDb,
+    queries: gateway.database.queries,
     pendingAnswerTimeoutMs: config.DPGATE_PENDING_ANSWER_TIMEOUT_MS,
     keyCacheMs: config.DPGATE_KEY_CACHE_MS,
     databaseKind: gateway.database.driver.kind,
