@@ -113,6 +113,9 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('query pool on PostgreS
       const answer = await sql<{ status: string }>`
           select status from dpgate.released_answers where id = ${problem.answer_id}`.execute(database().db);
       expect(answer.rows[0]!.status).toBe('failed');
+      // Without the lock the same query runs well within its timeout.
+      const unlocked = await t.query({ sql: 'SELECT COUNT(*) FROM people', epsilon: 0.2 });
+      expect(unlocked.status).toBe(200);
     } finally {
       await holder.end();
     }
