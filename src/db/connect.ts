@@ -33,8 +33,13 @@ export interface DatabaseOptions {
   /** PGlite's data directory, or `memory://` for a throwaway database. */
   readonly dataDir: string;
   readonly maxConnections?: number;
+  /** PostgreSQL only: where data queries run (connect-postgres.ts); `sessions` by default. */
+  readonly queryConnections?: 'sessions' | 'transactions' | undefined;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  return options.url ? openPostgres(options.url, options.maxConnections ?? 20) : openPGlite(options.dataDir);
+  if (!options.url) return openPGlite(options.dataDir);
+  return openPostgres(options.url, options.maxConnections ?? 20, {
+    queryConnections: options.queryConnections ?? 'sessions',
+  });
 }

@@ -7,6 +7,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/db/connect.ts';
 import { isDatabaseUnavailable } from '../../src/db/database-errors.ts';
 import { QUERY_ROLE } from '../../src/db/query-role.ts';
 import { applyPolicy } from '../../src/ledger/apply-policy.ts';
@@ -41,6 +42,21 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres'))('query pool on PostgreS
       expect(seen).toEqual(
         asked.map((ms) => [{ role: QUERY_ROLE, read_only: 'on', time_zone: 'UTC', timeout_ms: String(ms) }]),
       );
+    }
+  });
+
+  it('has the same settings with read-only transactions instead, for poolers in transaction mode', async () => {
+    const transactions = await openDatabase({
+      url: database().url,
+      dataDir: 'memory://',
+      queryConnections: 'transactions',
+    });
+    try {
+      expect(await transactions.queries.run(sessionSettings, 1_500)).toEqual([
+        { role: QUERY_ROLE, read_only: 'on', time_zone: 'UTC', timeout_ms: '1500' },
+      ]);
+    } finally {
+      await transactions.close();
     }
   });
 
