@@ -14,6 +14,8 @@
  * last, and one whose setting differs from the one a query asks for sets it before running it, so
  * no query runs under a stale timeout. Only this module holds the pool, and it runs nothing but the
  * statements it is given with these settings: no ledger statement can reach these connections.
+ * The settings last as long as the session, so nothing a query runs may change them: the
+ * rewriter's function allow-list (sql/functions.ts) has no `set_config`, and a SELECT cannot SET.
  * Behind a pooler that hands out server connections per transaction (PgBouncer in transaction
  * mode, Hyperdrive) session settings do not hold: use read-only-transaction.ts there.
  */
