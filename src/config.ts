@@ -31,6 +31,7 @@ const environment = z.object({
   DPGATE_IN_FLIGHT_LEASE_MS: z.coerce.number().int().positive().default(120_000),
   DPGATE_PENDING_ANSWER_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   DPGATE_KEY_CACHE_MS: z.coerce.number().int().nonnegative().default(2_000),
+  DPGATE_QUERY_CONNECTIONS: z.enum(['sessions', 'transactions']).default('sessions'),
   DPGATE_FEDERATION_KEY: z.string().min(1).optional(),
   DPGATE_METRICS_TOKEN: z.string().min(16).optional(),
 });
@@ -80,6 +81,8 @@ export const CONFIG_DOCS: Record<keyof Config, string> = {
     'How long the shared store (`redis` or `postgres`) may take to admit a request before the request is refused with 503 `limiter_unavailable`.',
   DPGATE_IN_FLIGHT_LEASE_MS:
     'How long a request counts as in flight with a shared store at most: the requests of a gateway that was killed stop counting after this.',
+  DPGATE_QUERY_CONNECTIONS:
+    'Where analysts’ SQL runs on PostgreSQL: `sessions`, connections of its own set up once for the query role (one round trip a query); `transactions`, a read-only transaction on a ledger connection, for a pooler in transaction mode (PgBouncer), which keeps no session settings.',
   DPGATE_FEDERATION_KEY:
     'Path of the gateway’s federation signing key (a JWK from `dpgate node keygen`); set, `/v1/federated-queries` is served.',
   DPGATE_METRICS_TOKEN:

@@ -24,6 +24,8 @@ import { DEFAULT_PENDING_ANSWER_TIMEOUT_MS } from './queries/answer-query.ts';
 
 export interface GatewayOptions {
   readonly databaseUrl?: string | undefined;
+  /** On PostgreSQL, where data queries run (db/connect-postgres.ts). */
+  readonly queryConnections?: 'sessions' | 'transactions' | undefined;
   readonly dataDir: string;
   readonly policyDir: string;
   readonly demo: boolean;
@@ -41,7 +43,11 @@ export interface Gateway {
 
 export async function openGateway(options: GatewayOptions): Promise<Gateway> {
   const { logger } = options;
-  const database = await openDatabase({ url: options.databaseUrl, dataDir: options.dataDir });
+  const database = await openDatabase({
+    url: options.databaseUrl,
+    dataDir: options.dataDir,
+    queryConnections: options.queryConnections,
+  });
   try {
     const applied = await migrate(database);
     logger.info({ applied, database: database.driver.kind }, 'migrations checked');

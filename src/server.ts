@@ -50,6 +50,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const logger = createLogger(config.LOG_LEVEL);
   const gateway = await openGateway({
     databaseUrl: config.DATABASE_URL,
+    queryConnections: config.DPGATE_QUERY_CONNECTIONS,
     dataDir: config.DPGATE_DATA_DIR,
     policyDir: config.DPGATE_POLICY_DIR,
     demo: config.DPGATE_DEMO,
@@ -93,6 +94,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const app = createApp({
     db: gateway.database.db,
     readDb: gateway.database.readDb,
+    queries: gateway.database.queries,
     pendingAnswerTimeoutMs: config.DPGATE_PENDING_ANSWER_TIMEOUT_MS,
     keyCacheMs: config.DPGATE_KEY_CACHE_MS,
     databaseKind: gateway.database.driver.kind,

@@ -24,14 +24,16 @@ interface WorkerContext {
 /**
  * One database handle per request. A Worker may not use a socket opened while serving another
  * request (the runtime cancels it as hung), so nothing holding a connection outlives its request;
- * Hyperdrive pools the connections to PostgreSQL. Reading the policy per request also means a new
+ * Hyperdrive pools the connections to PostgreSQL,
+ * per transaction: a session set up for the query role would not stay one, so data queries run as
+ * read-only transactions (db/read-only-transaction.ts). Reading the policy per request also means a new
  * version applied by a Node gateway takes effect here at once.
  */
 export default {
   async fetch(request: Request, env: WorkerEnv, context: WorkerContext): Promise<Response> {
     const url = env.HYPERDRIVE?.connectionString ?? env.DATABASE_URL;
     if (!url) return unavailable('set a HYPERDRIVE binding or a DATABASE_URL secret');
-    const database = openPostgres(url, 5);
+    const database = openPostgres(url, 5, { queryConnections: 'transactions' });
     try {
       const policy = await latestAppliedPolicy(database.db);
       if (!policy)
@@ -40,6 +42,7 @@ export default {
         );
       const app = createApp({
         db: database.db,
+        queries: database.queries,
         databaseKind: 'postgres',
         policies: new PolicyStore(policy),
         logger,

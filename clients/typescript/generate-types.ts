@@ -18,6 +18,7 @@ export async function clientTypes(): Promise<string> {
     // The document describes routes only; no policy is consulted to build it.
     const app = createApp({
       db: database.db,
+      queries: database.queries,
       databaseKind: 'pglite',
       policies: new PolicyStore({} as PolicySnapshot),
       logger: silent,

@@ -6,6 +6,7 @@ import type { DatabaseHandle } from './connect.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import type { Database } from './database.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { readOnlyTransactions } from './read-only-transaction.ts';
 import { typeParsers } from './type-parsers.ts';
 
 export async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
@@ -20,6 +21,7 @@ export async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
   return {
     db,
     readDb: db,
+    queries: readOnlyTransactions(db),
     driver: { kind: 'pglite', pglite, dataDir },
     close: async () => {
       await db.destroy();

@@ -3,6 +3,8 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DatabaseHandle } from './connect.ts';
 import type { Database } from './database.ts';
+import { openQueryPool } from './query-pool.ts';
+import { readOnlyTransactions } from './read-only-transaction.ts';
 import { typeParsers } from './type-parsers.ts';
 
 /** Connections of the pool for reads (/health, ledger views, keys) that never queue behind charges. */
@@ -10,18 +12,33 @@ const READ_POOL_SIZE = 4;
 /** How long a request waits for a free connection or a new one before it is told to retry. */
 const CONNECT_TIMEOUT_MS = 5_000;
 
-export function openPostgres(url: string, max: number): DatabaseHandle {
+export interface PostgresOptions {
+  /**
+   * Where data queries run: `sessions`, a pool of connections set up for the query role
+   * (query-pool.ts, one round trip a query); `transactions`, a read-only transaction on a ledger
+   * connection (read-only-transaction.ts), for poolers that do not keep session settings.
+   */
+  readonly queryConnections?: 'sessions' | 'transactions';
+}
+
+export function openPostgres(
+  url: string,
+  max: number,
+  { queryConnections = 'sessions' }: PostgresOptions = {},
+): DatabaseHandle {
   const pool = openPool(url, max);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const readDb = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: openPool(url, Math.min(READ_POOL_SIZE, max)) }),
   });
+  const queryPool = queryConnections === 'sessions' ? openQueryPool(url, max) : undefined;
   return {
     db,
     readDb,
+    queries: queryPool ?? readOnlyTransactions(db, { multiStatement: true }),
     driver: { kind: 'postgres', pool, url },
     close: async () => {
-      await Promise.all([db.destroy(), readDb.destroy()]);
+      await Promise.all([db.destroy(), readDb.destroy(), queryPool?.close()]);
     },
   };
 }

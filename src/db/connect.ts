@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { openPGlite } from './connect-pglite.ts';
 import { openPostgres } from './connect-postgres.ts';
 import type { Database } from './database.ts';
+import type { QueryRunner } from './query-runner.ts';
 
 export type DatabaseDriver =
   | { readonly kind: 'postgres'; readonly pool: pg.Pool; readonly url: string }
@@ -20,6 +21,8 @@ export interface DatabaseHandle {
    * small pool on PostgreSQL; the same instance as `db` on PGlite, which has one connection.
    */
   readonly readDb: Kysely<Database>;
+  /** Where analysts' rewritten SQL runs (query-runner.ts): never on `db` or `readDb` directly. */
+  readonly queries: QueryRunner;
   readonly driver: DatabaseDriver;
   close(): Promise<void>;
 }
@@ -30,8 +33,13 @@ export interface DatabaseOptions {
   /** PGlite's data directory, or `memory://` for a throwaway database. */
   readonly dataDir: string;
   readonly maxConnections?: number;
+  /** PostgreSQL only: where data queries run (connect-postgres.ts); `sessions` by default. */
+  readonly queryConnections?: 'sessions' | 'transactions' | undefined;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
-  return options.url ? openPostgres(options.url, options.maxConnections ?? 20) : openPGlite(options.dataDir);
+  if (!options.url) return openPGlite(options.dataDir);
+  return openPostgres(options.url, options.maxConnections ?? 20, {
+    queryConnections: options.queryConnections ?? 'sessions',
+  });
 }

@@ -1,8 +1,9 @@
 /**
  * A least-privilege role for analysts' rewritten SQL: it may read exactly the columns the policy
  * exposes, in the schemas it places its tables in (plus the unit, community and unit-path keys the
- * rewrite joins and partitions on), nothing in schema `dpgate`, and nothing else in those schemas. Every query runs under
- * `SET LOCAL ROLE dpgate_query` (queries/execute.ts), so a mistake in the analyzer that reached a
+ * rewrite joins and partitions on), nothing in schema `dpgate`, and nothing else in those schemas. Every query runs as
+ * dpgate_query (on connections opened as it, query-pool.ts, or under `SET LOCAL ROLE`,
+ * read-only-transaction.ts), so a mistake in the analyzer that reached a
  * hidden column or the ledger would fail instead of leaking. Defence in depth: the analyzer is the
  * first line. The grants follow the policy: they are set in the transaction that applies it.
  *

@@ -8,6 +8,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { readOnlyTransactions } from '../db/read-only-transaction.ts';
 import type { RandomSource } from '../dp/random.ts';
 import type { Planner } from '../jobs/training-request.ts';
 import type { PolicySnapshot } from '../policy/validate.ts';
@@ -72,7 +73,11 @@ export function sqlTasks(options: Pick<NodeServiceOptions, 'policy' | 'db'>): No
     },
     input: async (spec) => {
       const federated = plan(spec);
-      const rows = await runReadOnly(db, federated.plan.sql, policy.policy.limits.statement_timeout_ms);
+      const rows = await runReadOnly(
+        readOnlyTransactions(db),
+        federated.plan.sql,
+        policy.policy.limits.statement_timeout_ms,
+      );
       return ModularVector.fromIntegers(federated.bits, nodeContribution(federated, rows));
     },
   };

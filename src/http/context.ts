@@ -1,6 +1,7 @@
 /** What every handler can reach: the request's own variables and the app's dependencies. */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import type { QueryRunner } from '../db/query-runner.ts';
 import type { PolicyStore } from '../policy/policy-store.ts';
 import type { PolicyReloader } from '../policy/reloader.ts';
 import type { Principal } from '../principals/principal.ts';
@@ -21,6 +22,8 @@ export interface AppDependencies {
   readonly db: Kysely<Database>;
   /** Reads that must not queue behind charges (health, ledger views, keys); `db` when absent. */
   readonly readDb?: Kysely<Database>;
+  /** Where analysts' rewritten SQL runs: its own connections on PostgreSQL (db/query-pool.ts). */
+  readonly queries: QueryRunner;
   readonly databaseKind: 'postgres' | 'pglite';
   readonly policies: PolicyStore;
   readonly logger: Logger;

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { readOnlyTransactions } from '../db/read-only-transaction.ts';
 import type { Policy } from '../policy/schema.ts';
 import { runReadOnly } from '../queries/execute.ts';
 import { buildTrainingDataset, type TableRow, type TrainingDataset } from '../train/index.ts';
@@ -18,7 +19,7 @@ export async function readTrainingDataset(
   policy: Policy,
 ): Promise<TrainingDataset> {
   const rows = await runReadOnly(
-    db,
+    readOnlyTransactions(db),
     resolved.datasetSql,
     Math.max(DATASET_TIMEOUT_MS, policy.limits.statement_timeout_ms),
   );

@@ -17,6 +17,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { jsonb } from '../db/jsonb.ts';
+import { readOnlyTransactions } from '../db/read-only-transaction.ts';
 import { composeRdpCharges, dpSgdRdpCharge, rdpChargeOf } from '../dp/accounting/rdp-ledger.ts';
 import { discreteLaplace } from '../dp/discrete-laplace.ts';
 import type { AggregationOptions } from '../federation/secagg-gateway.ts';
@@ -292,7 +293,7 @@ async function train(
  */
 async function pretrain(db: Kysely<Database>, resolved: ResolvedTraining): Promise<Float64Array> {
   const { datasetSql, spec } = resolved.pretrain!;
-  const rows = await runReadOnly(db, datasetSql, DATASET_TIMEOUT_MS);
+  const rows = await runReadOnly(readOnlyTransactions(db), datasetSql, DATASET_TIMEOUT_MS);
   const publicData = buildTrainingDataset({ rows: rows as TableRow[], schema: resolved.schema });
   return trainNonPrivate(spec, publicData).parameters;
 }
@@ -352,7 +353,11 @@ async function estimatePopulation(context: JobContext, request: TrainingRequest)
       details: { population_count: subjectId, epsilon },
     });
   });
-  const [row] = await runReadOnly(db, personCountSql(policy.policy, request), DATASET_TIMEOUT_MS);
+  const [row] = await runReadOnly(
+    readOnlyTransactions(db),
+    personCountSql(policy.policy, request),
+    DATASET_TIMEOUT_MS,
+  );
   // At least the batch (and one person): a tiny noisy count must not push q above 1.
   return Math.max(request.batch_size ?? 1, mechanism.release(Number((row as { persons: number }).persons)));
 }

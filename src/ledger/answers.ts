@@ -8,6 +8,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { jsonb } from '../db/jsonb.ts';
 import { appendAudit } from './audit-log.ts';
+import { GroupWrite, type ItemOutcome } from './group-write.ts';
 
 export type StoredAnswer = Awaited<ReturnType<typeof findByIdempotencyKey>>;
 
@@ -34,19 +35,42 @@ export interface PendingAnswer {
   readonly policyVersion: string;
 }
 
-/** Stores the answer as sent: `text` is the exact body, so replays are byte-identical. */
-export async function markReleased(db: Kysely<Database>, id: string, text: string): Promise<void> {
-  await db
-    .updateTable('dpgate.released_answers')
-    .set({
-      status: 'released',
-      response: jsonb(JSON.parse(text)),
-      response_text: text,
-      released_at: new Date(),
-    })
-    .where('id', '=', id)
-    .where('status', '=', 'pending')
-    .execute();
+/**
+ * Stores the answer as sent: `text` is the exact body, so replays are byte-identical. The answers
+ * this process releases while one group of them is being stored go together in the next statement
+ * (group-write.ts); the promise settles once the statement that carried this answer has finished,
+ * and an error of that statement fails every answer it carried.
+ */
+export function markReleased(db: Kysely<Database>, id: string, text: string): Promise<void> {
+  let group = releases.get(db);
+  if (!group) {
+    group = new GroupWrite((answers) => storeReleased(db, answers), MAX_RELEASES_PER_STATEMENT);
+    releases.set(db, group);
+  }
+  return group.add({ id, text });
+}
+
+interface Release {
+  readonly id: string;
+  readonly text: string;
+}
+
+/** Bounds one statement's size whatever the load. */
+const MAX_RELEASES_PER_STATEMENT = 32;
+
+const releases = new WeakMap<Kysely<Database>, GroupWrite<Release, void>>();
+
+/** One autocommit statement; an answer no longer pending (resolved as failed meanwhile) is left as it is. */
+async function storeReleased(
+  db: Kysely<Database>,
+  answers: readonly Release[],
+): Promise<ItemOutcome<void>[]> {
+  await sql`
+    update dpgate.released_answers as a
+    set status = 'released', response = cast(r.text as jsonb), response_text = r.text, released_at = now()
+    from jsonb_to_recordset(${jsonb(answers)}) as r(id uuid, text text)
+    where a.id = r.id and a.status = 'pending'`.execute(db);
+  return answers.map(() => ({ ok: true, value: undefined }));
 }
 
 export async function markFailed(db: Kysely<Database>, id: string): Promise<void> {

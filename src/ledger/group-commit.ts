@@ -23,6 +23,7 @@ import {
   type Settlement,
   settleCharges,
 } from './charge.ts';
+import { GroupWrite, type ItemOutcome } from './group-write.ts';
 import { ledgerStatement, ledgerTransaction } from './ledger-transaction.ts';
 
 /** An answer's charge: with its pending answer and audit entry, and the repeat lookup when answers are reused. */
@@ -36,17 +37,13 @@ export type AnswerChargeOutcome =
 /** Bounds one statement's work (and its audit entries) whatever the load. */
 const MAX_GROUP = 32;
 
-interface Waiting {
-  readonly charge: AnswerCharge;
-  readonly resolve: (outcome: AnswerChargeOutcome) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 class ChargeGroups {
   readonly #db: Kysely<Database>;
   readonly #snapshot: BudgetSnapshot;
-  #waiting: Waiting[] = [];
-  #committing = false;
+  readonly #groups = new GroupWrite<AnswerCharge, AnswerChargeOutcome>(
+    async (charges) => (await this.#settle(charges)).map(outcomeOf),
+    MAX_GROUP,
+  );
 
   constructor(db: Kysely<Database>, snapshot: BudgetSnapshot) {
     this.#db = db;
@@ -54,34 +51,7 @@ class ChargeGroups {
   }
 
   charge(charge: AnswerCharge): Promise<AnswerChargeOutcome> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ charge, resolve, reject });
-      if (!this.#committing) void this.#drain();
-    });
-  }
-
-  async #drain(): Promise<void> {
-    this.#committing = true;
-    while (this.#waiting.length > 0) await this.#commit(this.#waiting.splice(0, MAX_GROUP));
-    this.#committing = false;
-  }
-
-  /** Commits one group and settles its charges. */
-  async #commit(group: readonly Waiting[]): Promise<void> {
-    let settlements: Settlement[];
-    try {
-      settlements = await this.#settle(group.map((waiting) => waiting.charge));
-    } catch (error) {
-      for (const waiting of group) waiting.reject(error);
-      return;
-    }
-    group.forEach((waiting, index) => {
-      const settlement = settlements[index]!;
-      if (settlement.status === 'charged') waiting.resolve(settlement);
-      else if (settlement.status === 'repeat') waiting.resolve(settlement);
-      else if (settlement.status === 'stale') waiting.reject(new Error('a charge was left stale'));
-      else waiting.reject(settlement.error);
-    });
+    return this.#groups.add(charge);
   }
 
   async #settle(charges: readonly AnswerCharge[]): Promise<Settlement[]> {
@@ -107,6 +77,13 @@ class ChargeGroups {
     });
     return settled;
   }
+}
+
+function outcomeOf(settlement: Settlement): ItemOutcome<AnswerChargeOutcome> {
+  if (settlement.status === 'charged' || settlement.status === 'repeat')
+    return { ok: true, value: settlement };
+  if (settlement.status === 'stale') return { ok: false, error: new Error('a charge was left stale') };
+  return { ok: false, error: settlement.error };
 }
 
 const groups = new WeakMap<

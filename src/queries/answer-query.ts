@@ -13,6 +13,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { isDatabaseUnavailable, isStatementTimeout } from '../db/database-errors.ts';
+import type { QueryRunner } from '../db/query-runner.ts';
 import type { RandomSource } from '../dp/random.ts';
 import { Problem } from '../http/problem.ts';
 import {
@@ -64,7 +65,10 @@ export interface QueryBody {
 }
 
 export interface AnswerContext {
+  /** The ledger: charges, answers, audit. Never runs a data query. */
   readonly db: Kysely<Database>;
+  /** Where the data query runs (db/query-runner.ts): never a ledger connection's session. */
+  readonly queries: QueryRunner;
   readonly policy: PolicySnapshot;
   readonly principal: Principal;
   readonly requestId: string;
@@ -74,8 +78,6 @@ export interface AnswerContext {
   readonly pendingAnswerTimeoutMs?: number | undefined;
   /** Plans and repeats seen before by this process; absent, every request is planned and looked up. */
   readonly repeats?: RepeatCache | undefined;
-  /** PostgreSQL takes several statements in one round trip (execute.ts); PGlite does not. */
-  readonly databaseKind?: 'postgres' | 'pglite' | undefined;
 }
 
 /** A pending answer this old cannot still be released by any gateway (see failIfAbandoned). */
@@ -113,7 +115,7 @@ export async function answerQuery(context: AnswerContext, body: QueryBody): Prom
   }
   const { plan } = planned;
   if (body.dry_run) return fresh(await dryRun(db, plan, policy));
-  if (plan.kind === 'public' || chargesNothing(plan)) return fresh(await answerPublic(db, plan, policy));
+  if (plan.kind === 'public' || chargesNothing(plan)) return fresh(await answerPublic(context, plan));
   if (fingerprint === undefined) throw new Error('a private plan was planned without its fingerprint');
 
   const requestHash = () => sha256Hex(canonicalJson({ ...body, dry_run: false }));
@@ -248,9 +250,7 @@ async function chargeAndAnswer(
   let response: Record<string, unknown>;
   try {
     await faults?.('after-charge');
-    const trueRows = await runReadOnly(db, plan.sql, policy.policy.limits.statement_timeout_ms, {
-      multiStatement: context.databaseKind === 'postgres',
-    });
+    const trueRows = await runReadOnly(context.queries, plan.sql, policy.policy.limits.statement_timeout_ms);
     await faults?.('after-execute');
     const answer = release(plan, trueRows, {
       ...(context.random ? { random: context.random } : {}),
@@ -338,8 +338,8 @@ async function onFreshConnection<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-async function answerPublic(db: Kysely<Database>, plan: QueryPlan, policy: PolicySnapshot) {
-  const rows = await runReadOnly(db, plan.sql, policy.policy.limits.statement_timeout_ms);
+async function answerPublic({ queries, policy }: AnswerContext, plan: QueryPlan) {
+  const rows = await runReadOnly(queries, plan.sql, policy.policy.limits.statement_timeout_ms);
   const answer = release(plan, rows);
   return {
     id: null,

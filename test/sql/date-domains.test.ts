@@ -321,7 +321,7 @@ function keyText(value: unknown): string {
 }
 
 describeEachDatabase('public days and distinct bounds on the database', (database) => {
-  const gateway = (p: PrivateQueryPlan) => runReadOnly(database().db, p.sql, 60_000);
+  const gateway = (p: PrivateQueryPlan) => runReadOnly(database().queries, p.sql, 60_000);
 
   beforeAll(async () => {
     const db = database();
@@ -348,7 +348,7 @@ describeEachDatabase('public days and distinct bounds on the database', (databas
 
   it('runs every query under TimeZone UTC', async () => {
     const rows = await runReadOnly(
-      database().db,
+      database().queries,
       { text: "SELECT current_setting('TimeZone') AS zone", parameters: [] },
       60_000,
     );

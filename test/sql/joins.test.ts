@@ -189,10 +189,10 @@ describeEachDatabase('unit paths and outer joins on the database', (database) =>
       'SELECT SUM(mg) FROM doses',
       'SELECT c.clinic, COUNT(*) FROM clinics c LEFT JOIN visits v ON v.clinic = c.clinic GROUP BY c.clinic',
     ]) {
-      expect((await runReadOnly(database().db, plan(sql).sql, 60_000)).length, sql).toBeGreaterThan(0);
+      expect((await runReadOnly(database().queries, plan(sql).sql, 60_000)).length, sql).toBeGreaterThan(0);
     }
     await expect(
-      runReadOnly(database().db, { text: 'SELECT dose_id FROM commons.doses', parameters: [] }, 60_000),
+      runReadOnly(database().queries, { text: 'SELECT dose_id FROM commons.doses', parameters: [] }, 60_000),
     ).rejects.toThrow(/permission denied/);
   });
 

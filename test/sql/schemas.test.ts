@@ -107,12 +107,12 @@ describeEachDatabase('tables outside commons on the database', (database) => {
       .db.transaction()
       .execute((trx) => syncQueryRole(trx, policy));
     const query = plan('SELECT sex, COUNT(*), COUNT(DISTINCT educ) FROM survey_responses GROUP BY sex');
-    expect((await runReadOnly(database().db, query.sql, 60_000)).length).toBe(2);
+    expect((await runReadOnly(database().queries, query.sql, 60_000)).length).toBe(2);
     const domain = plan('SELECT community_id, COUNT(*) FROM people GROUP BY community_id');
-    expect((await runReadOnly(database().db, domain.sql, 60_000)).length).toBe(2);
+    expect((await runReadOnly(database().queries, domain.sql, 60_000)).length).toBe(2);
     await expect(
       runReadOnly(
-        database().db,
+        database().queries,
         { text: 'SELECT response_id FROM research.survey_responses', parameters: [] },
         60_000,
       ),

@@ -39,6 +39,7 @@ export async function createTestApp(
   const logger = recordingLogger(logs);
   const app = createApp({
     db: database.db,
+    queries: database.queries,
     databaseKind: database.kind,
     policies,
     logger,

@@ -14,6 +14,7 @@ import { type DatabaseHandle, openDatabase } from '../../src/db/connect.ts';
 import type { Database } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { PGliteDialect } from '../../src/db/pglite-dialect.ts';
+import { readOnlyTransactions } from '../../src/db/read-only-transaction.ts';
 import { typeParsers } from '../../src/db/type-parsers.ts';
 import { loadDemoCommons } from '../../src/demo/load-demo.ts';
 
@@ -81,6 +82,7 @@ async function openPGliteFromTemplate(demo: boolean): Promise<TestDatabase> {
     kind: 'pglite',
     db,
     readDb: db,
+    queries: readOnlyTransactions(db),
     driver: { kind: 'pglite', pglite, dataDir: 'memory://' },
     close: async () => {
       await db.destroy();

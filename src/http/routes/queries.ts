@@ -160,6 +160,7 @@ export function queryRoutes(deps: AppDependencies, options: QueryRouteOptions = 
         answerQuery(
           {
             db: deps.db,
+            queries: deps.queries,
             policy: deps.policies.current,
             principal: c.var.principal,
             requestId: c.var.requestId,
@@ -167,7 +168,6 @@ export function queryRoutes(deps: AppDependencies, options: QueryRouteOptions = 
             faults: options.faults,
             pendingAnswerTimeoutMs: deps.pendingAnswerTimeoutMs,
             repeats,
-            databaseKind: deps.databaseKind,
           },
           query,
         );
