@@ -43,8 +43,45 @@ const SHARED_STORES: Record<string, (db: Kysely<Database>) => LimiterStore> = {
       }
     : {}),
 };
-const shared = (store: string, db: Kysely<Database>, limits: RateLimits, leaseMs = 60_000): Limiter =>
-  new SharedRequestLimiter(SHARED_STORES[store]!(db), limits, { timeoutMs: 10_000, leaseMs });
+const shared = (
+  store: string,
+  db: Kysely<Database>,
+  limits: RateLimits,
+  options: { leaseMs?: number; lingerMs?: number; wrap?: (store: LimiterStore) => LimiterStore } = {},
+): SharedRequestLimiter => {
+  const wrap = options.wrap ?? ((inner) => inner);
+  return new SharedRequestLimiter(wrap(SHARED_STORES[store]!(db)), limits, {
+    timeoutMs: 10_000,
+    leaseMs: options.leaseMs ?? 60_000,
+    ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
+  });
+};
+
+/** A store that counts its calls: one call is one statement (PostgreSQL) or one script (Redis). */
+function counted(inner: LimiterStore) {
+  const counts = { calls: 0 };
+  const store: LimiterStore = {
+    lease: (request, limits, leaseMs) => {
+      counts.calls++;
+      return inner.lease(request, limits, leaseMs);
+    },
+    close: () => inner.close(),
+  };
+  return { store, counts };
+}
+
+/** A store cut off at `kill()`, as a killed gateway is: later calls never reach it nor answer. */
+function killable(inner: LimiterStore) {
+  let killed = false;
+  const store: LimiterStore = {
+    lease: (request, limits, leaseMs) =>
+      killed ? new Promise(() => {}) : inner.lease(request, limits, leaseMs),
+    close: () => inner.close(),
+  };
+  return { store, kill: () => (killed = true) };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const STORES: Record<string, (db: Kysely<Database>, limits: RateLimits) => Limiter> = {
   memory: (_db, limits) => new RequestLimiter(limits),
@@ -135,35 +172,72 @@ describeEachDatabase('rate limits', (database) => {
   });
 
   describe.each(Object.keys(SHARED_STORES))('shared in %s', (store) => {
-    it('a lease not given back (its gateway was killed) stops counting once it expires', async () => {
+    it('the slots of a killed holder stop counting once its lease expires', async () => {
       const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
-      const held = shared(store, database().db, limits);
       const key = crypto.randomUUID();
-      expect(await held.admit(key)).toMatchObject({ admitted: true });
-      expect(await held.admit(key)).toEqual({ admitted: false, reason: 'in_flight', retryAfterSeconds: 1 });
-
-      const brief = shared(store, database().db, limits, 50);
-      const other = crypto.randomUUID();
-      expect(await brief.admit(other)).toMatchObject({ admitted: true });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const again = await brief.admit(other);
+      const cut = killable(SHARED_STORES[store]!(database().db));
+      const doomed = shared(store, database().db, limits, { leaseMs: 400, wrap: () => cut.store });
+      const other = shared(store, database().db, limits, { leaseMs: 400 });
+      expect(await doomed.admit(key)).toMatchObject({ admitted: true });
+      cut.kill(); // its request never finishes, and it never gives back nor renews
+      expect(await other.admit(key)).toEqual({ admitted: false, reason: 'in_flight', retryAfterSeconds: 1 });
+      await sleep(500);
+      const again = await other.admit(key);
       expect(again).toMatchObject({ admitted: true });
       if (again.admitted) again.release();
     });
 
-    it('a released lease frees its slot at once, on any limiter over the store', async () => {
+    it('a holder that is alive renews the slots of requests still running past the lease', async () => {
       const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
-      const [a, b] = [shared(store, database().db, limits), shared(store, database().db, limits)];
       const key = crypto.randomUUID();
-      const first = await a.admit(key);
-      expect(first.admitted).toBe(true);
-      expect(await b.admit(key)).toMatchObject({ admitted: false, reason: 'in_flight' });
-      if (first.admitted) first.release();
+      const [running, other] = [0, 1].map(() => shared(store, database().db, limits, { leaseMs: 300 }));
+      const long = await running!.admit(key);
+      expect(long.admitted).toBe(true);
+      await sleep(700);
+      expect(await other!.admit(key)).toMatchObject({ admitted: false, reason: 'in_flight' });
+      if (long.admitted) long.release();
       await until(async () => {
-        const next = await b.admit(key);
+        const next = await other!.admit(key);
         if (next.admitted) next.release();
         return next.admitted;
       });
+    });
+
+    it("a finished request's slot goes back to the store after the linger, to any limiter", async () => {
+      const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
+      const [a, b] = [0, 1].map(() => shared(store, database().db, limits, { lingerMs: 100 }));
+      const key = crypto.randomUUID();
+      const first = await a!.admit(key);
+      expect(first.admitted).toBe(true);
+      expect(await b!.admit(key)).toMatchObject({ admitted: false, reason: 'in_flight' });
+      if (first.admitted) first.release();
+      await until(async () => {
+        const next = await b!.admit(key);
+        if (next.admitted) next.release();
+        return next.admitted;
+      });
+    });
+
+    it('gives unspent tokens back after the linger: two limiters in turn spend exactly the burst', async () => {
+      // A burst of 40 lets a block grow to 5 tokens; nothing refills while the test runs.
+      const limits = { perMinute: 1, burst: 40, maxInFlight: 100 };
+      const [a, b] = [0, 1].map(() => shared(store, database().db, limits, { lingerMs: 100 }));
+      const key = crypto.randomUUID();
+      const spend = async (limiter: Limiter, count: number) => {
+        let admitted = 0;
+        for (let i = 0; i < count; i++) {
+          const admission = await limiter.admit(key);
+          if (admission.admitted) {
+            admitted++;
+            admission.release();
+          }
+        }
+        return admitted;
+      };
+      expect(await spend(a!, 9)).toBe(9); // a holds the rest of its last block unspent
+      await sleep(400);
+      expect(await spend(b!, 40)).toBe(31);
+      expect(await b!.admit(key)).toMatchObject({ admitted: false, reason: 'rate' });
     });
 
     it('admits exactly the limit of many requests arriving at once on two limiters, each on its own', async () => {
@@ -179,6 +253,65 @@ describeEachDatabase('rate limits', (database) => {
       expect(admitted(idle)).toHaveLength(5);
       expect(admissions.filter((admission) => !admission.admitted)).toHaveLength(14);
       for (const admission of admissions) if (admission.admitted) admission.release();
+    });
+
+    it("holds the bounds exactly over three limiters under load: the bucket's rate and the in-flight cap", async () => {
+      // 10 tokens a second after a burst of 20, at most 4 in flight; 3 limiters × 6 clients ask
+      // without pause for 1.5 s, each request holding its slot 0–8 ms.
+      const limits = { perMinute: 600, burst: 20, maxInFlight: 4 };
+      const limiters = [0, 1, 2].map(() => shared(store, database().db, limits, { lingerMs: 50 }));
+      const key = crypto.randomUUID();
+      const admittedAt: number[] = [];
+      let inFlight = 0;
+      let mostInFlight = 0;
+      const started = performance.now();
+      const client = async (limiter: Limiter) => {
+        while (performance.now() - started < 1_500) {
+          const admission = await limiter.admit(key);
+          if (!admission.admitted) {
+            await sleep(2);
+            continue;
+          }
+          admittedAt.push(performance.now());
+          mostInFlight = Math.max(mostInFlight, ++inFlight);
+          await sleep(Math.floor(Math.random() * 9));
+          inFlight--;
+          admission.release();
+        }
+      };
+      await Promise.all(limiters.flatMap((limiter) => Array.from({ length: 6 }, () => client(limiter))));
+      expect(mostInFlight).toBeLessThanOrEqual(limits.maxInFlight);
+      expect(mostInFlight).toBeGreaterThan(1);
+      // Every window [t_i, t_j] holds at most burst + rate × its length admissions (one token of
+      // slack for the microseconds between spending a token and taking the time).
+      const perMs = limits.perMinute / 60_000;
+      for (let i = 0; i < admittedAt.length; i++) {
+        for (let j = i; j < admittedAt.length; j++) {
+          expect(j - i + 1).toBeLessThanOrEqual(limits.burst + perMs * (admittedAt[j]! - admittedAt[i]!) + 1);
+        }
+      }
+      // Not vacuous: the burst and most of the refill were used.
+      expect(admittedAt.length).toBeGreaterThanOrEqual(limits.burst + 5);
+    });
+
+    it('sends about no call per request for a busy key in steady state', async () => {
+      const limits = { perMinute: 6_000_000, burst: 1_000_000, maxInFlight: 100 };
+      const { store: countedStore, counts } = counted(SHARED_STORES[store]!(database().db));
+      const limiter = shared(store, database().db, limits, { wrap: () => countedStore });
+      const key = crypto.randomUUID();
+      const requests = async (count: number) => {
+        for (let i = 0; i < count; i++) {
+          const admission = await limiter.admit(key);
+          if (!admission.admitted) throw new Error('refused');
+          await Promise.resolve();
+          admission.release();
+        }
+      };
+      await Promise.all([requests(50), requests(50)]); // the blocks grow to their size
+      const before = counts.calls;
+      await Promise.all([requests(1000), requests(1000)]);
+      // Blocks of 64 tokens: one call per 64 requests, about 0.016 per request.
+      expect((counts.calls - before) / 2000).toBeLessThanOrEqual(0.02);
     });
   });
 });
