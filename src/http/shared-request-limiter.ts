@@ -95,6 +95,8 @@ interface Holding {
   /** The store said no token before then: refuse without asking again. */
   refusedUntil: number;
   contendedUntil: number;
+  /** A call failed: the timer calls again no sooner than this. */
+  quietUntil: number;
   waiting: Waiter[];
   calling: boolean;
   timer: NodeJS.Timeout | undefined;
@@ -102,6 +104,7 @@ interface Holding {
 }
 
 const CONTENDED_MS = 1_000;
+const RETRY_AFTER_FAILURE_MS = 1_000;
 
 export class SharedRequestLimiter implements Limiter {
   readonly #store: LimiterStore;
@@ -152,7 +155,8 @@ export class SharedRequestLimiter implements Limiter {
     const returns = [...this.#holdings].map(([key, holding]) => {
       clearTimeout(holding.timer);
       holding.timer = undefined;
-      return holding.calling || !this.#holdsIdle(holding) ? undefined : this.#call(key, holding, true);
+      const idle = holding.tokens > 0 || holding.slots > holding.busy;
+      return holding.calling || !idle ? undefined : this.#call(key, holding, true);
     });
     await within(Promise.allSettled(returns), this.#options.timeoutMs).catch(() => {});
     await this.#store.close();
@@ -170,6 +174,7 @@ export class SharedRequestLimiter implements Limiter {
         lastUsed: 0,
         refusedUntil: 0,
         contendedUntil: 0,
+        quietUntil: 0,
         waiting: [],
         calling: false,
         timer: undefined,
@@ -264,6 +269,7 @@ export class SharedRequestLimiter implements Limiter {
       },
       (error: unknown) => {
         holding.calling = false;
+        holding.quietUntil = performance.now() + RETRY_AFTER_FAILURE_MS;
         if (holding.waiting.length > 0) {
           for (const waiter of holding.waiting.splice(0)) {
             clearTimeout(waiter.timer);
@@ -282,48 +288,53 @@ export class SharedRequestLimiter implements Limiter {
     }
   }
 
-  #holdsIdle(holding: Holding): boolean {
-    return holding.tokens > 0 || holding.slots > holding.busy;
-  }
-
   /**
-   * Keeps the one timer of a holding: give back what is idle once it has lingered (at once while the
-   * key is contended), else renew the slots of requests still running before the store lets them
-   * expire; forget the key once nothing is held. A timer already set earlier is kept: when it fires
-   * it looks again (a busy key does not reset a timer per request).
+   * Keeps the one timer of a holding: give back what is idle once the key has had no request in
+   * progress for the linger (at once while the key is contended), else renew the slots and tokens
+   * of a key in use before the store lets them expire; forget the key once nothing is held. A timer
+   * already set earlier is kept: when it fires it looks again (a busy key does not reset a timer per
+   * request).
    */
   #schedule(key: string, holding: Holding): void {
     if (holding.calling || holding.waiting.length > 0) return;
     const now = performance.now();
     this.#expire(holding, now);
-    const due = this.#due(holding, now);
-    if (due === undefined) {
+    const next = this.#next(holding, now);
+    if (next === undefined) {
       clearTimeout(holding.timer);
       holding.timer = undefined;
       if (holding.busy === 0 && now >= holding.refusedUntil) this.#holdings.delete(key);
       return;
     }
-    if (holding.timer !== undefined && holding.timerAt <= due) return;
+    if (holding.timer !== undefined && holding.timerAt <= next.at) return;
     clearTimeout(holding.timer);
-    holding.timerAt = due;
+    holding.timerAt = next.at;
     holding.timer = setTimeout(
       () => {
         holding.timer = undefined;
         if (holding.calling || holding.waiting.length > 0) return;
-        const at = performance.now();
-        if (at < (this.#due(holding, at) ?? 0)) this.#schedule(key, holding);
-        else void this.#call(key, holding, this.#holdsIdle(holding));
+        const due = this.#next(holding, performance.now());
+        if (due === undefined || performance.now() < due.at) this.#schedule(key, holding);
+        else void this.#call(key, holding, due.giveBack);
       },
-      Math.max(0, due - now),
+      Math.max(0, next.at - now),
     );
     holding.timer.unref();
   }
 
-  /** When the holding next needs a call, if it holds anything. */
-  #due(holding: Holding, now: number): number | undefined {
-    if (this.#holdsIdle(holding))
-      return holding.lastUsed + (now < holding.contendedUntil ? 0 : this.#lingerMs);
-    if (holding.slots > 0) return holding.validUntil - this.#options.leaseMs / 2;
+  /** The next call a holding needs, and when, if it holds anything. */
+  #next(holding: Holding, now: number): { at: number; giveBack: boolean } | undefined {
+    const contended = now < holding.contendedUntil;
+    const idle = holding.tokens > 0 || holding.slots > holding.busy;
+    const notBefore = holding.quietUntil;
+    if (idle && (holding.busy === 0 || contended)) {
+      const at = holding.lastUsed + (contended ? 0 : this.#lingerMs);
+      return { at: Math.max(at, notBefore), giveBack: true };
+    }
+    if (idle || holding.slots > 0) {
+      const at = holding.validUntil - this.#options.leaseMs / 2;
+      return { at: Math.max(at, notBefore), giveBack: false };
+    }
     return undefined;
   }
 }
