@@ -176,12 +176,12 @@ describeEachDatabase('rate limits', (database) => {
       const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
       const key = crypto.randomUUID();
       const cut = killable(SHARED_STORES[store]!(database().db));
-      const doomed = shared(store, database().db, limits, { leaseMs: 400, wrap: () => cut.store });
-      const other = shared(store, database().db, limits, { leaseMs: 400 });
+      const doomed = shared(store, database().db, limits, { leaseMs: 1_000, wrap: () => cut.store });
+      const other = shared(store, database().db, limits, { leaseMs: 1_000 });
       expect(await doomed.admit(key)).toMatchObject({ admitted: true });
       cut.kill(); // its request never finishes, and it never gives back nor renews
       expect(await other.admit(key)).toEqual({ admitted: false, reason: 'in_flight', retryAfterSeconds: 1 });
-      await sleep(500);
+      await sleep(1_100);
       const again = await other.admit(key);
       expect(again).toMatchObject({ admitted: true });
       if (again.admitted) again.release();
@@ -190,10 +190,11 @@ describeEachDatabase('rate limits', (database) => {
     it('a holder that is alive renews the slots of requests still running past the lease', async () => {
       const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
       const key = crypto.randomUUID();
-      const [running, other] = [0, 1].map(() => shared(store, database().db, limits, { leaseMs: 300 }));
+      // Renewed every 300 ms, so a timer late by less than that under load still renews in time.
+      const [running, other] = [0, 1].map(() => shared(store, database().db, limits, { leaseMs: 600 }));
       const long = await running!.admit(key);
       expect(long.admitted).toBe(true);
-      await sleep(700);
+      await sleep(1_500);
       expect(await other!.admit(key)).toMatchObject({ admitted: false, reason: 'in_flight' });
       if (long.admitted) long.release();
       await until(async () => {
@@ -292,6 +293,28 @@ describeEachDatabase('rate limits', (database) => {
       }
       // Not vacuous: the burst and most of the refill were used.
       expect(admittedAt.length).toBeGreaterThanOrEqual(limits.burst + 5);
+    });
+
+    it('answers a key over its rate with the Retry-After the store gave, without asking it again meanwhile', async () => {
+      const limits = { perMinute: 1, burst: 1, maxInFlight: 10 };
+      const { store: countedStore, counts } = counted(SHARED_STORES[store]!(database().db));
+      const limiter = shared(store, database().db, limits, { wrap: () => countedStore });
+      const key = crypto.randomUUID();
+      const first = await limiter.admit(key);
+      expect(first.admitted).toBe(true);
+      if (first.admitted) first.release();
+      const refused = await limiter.admit(key);
+      expect(refused).toMatchObject({ admitted: false, reason: 'rate' });
+      if (refused.admitted) throw new Error('expected a refusal');
+      // One token a minute: the bucket has one again in about 60 s.
+      expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(59);
+      expect(refused.retryAfterSeconds).toBeLessThanOrEqual(60);
+      const calls = counts.calls;
+      for (let i = 0; i < 20; i++) {
+        const again = await limiter.admit(key);
+        expect(again).toMatchObject({ admitted: false, reason: 'rate' });
+      }
+      expect(counts.calls).toBe(calls);
     });
 
     it('sends about no call per request for a busy key in steady state, also when requests outlast the linger', async () => {
