@@ -3,9 +3,9 @@
  * all gateways reach (PostgreSQL, `postgres-limiter-store.ts`, or Redis, `redis-limiter-store.ts`),
  * and each gateway holds, per key, a few of the bucket's tokens and in-flight slots that it took
  * from the store in one atomic call. A request is admitted from what its gateway holds, in memory;
- * the store is called only when a block runs out, to give back what has stayed unused for
- * `lingerMs`, and to renew the holding of requests still running. So a busy key costs about one
- * call per block, not one per request.
+ * the store is called only when a block runs out, to give back what is unused once the key has had
+ * no request in progress for `lingerMs`, and to renew the holding of requests still running. So a
+ * busy key costs about one call per block, not one per request.
  *
  * Exact across gateways (the argument is in docs/operations.md, "Request limits with several
  * replicas"): the store refills a bucket only up to the burst minus every holder's unspent tokens,

@@ -18,7 +18,11 @@ import { postgresLimiterStore } from '../../src/http/postgres-limiter-store.ts';
 import { Problem, problemResponse } from '../../src/http/problem.ts';
 import { redisLimiterStore } from '../../src/http/redis-limiter-store.ts';
 import { type Limiter, type RateLimits, RequestLimiter } from '../../src/http/request-limiter.ts';
-import { type LimiterStore, SharedRequestLimiter } from '../../src/http/shared-request-limiter.ts';
+import {
+  type LimiterStore,
+  LimiterUnavailableError,
+  SharedRequestLimiter,
+} from '../../src/http/shared-request-limiter.ts';
 import { createTestApp } from '../support/app.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { testPrincipal } from '../support/ledger.ts';
@@ -47,11 +51,16 @@ const shared = (
   store: string,
   db: Kysely<Database>,
   limits: RateLimits,
-  options: { leaseMs?: number; lingerMs?: number; wrap?: (store: LimiterStore) => LimiterStore } = {},
+  options: {
+    leaseMs?: number;
+    lingerMs?: number;
+    timeoutMs?: number;
+    wrap?: (store: LimiterStore) => LimiterStore;
+  } = {},
 ): SharedRequestLimiter => {
   const wrap = options.wrap ?? ((inner) => inner);
   return new SharedRequestLimiter(wrap(SHARED_STORES[store]!(db)), limits, {
-    timeoutMs: 10_000,
+    timeoutMs: options.timeoutMs ?? 10_000,
     leaseMs: options.leaseMs ?? 60_000,
     ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
   });
@@ -293,6 +302,30 @@ describeEachDatabase('rate limits', (database) => {
       }
       // Not vacuous: the burst and most of the refill were used.
       expect(admittedAt.length).toBeGreaterThanOrEqual(limits.burst + 5);
+    });
+
+    it('gives back what a call answering after the timeout granted', async () => {
+      const limits = { perMinute: 1, burst: 3, maxInFlight: 1 };
+      const inner = SHARED_STORES[store]!(database().db);
+      const slow: LimiterStore = {
+        lease: async (request, l, leaseMs) => {
+          await sleep(300);
+          return inner.lease(request, l, leaseMs);
+        },
+        close: () => inner.close(),
+      };
+      const late = shared(store, database().db, limits, { timeoutMs: 100, lingerMs: 50, wrap: () => slow });
+      const key = crypto.randomUUID();
+      await expect(late.admit(key)).rejects.toBeInstanceOf(LimiterUnavailableError);
+      await sleep(1_000);
+      // The late grant (a token and the only slot) went back: another limiter gets all three.
+      const other = shared(store, database().db, limits);
+      for (let i = 0; i < 3; i++) {
+        const admission = await other.admit(key);
+        expect(admission).toMatchObject({ admitted: true });
+        if (admission.admitted) admission.release();
+      }
+      expect(await other.admit(key)).toMatchObject({ admitted: false, reason: 'rate' });
     });
 
     it('answers a key over its rate with the Retry-After the store gave, without asking it again meanwhile', async () => {
