@@ -14,9 +14,10 @@
  * live gateway uses what it holds only until that moment as its own clock sees it, and renews
  * before.
  *
- * Not hoarding: a gateway asks for slots only for requests waiting, and for tokens in a block that
- * doubles while the key keeps using them up, at most an eighth of the burst; a refusal marks the key
- * contended in the store, and a gateway told so gives back what it does not use at once.
+ * Not hoarding: a gateway asks for slots only for requests waiting, and gives back slots it has not
+ * needed all of for `lingerMs`; it asks for tokens in a block that doubles while the key keeps
+ * using them up, at most an eighth of the burst. A refusal marks the key contended in the store,
+ * and a gateway told so gives back what it does not use at once.
  *
  * Every wait is bounded: an admission that is not decided within `timeoutMs` (store busy or gone)
  * is refused with a 503, never a hang; what the late call grants is kept for the next requests and
@@ -92,6 +93,8 @@ interface Holding {
   /** Until when (this process's clock) the store keeps the holding: nothing is used after. */
   validUntil: number;
   lastUsed: number;
+  /** When every slot held was last in use (or was granted): free slots go back a linger after. */
+  fullAt: number;
   /** The store said no token before then: refuse without asking again. */
   refusedUntil: number;
   contendedUntil: number;
@@ -102,6 +105,8 @@ interface Holding {
   timer: NodeJS.Timeout | undefined;
   timerAt: number;
 }
+
+type CallPurpose = 'demand' | 'give back' | 'give back slots' | 'renew';
 
 const CONTENDED_MS = 1_000;
 const RETRY_AFTER_FAILURE_MS = 1_000;
@@ -146,7 +151,7 @@ export class SharedRequestLimiter implements Limiter {
         }, this.#options.timeoutMs),
       };
       holding.waiting.push(waiter);
-      if (!holding.calling) this.#call(key, holding, false);
+      if (!holding.calling) this.#call(key, holding, 'demand');
     });
   }
 
@@ -156,7 +161,7 @@ export class SharedRequestLimiter implements Limiter {
       clearTimeout(holding.timer);
       holding.timer = undefined;
       const idle = holding.tokens > 0 || holding.slots > holding.busy;
-      return holding.calling || !idle ? undefined : this.#call(key, holding, true);
+      return holding.calling || !idle ? undefined : this.#call(key, holding, 'give back');
     });
     await within(Promise.allSettled(returns), this.#options.timeoutMs).catch(() => {});
     await this.#store.close();
@@ -172,6 +177,7 @@ export class SharedRequestLimiter implements Limiter {
         block: 1,
         validUntil: 0,
         lastUsed: 0,
+        fullAt: 0,
         refusedUntil: 0,
         contendedUntil: 0,
         quietUntil: 0,
@@ -198,6 +204,7 @@ export class SharedRequestLimiter implements Limiter {
     holding.busy += 1;
     holding.tokens -= 1;
     holding.lastUsed = now;
+    if (holding.busy >= holding.slots) holding.fullAt = now;
     return true;
   }
 
@@ -223,19 +230,22 @@ export class SharedRequestLimiter implements Limiter {
 
   /**
    * One call to the store for `key`: for the requests waiting (more slots and a block of tokens),
-   * to give back what is idle (`giveBack`), or else to renew the holding.
+   * to give back everything unused, to give back the slots unused by a key still in use, or to
+   * renew the holding.
    */
-  #call(key: string, holding: Holding, giveBack: boolean): Promise<void> {
-    const waiters = giveBack ? 0 : holding.waiting.length;
+  #call(key: string, holding: Holding, purpose: CallPurpose): Promise<void> {
+    const waiters = purpose === 'demand' ? holding.waiting.length : 0;
+    const giveBack = purpose === 'give back';
     const request: LeaseRequest = {
       key,
       holder: this.#holder,
       unused: giveBack ? 0 : holding.tokens,
       give: giveBack ? holding.tokens : 0,
       take: waiters > 0 ? Math.max(0, Math.max(waiters, holding.block) - holding.tokens) : 0,
-      slots: giveBack
-        ? holding.busy
-        : Math.min(this.#limits.maxInFlight, Math.max(holding.slots, holding.busy + waiters)),
+      slots:
+        giveBack || purpose === 'give back slots'
+          ? holding.busy
+          : Math.min(this.#limits.maxInFlight, Math.max(holding.slots, holding.busy + waiters)),
       slotsNeeded: waiters > 0 ? holding.busy + 1 : 0,
     };
     if (waiters > 0 && holding.tokens < 1) holding.block = Math.min(this.#maxBlock, holding.block * 2);
@@ -251,6 +261,7 @@ export class SharedRequestLimiter implements Limiter {
         const now = performance.now();
         // Tokens spent while the call was under way come off what the store says is held.
         holding.tokens = Math.max(0, holding.tokens - request.unused + grant.tokens);
+        if (grant.slots > holding.slots) holding.fullAt = now;
         holding.slots = grant.slots;
         holding.validUntil = sent + this.#options.leaseMs;
         if (grant.contended) {
@@ -263,7 +274,7 @@ export class SharedRequestLimiter implements Limiter {
           if (grant.slots < request.slotsNeeded) this.#refuseWaiting(holding, 'in_flight', 1);
           else if (request.take > 0 && grant.tokens < 1) {
             this.#refuseWaiting(holding, 'rate', Math.max(1, Math.ceil(grant.retryAfterMs / 1000)));
-          } else this.#call(key, holding, false);
+          } else this.#call(key, holding, 'demand');
         }
         this.#schedule(key, holding);
       },
@@ -315,7 +326,7 @@ export class SharedRequestLimiter implements Limiter {
         if (holding.calling || holding.waiting.length > 0) return;
         const due = this.#next(holding, performance.now());
         if (due === undefined || performance.now() < due.at) this.#schedule(key, holding);
-        else void this.#call(key, holding, due.giveBack);
+        else void this.#call(key, holding, due.purpose);
       },
       Math.max(0, next.at - now),
     );
@@ -323,17 +334,20 @@ export class SharedRequestLimiter implements Limiter {
   }
 
   /** The next call a holding needs, and when, if it holds anything. */
-  #next(holding: Holding, now: number): { at: number; giveBack: boolean } | undefined {
+  #next(holding: Holding, now: number): { at: number; purpose: CallPurpose } | undefined {
     const contended = now < holding.contendedUntil;
     const idle = holding.tokens > 0 || holding.slots > holding.busy;
+    const linger = contended ? 0 : this.#lingerMs;
     const notBefore = holding.quietUntil;
     if (idle && (holding.busy === 0 || contended)) {
-      const at = holding.lastUsed + (contended ? 0 : this.#lingerMs);
-      return { at: Math.max(at, notBefore), giveBack: true };
+      return { at: Math.max(holding.lastUsed + linger, notBefore), purpose: 'give back' };
+    }
+    if (holding.slots > holding.busy) {
+      return { at: Math.max(holding.fullAt + linger, notBefore), purpose: 'give back slots' };
     }
     if (idle || holding.slots > 0) {
       const at = holding.validUntil - this.#options.leaseMs / 2;
-      return { at: Math.max(at, notBefore), giveBack: false };
+      return { at: Math.max(at, notBefore), purpose: 'renew' };
     }
     return undefined;
   }

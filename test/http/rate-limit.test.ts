@@ -228,6 +228,23 @@ describeEachDatabase('rate limits', (database) => {
       });
     });
 
+    it('a limiter whose key is still in use gives back the slots it no longer uses', async () => {
+      const limits = { perMinute: 6000, burst: 100, maxInFlight: 2 };
+      const [a, b] = [0, 1].map(() => shared(store, database().db, limits, { lingerMs: 100 }));
+      const key = crypto.randomUUID();
+      const [long, brief] = await Promise.all([a!.admit(key), a!.admit(key)]);
+      if (!long?.admitted || !brief?.admitted) throw new Error('expected both admitted');
+      expect(await b!.admit(key)).toMatchObject({ admitted: false, reason: 'in_flight' });
+      brief.release();
+      // `long` still runs on a: a's second slot goes back after the linger, not at its renewal.
+      await until(async () => {
+        const next = await b!.admit(key);
+        if (next.admitted) next.release();
+        return next.admitted;
+      });
+      long.release();
+    });
+
     it('gives unspent tokens back after the linger: two limiters in turn spend exactly the burst', async () => {
       // A burst of 40 lets a block grow to 5 tokens; nothing refills while the test runs.
       const limits = { perMinute: 1, burst: 40, maxInFlight: 100 };
