@@ -1,7 +1,10 @@
 /**
- * Per-key rate limits through the app, with the in-process limiter and the one shared in the
- * database: burst, 429 with Retry-After, refill, the in-flight cap, refused requests leaving the
- * ledger untouched, leases that expire, and a limiter that cannot answer refusing with 503.
+ * Per-key rate limits through the app, with the in-process limiter and the one shared in
+ * PostgreSQL or Redis: burst, 429 with Retry-After, refill, the in-flight cap, refused requests
+ * leaving the ledger untouched. Then the shared limiter's leases: exact bounds over several
+ * limiters under load, unused tokens and slots given back, holdings that expire when their holder
+ * is gone and are renewed while it lives, store calls per request, and a limiter that cannot answer
+ * refusing with 503.
  */
 
 import type { AddressInfo } from 'node:net';
@@ -66,28 +69,28 @@ const shared = (
   });
 };
 
-/** A store that counts its calls: one call is one statement (PostgreSQL) or one script (Redis). */
-function counted(inner: LimiterStore) {
+/** Counts the calls to a store: one call is one statement (PostgreSQL) or one script (Redis). */
+function counted() {
   const counts = { calls: 0 };
-  const store: LimiterStore = {
+  const wrap = (inner: LimiterStore): LimiterStore => ({
     lease: (request, limits, leaseMs) => {
       counts.calls++;
       return inner.lease(request, limits, leaseMs);
     },
     close: () => inner.close(),
-  };
-  return { store, counts };
+  });
+  return { wrap, counts };
 }
 
-/** A store cut off at `kill()`, as a killed gateway is: later calls never reach it nor answer. */
-function killable(inner: LimiterStore) {
+/** Cuts a store off at `kill()`, as a killed gateway is: later calls never reach it nor answer. */
+function killable() {
   let killed = false;
-  const store: LimiterStore = {
+  const wrap = (inner: LimiterStore): LimiterStore => ({
     lease: (request, limits, leaseMs) =>
       killed ? new Promise(() => {}) : inner.lease(request, limits, leaseMs),
     close: () => inner.close(),
-  };
-  return { store, kill: () => (killed = true) };
+  });
+  return { wrap, kill: () => (killed = true) };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -184,8 +187,8 @@ describeEachDatabase('rate limits', (database) => {
     it('the slots of a killed holder stop counting once its lease expires', async () => {
       const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
       const key = crypto.randomUUID();
-      const cut = killable(SHARED_STORES[store]!(database().db));
-      const doomed = shared(store, database().db, limits, { leaseMs: 1_000, wrap: () => cut.store });
+      const cut = killable();
+      const doomed = shared(store, database().db, limits, { leaseMs: 1_000, wrap: cut.wrap });
       const other = shared(store, database().db, limits, { leaseMs: 1_000 });
       expect(await doomed.admit(key)).toMatchObject({ admitted: true });
       cut.kill(); // its request never finishes, and it never gives back nor renews
@@ -323,15 +326,14 @@ describeEachDatabase('rate limits', (database) => {
 
     it('gives back what a call answering after the timeout granted', async () => {
       const limits = { perMinute: 1, burst: 3, maxInFlight: 1 };
-      const inner = SHARED_STORES[store]!(database().db);
-      const slow: LimiterStore = {
+      const slow = (inner: LimiterStore): LimiterStore => ({
         lease: async (request, l, leaseMs) => {
           await sleep(300);
           return inner.lease(request, l, leaseMs);
         },
         close: () => inner.close(),
-      };
-      const late = shared(store, database().db, limits, { timeoutMs: 100, lingerMs: 50, wrap: () => slow });
+      });
+      const late = shared(store, database().db, limits, { timeoutMs: 100, lingerMs: 50, wrap: slow });
       const key = crypto.randomUUID();
       await expect(late.admit(key)).rejects.toBeInstanceOf(LimiterUnavailableError);
       await sleep(1_000);
@@ -347,8 +349,8 @@ describeEachDatabase('rate limits', (database) => {
 
     it('answers a key over its rate with the Retry-After the store gave, without asking it again meanwhile', async () => {
       const limits = { perMinute: 1, burst: 1, maxInFlight: 10 };
-      const { store: countedStore, counts } = counted(SHARED_STORES[store]!(database().db));
-      const limiter = shared(store, database().db, limits, { wrap: () => countedStore });
+      const { wrap, counts } = counted();
+      const limiter = shared(store, database().db, limits, { wrap });
       const key = crypto.randomUUID();
       const first = await limiter.admit(key);
       expect(first.admitted).toBe(true);
@@ -369,8 +371,8 @@ describeEachDatabase('rate limits', (database) => {
 
     it('sends about no call per request for a busy key in steady state, also when requests outlast the linger', async () => {
       const limits = { perMinute: 6_000_000, burst: 1_000_000, maxInFlight: 100 };
-      const { store: countedStore, counts } = counted(SHARED_STORES[store]!(database().db));
-      const limiter = shared(store, database().db, limits, { lingerMs: 5, wrap: () => countedStore });
+      const { wrap, counts } = counted();
+      const limiter = shared(store, database().db, limits, { lingerMs: 5, wrap });
       const key = crypto.randomUUID();
       const requests = async (count: number, lastingMs: number) => {
         for (let i = 0; i < count; i++) {
