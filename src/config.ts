@@ -78,9 +78,9 @@ export const CONFIG_DOCS: Record<keyof Config, string> = {
   DPGATE_REDIS_URL:
     'Redis for the shared request limits, e.g. `redis://127.0.0.1:6379`; unset, they are kept in PostgreSQL.',
   DPGATE_RATE_LIMIT_TIMEOUT_MS:
-    'How long the shared store (`redis` or `postgres`) may take to admit a request before the request is refused with 503 `limiter_unavailable`.',
+    'How long a request may wait for the shared store (`redis` or `postgres`) to lease its key more tokens or slots before it is refused with 503 `limiter_unavailable`.',
   DPGATE_IN_FLIGHT_LEASE_MS:
-    'How long a request counts as in flight with a shared store at most: the requests of a gateway that was killed stop counting after this.',
+    'How long the tokens and in-flight slots a gateway leased from a shared store count after its last call: those of a gateway that was killed stop counting after this (a live gateway renews them while its requests run).',
   DPGATE_QUERY_CONNECTIONS:
     'Where analysts’ SQL runs on PostgreSQL: `sessions`, connections of its own set up once for the query role (one round trip a query); `transactions`, a read-only transaction on a ledger connection, for a pooler in transaction mode (PgBouncer), which keeps no session settings.',
   DPGATE_FEDERATION_KEY:

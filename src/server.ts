@@ -175,10 +175,10 @@ async function requestLimiter(
     {
       timeoutMs,
       leaseMs: config.DPGATE_IN_FLIGHT_LEASE_MS,
-      onReleaseError: (err: unknown) =>
+      onReturnError: (err: unknown) =>
         logger.warn(
           { cause_code: (err as { code?: unknown }).code },
-          'giving back in-flight leases failed; they expire',
+          'giving back or renewing leased request limits failed; they expire',
         ),
     },
   );

@@ -1,47 +1,49 @@
 /**
- * Shared request limits kept in PostgreSQL: `dpgate.admit_request` per request and one call of
- * `dpgate.release_requests` per batch of finished ones (migration 0007: UNLOGGED tables, the
- * bucket row's lock makes each admission atomic across gateways).
+ * Shared request limits kept in PostgreSQL: one call of `dpgate.lease_requests` (migration 0009:
+ * UNLOGGED tables, the bucket row's lock makes each call atomic across gateways) settles what a
+ * gateway holds of a key's tokens and in-flight slots.
  *
- * Admissions are batched like the releases: the requests that arrive while one call is under way
- * go together in the next, one statement for all of them, each still admitted or refused on its
- * own. The batch takes its bucket rows in key order, so two gateways' batches cannot deadlock.
+ * Calls are batched: the ones that arrive while one statement is under way go together in the
+ * next, one statement for all of them, each settled on its own. The batch takes its bucket rows in
+ * key order, so two gateways' batches cannot deadlock.
  */
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import type { RateLimits } from './request-limiter.ts';
-import type { LimiterStore, StoreAdmission } from './shared-request-limiter.ts';
+import type { LeaseGrant, LeaseRequest, LimiterStore } from './shared-request-limiter.ts';
 
-interface AdmissionRow {
+interface GrantRow {
   position: string;
-  admitted: boolean;
-  reason: 'rate' | 'in_flight' | null;
-  retry_after_seconds: number;
+  tokens: number;
+  slots: number;
+  retry_after_ms: number;
+  contended: boolean;
 }
 
 interface Waiting {
-  readonly key: string;
-  readonly lease: string;
-  readonly settle: { resolve(admission: StoreAdmission): void; reject(error: unknown): void };
+  readonly request: LeaseRequest;
+  readonly settle: { resolve(grant: LeaseGrant): void; reject(error: unknown): void };
 }
 
 /** Bounds one statement whatever the load. */
 const MAX_BATCH = 256;
 
 export function postgresLimiterStore(db: Kysely<Database>): LimiterStore {
-  // The limits and lease length are the gateway's configuration, the same for every request.
+  // The limits and lease length are the gateway's configuration, the same for every call.
   const waiting: Waiting[] = [];
   let calling = false;
 
-  const admitBatch = async (batch: readonly Waiting[], limits: RateLimits, leaseMs: number) => {
+  const leaseBatch = async (batch: readonly Waiting[], limits: RateLimits, leaseMs: number) => {
     const { perMinute, burst, maxInFlight } = limits;
-    const { rows } = await sql<AdmissionRow>`select r.position, a.admitted, a.reason, a.retry_after_seconds
-      from (select * from unnest(${batch.map((w) => w.key)}::text[], ${batch.map((w) => w.lease)}::uuid[])
-              with ordinality as u(key, lease, position)
+    const column = (field: keyof LeaseRequest) => batch.map((w) => w.request[field]);
+    const { rows } = await sql<GrantRow>`select r.position, g.tokens, g.slots, g.retry_after_ms, g.contended
+      from (select * from unnest(${column('key')}::text[], ${column('holder')}::uuid[],
+              ${column('unused')}::int[], ${column('give')}::int[], ${column('take')}::int[],
+              ${column('slots')}::int[], ${column('slotsNeeded')}::int[])
+              with ordinality as u(key, holder, unused, give, take, slots, slots_needed, position)
             order by key) as r
-      cross join lateral dpgate.admit_request(r.key, r.lease, ${perMinute}, ${burst}, ${maxInFlight}, ${leaseMs}) as a`.execute(
-      db,
-    );
+      cross join lateral dpgate.lease_requests(r.key, r.holder, r.unused, r.give, r.take, r.slots,
+        r.slots_needed, ${perMinute}, ${burst}, ${maxInFlight}, ${leaseMs}) as g`.execute(db);
     return new Map(rows.map((row) => [Number(row.position) - 1, row]));
   };
 
@@ -50,16 +52,16 @@ export function postgresLimiterStore(db: Kysely<Database>): LimiterStore {
     while (waiting.length > 0) {
       const batch = waiting.splice(0, MAX_BATCH);
       try {
-        const rows = await admitBatch(batch, limits, leaseMs);
+        const rows = await leaseBatch(batch, limits, leaseMs);
         batch.forEach(({ settle }, index) => {
           const row = rows.get(index);
-          if (!row) settle.reject(new Error('dpgate.admit_request returned no row for a request'));
-          else if (row.admitted) settle.resolve({ admitted: true });
+          if (!row) settle.reject(new Error('dpgate.lease_requests returned no row for a call'));
           else
             settle.resolve({
-              admitted: false,
-              reason: row.reason ?? 'rate',
-              retryAfterSeconds: row.retry_after_seconds,
+              tokens: row.tokens,
+              slots: row.slots,
+              retryAfterMs: row.retry_after_ms,
+              contended: row.contended,
             });
         });
       } catch (error) {
@@ -70,14 +72,11 @@ export function postgresLimiterStore(db: Kysely<Database>): LimiterStore {
   };
 
   return {
-    admit(key, lease, limits, leaseMs): Promise<StoreAdmission> {
+    lease(request, limits, leaseMs): Promise<LeaseGrant> {
       return new Promise((resolve, reject) => {
-        waiting.push({ key, lease, settle: { resolve, reject } });
+        waiting.push({ request, settle: { resolve, reject } });
         if (!calling) void drain(limits, leaseMs);
       });
-    },
-    async release(leases) {
-      await sql`select dpgate.release_requests(${leases}::uuid[])`.execute(db);
     },
     // The database belongs to the gateway, which closes it.
     close: async () => {},

@@ -51,6 +51,7 @@ describeEachDatabase('database layer', (database) => {
       'policy_versions',
       'released_answers',
       'request_buckets',
+      'request_holds',
       'request_leases',
       'training_jobs',
     ]);

@@ -1,12 +1,14 @@
 /**
  * Two gateway processes on one PostgreSQL share each key's request limits, kept in PostgreSQL or in
  * Redis (where one answers): a key with a burst of ten gets ten requests in all, however they are
- * spread over the gateways, and both then refuse it.
+ * spread over the gateways, and both then refuse it. A busy key's requests send about no statement
+ * for the limits, counted on the wire.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWireCounter } from '../../bench/wire-counter.ts';
 import { createApiKey } from '../../src/principals/api-keys.ts';
 import { openTestDatabase, TEST_DATABASE_KINDS, type TestDatabase } from '../support/databases.ts';
 import { type GatewayProcess, startGateway } from '../support/gateway-process.ts';
@@ -76,6 +78,47 @@ describe.runIf(TEST_DATABASE_KINDS.includes('postgres')).each(STORES)(
       expect((await me(gateways[0]!, other)).status).toBe(200);
       expect((await me(gateways[1]!, other)).status).toBe(200);
     });
+
+    /** Statements on the wire per /v1/me request of one busy key, limits kept as `limitsEnv` says. */
+    const statementsPerRequest = async (limitsEnv: Record<string, string | undefined>) => {
+      const counter = await startWireCounter(database.url!);
+      const counted = await startGateway({
+        DATABASE_URL: counter.url,
+        DPGATE_DATA_DIR: dataDir,
+        DPGATE_DEMO: '0',
+        DPGATE_RATE_LIMIT_PER_MINUTE: '6000000',
+        DPGATE_RATE_LIMIT_BURST: '1000000',
+        DPGATE_MAX_IN_FLIGHT_PER_KEY: '100',
+        // The key is looked up once, not every 2 s.
+        DPGATE_KEY_CACHE_MS: '600000',
+        ...limitsEnv,
+      });
+      try {
+        const key = (await createApiKey(database.db, { role: 'analyst', name: 'busy analyst' })).key;
+        const client = async (count: number) => {
+          for (let i = 0; i < count; i++) expect((await me(counted, key)).status).toBe(200);
+        };
+        await Promise.all([client(50), client(50)]);
+        const before = counter.counts.statements;
+        await Promise.all([client(300), client(300)]);
+        return (counter.counts.statements - before) / 600;
+      } finally {
+        await counted.stop();
+        await counter.close();
+      }
+    };
+
+    it.runIf(store.DPGATE_RATE_LIMIT_STORE === 'postgres')(
+      'sends about no limiter statement per request of a busy key, counted on the wire',
+      async () => {
+        const shared = await statementsPerRequest(store);
+        // The route's own statement (the budgets /v1/me shows), without any shared limits.
+        const route = await statementsPerRequest({ DPGATE_RATE_LIMIT_STORE: 'memory' });
+        expect(route).toBeGreaterThanOrEqual(1);
+        // One lease call per block of 64 requests, and nothing per request.
+        expect(shared - route).toBeLessThanOrEqual(0.05);
+      },
+    );
 
     it('keeps the limits in memory when told to, so each process limits on its own', async () => {
       const local = await startGateway({

@@ -1,7 +1,10 @@
 /**
- * Per-key rate limits through the app, with the in-process limiter and the one shared in the
- * database: burst, 429 with Retry-After, refill, the in-flight cap, refused requests leaving the
- * ledger untouched, leases that expire, and a limiter that cannot answer refusing with 503.
+ * Per-key rate limits through the app, with the in-process limiter and the one shared in
+ * PostgreSQL or Redis: burst, 429 with Retry-After, refill, the in-flight cap, refused requests
+ * leaving the ledger untouched. Then the shared limiter's leases: exact bounds over several
+ * limiters under load, unused tokens and slots given back, holdings that expire when their holder
+ * is gone and are renewed while it lives, store calls per request, and a limiter that cannot answer
+ * refusing with 503.
  */
 
 import type { AddressInfo } from 'node:net';
@@ -18,7 +21,11 @@ import { postgresLimiterStore } from '../../src/http/postgres-limiter-store.ts';
 import { Problem, problemResponse } from '../../src/http/problem.ts';
 import { redisLimiterStore } from '../../src/http/redis-limiter-store.ts';
 import { type Limiter, type RateLimits, RequestLimiter } from '../../src/http/request-limiter.ts';
-import { type LimiterStore, SharedRequestLimiter } from '../../src/http/shared-request-limiter.ts';
+import {
+  type LimiterStore,
+  LimiterUnavailableError,
+  SharedRequestLimiter,
+} from '../../src/http/shared-request-limiter.ts';
 import { createTestApp } from '../support/app.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { testPrincipal } from '../support/ledger.ts';
@@ -43,8 +50,50 @@ const SHARED_STORES: Record<string, (db: Kysely<Database>) => LimiterStore> = {
       }
     : {}),
 };
-const shared = (store: string, db: Kysely<Database>, limits: RateLimits, leaseMs = 60_000): Limiter =>
-  new SharedRequestLimiter(SHARED_STORES[store]!(db), limits, { timeoutMs: 10_000, leaseMs });
+const shared = (
+  store: string,
+  db: Kysely<Database>,
+  limits: RateLimits,
+  options: {
+    leaseMs?: number;
+    lingerMs?: number;
+    timeoutMs?: number;
+    wrap?: (store: LimiterStore) => LimiterStore;
+  } = {},
+): SharedRequestLimiter => {
+  const wrap = options.wrap ?? ((inner) => inner);
+  return new SharedRequestLimiter(wrap(SHARED_STORES[store]!(db)), limits, {
+    timeoutMs: options.timeoutMs ?? 10_000,
+    leaseMs: options.leaseMs ?? 60_000,
+    ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }),
+  });
+};
+
+/** Counts the calls to a store: one call is one statement (PostgreSQL) or one script (Redis). */
+function counted() {
+  const counts = { calls: 0 };
+  const wrap = (inner: LimiterStore): LimiterStore => ({
+    lease: (request, limits, leaseMs) => {
+      counts.calls++;
+      return inner.lease(request, limits, leaseMs);
+    },
+    close: () => inner.close(),
+  });
+  return { wrap, counts };
+}
+
+/** Cuts a store off at `kill()`, as a killed gateway is: later calls never reach it nor answer. */
+function killable() {
+  let killed = false;
+  const wrap = (inner: LimiterStore): LimiterStore => ({
+    lease: (request, limits, leaseMs) =>
+      killed ? new Promise(() => {}) : inner.lease(request, limits, leaseMs),
+    close: () => inner.close(),
+  });
+  return { wrap, kill: () => (killed = true) };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const STORES: Record<string, (db: Kysely<Database>, limits: RateLimits) => Limiter> = {
   memory: (_db, limits) => new RequestLimiter(limits),
@@ -135,35 +184,90 @@ describeEachDatabase('rate limits', (database) => {
   });
 
   describe.each(Object.keys(SHARED_STORES))('shared in %s', (store) => {
-    it('a lease not given back (its gateway was killed) stops counting once it expires', async () => {
+    it('the slots of a killed holder stop counting once its lease expires', async () => {
       const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
-      const held = shared(store, database().db, limits);
       const key = crypto.randomUUID();
-      expect(await held.admit(key)).toMatchObject({ admitted: true });
-      expect(await held.admit(key)).toEqual({ admitted: false, reason: 'in_flight', retryAfterSeconds: 1 });
-
-      const brief = shared(store, database().db, limits, 50);
-      const other = crypto.randomUUID();
-      expect(await brief.admit(other)).toMatchObject({ admitted: true });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const again = await brief.admit(other);
+      const cut = killable();
+      const doomed = shared(store, database().db, limits, { leaseMs: 1_000, wrap: cut.wrap });
+      const other = shared(store, database().db, limits, { leaseMs: 1_000 });
+      expect(await doomed.admit(key)).toMatchObject({ admitted: true });
+      cut.kill(); // its request never finishes, and it never gives back nor renews
+      expect(await other.admit(key)).toEqual({ admitted: false, reason: 'in_flight', retryAfterSeconds: 1 });
+      await sleep(1_100);
+      const again = await other.admit(key);
       expect(again).toMatchObject({ admitted: true });
       if (again.admitted) again.release();
     });
 
-    it('a released lease frees its slot at once, on any limiter over the store', async () => {
+    it('a holder that is alive renews the slots of requests still running past the lease', async () => {
       const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
-      const [a, b] = [shared(store, database().db, limits), shared(store, database().db, limits)];
       const key = crypto.randomUUID();
-      const first = await a.admit(key);
-      expect(first.admitted).toBe(true);
-      expect(await b.admit(key)).toMatchObject({ admitted: false, reason: 'in_flight' });
-      if (first.admitted) first.release();
+      // Renewed every 300 ms, so a timer late by less than that under load still renews in time.
+      const [running, other] = [0, 1].map(() => shared(store, database().db, limits, { leaseMs: 600 }));
+      const long = await running!.admit(key);
+      expect(long.admitted).toBe(true);
+      await sleep(1_500);
+      expect(await other!.admit(key)).toMatchObject({ admitted: false, reason: 'in_flight' });
+      if (long.admitted) long.release();
       await until(async () => {
-        const next = await b.admit(key);
+        const next = await other!.admit(key);
         if (next.admitted) next.release();
         return next.admitted;
       });
+    });
+
+    it("a finished request's slot goes back to the store after the linger, to any limiter", async () => {
+      const limits = { perMinute: 6000, burst: 100, maxInFlight: 1 };
+      const [a, b] = [0, 1].map(() => shared(store, database().db, limits, { lingerMs: 100 }));
+      const key = crypto.randomUUID();
+      const first = await a!.admit(key);
+      expect(first.admitted).toBe(true);
+      expect(await b!.admit(key)).toMatchObject({ admitted: false, reason: 'in_flight' });
+      if (first.admitted) first.release();
+      await until(async () => {
+        const next = await b!.admit(key);
+        if (next.admitted) next.release();
+        return next.admitted;
+      });
+    });
+
+    it('a limiter whose key is still in use gives back the slots it no longer uses', async () => {
+      const limits = { perMinute: 6000, burst: 100, maxInFlight: 2 };
+      const [a, b] = [0, 1].map(() => shared(store, database().db, limits, { lingerMs: 100 }));
+      const key = crypto.randomUUID();
+      const [long, brief] = await Promise.all([a!.admit(key), a!.admit(key)]);
+      if (!long?.admitted || !brief?.admitted) throw new Error('expected both admitted');
+      expect(await b!.admit(key)).toMatchObject({ admitted: false, reason: 'in_flight' });
+      brief.release();
+      // `long` still runs on a: a's second slot goes back after the linger, not at its renewal.
+      await until(async () => {
+        const next = await b!.admit(key);
+        if (next.admitted) next.release();
+        return next.admitted;
+      });
+      long.release();
+    });
+
+    it('gives unspent tokens back after the linger: two limiters in turn spend exactly the burst', async () => {
+      // A burst of 40 lets a block grow to 5 tokens; nothing refills while the test runs.
+      const limits = { perMinute: 1, burst: 40, maxInFlight: 100 };
+      const [a, b] = [0, 1].map(() => shared(store, database().db, limits, { lingerMs: 100 }));
+      const key = crypto.randomUUID();
+      const spend = async (limiter: Limiter, count: number) => {
+        let admitted = 0;
+        for (let i = 0; i < count; i++) {
+          const admission = await limiter.admit(key);
+          if (admission.admitted) {
+            admitted++;
+            admission.release();
+          }
+        }
+        return admitted;
+      };
+      expect(await spend(a!, 9)).toBe(9); // a holds the rest of its last block unspent
+      await sleep(400);
+      expect(await spend(b!, 40)).toBe(31);
+      expect(await b!.admit(key)).toMatchObject({ admitted: false, reason: 'rate' });
     });
 
     it('admits exactly the limit of many requests arriving at once on two limiters, each on its own', async () => {
@@ -179,6 +283,122 @@ describeEachDatabase('rate limits', (database) => {
       expect(admitted(idle)).toHaveLength(5);
       expect(admissions.filter((admission) => !admission.admitted)).toHaveLength(14);
       for (const admission of admissions) if (admission.admitted) admission.release();
+    });
+
+    it("holds the bounds exactly over three limiters under load: the bucket's rate and the in-flight cap", async () => {
+      // 10 tokens a second after a burst of 20, at most 4 in flight; 3 limiters × 6 clients ask
+      // without pause for 1.5 s, each request holding its slot 0–8 ms.
+      const limits = { perMinute: 600, burst: 20, maxInFlight: 4 };
+      const limiters = [0, 1, 2].map(() => shared(store, database().db, limits, { lingerMs: 50 }));
+      const key = crypto.randomUUID();
+      const admittedAt: number[] = [];
+      let inFlight = 0;
+      let mostInFlight = 0;
+      const started = performance.now();
+      const client = async (limiter: Limiter) => {
+        while (performance.now() - started < 1_500) {
+          const admission = await limiter.admit(key);
+          if (!admission.admitted) {
+            await sleep(2);
+            continue;
+          }
+          admittedAt.push(performance.now());
+          mostInFlight = Math.max(mostInFlight, ++inFlight);
+          await sleep(Math.floor(Math.random() * 9));
+          inFlight--;
+          admission.release();
+        }
+      };
+      await Promise.all(limiters.flatMap((limiter) => Array.from({ length: 6 }, () => client(limiter))));
+      expect(mostInFlight).toBeLessThanOrEqual(limits.maxInFlight);
+      expect(mostInFlight).toBeGreaterThan(1);
+      // Every window [t_i, t_j] holds at most burst + rate × its length admissions (one token of
+      // slack for the microseconds between spending a token and taking the time).
+      const perMs = limits.perMinute / 60_000;
+      for (let i = 0; i < admittedAt.length; i++) {
+        for (let j = i; j < admittedAt.length; j++) {
+          expect(j - i + 1).toBeLessThanOrEqual(limits.burst + perMs * (admittedAt[j]! - admittedAt[i]!) + 1);
+        }
+      }
+      // Not vacuous: the burst and most of the refill were used.
+      expect(admittedAt.length).toBeGreaterThanOrEqual(limits.burst + 5);
+    });
+
+    it('gives back what a call answering after the timeout granted', async () => {
+      const limits = { perMinute: 1, burst: 3, maxInFlight: 1 };
+      const slow = (inner: LimiterStore): LimiterStore => ({
+        lease: async (request, l, leaseMs) => {
+          await sleep(300);
+          return inner.lease(request, l, leaseMs);
+        },
+        close: () => inner.close(),
+      });
+      const late = shared(store, database().db, limits, { timeoutMs: 100, lingerMs: 50, wrap: slow });
+      const key = crypto.randomUUID();
+      await expect(late.admit(key)).rejects.toBeInstanceOf(LimiterUnavailableError);
+      await sleep(1_000);
+      // The late grant (a token and the only slot) went back: another limiter gets all three.
+      const other = shared(store, database().db, limits);
+      for (let i = 0; i < 3; i++) {
+        const admission = await other.admit(key);
+        expect(admission).toMatchObject({ admitted: true });
+        if (admission.admitted) admission.release();
+      }
+      expect(await other.admit(key)).toMatchObject({ admitted: false, reason: 'rate' });
+    });
+
+    it('answers a key over its rate with the Retry-After the store gave, without asking it again meanwhile', async () => {
+      const limits = { perMinute: 1, burst: 1, maxInFlight: 10 };
+      const { wrap, counts } = counted();
+      const limiter = shared(store, database().db, limits, { wrap });
+      const key = crypto.randomUUID();
+      const first = await limiter.admit(key);
+      expect(first.admitted).toBe(true);
+      if (first.admitted) first.release();
+      const refused = await limiter.admit(key);
+      expect(refused).toMatchObject({ admitted: false, reason: 'rate' });
+      if (refused.admitted) throw new Error('expected a refusal');
+      // One token a minute: the bucket has one again in about 60 s.
+      expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(59);
+      expect(refused.retryAfterSeconds).toBeLessThanOrEqual(60);
+      const calls = counts.calls;
+      for (let i = 0; i < 20; i++) {
+        const again = await limiter.admit(key);
+        expect(again).toMatchObject({ admitted: false, reason: 'rate' });
+      }
+      expect(counts.calls).toBe(calls);
+    });
+
+    it('sends about no call per request for a busy key in steady state, also when requests outlast the linger', async () => {
+      const limits = { perMinute: 6_000_000, burst: 1_000_000, maxInFlight: 100 };
+      const { wrap, counts } = counted();
+      const limiter = shared(store, database().db, limits, { lingerMs: 5, wrap });
+      const key = crypto.randomUUID();
+      const requests = async (count: number, lastingMs: number) => {
+        for (let i = 0; i < count; i++) {
+          const admission = await limiter.admit(key);
+          if (!admission.admitted) throw new Error('refused');
+          await (lastingMs > 0 ? sleep(lastingMs) : Promise.resolve());
+          admission.release();
+        }
+      };
+      await Promise.all([requests(100, 0), requests(100, 0)]); // the blocks grow to their size
+      let before = counts.calls;
+      await Promise.all([requests(1000, 0), requests(1000, 0)]);
+      // Blocks of 64 tokens: one call per 64 requests, about 0.016 per request.
+      expect((counts.calls - before) / 2000).toBeLessThanOrEqual(0.02);
+      // Requests of 10 ms with a linger of 5: a key with a request in progress is not idle, so
+      // nothing is given back between them (four in progress at a time, overlapping). A few calls
+      // grow the holding to four slots and take three blocks of tokens; giving back between
+      // requests would cost two calls per request.
+      before = counts.calls;
+      await Promise.all(
+        [0, 3, 6, 9].map(async (offset) => {
+          await sleep(offset);
+          await requests(40, 10);
+        }),
+      );
+      expect((counts.calls - before) / 160).toBeLessThanOrEqual(0.1);
     });
   });
 });
