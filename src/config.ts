@@ -32,6 +32,7 @@ const environment = z.object({
   DPGATE_PENDING_ANSWER_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   DPGATE_KEY_CACHE_MS: z.coerce.number().int().nonnegative().default(2_000),
   DPGATE_QUERY_CONNECTIONS: z.enum(['sessions', 'transactions']).default('sessions'),
+  DPGATE_DATABASE_CONNECTIONS: z.coerce.number().int().min(6).default(24),
   DPGATE_FEDERATION_KEY: z.string().min(1).optional(),
   DPGATE_METRICS_TOKEN: z.string().min(16).optional(),
 });
@@ -83,6 +84,8 @@ export const CONFIG_DOCS: Record<keyof Config, string> = {
     'How long the tokens and in-flight slots a gateway leased from a shared store count after its last call: those of a gateway that was killed stop counting after this (a live gateway renews them while its requests run).',
   DPGATE_QUERY_CONNECTIONS:
     'Where analysts’ SQL runs on PostgreSQL: `sessions`, connections of its own set up once for the query role (one round trip a query); `transactions`, a read-only transaction on a ledger connection, for a pooler in transaction mode (PgBouncer), which keeps no session settings.',
+  DPGATE_DATABASE_CONNECTIONS:
+    'PostgreSQL connections one gateway opens at most, over all its pools (4 for reads, the rest shared between the ledger and analysts’ SQL); size the server’s `max_connections` as this × replicas, plus migrations and admin.',
   DPGATE_FEDERATION_KEY:
     'Path of the gateway’s federation signing key (a JWK from `dpgate node keygen`); set, `/v1/federated-queries` is served.',
   DPGATE_METRICS_TOKEN:

@@ -26,6 +26,8 @@ export interface GatewayOptions {
   readonly databaseUrl?: string | undefined;
   /** On PostgreSQL, where data queries run (db/connect-postgres.ts). */
   readonly queryConnections?: 'sessions' | 'transactions' | undefined;
+  /** PostgreSQL connections this gateway opens at most, over all its pools. */
+  readonly maxConnections?: number | undefined;
   readonly dataDir: string;
   readonly policyDir: string;
   readonly demo: boolean;
@@ -47,6 +49,7 @@ export async function openGateway(options: GatewayOptions): Promise<Gateway> {
     url: options.databaseUrl,
     dataDir: options.dataDir,
     queryConnections: options.queryConnections,
+    maxConnections: options.maxConnections,
   });
   try {
     const applied = await migrate(database);

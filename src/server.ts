@@ -51,6 +51,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const gateway = await openGateway({
     databaseUrl: config.DATABASE_URL,
     queryConnections: config.DPGATE_QUERY_CONNECTIONS,
+    maxConnections: config.DPGATE_DATABASE_CONNECTIONS,
     dataDir: config.DPGATE_DATA_DIR,
     policyDir: config.DPGATE_POLICY_DIR,
     demo: config.DPGATE_DEMO,

@@ -21,17 +21,24 @@ export interface PostgresOptions {
   readonly queryConnections?: 'sessions' | 'transactions';
 }
 
+/**
+ * `max` is the most connections the handle opens, over its pools: the read pool's (at most a
+ * quarter), and the rest split evenly between the ledger and the data queries when they have a
+ * pool of their own. Charges and stored answers are written in groups (group-commit.ts), so the
+ * ledger needs few connections however many requests are under way.
+ */
 export function openPostgres(
   url: string,
   max: number,
   { queryConnections = 'sessions' }: PostgresOptions = {},
 ): DatabaseHandle {
-  const pool = openPool(url, max);
+  const readSize = Math.max(1, Math.min(READ_POOL_SIZE, Math.floor(max / 4)));
+  const rest = Math.max(2, max - readSize);
+  const ledgerSize = queryConnections === 'sessions' ? Math.ceil(rest / 2) : rest;
+  const pool = openPool(url, ledgerSize);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const readDb = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: openPool(url, Math.min(READ_POOL_SIZE, max)) }),
-  });
-  const queryPool = queryConnections === 'sessions' ? openQueryPool(url, max) : undefined;
+  const readDb = new Kysely<Database>({ dialect: new PostgresDialect({ pool: openPool(url, readSize) }) });
+  const queryPool = queryConnections === 'sessions' ? openQueryPool(url, rest - ledgerSize) : undefined;
   return {
     db,
     readDb,

@@ -32,14 +32,18 @@ export interface DatabaseOptions {
   readonly url?: string | undefined;
   /** PGlite's data directory, or `memory://` for a throwaway database. */
   readonly dataDir: string;
-  readonly maxConnections?: number;
+  /** PostgreSQL only: connections opened at most, over every pool (connect-postgres.ts). */
+  readonly maxConnections?: number | undefined;
   /** PostgreSQL only: where data queries run (connect-postgres.ts); `sessions` by default. */
   readonly queryConnections?: 'sessions' | 'transactions' | undefined;
 }
 
+/** Over every pool of one gateway: 72 for three replicas, within PostgreSQL's default 100. */
+export const DEFAULT_MAX_CONNECTIONS = 24;
+
 export async function openDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (!options.url) return openPGlite(options.dataDir);
-  return openPostgres(options.url, options.maxConnections ?? 20, {
+  return openPostgres(options.url, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS, {
     queryConnections: options.queryConnections ?? 'sessions',
   });
 }

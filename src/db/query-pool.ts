@@ -24,8 +24,12 @@ import { QUERY_ROLE } from './query-role.ts';
 import type { QueryRunner, TrueRow } from './query-runner.ts';
 import { typeParsers } from './type-parsers.ts';
 
-/** How long a query waits for a free connection or a new one before it fails (and is retried). */
-const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * How long a data query waits for a free connection or a new one before it fails. Its charge has
+ * already committed, so under a burst it waits for a connection rather than fail and waste it; the
+ * wait is still bounded, so a database that cannot be reached fails the request, not the process.
+ */
+const CONNECT_TIMEOUT_MS = 30_000;
 /** Beyond the statement timeout, how long to wait for the server before the connection is dropped. */
 const READ_MARGIN_MS = 5_000;
 
