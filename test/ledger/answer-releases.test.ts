@@ -3,12 +3,12 @@
  * process go in one statement, each stored with its exact bytes; an answer no longer pending is
  * left as it is; an error of the statement fails every release it carried, and nothing is stored.
  */
-import type { KyselyPlugin } from 'kysely';
 import { expect, it } from 'vitest';
 import { findAnswer, markFailed, markReleased } from '../../src/ledger/answers.ts';
 import { chargeAnswer } from '../../src/ledger/group-commit.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { answerCharge, pureCharge, setBudget, testPrincipal } from '../support/ledger.ts';
+import { countingStatements } from '../support/statement-counter.ts';
 
 describeEachDatabase(
   'released answers stored in groups',
@@ -25,17 +25,7 @@ describeEachDatabase(
         }),
       );
     };
-    const counting = () => {
-      const sent = { statements: 0 };
-      const counter: KyselyPlugin = {
-        transformQuery: (args) => {
-          sent.statements++;
-          return args.node;
-        },
-        transformResult: async (args) => args.result,
-      };
-      return { db: db().withPlugin(counter), sent };
-    };
+    const counting = () => countingStatements(db());
 
     it('stores concurrent releases in one statement after the first, each with its own bytes', async () => {
       const ids = await pendingAnswers(12);

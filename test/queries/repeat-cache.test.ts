@@ -3,7 +3,6 @@
  * statement but authentication; a policy reload drops every kept plan, and a repeat is free only
  * while the policy in force says `reuse_answers`.
  */
-import type { KyselyPlugin } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { applyPolicy } from '../../src/ledger/apply-policy.ts';
 import { validatePolicyFiles } from '../../src/policy/validate.ts';
@@ -11,6 +10,7 @@ import { RepeatCache } from '../../src/queries/repeat-cache.ts';
 import { createTestApp } from '../support/app.ts';
 import { describeEachDatabase } from '../support/databases.ts';
 import { demoPolicyFiles, demoPolicySnapshot, editFile } from '../support/demo-policy.ts';
+import { countingStatements } from '../support/statement-counter.ts';
 
 describe('RepeatCache', () => {
   it('plans a request once per policy snapshot', async () => {
@@ -44,16 +44,9 @@ describe('RepeatCache', () => {
 describeEachDatabase('repeats served from the process', (database) => {
   /** An app whose database counts the statements it is sent. */
   const countingApp = async () => {
-    const sent = { statements: 0 };
-    const counter: KyselyPlugin = {
-      transformQuery: (args) => {
-        sent.statements++;
-        return args.node;
-      },
-      transformResult: async (args) => args.result,
-    };
-    const t = await createTestApp(database(), () => ({ db: database().db.withPlugin(counter) }));
-    return { ...t, sent };
+    const counting = countingStatements(database().db);
+    const t = await createTestApp(database(), () => ({ db: counting.db }));
+    return { ...t, sent: counting.sent };
   };
   type Answer = { rows: unknown[][]; repeated: boolean; charged: unknown[] };
   const ask = async (t: Awaited<ReturnType<typeof countingApp>>, body: Record<string, unknown>) => {
