@@ -1,7 +1,7 @@
 // Time to plan one query (parse + analyze + cost + rewrite + re-parse check) over the SQL corpus,
 // and the share of it spent in the parser alone; then a thresholded GROUP BY under gaussian with
 // persons in k = 3 groups, at an (ε, δ) not seen before (the selection search runs) and at one seen
-// before (its result is reused). Run: npx tsx bench/sql.bench.ts (or npm run bench -- sql)
+// before (its result is reused); and fresh queries of one shape, a new literal each time. Run: npx tsx bench/sql.bench.ts (or npm run bench -- sql)
 import { planQuery } from '../src/sql/index.ts';
 import { parseStatements } from '../src/sql/parse.ts';
 import { ACCEPTED, REFUSED } from '../test/sql/corpus.ts';
@@ -95,6 +95,33 @@ const selectionRows: [string, number, number[]][] = [
   ['GROUP BY age, gaussian, k = 3, (ε, δ) seen', 1, timings(() => selected(0.5), cases.slice(0, 1))],
 ];
 rows.push(...selectionRows);
+
+// Fresh queries of one shape, as analysts send them: a new literal each time, so nothing of the
+// analyst's text repeats, while the rewritten SQL (its literals are parameters) does.
+let literal = 0;
+const tenTimes = Array.from({ length: 10 }, () => cases[0]!);
+const oneShape = (sql: (n: number) => string) => () => {
+  const result = planQuery({ sql: sql(++literal), policy, role: 'analyst', request: { epsilon: 1 } });
+  if (!result.ok) throw new Error(result.refusal.message);
+};
+rows.push(
+  [
+    'COUNT … WHERE age > n, a new n each time',
+    1,
+    timings(
+      oneShape((n) => `SELECT COUNT(*) FROM people WHERE age > ${-n}`),
+      tenTimes,
+    ),
+  ],
+  [
+    'GROUP BY educ … WHERE age > n, a new n each time',
+    1,
+    timings(
+      oneShape((n) => `SELECT educ, COUNT(*) FROM people WHERE age > ${-n} GROUP BY educ`),
+      tenTimes,
+    ),
+  ],
+);
 
 console.log(
   `node ${process.version}; ${MEASURED_ROUNDS} rounds over the corpus after ${WARM_UP_ROUNDS} warm-up rounds`,

@@ -239,7 +239,8 @@ export function rewritePrivateQuery(input: RewriteInput): RewrittenSql {
       : 'SELECT * FROM aggregated';
   const skeleton = `WITH ${ctes.join(', ')} ${final}`;
 
-  const tree = parseSync(skeleton).stmts![0]!.stmt!;
+  // A copy: the skeleton's tree is filled in below, and the parse it comes from may be kept.
+  const tree = structuredClone(parsedRewrite(skeleton).stmts![0]!.stmt!);
   const cteNodes = (tree as { SelectStmt: SelectStmt }).SelectStmt.withClause!.ctes! as {
     CommonTableExpr: { ctequery: { SelectStmt: SelectStmt } };
   }[];
@@ -610,11 +611,36 @@ function integer(value: number): string {
 }
 
 /**
+ * The parse of SQL the rewriter wrote, kept by its text. Fresh queries of one shape differ only in
+ * their literals, which are parameters, so they share the skeleton's text and the rewritten text,
+ * and parsing those again was a third of planning. A kept parse is what parsing again would give
+ * (the parser is a pure function of the text); callers read it, and copy it before changing it.
+ */
+function parsedRewrite(text: string): ReturnType<typeof parseSync> {
+  const kept = keptParses.get(text);
+  if (kept) {
+    // Re-inserted, so the Map's order is the order of last use.
+    keptParses.delete(text);
+    keptParses.set(text, kept);
+    return kept;
+  }
+  const parsed = parseSync(text);
+  if (text.length > MAX_KEPT_TEXT) return parsed;
+  keptParses.set(text, parsed);
+  if (keptParses.size > MAX_KEPT_PARSES) keptParses.delete(keptParses.keys().next().value!);
+  return parsed;
+}
+/** At most this many kept parses, of texts up to this long: a few MB, whatever the queries. */
+const MAX_KEPT_PARSES = 256;
+const MAX_KEPT_TEXT = 16_384;
+const keptParses = new Map<string, ReturnType<typeof parseSync>>();
+
+/**
  * Defence in depth (research §4.5): the text we hand to the database must be one SELECT whose
  * syntax tree is exactly the one built here, so no deparser quirk can change what runs.
  */
 function checkRoundTrip(text: string, intended: Node): void {
-  const statements = parseSync(text).stmts ?? [];
+  const statements = parsedRewrite(text).stmts ?? [];
   if (statements.length !== 1 || !sameTree(statements[0]!.stmt, intended)) {
     throw new Error('rewrite: the deparsed SQL does not parse back to the intended query');
   }
