@@ -47,6 +47,7 @@ import {
   SELECTION_GRID,
   weightedGaussianSelector,
 } from '../dp/weighted-gaussian-selection.ts';
+import { Recent } from '../util/recent.ts';
 import type { MeasurementDraft, QuantileDraft, ValueTransform } from './analyze/aggregates.ts';
 import { type Interval, magnitude, square } from './bounds.ts';
 import { noiseScale, type SqlMechanism, specOf } from './noise.ts';
@@ -370,20 +371,14 @@ function chooseSelection(options: {
   // The baseline is a function of the rest of the key (its share is the measurements' equal share).
   const key = `${mechanism}|${epsilon}|${delta}|${k}|${measuredBudget}|${baseline.medianCount}`;
   const found = searched.get(key);
-  if (found) {
-    searched.delete(key);
-    searched.set(key, found);
-    return found;
-  }
+  if (found) return found;
   const best = searchSelection(options);
-  if (searched.size >= SEARCHES_KEPT) searched.delete(searched.keys().next().value!);
   searched.set(key, best);
   return best;
 }
 
-/** Searches already run, most recent last: a planner sees few distinct (ε, δ, k) in practice. */
-const searched = new Map<string, Candidate>();
-const SEARCHES_KEPT = 256;
+/** Searches already run: a planner sees few distinct (ε, δ, k) in practice. */
+const searched = new Recent<Candidate>(256);
 
 function searchSelection(options: Parameters<typeof chooseSelection>[0]): Candidate {
   const { mechanism, epsilon, delta, maxGroupsPerUnit: k, measuredBudget } = options;

@@ -31,8 +31,8 @@
  */
 import type { Node, SelectStmt } from 'libpg-query';
 import { deparseSync } from 'pgsql-deparser';
+import { Recent } from '../util/recent.ts';
 import type { MeasurementDraft, QuantileDraft, ValueColumn, ValueTransform } from './analyze/aggregates.ts';
-
 import type { AnalyzedKey } from './analyze/select.ts';
 import { magnitude } from './bounds.ts';
 import type { TruncationUnit } from './calendar.ts';
@@ -618,22 +618,14 @@ function integer(value: number): string {
  */
 function parsedRewrite(text: string): ReturnType<typeof parseSync> {
   const kept = keptParses.get(text);
-  if (kept) {
-    // Re-inserted, so the Map's order is the order of last use.
-    keptParses.delete(text);
-    keptParses.set(text, kept);
-    return kept;
-  }
+  if (kept) return kept;
   const parsed = parseSync(text);
-  if (text.length > MAX_KEPT_TEXT) return parsed;
-  keptParses.set(text, parsed);
-  if (keptParses.size > MAX_KEPT_PARSES) keptParses.delete(keptParses.keys().next().value!);
+  if (text.length <= MAX_KEPT_TEXT) keptParses.set(text, parsed);
   return parsed;
 }
-/** At most this many kept parses, of texts up to this long: a few MB, whatever the queries. */
-const MAX_KEPT_PARSES = 256;
+/** At most 256 kept parses, of texts up to this long: a few MB, whatever the queries. */
 const MAX_KEPT_TEXT = 16_384;
-const keptParses = new Map<string, ReturnType<typeof parseSync>>();
+const keptParses = new Recent<ReturnType<typeof parseSync>>(256);
 
 /**
  * Defence in depth (research §4.5): the text we hand to the database must be one SELECT whose
